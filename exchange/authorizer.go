@@ -1,0 +1,220 @@
+package exchange
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/keyfence/keyfence/audit"
+	"github.com/keyfence/keyfence/signer"
+	"github.com/shopspring/decimal"
+)
+
+// Scheme is one venue's request codec and signing scheme.
+type Scheme interface {
+	// Venue names the venue ("binance").
+	Venue() string
+	// Classify returns the route of a request, or an error wrapping
+	// ErrUnknownEndpoint for a route the scheme does not know.
+	Classify(req *Request) (Route, error)
+	// Intent parses what the request would do from the request itself.
+	Intent(req *Request, route Route) (Intent, error)
+	// Prepare stamps the request for signing at time now (timestamps,
+	// receive windows) and returns the exact bytes the signature will cover,
+	// or for schemes that do not sign the body, the exact request bytes.
+	Prepare(req *Request, key signer.KeyInfo, now time.Time) (payload []byte, err error)
+	// Sign signs a prepared request and returns it as it goes on the wire.
+	Sign(ctx context.Context, s signer.Signer, key signer.KeyInfo, req *Request, payload []byte, now time.Time) (*Wire, error)
+}
+
+// Guard decides on intents. Package limits implements it.
+type Guard interface {
+	// Check returns a Reservation when the intent is allowed, or an error
+	// (package limits: wrapping limits.ErrDenied) when it is not or when the
+	// guard cannot decide.
+	Check(ctx context.Context, in *Intent) (Reservation, error)
+	// PolicyHash identifies the policy in force for a credential, for the
+	// audit log.
+	PolicyHash(credential string) string
+}
+
+// Reservation is budget the guard set aside for an allowed intent.
+type Reservation interface {
+	// Commit records that the venue accepted the request.
+	Commit(ctx context.Context, out Outcome) error
+	// Release returns the budget: the venue refused the request, or it was
+	// never sent.
+	Release(ctx context.Context) error
+}
+
+// Outcome is what the venue made of an accepted request.
+type Outcome struct {
+	// OrderIDs are the venue's ids of the orders created.
+	OrderIDs []string
+	// Open reports whether an order rests on the book.
+	Open bool
+	// FilledQuote is the quote amount filled at once.
+	FilledQuote decimal.Decimal
+}
+
+// RateLimiter is a client-side rate guard for one venue account.
+type RateLimiter interface {
+	// Wait reserves cost, waiting for capacity at most until the context's
+	// deadline. It fails at once (with a *RateLimitError) during a ban or
+	// when the wait would outlast the deadline.
+	Wait(ctx context.Context, cost Cost) error
+	// Observe corrects the limiter from what the venue reported.
+	Observe(u Usage)
+}
+
+// Usage is what a venue answer says of rate limits.
+type Usage struct {
+	At     time.Time
+	Status int // HTTP status
+	// Used maps a bucket ("REQUEST_WEIGHT:1m", "ORDERS:10s") to the count
+	// the venue reports used in its current window.
+	Used map[string]int
+	// RetryAfter is the venue's Retry-After, on 429 and 418.
+	RetryAfter time.Duration
+}
+
+// Auditor records decisions. *audit.Log implements it.
+type Auditor interface {
+	Append(ctx context.Context, r *audit.Record) error
+}
+
+// Authorized is a request that passed the guard, was recorded and was
+// signed.
+type Authorized struct {
+	Wire        *Wire
+	Intent      Intent
+	Reservation Reservation // settle it from the venue's answer
+}
+
+// Authorizer checks, records and signs requests. See the package doc for the
+// order of the steps. The zero value is not usable; fill in every field but
+// Rate, Clock and Logger.
+type Authorizer struct {
+	Scheme Scheme
+	Signer signer.Signer
+	Guard  Guard
+	Audit  Auditor
+	Rate   RateLimiter      // optional
+	Clock  func() time.Time // optional; time.Now by default (venue clients add the server offset)
+	Logger *slog.Logger     // optional
+}
+
+func (a *Authorizer) now() time.Time {
+	if a.Clock != nil {
+		return a.Clock()
+	}
+	return time.Now()
+}
+
+// Authorize runs a request through the guard, the audit log and the signer.
+// On any error nothing was signed and no budget stays reserved.
+func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, error) {
+	if a.Scheme == nil || a.Signer == nil || a.Guard == nil || a.Audit == nil {
+		return nil, errors.New("exchange: Authorizer needs a Scheme, a Signer, a Guard and an Auditor")
+	}
+	r := req.Clone()
+	venue := a.Scheme.Venue()
+	rec := &audit.Record{
+		Credential:   r.Credential,
+		Venue:        venue,
+		Route:        r.Method + " " + r.Path,
+		PolicySHA256: a.Guard.PolicyHash(r.Credential),
+	}
+	deny := func(rule string, err error) (*Authorized, error) {
+		rec.Decision, rec.Rule, rec.Reason = audit.Deny, rule, err.Error()
+		rec.Time = a.now()
+		if aerr := a.Audit.Append(ctx, rec); aerr != nil {
+			err = errors.Join(err, fmt.Errorf("%w: %w", ErrAudit, aerr))
+		}
+		a.log(ctx, rec)
+		return nil, err
+	}
+
+	key, err := a.Signer.Info(ctx, r.Credential)
+	if err != nil {
+		return deny("credential", err)
+	}
+	if key.Venue != venue {
+		return deny("credential", fmt.Errorf("%w: key %q is for %q, request is for %q", ErrWrongVenue, key.Name, key.Venue, venue))
+	}
+	route, err := a.Scheme.Classify(r)
+	if err != nil {
+		return deny("endpoint", err)
+	}
+	rec.Route, rec.Class = route.Name, string(route.Class)
+	in, err := a.Scheme.Intent(r, route)
+	if err != nil {
+		return deny("intent", err)
+	}
+	in.Credential, in.Venue, in.Route = r.Credential, venue, route
+	rec.Intent = in.String()
+
+	res, err := a.Guard.Check(ctx, &in)
+	if err != nil {
+		return deny(ruleOf(err), err)
+	}
+	release := func() { _ = res.Release(context.WithoutCancel(ctx)) }
+	if a.Rate != nil {
+		if err := a.Rate.Wait(ctx, route.Cost); err != nil {
+			release()
+			return deny("rate", err)
+		}
+	}
+	now := a.now()
+	payload, err := a.Scheme.Prepare(r, key, now)
+	if err != nil {
+		release()
+		return deny("intent", err)
+	}
+	sum := sha256.Sum256(payload)
+	rec.PayloadSHA256 = hex.EncodeToString(sum[:])
+	rec.Decision, rec.Time = audit.Allow, now
+	if err := a.Audit.Append(ctx, rec); err != nil {
+		release()
+		return nil, fmt.Errorf("%w: %w", ErrAudit, err)
+	}
+	a.log(ctx, rec)
+	wire, err := a.Scheme.Sign(ctx, a.Signer, key, r, payload, now)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("exchange: signing %s: %w", route.Name, err)
+	}
+	return &Authorized{Wire: wire, Intent: in, Reservation: res}, nil
+}
+
+func (a *Authorizer) log(ctx context.Context, rec *audit.Record) {
+	if a.Logger == nil {
+		return
+	}
+	lvl := slog.LevelInfo
+	if rec.Decision == audit.Deny {
+		lvl = slog.LevelWarn
+	}
+	a.Logger.LogAttrs(ctx, lvl, "keyfence decision",
+		slog.String("decision", rec.Decision), slog.String("credential", rec.Credential),
+		slog.String("venue", rec.Venue), slog.String("route", rec.Route),
+		slog.String("intent", rec.Intent), slog.String("rule", rec.Rule), slog.String("reason", rec.Reason))
+}
+
+// ruleOf names the rule behind a denial: errors that carry a rule name
+// (limits.Violation) say it through a Rule method.
+func ruleOf(err error) string {
+	var r interface{ RuleName() string }
+	if errors.As(err, &r) {
+		return r.RuleName()
+	}
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		return "rate"
+	}
+	return "guard"
+}

@@ -1,0 +1,33 @@
+// Package exchange holds what every venue shares: the venue-neutral types
+// (orders, fills, balances, filters, key permissions), the signed Request,
+// and the Authorizer that stands between a bot and its keys.
+//
+// # Model
+//
+// A venue client never signs by itself. It builds a Request (method, path,
+// ordered parameters, body, credential name) and hands it to an Authorizer,
+// which, on a private copy of that request:
+//
+//  1. classifies the endpoint with the venue's Scheme; an endpoint the Scheme
+//     does not know is refused (ErrUnknownEndpoint);
+//  2. parses the Intent from the request itself (never from a description
+//     passed beside it) and asks the Guard, which returns a Reservation of
+//     notional budget or a violation;
+//  3. reserves the request's rate cost with the RateLimiter, waiting at most
+//     until the context's deadline;
+//  4. stamps the request (timestamps) and writes an audit record with the
+//     SHA-256 of the exact bytes that will be signed; if the record cannot be
+//     written, nothing is signed (fail closed);
+//  5. signs with the venue scheme through a signer.Signer that never hands
+//     out the key, and returns the wire form of the request.
+//
+// The client sends the wire request, reports the venue's usage headers to
+// the RateLimiter and settles the Reservation from the venue's answer:
+// Commit when the venue accepted the order, Release when it refused it, and
+// neither when the outcome is unknown (5xx, timeout), so the budget stays
+// reserved until the order is looked up.
+//
+// The Guard, RateLimiter and Auditor are interfaces so that the same
+// Authorizer runs inside the bot or inside a signer daemon; package limits
+// and package audit provide the implementations.
+package exchange

@@ -1,0 +1,69 @@
+package exchange
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// DefaultTimeout bounds one HTTP exchange with a venue when the context has
+// no earlier deadline.
+const DefaultTimeout = 10 * time.Second
+
+// maxBody bounds what is read of a venue's answer.
+const maxBody = 16 << 20
+
+// NewHTTPClient returns an http.Client of its own for venue traffic: a
+// cloned default transport (TLS verification on), bounded dial, TLS and
+// header timeouts, and no shared state with http.DefaultClient.
+func NewHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 5 * time.Second
+	t.ResponseHeaderTimeout = DefaultTimeout
+	t.MaxIdleConnsPerHost = 16
+	return &http.Client{Transport: t, Timeout: DefaultTimeout}
+}
+
+// Response is a venue's answer, read in full.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends a wire request to base and reads the answer. A failure after the
+// request may have reached the venue (a timeout or a broken connection while
+// waiting for the answer) wraps ErrOutcomeUnknown, because the venue may
+// have acted on it.
+func Do(ctx context.Context, c *http.Client, base string, w *Wire) (*Response, error) {
+	var body io.Reader
+	if w.Body != nil {
+		body = bytes.NewReader(w.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, w.Method, w.URL(base), body)
+	if err != nil {
+		return nil, fmt.Errorf("exchange: building request: %w", err)
+	}
+	for k, vs := range w.Header {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		if ue := (*net.OpError)(nil); errors.As(err, &ue) && ue.Op == "dial" {
+			return nil, fmt.Errorf("exchange: %s %s: cannot connect: %w", w.Method, w.Path, err)
+		}
+		return nil, fmt.Errorf("%w: %s %s: %w", ErrOutcomeUnknown, w.Method, w.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %s: reading answer: %w", ErrOutcomeUnknown, w.Method, w.Path, err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+}

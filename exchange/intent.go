@@ -1,0 +1,53 @@
+package exchange
+
+import (
+	"strings"
+)
+
+// Cost is what a request consumes of a venue's rate limits.
+type Cost struct {
+	Weight int // request weight (Binance REQUEST_WEIGHT, KuCoin pool weight)
+	Orders int // orders created (Binance ORDERS count)
+}
+
+// Route is a classified endpoint.
+type Route struct {
+	Name   string // "POST /api/v3/order"
+	Class  Class
+	Cost   Cost
+	Signed bool // whether the request carries a signature
+}
+
+// Intent is what a request would do, parsed from the request itself.
+type Intent struct {
+	Credential string
+	Venue      string
+	Route      Route
+	// Orders are the orders the request creates: one for a plain order, one
+	// per leg for an order list, the new order of a cancel-replace.
+	Orders []Order
+	// Test reports a venue dry run (e.g. POST /api/v3/order/test), which
+	// creates nothing but is checked like the real thing.
+	Test bool
+}
+
+// Class is the class of the intent's route.
+func (in *Intent) Class() Class { return in.Route.Class }
+
+// String summarises the intent for the audit log: no secrets, no signature.
+func (in *Intent) String() string {
+	var b strings.Builder
+	b.WriteString(in.Route.Name)
+	if in.Test {
+		b.WriteString(" (test)")
+	}
+	for i, o := range in.Orders {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(o.String())
+	}
+	return b.String()
+}

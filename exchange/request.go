@@ -1,0 +1,123 @@
+package exchange
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Param is one request parameter.
+type Param struct {
+	Key, Value string
+}
+
+// Params is an ordered parameter list. Order matters: several venues sign the
+// encoded parameters exactly as sent, so they are never sorted behind the
+// caller's back.
+type Params []Param
+
+// Get returns the first value of key and whether it is present.
+func (p Params) Get(key string) (string, bool) {
+	for _, kv := range p {
+		if kv.Key == key {
+			return kv.Value, true
+		}
+	}
+	return "", false
+}
+
+// Has reports whether key is present.
+func (p Params) Has(key string) bool {
+	_, ok := p.Get(key)
+	return ok
+}
+
+// Count returns how many times key occurs.
+func (p Params) Count(key string) int {
+	n := 0
+	for _, kv := range p {
+		if kv.Key == key {
+			n++
+		}
+	}
+	return n
+}
+
+// Encode percent-encodes the parameters in order as key=value pairs joined
+// by '&' (application/x-www-form-urlencoded, non-ASCII as UTF-8 bytes).
+func (p Params) Encode() string {
+	var b strings.Builder
+	for i, kv := range p {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(kv.Key))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(kv.Value))
+	}
+	return b.String()
+}
+
+// ParseParams decodes an encoded query or form body, keeping the order.
+func ParseParams(s string) (Params, error) {
+	var p Params
+	for s != "" {
+		var kv string
+		kv, s, _ = strings.Cut(s, "&")
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			return nil, err
+		}
+		v, err = url.QueryUnescape(v)
+		if err != nil {
+			return nil, err
+		}
+		p = append(p, Param{k, v})
+	}
+	return p, nil
+}
+
+// Request is a request to a venue before it is authorised: what the guard
+// checks and the scheme signs. The Authorizer works on a copy, so a caller
+// that changes its Request afterwards changes nothing that was checked.
+type Request struct {
+	Credential string // name of the key that signs it
+	Method     string // "GET", "POST", "DELETE", ...
+	Path       string // "/api/v3/order"; no query
+	Params     Params // query parameters (or form parameters, as the venue says)
+	Body       []byte // exact body bytes, or nil
+	Header     http.Header
+}
+
+// Clone returns a deep copy of r.
+func (r *Request) Clone() *Request {
+	c := *r
+	c.Params = append(Params(nil), r.Params...)
+	if r.Body != nil {
+		c.Body = append([]byte(nil), r.Body...)
+	}
+	c.Header = r.Header.Clone()
+	return &c
+}
+
+// Wire is a request exactly as it goes on the wire.
+type Wire struct {
+	Method string
+	Path   string
+	Query  string // encoded, signature included where the venue puts it there
+	Header http.Header
+	Body   []byte
+}
+
+// URL returns base + path + query.
+func (w *Wire) URL(base string) string {
+	u := strings.TrimRight(base, "/") + w.Path
+	if w.Query != "" {
+		u += "?" + w.Query
+	}
+	return u
+}
