@@ -42,13 +42,21 @@ type Guard interface {
 	PolicyHash(credential string) string
 }
 
+// OrderTracker is implemented by guards that count open orders: venue
+// clients report orders that closed (cancelled, filled, expired) after the
+// request that placed them was committed.
+type OrderTracker interface {
+	OrderClosed(ctx context.Context, credential, orderID string, filledQuote decimal.Decimal) error
+}
+
 // Reservation is budget the guard set aside for an allowed intent.
 type Reservation interface {
 	// Commit records that the venue accepted the request.
 	Commit(ctx context.Context, out Outcome) error
-	// Release returns the budget: the venue refused the request, or it was
-	// never sent.
-	Release(ctx context.Context) error
+	// Release returns the budget: the request was never sent (cause is
+	// nil or the local error), or the venue refused it (cause wraps an
+	// *APIError; refusals count toward the kill switch).
+	Release(ctx context.Context, cause error) error
 }
 
 // Outcome is what the venue made of an accepted request.
@@ -69,6 +77,21 @@ type RateLimiter interface {
 	Wait(ctx context.Context, cost Cost) error
 	// Observe corrects the limiter from what the venue reported.
 	Observe(u Usage)
+}
+
+// BucketKey names a rate-limit bucket in Usage.Used: the venue's limit name
+// and its interval, e.g. BucketKey("REQUEST_WEIGHT", time.Minute) is
+// "REQUEST_WEIGHT:1m" and BucketKey("ORDERS", 10*time.Second) "ORDERS:10s".
+func BucketKey(name string, interval time.Duration) string {
+	switch {
+	case interval%(24*time.Hour) == 0:
+		return fmt.Sprintf("%s:%dd", name, interval/(24*time.Hour))
+	case interval%time.Hour == 0:
+		return fmt.Sprintf("%s:%dh", name, interval/time.Hour)
+	case interval%time.Minute == 0:
+		return fmt.Sprintf("%s:%dm", name, interval/time.Minute)
+	}
+	return fmt.Sprintf("%s:%ds", name, interval/time.Second)
 }
 
 // Usage is what a venue answer says of rate limits.
@@ -162,7 +185,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 	if err != nil {
 		return deny(ruleOf(err), err)
 	}
-	release := func() { _ = res.Release(context.WithoutCancel(ctx)) }
+	release := func() { _ = res.Release(context.WithoutCancel(ctx), nil) }
 	if a.Rate != nil {
 		if err := a.Rate.Wait(ctx, route.Cost); err != nil {
 			release()
