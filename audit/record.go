@@ -1,12 +1,27 @@
 package audit
 
-import "time"
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Decision values of a Record.
 const (
 	Allow = "allow" // the request was signed
 	Deny  = "deny"  // the request was refused; nothing was signed
 )
+
+// ZeroHash is the Prev of the first record of a log.
+const ZeroHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// MaxLineBytes bounds the encoded size of one record, newline included.
+// Append refuses larger records and Verify reports longer lines.
+const MaxLineBytes = 64 << 10
 
 // Record is one decision. It never holds a secret, a signature or a token:
 // the request is identified by the SHA-256 of the bytes that were (or would
@@ -28,4 +43,89 @@ type Record struct {
 	PolicySHA256  string    `json:"policy_sha256,omitempty"`
 	Prev          string    `json:"prev"` // Hash of the previous record; 64 zeros for the first
 	Hash          string    `json:"hash"` // SHA-256 over this record with Hash empty
+}
+
+// emptyHashSuffix ends the encoding of every record whose Hash is empty:
+// hash is the last field of Record and has no omitempty.
+var emptyHashSuffix = []byte(`"hash":""}`)
+
+// ComputeHash returns the hash r should carry: the lowercase hex SHA-256 of
+// the JSON encoding (encoding/json) of r with Hash set to "". The Hash field
+// of r is ignored.
+func (r Record) ComputeHash() (string, error) {
+	_, h, err := r.encode()
+	return h, err
+}
+
+// encode returns the line that stores r (without the newline) and the hash
+// it carries. r.Hash is ignored.
+func (r Record) encode() (line []byte, hash string, err error) {
+	r.Hash = ""
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	}
+	if !bytes.HasSuffix(b, emptyHashSuffix) {
+		// Unreachable while hash is the last field of Record.
+		return nil, "", fmt.Errorf("%w: encoding does not end with the hash field", ErrInvalidRecord)
+	}
+	sum := sha256.Sum256(b)
+	hash = hex.EncodeToString(sum[:])
+	line = make([]byte, 0, len(b)+len(hash))
+	line = append(line, b[:len(b)-2]...) // drop `"}`
+	line = append(line, hash...)
+	line = append(line, `"}`...)
+	return line, hash, nil
+}
+
+// normalize prepares a record for the log: UTC time and valid UTF-8
+// strings, so that decoding and re-encoding a stored line reproduces it
+// byte for byte.
+func (r *Record) normalize() error {
+	if r.Decision != Allow && r.Decision != Deny {
+		return fmt.Errorf("%w: decision %q is neither %q nor %q", ErrInvalidRecord, r.Decision, Allow, Deny)
+	}
+	r.Time = r.Time.UTC()
+	for _, s := range []*string{&r.Credential, &r.Venue, &r.Class, &r.Route, &r.Intent,
+		&r.Decision, &r.Rule, &r.Reason, &r.PayloadSHA256, &r.PolicySHA256} {
+		*s = strings.ToValidUTF8(*s, "\uFFFD")
+	}
+	return nil
+}
+
+// parseLine decodes one stored line (without its newline) and checks that
+// it is the canonical encoding of a record carrying its own hash. On
+// failure it returns a reason and whatever Seq it could decode.
+func parseLine(line []byte) (Record, string) {
+	var r Record
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return r, "not a record: " + oneLine(err.Error())
+	}
+	if dec.More() {
+		return r, "not a record: data after the JSON object"
+	}
+	want, hash, err := r.encode()
+	if err != nil {
+		return r, "not a record: " + oneLine(err.Error())
+	}
+	if hash != r.Hash {
+		return r, "hash does not match the record: the record was edited"
+	}
+	if !bytes.Equal(want, line) {
+		return r, "record is not in canonical form: the line was edited"
+	}
+	return r, ""
+}
+
+func oneLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	const limit = 200
+	if len(s) > limit {
+		s = s[:limit] + "..."
+	}
+	return s
 }

@@ -1,0 +1,93 @@
+// Package audit is keyfence's tamper-evident decision log: every request
+// the guard allows or denies is appended as one Record to a hash-chained
+// JSON Lines file before anything is signed, and Verify checks that chain.
+//
+// # Records
+//
+// A Record holds the time, the credential name, the venue, the endpoint
+// class and route, a one-line summary of the intent, the decision (Allow
+// or Deny), the rule and reason of a denial, the SHA-256 of the bytes that
+// were (or would have been) signed and the SHA-256 of the policy in force.
+// It never holds a secret, a signature or a token: callers pass none, and
+// the exchange layer only puts hashes and summaries there. Nothing in this
+// package can tell a secret from other text, so the duty is the caller's.
+//
+// # The chain
+//
+// Each record is one line: the JSON encoding of the Record by Go's
+// encoding/json (fields in declaration order, no insignificant space,
+// strings escaped as encoding/json escapes them, Time in RFC 3339 with
+// nanoseconds in UTC), followed by "\n". The Log numbers records with Seq,
+// from 1, without gaps, across all files of the log. Prev is the Hash of
+// the record before, or ZeroHash (64 "0") for record 1. Hash is the
+// lowercase hex SHA-256 of the record's encoding with Hash set to "".
+//
+// Because hash is the last field, an external verifier needs no JSON
+// encoder to recompute it: every line ends with
+//
+//	"hash":"<64 hex digits>"}
+//
+// and the hash is the SHA-256 of the line with those 64 digits removed
+// (so that it ends with "hash":""}), without the newline. Record.ComputeHash
+// does the same from a decoded Record.
+//
+// # What verification proves
+//
+// Verify and VerifyFiles read a log line by line and stop at the first line
+// that does not decode to a record in canonical form carrying its own hash
+// (an edited record), whose Seq is not one more than the line before (a
+// removed, inserted or reordered record), or whose Prev is not the Hash of
+// the line before. They report a *ChainError naming the file, line and Seq;
+// errors.Is(err, ErrBroken) holds for it. A last line without its newline
+// (a truncated record) is reported too.
+//
+// The hash is a plain SHA-256, not a MAC: the chain shows that the file is
+// consistent with itself, not who wrote it. Someone who can rewrite the
+// file can rewrite a suffix of the chain, or delete whole records from its
+// end, and the file alone still verifies. To detect that, record Log.Head
+// somewhere the log's writer cannot change (another host, a ticket, a
+// signed message) and pass it to a Verifier as a Checkpoint: verification
+// then fails if the record with that Seq has another hash or is missing.
+// Everything up to the newest checkpoint is then protected; records after
+// it are only as trustworthy as the file.
+//
+// An inserted record that a forger made consistent with its predecessor is
+// reported at the line after it, whose Prev no longer matches.
+//
+// # Durability
+//
+// Append returns only after the record is written; if it cannot write, it
+// returns an error wrapping ErrWrite (a *WriteError) and the caller must
+// refuse the request. A failed write never forks the chain: the chain head
+// advances only when the whole line was written, a partly written line is
+// truncated away, and if that truncation fails the Log refuses every
+// further Append until it is reopened.
+//
+// With SyncEvery (the default) Append fsyncs the file before it returns,
+// so an accepted record survives a power loss; an fsync failure is
+// reported and makes the Log refuse further appends until reopened.
+// SyncInterval(d) fsyncs in the background every d and lets Append return
+// as soon as the operating system has the line: faster, but a machine
+// crash can lose up to d of records. NoSync leaves flushing to the
+// operating system. Every mode fsyncs on Sync, rotation and Close. See
+// BenchmarkAppendSync and BenchmarkAppendNoSync for the cost.
+//
+// Open resumes the chain from the last record on disk after checking its
+// hash (all files with VerifyOnOpen). A corrupt or torn last line fails
+// Open instead of starting a new chain; RepairTornTail cuts a torn last
+// line (a crash during a write) so the log can continue. Only one Log may
+// append to a path at a time: Open holds a lock on path+".lock".
+//
+// # Rotation
+//
+// When appending a record would make the active file larger than the
+// maximum size (WithMaxSize, default DefaultMaxSize), the Log fsyncs and
+// renames it to path.000001, path.000002, ... (the next unused number,
+// six or more digits) and starts a new, empty file at path. The chain
+// continues: the first record of the new file carries the Hash of the
+// last record of the previous one as Prev. Files lists a log's files in
+// chain order (rotated files by number, then path), which is the order
+// VerifyFiles expects; a missing middle file breaks the chain at the first
+// line of the file after it. Deleting or archiving the oldest files is
+// possible: verify the rest with Verifier.After or Verifier.AnyStart.
+package audit

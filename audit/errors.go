@@ -1,0 +1,68 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error sentinels. Test for them with errors.Is.
+var (
+	// ErrWrite reports that a record could not be written durably. The
+	// caller must refuse the request it was recording (fail closed).
+	ErrWrite = errors.New("audit: write failed")
+
+	// ErrBroken reports that verification found the chain broken: a record
+	// was edited, removed, inserted, reordered or truncated.
+	ErrBroken = errors.New("audit: chain broken")
+
+	// ErrClosed reports an Append to a closed Log.
+	ErrClosed = errors.New("audit: log closed")
+
+	// ErrLocked reports that another Log, in this or another process,
+	// already has the log open for appending.
+	ErrLocked = errors.New("audit: log in use")
+
+	// ErrInvalidRecord reports a record that cannot be logged, such as one
+	// with an unknown decision.
+	ErrInvalidRecord = errors.New("audit: invalid record")
+)
+
+// WriteError is returned by Append, Sync and Close when the log cannot be
+// written. errors.Is(err, ErrWrite) holds for it.
+type WriteError struct {
+	Op   string // "write", "sync", "rotate", "open", "truncate", ...
+	Path string
+	Err  error
+}
+
+func (e *WriteError) Error() string {
+	return fmt.Sprintf("audit: %s %s failed: %v; refuse the request and check the disk, then reopen the log", e.Op, e.Path, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrWrite.
+func (e *WriteError) Is(target error) bool { return target == ErrWrite }
+
+// ChainError names the first place where a log fails verification.
+// errors.Is(err, ErrBroken) holds for it.
+type ChainError struct {
+	File   string // the file, or "" when verifying a reader
+	Line   int    // 1-based line number within File
+	Seq    uint64 // the record's sequence number, or the one expected there
+	Reason string
+}
+
+func (e *ChainError) Error() string {
+	where := e.File
+	if where == "" {
+		where = "line"
+	} else {
+		where += ":"
+	}
+	return fmt.Sprintf("audit: chain broken at %s%d (seq %d): %s; treat the log as tampered with and investigate", where, e.Line, e.Seq, e.Reason)
+}
+
+// Is reports whether target is ErrBroken.
+func (e *ChainError) Is(target error) bool { return target == ErrBroken }

@@ -1,0 +1,353 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// file is what a Log writes to; *os.File implements it. Tests wrap it to
+// inject failures.
+type file interface {
+	io.Writer
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
+// Anchor names one record of a chain by its sequence number and hash.
+// Keep the Log's Head somewhere the log's writer cannot change, and pass it
+// to a Verifier as a Checkpoint to detect records cut from the end.
+type Anchor struct {
+	Seq  uint64 `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+// Log appends records to a hash-chained JSON Lines file. It is safe for
+// concurrent use. Create it with Open.
+type Log struct {
+	path string
+	cfg  config
+	lock *os.File // held for the lifetime of the Log
+
+	mu      sync.Mutex
+	f       file // nil after a failed rotation: reopened by the next Append
+	size    int64
+	head    Anchor
+	nextRot uint64 // number of the next rotated file
+	dirty   bool   // written since the last fsync
+	broken  error  // sticky: set when the file may hold a partial record
+	closed  bool
+
+	stop     chan struct{} // closes the background syncer
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+// Open opens the log at path for appending, creating it if needed. It
+// resumes the chain from the last record of the log's files (see Files),
+// after checking that record's hash; a torn or corrupt tail fails with a
+// *ChainError rather than starting a new chain. Only one Log may have a
+// path open at a time: Open takes a lock on path+".lock" and fails with
+// ErrLocked if another holds it.
+func Open(ctx context.Context, path string, opts ...Option) (*Log, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open lock: %w", err)
+	}
+	if err := lockFile(lock); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("audit: lock %s: %w", path, err)
+	}
+	l := &Log{path: path, cfg: cfg, lock: lock}
+	if err := l.resume(ctx); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	if err := l.openActive(); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	if cfg.sync == syncInterval {
+		tick := cfg.tick
+		var ticker *time.Ticker
+		if tick == nil {
+			ticker = time.NewTicker(cfg.interval)
+			tick = ticker.C
+		}
+		l.stop, l.done = make(chan struct{}), make(chan struct{})
+		go l.syncLoop(tick, ticker)
+	}
+	return l, nil
+}
+
+// resume finds the chain head in the log's files.
+func (l *Log) resume(ctx context.Context) error {
+	names, nums, err := rotated(l.path)
+	if err != nil {
+		return err
+	}
+	if len(nums) > 0 {
+		l.nextRot = nums[len(nums)-1] + 1
+	} else {
+		l.nextRot = 1
+	}
+	if l.cfg.verify {
+		all, err := Files(l.path)
+		if err != nil {
+			return err
+		}
+		if _, err := VerifyFiles(ctx, all...); err != nil {
+			return err
+		}
+	}
+	l.head = Anchor{Seq: 0, Hash: ZeroHash}
+	tail, found, err := readTail(l.path, l.cfg.repair, l.cfg)
+	if err != nil {
+		return err
+	}
+	if found {
+		l.head = tail
+		return nil
+	}
+	// The active file is empty or missing: the chain continues from the
+	// newest rotated file, which is never empty.
+	if len(names) > 0 {
+		last := names[len(names)-1]
+		tail, found, err := readTail(last, false, l.cfg)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return &ChainError{File: last, Line: 1, Reason: "rotated file is empty"}
+		}
+		l.head = tail
+	}
+	return nil
+}
+
+// openActive opens (or creates) the active file for appending.
+func (l *Log) openActive() error {
+	_, statErr := os.Stat(l.path)
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return &WriteError{Op: "open", Path: l.path, Err: err}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return &WriteError{Op: "open", Path: l.path, Err: err}
+	}
+	if os.IsNotExist(statErr) {
+		if err := syncDir(filepath.Dir(l.path)); err != nil {
+			f.Close()
+			return &WriteError{Op: "open", Path: l.path, Err: err}
+		}
+	}
+	l.f, l.size = f, fi.Size()
+	if l.cfg.wrap != nil {
+		l.f = l.cfg.wrap(f)
+	}
+	return nil
+}
+
+// Head returns the last record appended (Seq 0 and ZeroHash for an empty
+// log). Record it outside the log to detect later removal of records.
+func (l *Log) Head() Anchor {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.head
+}
+
+// Path returns the path of the active file.
+func (l *Log) Path() string { return l.path }
+
+// Append sets r's Seq, Prev and Hash (and Time, if zero, from the Log's
+// clock; Time is stored in UTC) and writes r as one line. It returns only
+// after the record is written and, with SyncEvery, on disk. On error r is
+// unchanged and the chain head does not advance: nothing of the record
+// stays in the file. An error wrapping ErrWrite means the request being
+// recorded must be refused.
+func (l *Log) Append(ctx context.Context, r *Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rec := *r
+	if rec.Time.IsZero() {
+		rec.Time = l.cfg.now()
+	}
+	if err := rec.normalize(); err != nil {
+		return err
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return &WriteError{Op: "append", Path: l.path, Err: ErrClosed}
+	}
+	if l.broken != nil {
+		return &WriteError{Op: "append", Path: l.path, Err: l.broken}
+	}
+	rec.Seq, rec.Prev = l.head.Seq+1, l.head.Hash
+	line, hash, err := rec.encode()
+	if err != nil {
+		return err
+	}
+	line = append(line, '\n')
+	if len(line) > MaxLineBytes {
+		return fmt.Errorf("%w: record encodes to %d bytes, more than %d; shorten Intent or Reason", ErrInvalidRecord, len(line), MaxLineBytes)
+	}
+	if l.f != nil && l.cfg.maxSize > 0 && l.size > 0 && l.size+int64(len(line)) > l.cfg.maxSize {
+		if err := l.rotate(); err != nil {
+			return err
+		}
+	}
+	if l.f == nil {
+		if err := l.openActive(); err != nil {
+			return err
+		}
+	}
+	n, err := l.f.Write(line)
+	if err == nil && n != len(line) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		if n > 0 {
+			l.truncateBack()
+		}
+		return &WriteError{Op: "write", Path: l.path, Err: err}
+	}
+	if l.cfg.sync == syncEvery {
+		if err := l.f.Sync(); err != nil {
+			// The record's fate on disk is unknown: take it back if
+			// possible, and refuse further appends until reopened.
+			l.truncateBack()
+			l.broken = fmt.Errorf("fsync failed earlier: %w", err)
+			return &WriteError{Op: "sync", Path: l.path, Err: err}
+		}
+	} else {
+		l.dirty = true
+	}
+	l.size += int64(n)
+	l.head = Anchor{Seq: rec.Seq, Hash: hash}
+	rec.Hash = hash
+	*r = rec
+	return nil
+}
+
+// truncateBack cuts a partly written record from the file. If that fails
+// the Log refuses further appends: a record written after the fragment
+// would break the chain.
+func (l *Log) truncateBack() {
+	if err := l.f.Truncate(l.size); err != nil {
+		l.broken = fmt.Errorf("a partial record could not be removed: %w", err)
+		l.cfg.logger.Error("audit: partial record left in log; appends refused until repaired",
+			slog.String("path", l.path), slog.Int64("offset", l.size), slog.Any("err", err))
+	}
+}
+
+// rotate syncs and closes the active file, renames it to the next rotated
+// name and creates a new active file. It is called with l.mu held.
+func (l *Log) rotate() error {
+	if err := l.f.Sync(); err != nil {
+		l.broken = fmt.Errorf("fsync failed earlier: %w", err)
+		return &WriteError{Op: "rotate", Path: l.path, Err: err}
+	}
+	l.dirty = false
+	err := l.f.Close()
+	l.f = nil
+	if err != nil {
+		return &WriteError{Op: "rotate", Path: l.path, Err: err}
+	}
+	dst := rotatedName(l.path, l.nextRot)
+	if _, err := os.Lstat(dst); err == nil {
+		return &WriteError{Op: "rotate", Path: l.path, Err: fmt.Errorf("%s already exists", dst)}
+	}
+	if err := os.Rename(l.path, dst); err != nil {
+		return &WriteError{Op: "rotate", Path: l.path, Err: err}
+	}
+	l.nextRot++
+	if err := syncDir(filepath.Dir(l.path)); err != nil {
+		return &WriteError{Op: "rotate", Path: l.path, Err: err}
+	}
+	return l.openActive()
+}
+
+// Sync flushes appended records to disk.
+func (l *Log) Sync() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.syncLocked()
+}
+
+func (l *Log) syncLocked() error {
+	if l.f == nil || !l.dirty {
+		return nil
+	}
+	if err := l.f.Sync(); err != nil {
+		l.broken = fmt.Errorf("fsync failed earlier: %w", err)
+		return &WriteError{Op: "sync", Path: l.path, Err: err}
+	}
+	l.dirty = false
+	return nil
+}
+
+func (l *Log) syncLoop(tick <-chan time.Time, ticker *time.Ticker) {
+	defer close(l.done)
+	if ticker != nil {
+		defer ticker.Stop()
+	}
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-tick:
+			if err := l.Sync(); err != nil {
+				l.cfg.logger.Error("audit: background fsync failed; appends refused until reopened",
+					slog.String("path", l.path), slog.Any("err", err))
+			}
+		}
+	}
+}
+
+// Close flushes the log to disk and closes it. Further Appends fail with
+// ErrClosed. Close is idempotent.
+func (l *Log) Close() error {
+	if l.stop != nil {
+		l.stopOnce.Do(func() {
+			close(l.stop)
+			<-l.done
+		})
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	var errs []error
+	if l.f != nil {
+		if l.broken == nil {
+			errs = append(errs, l.syncLocked())
+		}
+		if err := l.f.Close(); err != nil {
+			errs = append(errs, &WriteError{Op: "close", Path: l.path, Err: err})
+		}
+		l.f = nil
+	}
+	errs = append(errs, l.lock.Close())
+	return errors.Join(errs...)
+}
