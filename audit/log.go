@@ -210,13 +210,13 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 	if len(line) > MaxLineBytes {
 		return fmt.Errorf("%w: record encodes to %d bytes, more than %d; shorten Intent or Reason", ErrInvalidRecord, len(line), MaxLineBytes)
 	}
-	if l.f != nil && l.cfg.maxSize > 0 && l.size > 0 && l.size+int64(len(line)) > l.cfg.maxSize {
-		if err := l.rotate(); err != nil {
+	if l.f == nil {
+		if err := l.openActive(); err != nil {
 			return err
 		}
 	}
-	if l.f == nil {
-		if err := l.openActive(); err != nil {
+	if l.cfg.maxSize > 0 && l.size > 0 && l.size+int64(len(line)) > l.cfg.maxSize {
+		if err := l.rotate(); err != nil {
 			return err
 		}
 	}
@@ -294,6 +294,9 @@ func (l *Log) Sync() error {
 }
 
 func (l *Log) syncLocked() error {
+	if l.broken != nil {
+		return &WriteError{Op: "sync", Path: l.path, Err: l.broken}
+	}
 	if l.f == nil || !l.dirty {
 		return nil
 	}
@@ -318,6 +321,7 @@ func (l *Log) syncLoop(tick <-chan time.Time, ticker *time.Ticker) {
 			if err := l.Sync(); err != nil {
 				l.cfg.logger.Error("audit: background fsync failed; appends refused until reopened",
 					slog.String("path", l.path), slog.Any("err", err))
+				return
 			}
 		}
 	}
@@ -343,6 +347,7 @@ func (l *Log) Close() error {
 		if l.broken == nil {
 			errs = append(errs, l.syncLocked())
 		}
+		// A broken Log already reported its error to Append.
 		if err := l.f.Close(); err != nil {
 			errs = append(errs, &WriteError{Op: "close", Path: l.path, Err: err})
 		}

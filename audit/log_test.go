@@ -1,8 +1,10 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -208,14 +210,20 @@ func TestRepairTornTail(t *testing.T) {
 	l.Close()
 	b, _ := os.ReadFile(path)
 	lines := strings.SplitAfter(string(b), "\n")
-	writeFile(t, path, lines[0]+lines[1]+lines[2][:20])
+	torn := lines[2][:40]
+	writeFile(t, path, lines[0]+lines[1]+torn)
 
-	l2, err := audit.Open(context.Background(), path, audit.RepairTornTail())
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	l2, err := audit.Open(context.Background(), path, audit.RepairTornTail(), audit.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if l2.Head().Seq != 2 {
 		t.Errorf("head after repair = %+v, want seq 2", l2.Head())
+	}
+	if !strings.Contains(logs.String(), "bytes=40") || strings.Contains(logs.String(), torn[20:]) {
+		t.Errorf("repair log should give the count, not the content: %s", logs.String())
 	}
 	appendN(t, l2, 10, 1)
 	l2.Close()
@@ -226,7 +234,7 @@ func TestRepairTornTail(t *testing.T) {
 
 	// A torn line that is the whole file leaves an empty log.
 	writeFile(t, path, `{"seq":1,"ti`)
-	l3, err := audit.Open(context.Background(), path, audit.RepairTornTail())
+	l3, err := audit.Open(context.Background(), path, audit.RepairTornTail(), audit.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
 	}
