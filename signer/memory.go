@@ -4,22 +4,26 @@ import (
 	"context"
 	"crypto"
 	"crypto/ed25519"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/sha512"
 	"fmt"
-	"hash"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 )
 
 // Memory is a Signer that holds keys in process memory. It is safe for
 // concurrent use.
 //
-// An HMAC key is keyed once at import: each signature takes a keyed hash
-// from a pool and resets it, instead of re-deriving the inner and outer pads
-// as hmac.New does on every call.
+// An HMAC key is keyed once, at import: Memory keeps the two hash states the
+// key determines (see RFC 2104) and not the key itself, and each signature
+// restores a pooled hash from them instead of re-deriving the pads as
+// hmac.New does on every call. Ed25519 keys are wiped on Remove and Close;
+// ECDSA and RSA keys are released to the garbage collector, as crypto/ecdsa
+// and crypto/rsa offer no way to wipe them.
+//
+// A signature in progress holds a read lock, so Remove and Close wait for
+// it before they wipe the key.
 type Memory struct {
 	mu     sync.RWMutex
 	keys   map[string]*memKey
@@ -27,11 +31,10 @@ type Memory struct {
 }
 
 type memKey struct {
-	info   KeyInfo
-	secret *Secret       // HMAC key bytes; nil for asymmetric keys
-	priv   crypto.Signer // asymmetric keys
-	pass   *Secret       // API passphrase, if any
-	pools  map[Algorithm]*sync.Pool
+	info KeyInfo
+	mac  *hmacKeys     // HMAC keys
+	priv crypto.Signer // asymmetric keys
+	pass *Secret       // API passphrase, if any
 }
 
 // NewMemory returns an empty in-memory backend.
@@ -41,9 +44,10 @@ func NewMemory() *Memory {
 
 // Import adds a key. For an HMAC key, material is the exact bytes the venue
 // keys its HMAC with (the ASCII secret for Binance and KuCoin, the
-// base64-decoded secret for Kraken). For other types, see ParsePrivateKey.
-// passphrase is the API passphrase of venues that have one, or nil. Import
-// copies material and passphrase; the caller should Wipe its copies.
+// base64-decoded secret for Kraken and Coinbase Exchange). For other types,
+// see ParsePrivateKey. passphrase is the API passphrase of venues that have
+// one, or nil. Import copies what it keeps; the caller should Wipe material
+// and passphrase afterwards.
 func (m *Memory) Import(info KeyInfo, material, passphrase []byte) error {
 	if info.Name == "" {
 		return &KeyError{Op: "import", Key: info.Name, Err: fmt.Errorf("%w: empty key name", ErrInvalidKey)}
@@ -55,11 +59,11 @@ func (m *Memory) Import(info KeyInfo, material, passphrase []byte) error {
 		if len(material) == 0 {
 			return &KeyError{Op: "import", Key: info.Name, Err: fmt.Errorf("%w: empty HMAC secret", ErrInvalidKey)}
 		}
-		k.secret = NewSecret(material)
-		k.pools = map[Algorithm]*sync.Pool{
-			HMACSHA256: hmacPool(k.secret, sha256.New),
-			HMACSHA512: hmacPool(k.secret, sha512.New),
+		mac, err := newHMACKeys(material)
+		if err != nil {
+			return &KeyError{Op: "import", Key: info.Name, Err: err}
 		}
+		k.mac = mac
 		k.info.Public = nil
 	case KeyEd25519, KeyECDSAP256, KeyRSA:
 		priv, err := ParsePrivateKey(info.Type, material)
@@ -69,9 +73,9 @@ func (m *Memory) Import(info KeyInfo, material, passphrase []byte) error {
 		k.priv = priv
 		k.info.Public = priv.Public()
 	default:
-		return &KeyError{Op: "import", Key: info.Name, Err: fmt.Errorf("%w: unknown key type %q", ErrInvalidKey, info.Type)}
+		return &KeyError{Op: "import", Key: info.Name, Err: fmt.Errorf("%w: unknown key type %q: use hmac, ed25519, ecdsa or rsa", ErrInvalidKey, info.Type)}
 	}
-	if passphrase != nil {
+	if len(passphrase) > 0 {
 		k.pass = NewSecret(passphrase)
 	}
 	k.info.HasPassphrase = k.pass != nil
@@ -80,7 +84,7 @@ func (m *Memory) Import(info KeyInfo, material, passphrase []byte) error {
 	defer m.mu.Unlock()
 	if m.closed {
 		k.close()
-		return ErrClosed
+		return &KeyError{Op: "import", Key: info.Name, Err: ErrClosed}
 	}
 	if _, ok := m.keys[info.Name]; ok {
 		k.close()
@@ -90,35 +94,34 @@ func (m *Memory) Import(info KeyInfo, material, passphrase []byte) error {
 	return nil
 }
 
-func hmacPool(s *Secret, h func() hash.Hash) *sync.Pool {
-	return &sync.Pool{New: func() any {
-		var mac hash.Hash
-		_ = s.Use(func(b []byte) error { mac = hmac.New(h, b); return nil })
-		return mac
-	}}
-}
-
-// Remove deletes a key and wipes its secret.
+// Remove deletes a key and wipes its secret, after any signature in
+// progress with it.
 func (m *Memory) Remove(name string) error {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return &KeyError{Op: "remove", Key: name, Err: ErrClosed}
+	}
 	k, ok := m.keys[name]
-	delete(m.keys, name)
-	m.mu.Unlock()
 	if !ok {
 		return &KeyError{Op: "remove", Key: name, Err: ErrKeyNotFound}
 	}
+	delete(m.keys, name)
 	k.close()
 	return nil
 }
 
-func (m *Memory) key(op, name string) (*memKey, error) {
+// lookup returns the named key with m.mu read-locked; the caller must call
+// m.mu.RUnlock when done with the key, and only then.
+func (m *Memory) lookup(op, name string) (*memKey, error) {
 	m.mu.RLock()
-	defer m.mu.RUnlock()
 	if m.closed {
-		return nil, ErrClosed
+		m.mu.RUnlock()
+		return nil, &KeyError{Op: op, Key: name, Err: ErrClosed}
 	}
 	k, ok := m.keys[name]
 	if !ok {
+		m.mu.RUnlock()
 		return nil, &KeyError{Op: op, Key: name, Err: ErrKeyNotFound}
 	}
 	return k, nil
@@ -129,12 +132,13 @@ func (m *Memory) Sign(ctx context.Context, key string, alg Algorithm, msg []byte
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	k, err := m.key("sign", key)
+	k, err := m.lookup("sign", key)
 	if err != nil {
 		return nil, err
 	}
+	defer m.mu.RUnlock()
 	if alg.KeyType() != k.info.Type {
-		return nil, &KeyError{Op: "sign", Key: key, Err: fmt.Errorf("%w: %s key cannot sign %s", ErrWrongAlgorithm, k.info.Type, alg)}
+		return nil, &KeyError{Op: "sign", Key: key, Err: fmt.Errorf("%w: a %s key cannot sign %s; use one of %v", ErrWrongAlgorithm, k.info.Type, algName(alg), k.info.Type.Algorithms())}
 	}
 	sig, err := k.sign(alg, msg)
 	if err != nil {
@@ -143,19 +147,19 @@ func (m *Memory) Sign(ctx context.Context, key string, alg Algorithm, msg []byte
 	return sig, nil
 }
 
+// algName quotes an algorithm for an error message, bounded in length, as
+// it may come from a caller.
+func algName(a Algorithm) string {
+	const max = 32
+	if len(a) > max {
+		return fmt.Sprintf("%q...", string(a[:max]))
+	}
+	return fmt.Sprintf("%q", string(a))
+}
+
 func (k *memKey) sign(alg Algorithm, msg []byte) ([]byte, error) {
-	switch alg {
-	case HMACSHA256, HMACSHA512:
-		p := k.pools[alg]
-		mac, _ := p.Get().(hash.Hash)
-		if mac == nil {
-			return nil, ErrClosed
-		}
-		mac.Reset()
-		mac.Write(msg)
-		sum := mac.Sum(nil)
-		p.Put(mac)
-		return sum, nil
+	if k.mac != nil {
+		return k.mac.sign(alg, msg)
 	}
 	return SignWith(k.priv, alg, msg)
 }
@@ -177,7 +181,7 @@ func SignWith(priv crypto.Signer, alg Algorithm, msg []byte) ([]byte, error) {
 		d := sha256.Sum256(msg)
 		return priv.Sign(rand.Reader, d[:], crypto.SHA256)
 	}
-	return nil, fmt.Errorf("%w: %s", ErrWrongAlgorithm, alg)
+	return nil, fmt.Errorf("%w: %s", ErrWrongAlgorithm, algName(alg))
 }
 
 // SignPassphrase implements PassphraseSigner: it returns the MAC of the
@@ -186,20 +190,21 @@ func (m *Memory) SignPassphrase(ctx context.Context, key string, alg Algorithm) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	k, err := m.key("sign passphrase", key)
+	k, err := m.lookup("sign passphrase", key)
 	if err != nil {
 		return nil, err
 	}
+	defer m.mu.RUnlock()
 	if k.pass == nil {
 		return nil, &KeyError{Op: "sign passphrase", Key: key, Err: ErrNoPassphrase}
 	}
-	if alg.KeyType() != KeyHMAC || k.info.Type != KeyHMAC {
-		return nil, &KeyError{Op: "sign passphrase", Key: key, Err: ErrWrongAlgorithm}
+	if alg.KeyType() != KeyHMAC || k.mac == nil {
+		return nil, &KeyError{Op: "sign passphrase", Key: key, Err: fmt.Errorf("%w: the passphrase is signed with HMAC-SHA256 or HMAC-SHA512 by an HMAC key, not %s by a %s key", ErrWrongAlgorithm, algName(alg), k.info.Type)}
 	}
 	var sig []byte
 	err = k.pass.Use(func(p []byte) error {
 		var e error
-		sig, e = k.sign(alg, p)
+		sig, e = k.mac.sign(alg, p)
 		return e
 	})
 	if err != nil {
@@ -213,10 +218,11 @@ func (m *Memory) Info(ctx context.Context, key string) (KeyInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return KeyInfo{}, err
 	}
-	k, err := m.key("info", key)
+	k, err := m.lookup("info", key)
 	if err != nil {
 		return KeyInfo{}, err
 	}
+	defer m.mu.RUnlock()
 	return k.info, nil
 }
 
@@ -234,11 +240,12 @@ func (m *Memory) Keys(ctx context.Context) ([]KeyInfo, error) {
 	for _, k := range m.keys {
 		out = append(out, k.info)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	slices.SortFunc(out, func(a, b KeyInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
-// Close wipes every secret. Later calls fail with ErrClosed.
+// Close wipes every secret, after the signatures in progress. Later calls
+// fail with ErrClosed. Close is safe to call more than once.
 func (m *Memory) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -250,15 +257,15 @@ func (m *Memory) Close() error {
 	return nil
 }
 
+// close wipes what can be wiped; the caller holds m.mu or owns k alone.
 func (k *memKey) close() {
-	if k.secret != nil {
-		k.secret.Close()
+	if k.mac != nil {
+		k.mac.wipe()
+		k.mac = nil
 	}
 	if k.pass != nil {
-		k.pass.Close()
+		_ = k.pass.Close()
 	}
-	// Pooled HMAC states hold derived pads; drop them with the pools.
-	k.pools = nil
 	if ed, ok := k.priv.(ed25519.PrivateKey); ok {
 		Wipe(ed)
 	}

@@ -10,14 +10,22 @@ import (
 const Redacted = "[REDACTED]"
 
 // Secret holds key material that must exist in process memory. It prints as
-// [REDACTED] through every fmt verb, log/slog, encoding/json, encoding.Text
-// and errors that wrap it, and Close overwrites its bytes with zeros.
+// [REDACTED] through every fmt verb and flag, log/slog, encoding/json,
+// encoding.TextMarshaler and errors that wrap it, and Close overwrites its
+// bytes with zeros.
+//
+// The bytes live behind a pointer, so a Secret copied by value, or embedded
+// by value in another struct, shares them and still prints as [REDACTED].
 //
 // The zero value is an empty, closed secret. A Secret is safe for concurrent
 // use; Close waits for calls to Use that are in progress.
 type Secret struct {
+	s *secretState
+}
+
+type secretState struct {
 	mu sync.RWMutex
-	b  []byte
+	b  []byte // nil once closed
 }
 
 // NewSecret copies b into a new Secret. The caller should wipe b (see Wipe)
@@ -25,53 +33,66 @@ type Secret struct {
 func NewSecret(b []byte) *Secret {
 	c := make([]byte, len(b))
 	copy(c, b)
-	return &Secret{b: c}
+	return &Secret{s: &secretState{b: c}}
 }
 
-// Use calls f with the secret bytes. f must not retain or modify them. It
-// returns ErrClosed after Close.
+// Use calls f with the secret bytes and returns what f returns. f must not
+// retain or modify the bytes. Use returns ErrClosed after Close.
 func (s *Secret) Use(f func(b []byte) error) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.b == nil {
+	if s == nil || s.s == nil {
 		return ErrClosed
 	}
-	return f(s.b)
+	s.s.mu.RLock()
+	defer s.s.mu.RUnlock()
+	if s.s.b == nil {
+		return ErrClosed
+	}
+	return f(s.s.b)
 }
 
 // Len returns the number of secret bytes (0 once closed).
 func (s *Secret) Len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.b)
+	if s == nil || s.s == nil {
+		return 0
+	}
+	s.s.mu.RLock()
+	defer s.s.mu.RUnlock()
+	return len(s.s.b)
 }
 
-// Close wipes the secret bytes. It is safe to call more than once.
+// Close wipes the secret bytes. It waits for calls to Use in progress and
+// is safe to call more than once.
 func (s *Secret) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	Wipe(s.b)
-	s.b = nil
+	if s == nil || s.s == nil {
+		return nil
+	}
+	s.s.mu.Lock()
+	defer s.s.mu.Unlock()
+	Wipe(s.s.b)
+	s.s.b = nil
 	return nil
 }
 
+// The formatting methods have value receivers so that a Secret held by
+// value redacts too; none of them reads the bytes.
+
 // String returns [REDACTED].
-func (s *Secret) String() string { return Redacted }
+func (Secret) String() string { return Redacted }
 
 // GoString returns [REDACTED], for %#v.
-func (s *Secret) GoString() string { return Redacted }
+func (Secret) GoString() string { return Redacted }
 
 // Format prints [REDACTED] for every verb and flag.
-func (s *Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(Redacted)) }
+func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(Redacted)) }
 
-// LogValue makes slog print [REDACTED].
-func (s *Secret) LogValue() slog.Value { return slog.StringValue(Redacted) }
+// LogValue makes log/slog print [REDACTED].
+func (Secret) LogValue() slog.Value { return slog.StringValue(Redacted) }
 
 // MarshalJSON encodes the secret as the JSON string "[REDACTED]".
-func (s *Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
 
 // MarshalText encodes the secret as [REDACTED].
-func (s *Secret) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
+func (Secret) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
 
 // Wipe overwrites b with zeros.
 func Wipe(b []byte) {
