@@ -242,7 +242,11 @@ func (b *Backend) load(s pkcs11.SessionHandle, u *URI, info signer.KeyInfo) (*ke
 	if info.Type != "" && info.Type != t {
 		return nil, fmt.Errorf("%w: the token holds a %s key, not %s", signer.ErrInvalidKey, t, info.Type)
 	}
-	info.Type, info.Public, info.Backend, info.HasPassphrase = t, pub, BackendName, false
+	pass, err := b.findPassphrase(s, u.Object)
+	if err != nil {
+		return nil, err
+	}
+	info.Type, info.Public, info.Backend, info.HasPassphrase = t, pub, BackendName, len(pass) > 0
 	k := &key{info: info, class: class, id: id}
 	k.handle.Store(uint64(h))
 	if t == signer.KeyHMAC {
@@ -491,7 +495,7 @@ func (b *Backend) Keys(ctx context.Context) ([]signer.KeyInfo, error) {
 }
 
 // Delete destroys the named key's objects on the token (the secret or
-// private key and its public key) and forgets its metadata. It cannot be
+// private key, its public key, its passphrase) and forgets its metadata. It cannot be
 // undone.
 func (b *Backend) Delete(ctx context.Context, name string) error {
 	if err := b.begin(ctx); err != nil {
@@ -516,8 +520,8 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
-// destroy removes every key object labelled name (and, if id is set, every
-// public key object with that id).
+// destroy removes every key object labelled name, its passphrase and, if
+// id is set, every public key object with that id.
 func (b *Backend) destroy(s pkcs11.SessionHandle, name string, id []byte) error {
 	var hs []pkcs11.ObjectHandle
 	for _, class := range []uint{pkcs11.CKO_SECRET_KEY, pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY} {
@@ -527,6 +531,11 @@ func (b *Backend) destroy(s pkcs11.SessionHandle, name string, id []byte) error 
 		}
 		hs = append(hs, found...)
 	}
+	found, err := b.findPassphrase(s, name)
+	if err != nil {
+		return err
+	}
+	hs = append(hs, found...)
 	if len(id) > 0 {
 		found, err := b.findObjects(s, pkcs11.CKO_PUBLIC_KEY, "", id)
 		if err != nil {

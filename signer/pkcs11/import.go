@@ -55,17 +55,35 @@ var probeMsg = []byte("keyfence pkcs11 import self-test")
 // key object with the same label and id, and verifies a test signature with
 // the public key.
 //
+// passphrase is the API passphrase of venues that have one (an HMAC key's
+// only), or nil; see SignPassphrase.
+//
 // Import fails with signer.ErrDuplicateKey if the token holds an object
-// with this label. The caller should wipe material afterwards.
-func (b *Backend) Import(ctx context.Context, info signer.KeyInfo, material []byte, require ...signer.Algorithm) (Imported, error) {
+// with this label. The caller should wipe material and passphrase
+// afterwards.
+func (b *Backend) Import(ctx context.Context, info signer.KeyInfo, material, passphrase []byte, require ...signer.Algorithm) (Imported, error) {
 	if err := b.begin(ctx); err != nil {
 		return Imported{}, err
 	}
 	defer b.life.RUnlock()
+	if passphrase != nil && info.Type != signer.KeyHMAC {
+		err := fmt.Errorf("%w: an API passphrase goes with an HMAC key, not a %s key", signer.ErrInvalidKey, info.Type)
+		return Imported{}, &signer.KeyError{Op: "import", Key: info.Name, Err: err}
+	}
 	imp, err := b.create(ctx, info, func(s pkcs11.SessionHandle, id []byte) (*key, error) {
 		switch info.Type {
 		case signer.KeyHMAC:
-			return b.importHMAC(s, info, id, material, require)
+			k, err := b.importHMAC(s, info, id, material, require)
+			if err != nil || passphrase == nil {
+				return k, err
+			}
+			tmpl := passphraseAttrs(info.Name, bytes.Clone(passphrase))
+			defer signer.Wipe(tmpl[len(tmpl)-1].Value)
+			if _, err := b.mod.ctx.CreateObject(s, tmpl); err != nil {
+				return nil, fmt.Errorf("pkcs11: store the API passphrase: %w", err)
+			}
+			k.info.HasPassphrase = true
+			return k, nil
 		case signer.KeyEd25519, signer.KeyECDSAP256, signer.KeyRSA:
 			priv, err := signer.ParsePrivateKey(info.Type, material)
 			if err != nil {
@@ -119,7 +137,7 @@ func (b *Backend) create(ctx context.Context, info signer.KeyInfo, build func(s 
 	}
 	var k *key
 	err := b.withSession(ctx, func(s pkcs11.SessionHandle) error {
-		for _, class := range []uint{pkcs11.CKO_SECRET_KEY, pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY} {
+		for _, class := range []uint{pkcs11.CKO_SECRET_KEY, pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY, pkcs11.CKO_DATA} {
 			hs, err := b.findObjects(s, class, info.Name, nil)
 			if err != nil {
 				return err
