@@ -55,13 +55,11 @@ type ChainError struct {
 }
 
 func (e *ChainError) Error() string {
-	where := e.File
-	if where == "" {
-		where = "line"
-	} else {
-		where += ":"
+	where := fmt.Sprintf("line %d", e.Line)
+	if e.File != "" {
+		where = fmt.Sprintf("%s:%d", e.File, e.Line)
 	}
-	return fmt.Sprintf("audit: chain broken at %s%d (seq %d): %s; treat the log as tampered with and investigate", where, e.Line, e.Seq, e.Reason)
+	return fmt.Sprintf("audit: chain broken at %s (seq %d): %s; treat the log as tampered with and investigate", where, e.Seq, e.Reason)
 }
 
 // Is reports whether target is ErrBroken.
