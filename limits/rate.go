@@ -42,12 +42,15 @@ import (
 //     exchange.ErrRateLimited) when the reservation would start after the
 //     context's deadline; it never sleeps to the deadline just to fail.
 //   - Observe corrects the count from the venue's usage headers: a window's
-//     count is the larger of the guard's own reservations and the venue's
-//     report (Usage.Used, by exchange.BucketKey), so what other processes on
-//     the same IP spent, or what was spent before a restart, is not spent
-//     again. A report read after a boundary is counted in the new window,
-//     which can only overcount. Until the first report (or
-//     RateSyncTimeout), a new guard lets one request at a time through.
+//     count becomes the larger of the guard's own count and the venue's
+//     report (Usage.Used, by exchange.BucketKey) plus the reservations still
+//     waiting to leave, and later reservations add to it. So what other
+//     processes on the same IP spent, or what was spent before a restart, is
+//     not spent again; a request that waited for a window the venue reports
+//     fuller than expected is placed again. A report read after a boundary
+//     is counted in the new window, which can only overcount. Until the
+//     first report (or RateSyncTimeout), a new guard lets one request at a
+//     time through, so a restart learns the venue's count first.
 //   - A 429 stops every request until its Retry-After has passed; requests
 //     whose reservation falls inside the pause are placed after it. A 418
 //     (Binance's IP ban) refuses every request until the ban ends, at once
@@ -174,8 +177,9 @@ func (g *RateGuard) Capacity(key string) (int, bool) {
 // rateHold is a reservation: the parts taken from each bucket and the moment
 // the request may leave (ns on the venue clock).
 type rateHold struct {
-	at    int64
-	parts []rateHoldPart
+	at      int64
+	parts   []rateHoldPart
+	pending bool // counted in the slots' pending
 }
 
 type rateHoldPart struct {
@@ -221,6 +225,9 @@ func (g *RateGuard) Wait(ctx context.Context, cost exchange.Cost) error {
 		if probe {
 			g.probeUntil = h.at + g.syncTimeout
 		}
+		if wait > 0 {
+			g.setPending(&h, true)
+		}
 		g.mu.Unlock()
 
 		if wait > 0 {
@@ -244,12 +251,13 @@ func (g *RateGuard) Wait(ctx context.Context, cost exchange.Cost) error {
 			err := g.banErr()
 			g.mu.Unlock()
 			return err
-		case now < g.backoffUntil || g.overcommitted(h):
+		case now < g.backoffUntil || g.overcommitted(h) || rateLate(h, now):
 			g.cancel(h, now)
 			g.releaseProbe(probe)
 			g.mu.Unlock()
 			continue
 		}
+		g.setPending(&h, false)
 		g.mu.Unlock()
 		return nil
 	}
@@ -415,16 +423,34 @@ func (g *RateGuard) take(t int64, cost exchange.Cost) (rateHold, *rateBucket) {
 		}
 	}
 	for _, p := range h.parts {
-		p.b.slots[p.w].reserved += p.n
+		p.b.slots[p.w].count += p.n
 	}
 	return h, nil
 }
 
-// cancel gives back what h reserved; g.mu is held.
-func (g *RateGuard) cancel(h rateHold, now int64) {
+// setPending marks h as waiting to leave, or not; g.mu is held.
+func (g *RateGuard) setPending(h *rateHold, pending bool) {
+	if h.pending == pending {
+		return
+	}
+	h.pending = pending
 	for _, p := range h.parts {
 		if s := p.b.slots[p.w]; s != nil {
-			s.reserved -= p.n
+			if pending {
+				s.pending += p.n
+			} else {
+				s.pending -= p.n
+			}
+		}
+	}
+}
+
+// cancel gives back what h reserved; g.mu is held.
+func (g *RateGuard) cancel(h rateHold, now int64) {
+	g.setPending(&h, false)
+	for _, p := range h.parts {
+		if s := p.b.slots[p.w]; s != nil {
+			s.count -= p.n
 		}
 		if p.pacer != nil {
 			p.pacer.CancelAt(rateTime(now))
@@ -436,7 +462,18 @@ func (g *RateGuard) cancel(h rateHold, now int64) {
 // capacity, because the venue reported more than the guard knew of.
 func (g *RateGuard) overcommitted(h rateHold) bool {
 	for _, p := range h.parts {
-		if s := p.b.slots[p.w]; s != nil && s.used() > p.b.capacity {
+		if s := p.b.slots[p.w]; s != nil && s.count > p.b.capacity {
+			return true
+		}
+	}
+	return false
+}
+
+// late reports whether the request woke after the usable part of a window it
+// reserved in: it would be counted in a window it did not reserve.
+func rateLate(h rateHold, now int64) bool {
+	for _, p := range h.parts {
+		if _, to := p.b.usable(p.w); now > to {
 			return true
 		}
 	}
@@ -467,9 +504,7 @@ func (g *RateGuard) Observe(u exchange.Usage) {
 		if w < b.window(now) {
 			continue // a window that is over
 		}
-		if s := b.slot(w); n > s.seen {
-			s.seen = n
-		}
+		b.slot(w).observe(n)
 	}
 	switch u.Status {
 	case 429:

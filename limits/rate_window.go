@@ -24,14 +24,16 @@ type rateBucket struct {
 
 // rateSlot is one window of a bucket.
 type rateSlot struct {
-	reserved int           // what this guard reserved in the window
-	seen     int           // the highest count the venue reported for it
-	pacer    *rate.Limiter // nil unless smoothing
+	// count is the window's count: what the guard reserved in it, raised by
+	// the venue's reports (other processes on the same IP, or a restart).
+	count   int
+	pending int           // reserved, still waiting to leave: no report counts it yet
+	pacer   *rate.Limiter // nil unless smoothing
 }
 
-// used is the window's count: the guard's own reservations, raised to what
-// the venue reported (other processes on the same IP, or a restart).
-func (s *rateSlot) used() int { return max(s.reserved, s.seen) }
+// observe raises the count to what the venue reported plus what is still
+// waiting to leave.
+func (s *rateSlot) observe(reported int) { s.count = max(s.count, reported+s.pending) }
 
 func newRateBucket(l RateLimit, capacity int, skew time.Duration, smooth float64) *rateBucket {
 	key := l.Key()
@@ -83,7 +85,7 @@ func (b *rateBucket) slot(w int64) *rateSlot {
 // used returns the count of window w.
 func (b *rateBucket) used(w int64) int {
 	if s := b.slots[w]; s != nil {
-		return s.used()
+		return s.count
 	}
 	return 0
 }
