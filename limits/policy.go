@@ -208,8 +208,8 @@ func (p *Policy) effectiveCredential(name string, c *CredentialPolicy) (*Credent
 		if err := p.checkCaps(f+".quotes."+q, c.Quotes[q]); err != nil {
 			return nil, err
 		}
-		if q == "" {
-			return nil, p.errAt(f+".quotes", "empty quote asset name")
+		if q == "" || strings.ContainsAny(q, "\x00\n\r") {
+			return nil, p.errAt(f+".quotes", "quote asset names must be non-empty single lines")
 		}
 		e.Quotes[q] = c.Quotes[q]
 	}
@@ -217,8 +217,8 @@ func (p *Policy) effectiveCredential(name string, c *CredentialPolicy) (*Credent
 	for _, s := range sortedKeys(c.Symbols) {
 		sf := f + ".symbols." + s
 		sp := c.Symbols[s]
-		if s == "" {
-			return nil, p.errAt(f+".symbols", "empty symbol name")
+		if s == "" || strings.ContainsAny(s, "\x00\n\r") {
+			return nil, p.errAt(f+".symbols", "symbol names must be non-empty single lines")
 		}
 		if err := p.checkCaps(sf, sp.Caps); err != nil {
 			return nil, err
@@ -311,8 +311,8 @@ func (p *Policy) Hash() string {
 
 func ptr[T any](v T) *T { return &v }
 
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	ks := make([]K, 0, len(m))
 	for k := range m {
 		ks = append(ks, k)
 	}

@@ -1,0 +1,156 @@
+// Package limits decides whether a request may be signed: it holds the
+// policy, the guard that enforces it on every intent, the kill switch, the
+// client-side rate guard, and the state stores that make the limits survive
+// a restart.
+//
+// # Model
+//
+// An exchange.Authorizer parses the intent of every request from the
+// request itself and asks a Guard. The guard answers with a Reservation
+// (budget set aside for this intent) or a *Violation. Nothing is signed on
+// a violation. The caller settles the reservation from the venue's answer:
+// Commit when the venue accepted the request, Release when it was never
+// sent or the venue refused it, and neither when the outcome is unknown, so
+// the budget stays reserved until the order is looked up.
+//
+// # Rules, in order
+//
+// The first rule that fails decides; its name is Violation.Rule.
+//
+//  1. kill_switch: when tripped, every trade intent is refused; cancel,
+//     read and public requests still pass, so a bot can always cancel.
+//  2. credential: the credential must be in the policy, on its venue.
+//  3. class: public is always allowed; read, trade and cancel when listed
+//     in allow (the default); transfer, withdraw and keys only when listed.
+//     Intents of any class but trade stop here and reserve nothing.
+//  4. intent: a trade intent must create at least one order (at most 8),
+//     each with a side, a positive quantity or quote quantity, and for
+//     priced types (LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT)
+//     a positive price.
+//  5. symbol: every order's symbol must be in the credential's allowlist.
+//  6. order_type: every order's type must be listed in order_types.
+//  7. reference: each symbol needs a fresh reference quote from the venue's
+//     exchange.PriceSource (WithPrices). The reference is the ask for a buy
+//     and the bid for a sell: the price the order would actually cross at,
+//     tighter than the mid. A missing source, an error, a quote without the
+//     needed side, a crossed quote, or a quote older (or further in the
+//     future) than reference_max_age refuses the intent with ErrNoReference.
+//  8. price_band: a priced buy may be at most price_band above the ask
+//     (price <= ask*(1+band)); a priced sell at most price_band below the bid
+//     (price >= bid*(1-band)). Exactly at the edge passes.
+//  9. order_notional: a priced order is worth price*quantity. An unpriced
+//     order (MARKET, STOP_LOSS, TAKE_PROFIT) may fill anywhere the book lets
+//     it and is valued at reference*(1+band), on either side. An order by
+//     quote quantity is worth its quote quantity (the larger, if both are
+//     set). The notional must not exceed the symbol's max_order_notional
+//     nor its quote asset's. Exactly at the cap passes.
+//  10. daily_notional: the orders' notional is reserved in rolling 24-hour
+//     windows, one per symbol and one per quote asset (shared by every
+//     symbol quoted in it), for the caps the policy sets. The window never
+//     exceeds its cap, even under concurrency: the check and the
+//     reservation are one Store operation.
+//  11. open_orders: the intent's orders plus the credential's open orders
+//     (reserved, or committed and not yet closed) must not exceed
+//     max_open_orders. Reserved in the same Store operation.
+//
+// Venue test orders (Intent.Test) go through every rule but reserve
+// nothing. Every error from Check is a *Violation; all wrap ErrDenied.
+// A store failure refuses with ErrUndecidable (rule "store"); the reference
+// rule wraps ErrNoReference; the kill switch wraps ErrKillSwitch.
+//
+// # Rolling windows and settlement
+//
+// An amount counts in a window from the moment it was reserved at time t
+// while now < t+24h. Release returns it at once. When the venue accepted an
+// order that rests on the book (Outcome.Open), its full notional keeps
+// counting, since it may fill at any time, and it holds one open-order slot
+// per order id; when a venue client reports through Guard.OrderClosed that
+// the order closed (filled, cancelled, expired), the slot is freed and, once
+// every order of the reservation closed, the notional is trimmed to what
+// was filled. An accepted order that does not rest (filled at once, IOC,
+// FOK) releases its slots and keeps only Outcome.FilledQuote in the window.
+// A reservation neither committed nor released (outcome unknown) keeps
+// everything it holds.
+//
+// # Kill switch
+//
+// Trip halts trading by hand; Reset resumes it. It trips by itself after
+// kill_switch.max_consecutive_rejections venue rejections in a row on one
+// credential (a Release whose cause wraps an *exchange.APIError; a Commit
+// clears the count), or after kill_switch.max_denials denied intents within
+// kill_switch.denial_window. It lives in the Store, so with a FileStore it
+// stays tripped across restarts until reset.
+//
+// # What fails closed, what survives a restart
+//
+// Unknown credential, class, symbol or order type; missing or stale
+// reference; a store error: refused. A policy that leaves a tradable symbol
+// without a per-order or a daily cap (on the symbol or on its quote asset)
+// does not load. With a FileStore, reservations, open orders, strike counts
+// and the kill switch survive a restart and a crash: every change is
+// journalled and fsynced before it takes effect, and a torn last journal
+// line (kill -9 mid-write) is ignored. A MemoryStore forgets everything.
+//
+// # Store contract
+//
+// The guard keeps no state: everything lives behind the Store interface,
+// so a shared store (Redis, a database) can serve several processes without
+// touching the guard. Store.Reserve is the atomic check-and-reserve: it is
+// given every counter the intent touches, with its cap, amount and window,
+// and the time; it records all amounts or none, and reports an
+// *ExceededError naming the counter that would overflow. Every method is
+// safe for concurrent use, changes nothing when it fails, takes time from
+// its caller, and returns only once the change is as durable as the store
+// promises. See Store.
+//
+// # Policy file
+//
+// ParsePolicy and LoadPolicy read YAML strictly: an unknown field, a
+// duplicate key, a bad decimal or duration, a negative cap, an unknown class
+// or order type is a *PolicyError with the line and the field. Decimals may
+// be strings or numbers; they are read from their literal text, never
+// through a float. Policy.WriteText prints the effective policy (defaults
+// filled in, quote assets resolved, the caps each symbol is under) and
+// Policy.Hash is its SHA-256, recorded in the audit log. A full example:
+//
+//	version: 1
+//
+//	kill_switch:                        # global; defaults shown
+//	  max_consecutive_rejections: 5     # venue rejections in a row on one credential -> trip (0 disables)
+//	  max_denials: 20                   # denied intents within denial_window -> trip (0 disables)
+//	  denial_window: 1m
+//
+//	credentials:
+//	  binance-main:                     # the credential (key) name
+//	    venue: binance                  # required: the venue the key belongs to
+//	    allow: [read, trade, cancel]    # default; public is always allowed;
+//	                                    # transfer, withdraw, keys only if listed
+//	    order_types: [LIMIT, LIMIT_MAKER]   # LIMIT, LIMIT_MAKER, MARKET, STOP_LOSS,
+//	                                        # STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT
+//	    max_open_orders: 20             # required when trading
+//	    price_band: "2%"                # or "0.02"; required when trading
+//	    reference_max_age: 5s           # default 5s
+//	    accept_key_risks:               # what exchange.CheckPermissions accepts of the key
+//	      {withdraw: false, transfer: false, unrestricted_ip: false, unknown: false}
+//	    quotes:                         # caps per quote asset, in that asset,
+//	      USDT:                         # shared by every symbol quoted in it
+//	        max_order_notional: "1000"
+//	        max_daily_notional: "20000" # rolling 24 hours
+//	    symbols:                        # the allowlist: nothing else is tradable
+//	      BTCUSDT: {max_order_notional: "500", max_daily_notional: "5000"}
+//	      ETHUSDT: {}                   # under the USDT caps only
+//	      BTC-EUR: {quote: EUR, max_order_notional: "300", max_daily_notional: "3000"}
+//
+// A symbol's quote asset is the longest asset under quotes that its name
+// ends with, unless quote: names it. Both caps apply where both are set.
+//
+// # Rate guard
+//
+// RateGuard implements exchange.RateLimiter for one venue account. It
+// reserves a request's weight (and order count) on token buckets from
+// golang.org/x/time/rate before the request is signed, waiting at most
+// until the context's deadline; it corrects itself from the usage the
+// venue reports in its answers' headers; after a 429 it backs off for the
+// venue's Retry-After, and during a 418 ban it refuses every request at once
+// with an *exchange.RateLimitError until the ban ends.
+package limits

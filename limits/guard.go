@@ -1,0 +1,539 @@
+package limits
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/shopspring/decimal"
+)
+
+// Guard enforces a Policy on intents. It implements exchange.Guard and
+// exchange.OrderTracker. All of its state lives in its Store; a Guard is
+// safe for concurrent use.
+type Guard struct {
+	policy *Policy
+	hash   string
+	store  Store
+	prices map[string]exchange.PriceSource
+	now    func() time.Time
+	log    *slog.Logger
+	creds  map[string]*credGuard
+
+	maxRejections int
+	maxDenials    int
+	denialWindow  time.Duration
+}
+
+var (
+	_ exchange.Guard        = (*Guard)(nil)
+	_ exchange.OrderTracker = (*Guard)(nil)
+)
+
+// GuardOption configures a Guard.
+type GuardOption func(*Guard)
+
+// WithPrices sets the reference price source of a venue. Without one, every
+// trade intent on that venue is refused (ErrNoReference).
+func WithPrices(venue string, src exchange.PriceSource) GuardOption {
+	return func(g *Guard) { g.prices[venue] = src }
+}
+
+// WithClock sets the clock (time.Now by default).
+func WithClock(now func() time.Time) GuardOption {
+	return func(g *Guard) { g.now = now }
+}
+
+// WithLogger sets the logger for kill-switch events and store failures
+// (nothing is logged by default). Decisions are logged by the
+// exchange.Authorizer.
+func WithLogger(l *slog.Logger) GuardOption {
+	return func(g *Guard) { g.log = l }
+}
+
+// credGuard is the precomputed policy of one credential.
+type credGuard struct {
+	name      string
+	venue     string
+	pol       *CredentialPolicy
+	classes   uint16 // bit per class index
+	types     []exchange.OrderType
+	typesText string
+	maxOpen   decimal.Decimal
+	band      decimal.Decimal
+	bandUp    decimal.Decimal // 1 + band
+	bandDown  decimal.Decimal // 1 - band
+	bandText  string
+	maxAge    time.Duration
+	symbols   map[string]*symGuard
+	openKey   string
+	rejectKey string
+	prices    exchange.PriceSource
+}
+
+// symGuard is the precomputed policy of one allowlisted symbol.
+type symGuard struct {
+	symbol, quote string
+	field         string // "credentials.NAME.symbols.SYMBOL"
+	quoteField    string // "credentials.NAME.quotes.QUOTE"
+	orderCap      decimal.NullDecimal
+	quoteOrderCap decimal.NullDecimal
+	dailyCap      decimal.NullDecimal
+	quoteDaily    decimal.NullDecimal
+	symKey        string
+	quoteKey      string
+}
+
+const denialKey = "denials"
+
+// NewGuard returns a Guard enforcing p.Effective() with state in store.
+func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
+	if store == nil {
+		return nil, errors.New("limits: NewGuard needs a Store")
+	}
+	e, err := p.Effective()
+	if err != nil {
+		return nil, err
+	}
+	g := &Guard{
+		policy:        e,
+		hash:          e.Hash(),
+		store:         store,
+		prices:        map[string]exchange.PriceSource{},
+		now:           time.Now,
+		log:           slog.New(slog.DiscardHandler),
+		creds:         make(map[string]*credGuard, len(e.Credentials)),
+		maxRejections: *e.KillSwitch.MaxConsecutiveRejections,
+		maxDenials:    *e.KillSwitch.MaxDenials,
+		denialWindow:  e.KillSwitch.DenialWindow,
+	}
+	for _, o := range opts {
+		o(g)
+	}
+	for name, c := range e.Credentials {
+		cg := &credGuard{
+			name:      name,
+			venue:     c.Venue,
+			pol:       c,
+			types:     c.OrderTypes,
+			typesText: orderTypesText(c.OrderTypes),
+			maxOpen:   decimal.NewFromInt(int64(c.MaxOpenOrders)),
+			band:      c.PriceBand.Decimal,
+			bandUp:    decimal.NewFromInt(1).Add(c.PriceBand.Decimal),
+			bandDown:  decimal.NewFromInt(1).Sub(c.PriceBand.Decimal),
+			bandText:  percent(c.PriceBand.Decimal),
+			maxAge:    c.ReferenceMaxAge,
+			symbols:   make(map[string]*symGuard, len(c.Symbols)),
+			openKey:   name + "\x00open",
+			rejectKey: "rejections\x00" + name,
+			prices:    g.prices[c.Venue],
+		}
+		for _, cl := range exchange.Classes {
+			if c.AllowsClass(cl) {
+				cg.classes |= 1 << classIndex(cl)
+			}
+		}
+		for s, sp := range c.Symbols {
+			qc := c.Quotes[sp.Quote]
+			sg := &symGuard{
+				symbol:        s,
+				quote:         sp.Quote,
+				field:         "credentials." + name + ".symbols." + s,
+				quoteField:    "credentials." + name + ".quotes." + sp.Quote,
+				orderCap:      sp.MaxOrderNotional,
+				quoteOrderCap: qc.MaxOrderNotional,
+				dailyCap:      sp.MaxDailyNotional,
+				quoteDaily:    qc.MaxDailyNotional,
+				symKey:        name + "\x00symbol\x00" + s,
+				quoteKey:      name + "\x00quote\x00" + sp.Quote,
+			}
+			cg.symbols[s] = sg
+		}
+		g.creds[name] = cg
+	}
+	return g, nil
+}
+
+func orderTypesText(ts []exchange.OrderType) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = string(t)
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+// PolicyHash implements exchange.Guard: the hash of the whole effective
+// policy, the same for every credential.
+func (g *Guard) PolicyHash(credential string) string { return g.hash }
+
+// Policy returns the effective policy the guard enforces. Do not modify it.
+func (g *Guard) Policy() *Policy { return g.policy }
+
+// AcceptKeyRisks returns what the policy accepts of a credential's key
+// permissions, for exchange.CheckPermissions.
+func (g *Guard) AcceptKeyRisks(credential string) (exchange.KeyRisks, bool) {
+	cg, ok := g.creds[credential]
+	if !ok {
+		return exchange.KeyRisks{}, false
+	}
+	return cg.pol.AcceptKeyRisks, true
+}
+
+// Check implements exchange.Guard. See the package doc for the rules and
+// their order. Every error is a *Violation wrapping ErrDenied.
+func (g *Guard) Check(ctx context.Context, in *exchange.Intent) (exchange.Reservation, error) {
+	res, v := g.check(ctx, in)
+	if v == nil {
+		return res, nil
+	}
+	if v.Rule != RuleKillSwitch && v.Rule != RuleStore {
+		g.countDenial(ctx)
+	}
+	return nil, v
+}
+
+func (g *Guard) check(ctx context.Context, in *exchange.Intent) (exchange.Reservation, *Violation) {
+	if in == nil {
+		return nil, &Violation{Rule: RuleIntent, Detail: "no intent"}
+	}
+	class := in.Route.Class
+	if class == exchange.ClassTrade {
+		ks, err := g.store.KillSwitch(ctx)
+		if err != nil {
+			return nil, g.undecidable(ctx, in.Credential, "reading the kill switch", err)
+		}
+		if ks.Tripped {
+			return nil, &Violation{Rule: RuleKillSwitch, Credential: in.Credential, Cause: ErrKillSwitch,
+				Detail: "trading halted since " + ks.At.UTC().Format(time.RFC3339) + ": " + ks.Reason,
+				Fix:    "find the cause, then reset the kill switch"}
+		}
+	}
+	cg := g.creds[in.Credential]
+	if cg == nil {
+		return nil, &Violation{Rule: RuleCredential, Credential: in.Credential, Detail: "credential not in the policy",
+			Fix: "add it under credentials in the policy"}
+	}
+	if cg.venue != in.Venue {
+		return nil, &Violation{Rule: RuleCredential, Credential: in.Credential, Observed: "venue " + in.Venue, Limit: "venue " + cg.venue,
+			Detail: "the policy binds this credential to another venue", Fix: "use the credential on its venue or fix credentials." + cg.name + ".venue"}
+	}
+	if i := classIndex(class); i < 0 || cg.classes&(1<<i) == 0 {
+		return nil, &Violation{Rule: RuleClass, Credential: cg.name, Observed: "class " + string(class), Limit: "allow " + classesText(cg.pol.Allow),
+			Detail: "endpoint class not allowed", Fix: "add it to credentials." + cg.name + ".allow if it is meant"}
+	}
+	if class != exchange.ClassTrade {
+		return &reservation{g: g, cg: cg}, nil
+	}
+	return g.checkTrade(ctx, cg, in)
+}
+
+func classesText(cs []exchange.Class) string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = string(c)
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+// maxLegs bounds the orders of one intent (order lists have up to 3 legs).
+const maxLegs = 8
+
+func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Intent) (exchange.Reservation, *Violation) {
+	n := len(in.Orders)
+	if n == 0 {
+		return nil, &Violation{Rule: RuleIntent, Credential: cg.name, Detail: "trade request creates no order the guard can see",
+			Fix: "the venue package must parse the orders of " + in.Route.Name}
+	}
+	if n > maxLegs {
+		return nil, &Violation{Rule: RuleIntent, Credential: cg.name, Detail: fmt.Sprintf("%d orders in one request", n), Fix: "send at most 8 orders per request"}
+	}
+	var syms [maxLegs]*symGuard
+	for i := range in.Orders {
+		o := &in.Orders[i]
+		sg := cg.symbols[o.Symbol]
+		if sg == nil {
+			return nil, &Violation{Rule: RuleSymbol, Credential: cg.name, Symbol: o.Symbol, Detail: "symbol not in the allowlist",
+				Fix: "add it under credentials." + cg.name + ".symbols if it is meant"}
+		}
+		syms[i] = sg
+		if !slices.Contains(cg.types, o.Type) {
+			return nil, &Violation{Rule: RuleOrderType, Credential: cg.name, Symbol: o.Symbol, Observed: string(o.Type), Limit: cg.typesText,
+				Detail: "order type not allowed", Fix: "use an allowed type or add it to credentials." + cg.name + ".order_types"}
+		}
+	}
+	now := g.now()
+	var lims [2*maxLegs + 1]Limit
+	nl := 0
+	add := func(key string, amount, capv decimal.Decimal) {
+		for j := 0; j < nl; j++ {
+			if lims[j].Key == key {
+				lims[j].Amount = lims[j].Amount.Add(amount)
+				return
+			}
+		}
+		lims[nl] = Limit{Key: key, Amount: amount, Cap: capv, Window: DailyWindow}
+		nl++
+	}
+	for i := range in.Orders {
+		o := &in.Orders[i]
+		sg := syms[i]
+		notional, v := g.notional(ctx, cg, sg, o, now)
+		if v != nil {
+			return nil, v
+		}
+		if sg.dailyCap.Valid {
+			add(sg.symKey, notional, sg.dailyCap.Decimal)
+		}
+		if sg.quoteDaily.Valid {
+			add(sg.quoteKey, notional, sg.quoteDaily.Decimal)
+		}
+	}
+	lims[nl] = Limit{Key: cg.openKey, Amount: decimal.NewFromInt(int64(n)), Cap: cg.maxOpen}
+	nl++
+	req := &ReserveRequest{Owner: cg.name, Now: now, Limits: lims[:nl:nl], DryRun: in.Test}
+	t, err := g.store.Reserve(ctx, req)
+	if err != nil {
+		var ex *ExceededError
+		if !errors.As(err, &ex) || ex.Index < 0 || ex.Index >= nl {
+			return nil, g.undecidable(ctx, cg.name, "reserving notional", err)
+		}
+		return nil, g.exceeded(cg, in, &req.Limits[ex.Index], ex)
+	}
+	return &reservation{g: g, cg: cg, ticket: t}, nil
+}
+
+// notional checks one order's reference price, price band and per-order
+// caps, and returns the notional it reserves.
+func (g *Guard) notional(ctx context.Context, cg *credGuard, sg *symGuard, o *exchange.Order, now time.Time) (decimal.Decimal, *Violation) {
+	qty, quoteQty := o.Quantity, o.QuoteQuantity
+	if qty.IsNegative() || quoteQty.IsNegative() || (!qty.IsPositive() && !quoteQty.IsPositive()) {
+		return decimal.Decimal{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order without a positive quantity or quote quantity",
+			Fix: "set a positive quantity"}
+	}
+	if o.Side != exchange.Buy && o.Side != exchange.Sell {
+		return decimal.Decimal{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order side " + string(o.Side) + " is neither BUY nor SELL", Fix: "set the side"}
+	}
+	isPriced := priced(o.Type)
+	if isPriced && !o.Price.IsPositive() {
+		return decimal.Decimal{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: string(o.Type) + " order without a positive price", Fix: "set the limit price"}
+	}
+	ref, v := g.reference(ctx, cg, o, now)
+	if v != nil {
+		return decimal.Decimal{}, v
+	}
+	var price decimal.Decimal
+	if isPriced {
+		price = o.Price
+		if o.Side == exchange.Buy {
+			if price.Cmp(ref.Mul(cg.bandUp)) > 0 {
+				return decimal.Decimal{}, g.bandViolation(cg, o, ref, "above the ask")
+			}
+		} else if price.Cmp(ref.Mul(cg.bandDown)) < 0 {
+			return decimal.Decimal{}, g.bandViolation(cg, o, ref, "below the bid")
+		}
+	} else {
+		// A market order may fill anywhere the book lets it: value it at
+		// the reference widened by the band.
+		price = ref.Mul(cg.bandUp)
+	}
+	var notional decimal.Decimal
+	if qty.IsPositive() {
+		notional = price.Mul(qty)
+	}
+	if quoteQty.GreaterThan(notional) {
+		notional = quoteQty
+	}
+	if sg.orderCap.Valid && notional.Cmp(sg.orderCap.Decimal) > 0 {
+		return decimal.Decimal{}, orderCapViolation(cg, sg, notional, sg.orderCap.Decimal, sg.field+".max_order_notional")
+	}
+	if sg.quoteOrderCap.Valid && notional.Cmp(sg.quoteOrderCap.Decimal) > 0 {
+		return decimal.Decimal{}, orderCapViolation(cg, sg, notional, sg.quoteOrderCap.Decimal, sg.quoteField+".max_order_notional")
+	}
+	return notional, nil
+}
+
+func orderCapViolation(cg *credGuard, sg *symGuard, notional, capv decimal.Decimal, field string) *Violation {
+	return &Violation{Rule: RuleOrderNotional, Credential: cg.name, Symbol: sg.symbol,
+		Observed: "notional " + notional.String() + " " + sg.quote, Limit: capv.String() + " " + sg.quote,
+		Detail: "order notional over the per-order cap", Fix: "lower the quantity or raise " + field}
+}
+
+// reference returns the reference price for o: the ask for a buy, the bid
+// for a sell, from a quote no older than the credential's max age.
+func (g *Guard) reference(ctx context.Context, cg *credGuard, o *exchange.Order, now time.Time) (decimal.Decimal, *Violation) {
+	noRef := func(detail, fix string) (decimal.Decimal, *Violation) {
+		return decimal.Decimal{}, &Violation{Rule: RuleReference, Credential: cg.name, Symbol: o.Symbol, Cause: ErrNoReference, Detail: detail, Fix: fix}
+	}
+	if cg.prices == nil {
+		return noRef("no price source for venue "+cg.venue, "pass limits.WithPrices(\""+cg.venue+"\", client) to NewGuard")
+	}
+	q, err := cg.prices.Reference(ctx, o.Symbol)
+	if err != nil {
+		return noRef("reference price unavailable: "+err.Error(), "retry when the venue's ticker is reachable")
+	}
+	if q.Symbol != "" && q.Symbol != o.Symbol {
+		return noRef("price source answered for "+q.Symbol, "fix the price source")
+	}
+	age := now.Sub(q.At)
+	if q.At.IsZero() || age > cg.maxAge || -age > cg.maxAge {
+		v := &Violation{Rule: RuleReference, Credential: cg.name, Symbol: o.Symbol, Cause: ErrNoReference,
+			Observed: "age " + age.String(), Limit: cg.maxAge.String(), Detail: "reference price is stale",
+			Fix: "refresh the ticker or raise credentials." + cg.name + ".reference_max_age"}
+		if q.At.IsZero() {
+			v.Observed = "no time"
+		}
+		return decimal.Decimal{}, v
+	}
+	if q.Bid.IsPositive() && q.Ask.IsPositive() && q.Bid.GreaterThan(q.Ask) {
+		return noRef("crossed quote (bid "+q.Bid.String()+" > ask "+q.Ask.String()+")", "retry with a fresh quote")
+	}
+	ref := q.Ask
+	if o.Side == exchange.Sell {
+		ref = q.Bid
+	}
+	if !ref.IsPositive() {
+		return noRef("quote has no "+map[exchange.Side]string{exchange.Buy: "ask", exchange.Sell: "bid"}[o.Side], "retry when the book has both sides")
+	}
+	return ref, nil
+}
+
+func (g *Guard) bandViolation(cg *credGuard, o *exchange.Order, ref decimal.Decimal, where string) *Violation {
+	off := o.Price.Sub(ref).Abs().Div(ref).Shift(2).Round(4)
+	return &Violation{Rule: RulePriceBand, Credential: cg.name, Symbol: o.Symbol,
+		Observed: "price " + o.Price.String() + " is " + off.String() + "% " + where + " " + ref.String(), Limit: cg.bandText,
+		Detail: "price outside the band around the reference", Fix: "price the order nearer the market or widen credentials." + cg.name + ".price_band"}
+}
+
+func (g *Guard) exceeded(cg *credGuard, in *exchange.Intent, l *Limit, ex *ExceededError) *Violation {
+	if l.Key == cg.openKey {
+		return &Violation{Rule: RuleOpenOrders, Credential: cg.name,
+			Observed: ex.Used.String() + " open + " + l.Amount.String() + " new", Limit: l.Cap.String(),
+			Detail: "too many open orders", Fix: "cancel orders or raise credentials." + cg.name + ".max_open_orders"}
+	}
+	for i := range in.Orders {
+		sg := cg.symbols[in.Orders[i].Symbol]
+		if sg == nil {
+			continue
+		}
+		field, sym := "", sg.symbol
+		switch l.Key {
+		case sg.symKey:
+			field = sg.field + ".max_daily_notional"
+		case sg.quoteKey:
+			field, sym = sg.quoteField+".max_daily_notional", ""
+		default:
+			continue
+		}
+		return &Violation{Rule: RuleDailyNotional, Credential: cg.name, Symbol: sym,
+			Observed: ex.Used.String() + " used + " + l.Amount.String() + " " + sg.quote, Limit: l.Cap.String() + " " + sg.quote + " per 24h",
+			Detail: "rolling 24h notional cap reached", Fix: "wait for the window to roll, lower the order, or raise " + field}
+	}
+	return &Violation{Rule: RuleDailyNotional, Credential: cg.name, Detail: "rolling 24h notional cap reached"}
+}
+
+func (g *Guard) undecidable(ctx context.Context, credential, doing string, err error) *Violation {
+	g.log.LogAttrs(ctx, slog.LevelError, "limits: store failed; refusing", slog.String("credential", credential), slog.String("op", doing), slog.String("error", err.Error()))
+	return &Violation{Rule: RuleStore, Credential: credential, Cause: &storeError{err},
+		Detail: "state store failed while " + doing, Fix: "check the limit store"}
+}
+
+// countDenial counts a denied intent toward the kill switch.
+func (g *Guard) countDenial(ctx context.Context) {
+	if g.maxDenials <= 0 {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	n, err := g.store.Strike(ctx, denialKey, g.now(), g.denialWindow)
+	if err != nil {
+		g.log.LogAttrs(ctx, slog.LevelError, "limits: cannot count a denial", slog.String("error", err.Error()))
+		return
+	}
+	if n >= g.maxDenials {
+		g.trip(ctx, fmt.Sprintf("%d denied intents within %s", n, g.denialWindow))
+	}
+}
+
+// countRejection counts a venue rejection toward the kill switch.
+func (g *Guard) countRejection(ctx context.Context, cg *credGuard) error {
+	if g.maxRejections <= 0 {
+		return nil
+	}
+	n, err := g.store.Strike(ctx, cg.rejectKey, g.now(), 0)
+	if err != nil {
+		return fmt.Errorf("limits: counting a venue rejection: %w", err)
+	}
+	if n >= g.maxRejections {
+		return g.trip(ctx, fmt.Sprintf("%d consecutive venue rejections on credential %q", n, cg.name))
+	}
+	return nil
+}
+
+func (g *Guard) trip(ctx context.Context, reason string) error {
+	g.log.LogAttrs(ctx, slog.LevelError, "limits: kill switch tripped", slog.String("reason", reason))
+	if err := g.store.Trip(ctx, KillState{Reason: reason, At: g.now()}); err != nil {
+		g.log.LogAttrs(ctx, slog.LevelError, "limits: cannot trip the kill switch", slog.String("error", err.Error()))
+		return fmt.Errorf("limits: tripping the kill switch: %w", err)
+	}
+	return nil
+}
+
+// Trip trips the kill switch by hand: every trade intent is refused until
+// Reset; cancels, reads and public requests still pass. The state lives in
+// the store, so with a FileStore it survives restarts.
+func (g *Guard) Trip(ctx context.Context, reason string) error {
+	if reason == "" {
+		reason = "tripped by hand"
+	}
+	return g.trip(ctx, reason)
+}
+
+// Reset resets the kill switch and the strike counters behind its
+// automatic triggers.
+func (g *Guard) Reset(ctx context.Context) error {
+	if err := g.store.Reset(ctx); err != nil {
+		return fmt.Errorf("limits: resetting the kill switch: %w", err)
+	}
+	if err := g.store.ClearStrikes(ctx, denialKey); err != nil {
+		return fmt.Errorf("limits: resetting the kill switch: %w", err)
+	}
+	for _, cg := range g.creds {
+		if err := g.store.ClearStrikes(ctx, cg.rejectKey); err != nil {
+			return fmt.Errorf("limits: resetting the kill switch: %w", err)
+		}
+	}
+	g.log.LogAttrs(ctx, slog.LevelWarn, "limits: kill switch reset")
+	return nil
+}
+
+// Tripped reports whether the kill switch is tripped and why. When the
+// store cannot be read it reports tripped (fail closed).
+func (g *Guard) Tripped(ctx context.Context) (bool, string) {
+	ks, err := g.store.KillSwitch(ctx)
+	if err != nil {
+		return true, "kill switch state unreadable: " + err.Error()
+	}
+	return ks.Tripped, ks.Reason
+}
+
+// OrderClosed implements exchange.OrderTracker: an order placed through the
+// guard closed (filled, cancelled, expired) having filled filledQuote. Its
+// open-order slot is freed and, once every order of its reservation closed,
+// the unfilled part of its notional leaves the rolling window. Reporting
+// the same order twice, or an order the guard never saw, is harmless.
+func (g *Guard) OrderClosed(ctx context.Context, credential, orderID string, filledQuote decimal.Decimal) error {
+	if err := g.store.CloseOrder(ctx, credential, orderID, filledQuote); err != nil {
+		return fmt.Errorf("limits: recording closed order: %w", err)
+	}
+	return nil
+}
+
+// storeError is a store failure: it is ErrUndecidable and the store's error.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string   { return e.err.Error() }
+func (e *storeError) Unwrap() []error { return []error{ErrUndecidable, e.err} }

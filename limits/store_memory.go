@@ -1,0 +1,112 @@
+package limits
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// MemoryStore is a Store in memory: for tests, and for bots that accept
+// that a restart resets the limits (it does not survive one; use FileStore
+// for that). The zero value is not usable; call NewMemoryStore.
+type MemoryStore struct {
+	mu sync.Mutex
+	s  *state
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{s: newState()} }
+
+// Reserve implements Store.
+func (m *MemoryStore) Reserve(ctx context.Context, req *ReserveRequest) (Ticket, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.s.check(req); err != nil {
+		return "", err
+	}
+	if req.DryRun {
+		return "", nil
+	}
+	m.s.seq++
+	id := Ticket(strconv.FormatUint(m.s.seq, 36))
+	m.s.reserve(req, id)
+	return id, nil
+}
+
+// Commit implements Store.
+func (m *MemoryStore) Commit(ctx context.Context, id Ticket, st Settlement) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.s.ticket(id)
+	if !ok {
+		return ErrUnknownTicket
+	}
+	m.s.commit(t, st)
+	return nil
+}
+
+// Release implements Store.
+func (m *MemoryStore) Release(ctx context.Context, id Ticket) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.s.ticket(id)
+	if !ok {
+		return ErrUnknownTicket
+	}
+	m.s.release(t)
+	return nil
+}
+
+// CloseOrder implements Store.
+func (m *MemoryStore) CloseOrder(ctx context.Context, owner, orderID string, filledQuote decimal.Decimal) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.s.closeOrder(owner, orderID, filledQuote)
+	return nil
+}
+
+// Strike implements Store.
+func (m *MemoryStore) Strike(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.s.strike(key, now, window), nil
+}
+
+// ClearStrikes implements Store.
+func (m *MemoryStore) ClearStrikes(ctx context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.s.clearStrikes(key)
+	return nil
+}
+
+// Trip implements Store.
+func (m *MemoryStore) Trip(ctx context.Context, k KillState) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.s.trip(k)
+	return nil
+}
+
+// Reset implements Store.
+func (m *MemoryStore) Reset(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.s.reset()
+	return nil
+}
+
+// KillSwitch implements Store.
+func (m *MemoryStore) KillSwitch(ctx context.Context) (KillState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.s.kill, nil
+}
