@@ -53,10 +53,6 @@ func (e Entry) keyInfo() signer.KeyInfo {
 	}
 }
 
-// passphraseVenues are the venues whose API keys come with a passphrase the
-// venue requires on every request.
-var passphraseVenues = map[string]bool{"kucoin": true, "okx": true, "coinbase-exchange": true}
-
 // entry is an entry as held in memory: its metadata, its sealed secret and
 // the state of its lazy decryption.
 type entry struct {

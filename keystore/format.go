@@ -259,10 +259,12 @@ func decode(path string, data []byte) (*contents, error) {
 }
 
 // macFromSuffix decodes the MAC from the fixed tail of a file whose layout
-// decode has checked.
+// decode has checked. The MAC is the one field it does not cover, so its
+// base64 is decoded strictly: unused bits of the last character must be
+// zero, and no two spellings decode to the same MAC.
 func macFromSuffix(data []byte) []byte {
 	s := data[len(data)-macSuffixLen+len(`,"mac":"`) : len(data)-len("\"}\n")]
-	mac, err := base64.StdEncoding.DecodeString(string(s))
+	mac, err := base64.StdEncoding.Strict().DecodeString(string(s))
 	if err != nil {
 		return nil
 	}

@@ -378,8 +378,8 @@ func (tx *Tx) exists(name string) bool {
 // Add seals a secret in a new entry. For an HMAC key, secret is the exact
 // bytes the venue keys its HMAC with; for other types, a private key as
 // signer.ParsePrivateKey accepts it (the public key is derived and stored).
-// passphrase is the API passphrase, required for the venues that have one
-// (kucoin, okx, coinbase-exchange), or nil. e.Backend, e.URI and e.Public
+// passphrase is the API passphrase of the venues that have one (kucoin,
+// okx, coinbase-exchange), or nil. e.Backend, e.URI and e.Public
 // are set by the keystore. Add copies what it needs; the caller should
 // wipe secret and passphrase.
 func (tx *Tx) Add(e Entry, secret, passphrase []byte) error {
@@ -437,9 +437,6 @@ func (tx *Tx) checkNew(e *Entry, passphrase []byte) error {
 	e.HasPassphrase = len(passphrase) > 0
 	if err := validateEntry(e); err != nil {
 		return err
-	}
-	if passphraseVenues[e.Venue] && !e.HasPassphrase {
-		return fmt.Errorf("%w: venue %s requires the key's API passphrase", ErrInvalidEntry, e.Venue)
 	}
 	if tx.exists(e.Name) {
 		return ErrDuplicate

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -287,9 +288,6 @@ func TestInvalidEntry(t *testing.T) {
 		{"unknown type", with(func(e *Entry) { e.Type = "dsa" }), []byte("s"), nil},
 		{"empty hmac secret", ok, nil, nil},
 		{"uri on sealed key", with(func(e *Entry) { e.URI = "pkcs11:object=x" }), []byte("s"), nil},
-		{"kucoin without passphrase", with(func(e *Entry) { e.Venue = "kucoin" }), []byte("s"), nil},
-		{"okx without passphrase", with(func(e *Entry) { e.Venue = "okx" }), []byte("s"), nil},
-		{"coinbase-exchange without passphrase", with(func(e *Entry) { e.Venue = "coinbase-exchange" }), []byte("s"), []byte{}},
 		{"ed25519 with garbage", with(func(e *Entry) { e.Type = signer.KeyEd25519 }), []byte("not a key"), nil},
 		{"ecdsa with ed25519 pem", with(func(e *Entry) { e.Type = signer.KeyECDSAP256 }), edPEM, nil},
 	}
@@ -491,6 +489,7 @@ func TestTamperNamesEntry(t *testing.T) {
 	edit := func(f func(ls []string)) []byte {
 		ls := append([]string(nil), lines...)
 		f(ls)
+		ls = slices.DeleteFunc(ls, func(l string) bool { return l == "\x00" })
 		return []byte(strings.Join(ls, "\n"))
 	}
 	cases := []struct {
@@ -516,36 +515,23 @@ func TestTamperNamesEntry(t *testing.T) {
 			ls[a], ls[b] = ls[a][:ia]+ls[b][ib:], ls[b][:ib]+ls[a][ia:]
 		}), "alpha"},
 		{"entry removed", edit(func(ls []string) {
-			i := lineOf("beta")
-			ls[i-1] = strings.TrimSuffix(ls[i-1], ",")
-			ls[i] = ""
-			if !strings.HasSuffix(ls[i+1], ",") {
-				ls[i-1] += ""
-			}
+			ls[lineOf("beta")] = "\x00"
 		}), ""},
 		{"entries reordered", edit(func(ls []string) {
 			a, b := lineOf("alpha"), lineOf("beta")
 			ls[a], ls[b] = strings.TrimSuffix(ls[b], ",")+",", strings.TrimSuffix(ls[a], ",")+","
 		}), ""},
 		{"whitespace added", bytes.Replace(orig, []byte(`"entries":[`), []byte(`"entries": [`), 1), ""},
-		{"mac changed", edit(func(ls []string) {
-			i := len(ls) - 2
-			ls[i] = strings.Replace(ls[i], `"mac":"`, `"mac":"A`, 1)
-			ls[i] = ls[i][:len(ls[i])-4] + `=="}`
-		}), ""},
+		{"mac changed", func() []byte {
+			b := bytes.Clone(orig)
+			i := bytes.LastIndex(b, []byte(`"mac":"`)) + len(`"mac":"`)
+			b[i] = map[bool]byte{true: 'B', false: 'A'}[b[i] == 'A']
+			return b
+		}(), ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := openBad(c.data)
-			if c.name == "entry removed" || c.name == "mac changed" {
-				// Either well-formed and rejected by the MAC, or caught
-				// by the parser: an error in any case.
-				require.Error(t, err)
-				if !errors.Is(err, ErrTampered) {
-					require.ErrorIs(t, err, ErrCorrupt)
-					return
-				}
-			}
 			require.ErrorIs(t, err, ErrTampered)
 			var te *TamperError
 			require.ErrorAs(t, err, &te)

@@ -248,7 +248,9 @@ func (s *Signer) SignPassphrase(ctx context.Context, key string, alg signer.Algo
 	return sig, nil
 }
 
-// Info implements signer.Signer. It never decrypts the key.
+// Info implements signer.Signer. It never decrypts a sealed key. For an
+// HSM reference, a Signer made WithResolver resolves the object and
+// reports its public key.
 func (s *Signer) Info(ctx context.Context, key string) (signer.KeyInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return signer.KeyInfo{}, err
@@ -257,10 +259,23 @@ func (s *Signer) Info(ctx context.Context, key string) (signer.KeyInfo, error) {
 	if err != nil {
 		return signer.KeyInfo{}, err
 	}
-	return e.keyInfo(), nil
+	info := e.keyInfo()
+	if e.Backend == BackendPKCS11 && s.resolve != nil {
+		d, dk, err := s.delegate(ctx, e)
+		if err != nil {
+			return signer.KeyInfo{}, &signer.KeyError{Op: "info", Key: key, Err: err}
+		}
+		di, err := d.Info(ctx, dk)
+		if err != nil {
+			return signer.KeyInfo{}, &signer.KeyError{Op: "info", Key: key, Err: err}
+		}
+		info.Public = di.Public
+	}
+	return info, nil
 }
 
-// Keys implements signer.Lister, sorted by name.
+// Keys implements signer.Lister, sorted by name. It does not contact an
+// HSM: the public key of a reference is reported once it has been resolved.
 func (s *Signer) Keys(ctx context.Context) ([]signer.KeyInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -275,6 +290,29 @@ func (s *Signer) Keys(ctx context.Context) ([]signer.KeyInfo, error) {
 	out := make([]signer.KeyInfo, len(entries))
 	for i, e := range entries {
 		out[i] = e.keyInfo()
+		if e.Backend == BackendPKCS11 {
+			if d, dk, ok := s.resolved(e.Name); ok {
+				if di, err := d.Info(ctx, dk); err == nil {
+					out[i].Public = di.Public
+				}
+			}
+		}
 	}
 	return out, nil
+}
+
+// resolved returns the delegate of a reference if it has been resolved.
+func (s *Signer) resolved(name string) (signer.Signer, string, bool) {
+	s.ks.mu.RLock()
+	e := s.ks.byName[name]
+	s.ks.mu.RUnlock()
+	s.mu.Lock()
+	slot := s.hsm[e]
+	s.mu.Unlock()
+	if slot == nil {
+		return nil, "", false
+	}
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	return slot.s, slot.key, slot.s != nil
 }
