@@ -1,0 +1,230 @@
+package binance
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/keyfence/keyfence/exchange"
+)
+
+// routeKind says how the intent of a route is parsed.
+type routeKind uint8
+
+const (
+	kindNone      routeKind = iota // no orders created (reads, cancels, public, refused classes)
+	kindOrder                      // one order from symbol, side, type, ...
+	kindAmend                      // quantity reduction of a resting order
+	kindOCO                        // orderList/oco: above and below legs
+	kindOTO                        // orderList/oto: working and pending legs
+	kindOTOCO                      // orderList/otoco: working, pending above and below legs
+	kindOPO                        // orderList/opo: like OTO, pending quantity = working quantity
+	kindOPOCO                      // orderList/opoco: like OTOCO, pending quantity = working quantity
+	kindLegacyOCO                  // order/oco: LIMIT_MAKER leg and stop leg
+)
+
+// routeSpec is one entry of the route table.
+type routeSpec struct {
+	class  exchange.Class
+	weight int
+	orders int
+	signed bool
+	kind   routeKind
+	test   bool // a venue dry run
+	sor    bool // smart order routing (LIMIT and MARKET only)
+	// weightOf computes a weight that depends on the parameters.
+	weightOf func(exchange.Params) int
+	// params is the allow-list of parameters of order-creating routes; nil
+	// allows any parameter (routes that create nothing).
+	params map[string]bool
+}
+
+// The route table: every endpoint the client uses and every endpoint that
+// creates orders, with the request weight and unfilled-order count from the
+// Binance Spot REST documentation. Anything else is refused.
+var routeTable = map[string]*routeSpec{
+	// Public market data: unsigned.
+	"GET /api/v3/ping":                     {class: exchange.ClassPublic, weight: 1},
+	"GET /api/v3/time":                     {class: exchange.ClassPublic, weight: 1},
+	"GET /api/v3/exchangeInfo":             {class: exchange.ClassPublic, weight: 20},
+	"GET /api/v3/ticker/bookTicker":        {class: exchange.ClassPublic, weightOf: symbolWeight(2, 4)},
+	"GET /api/v3/ticker/price":             {class: exchange.ClassPublic, weightOf: symbolWeight(2, 4)},
+	"GET /api/v3/depth":                    {class: exchange.ClassPublic, weightOf: depthWeight},
+	"GET /api/v3/avgPrice":                 {class: exchange.ClassPublic, weight: 2},
+	"GET /api/v3/klines":                   {class: exchange.ClassPublic, weight: 2},
+	"GET /api/v3/account":                  {class: exchange.ClassRead, weight: 20, signed: true},
+	"GET /api/v3/myTrades":                 {class: exchange.ClassRead, weightOf: myTradesWeight, signed: true},
+	"GET /api/v3/openOrders":               {class: exchange.ClassRead, weightOf: symbolWeight(6, 80), signed: true},
+	"GET /api/v3/allOrders":                {class: exchange.ClassRead, weight: 20, signed: true},
+	"GET /api/v3/order":                    {class: exchange.ClassRead, weight: 4, signed: true},
+	"GET /api/v3/orderList":                {class: exchange.ClassRead, weight: 4, signed: true},
+	"GET /api/v3/openOrderList":            {class: exchange.ClassRead, weight: 6, signed: true},
+	"GET /api/v3/rateLimit/order":          {class: exchange.ClassRead, weight: 40, signed: true},
+	"GET /sapi/v1/account/apiRestrictions": {class: exchange.ClassRead, weight: 1, signed: true},
+
+	// Cancels.
+	"DELETE /api/v3/order":      {class: exchange.ClassCancel, weight: 1, signed: true},
+	"DELETE /api/v3/openOrders": {class: exchange.ClassCancel, weight: 1, signed: true},
+	"DELETE /api/v3/orderList":  {class: exchange.ClassCancel, weight: 1, signed: true},
+
+	// Every route that creates or changes orders.
+	"POST /api/v3/order":                   {class: exchange.ClassTrade, weight: 1, orders: 1, signed: true, kind: kindOrder, params: orderParams},
+	"POST /api/v3/order/test":              {class: exchange.ClassTrade, weightOf: testWeight, signed: true, kind: kindOrder, test: true, params: orderTestParams},
+	"POST /api/v3/order/cancelReplace":     {class: exchange.ClassTrade, weight: 1, orders: 1, signed: true, kind: kindOrder, params: cancelReplaceParams},
+	"PUT /api/v3/order/amend/keepPriority": {class: exchange.ClassTrade, weight: 4, signed: true, kind: kindAmend, params: amendParams},
+	"POST /api/v3/orderList/oco":           {class: exchange.ClassTrade, weight: 1, orders: 2, signed: true, kind: kindOCO, params: ocoParams},
+	"POST /api/v3/orderList/oto":           {class: exchange.ClassTrade, weight: 1, orders: 2, signed: true, kind: kindOTO, params: otoParams},
+	"POST /api/v3/orderList/otoco":         {class: exchange.ClassTrade, weight: 1, orders: 3, signed: true, kind: kindOTOCO, params: otocoParams},
+	"POST /api/v3/orderList/opo":           {class: exchange.ClassTrade, weight: 1, orders: 2, signed: true, kind: kindOPO, params: opoParams},
+	"POST /api/v3/orderList/opoco":         {class: exchange.ClassTrade, weight: 1, orders: 3, signed: true, kind: kindOPOCO, params: opocoParams},
+	"POST /api/v3/order/oco":               {class: exchange.ClassTrade, weight: 1, orders: 2, signed: true, kind: kindLegacyOCO, params: legacyOCOParams},
+	"POST /api/v3/sor/order":               {class: exchange.ClassTrade, weight: 1, orders: 1, signed: true, kind: kindOrder, sor: true, params: sorParams},
+	"POST /api/v3/sor/order/test":          {class: exchange.ClassTrade, weightOf: testWeight, signed: true, kind: kindOrder, sor: true, test: true, params: sorTestParams},
+
+	// Value-moving and key-management routes, classified so that the guard
+	// refuses them (unless a policy explicitly allows the class).
+	"POST /sapi/v1/capital/withdraw/apply":                       {class: exchange.ClassWithdraw, weight: 900, signed: true},
+	"POST /sapi/v1/asset/transfer":                               {class: exchange.ClassTransfer, weight: 900, signed: true},
+	"POST /sapi/v1/sub-account/universalTransfer":                {class: exchange.ClassTransfer, weight: 360, signed: true},
+	"POST /sapi/v1/sub-account/futures/transfer":                 {class: exchange.ClassTransfer, weight: 1, signed: true},
+	"POST /sapi/v1/sub-account/margin/transfer":                  {class: exchange.ClassTransfer, weight: 1, signed: true},
+	"POST /sapi/v1/sub-account/futures/internalTransfer":         {class: exchange.ClassTransfer, weight: 1, signed: true},
+	"POST /sapi/v1/sub-account/virtualSubAccount":                {class: exchange.ClassKeys, weight: 1, signed: true},
+	"POST /sapi/v1/futures/transfer":                             {class: exchange.ClassTransfer, weight: 1, signed: true},
+	"POST /sapi/v1/margin/transfer":                              {class: exchange.ClassTransfer, weight: 600, signed: true},
+	"POST /sapi/v1/capital/withdraw/cancel":                      {class: exchange.ClassWithdraw, weight: 1, signed: true},
+	"POST /sapi/v1/localentity/withdraw/apply":                   {class: exchange.ClassWithdraw, weight: 600, signed: true},
+	"POST /sapi/v1/account/apiRestrictions/ipRestriction":        {class: exchange.ClassKeys, weight: 1, signed: true},
+	"POST /sapi/v1/account/apiRestrictions/ipRestriction/ipList": {class: exchange.ClassKeys, weight: 1, signed: true},
+}
+
+// prefixRoutes classify whole families of refused routes: any method, any
+// path below the prefix. Exact entries above win.
+var prefixRoutes = []struct {
+	prefix string
+	class  exchange.Class
+}{
+	{"/sapi/v1/capital/withdraw/", exchange.ClassWithdraw},
+	{"/sapi/v1/giftcard/", exchange.ClassWithdraw},
+	{"/sapi/v1/pay/", exchange.ClassWithdraw},
+	{"/sapi/v1/sub-account/transfer/", exchange.ClassTransfer},
+	{"/sapi/v1/sub-account/subAccountApi/", exchange.ClassKeys},
+	{"/sapi/v2/sub-account/subAccountApi/", exchange.ClassKeys},
+}
+
+// refusedWeight is the weight charged to refused-class routes found by
+// prefix; they are never meant to be sent.
+const refusedWeight = 1
+
+func symbolWeight(one, all int) func(exchange.Params) int {
+	return func(p exchange.Params) int {
+		if p.Has("symbol") || p.Has("symbols") {
+			return one
+		}
+		return all
+	}
+}
+
+func depthWeight(p exchange.Params) int {
+	v, _ := p.Get("limit")
+	n := 100
+	if v != "" {
+		if _, err := fmt.Sscanf(v, "%d", &n); err != nil {
+			n = 5000
+		}
+	}
+	switch {
+	case n <= 100:
+		return 5
+	case n <= 500:
+		return 25
+	case n <= 1000:
+		return 50
+	}
+	return 250
+}
+
+func myTradesWeight(p exchange.Params) int {
+	if p.Has("orderId") {
+		return 5
+	}
+	return 20
+}
+
+func testWeight(p exchange.Params) int {
+	if v, _ := p.Get("computeCommissionRates"); v == "true" {
+		return 20
+	}
+	return 1
+}
+
+// lookup finds the route of a method and path.
+func lookup(method, path string) (string, *routeSpec, bool) {
+	name := method + " " + path
+	if r, ok := routeTable[name]; ok {
+		return name, r, true
+	}
+	if strings.ContainsAny(path, "?#") {
+		return name, nil, false
+	}
+	for _, pr := range prefixRoutes {
+		if strings.HasPrefix(path, pr.prefix) {
+			return name, &routeSpec{class: pr.class, weight: refusedWeight, signed: true}, true
+		}
+	}
+	return name, nil, false
+}
+
+func set(keys ...string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
+
+func union(sets ...map[string]bool) map[string]bool {
+	m := make(map[string]bool)
+	for _, s := range sets {
+		for k := range s {
+			m[k] = true
+		}
+	}
+	return m
+}
+
+// legParams lists the parameters of one order-list leg with a prefix
+// ("above" gives aboveType, abovePrice, ...).
+func legParams(prefix string, extra ...string) map[string]bool {
+	m := set(extra...)
+	for _, k := range []string{"Type", "ClientOrderId", "IcebergQty", "Price", "StopPrice", "TrailingDelta",
+		"TimeInForce", "StrategyId", "StrategyType"} {
+		m[prefix+k] = true
+	}
+	return m
+}
+
+// Parameters of order-creating routes. Pegged orders (pegPriceType,
+// pegOffsetValue, pegOffsetType) are left out on purpose: their price is set
+// by the venue, so the guard cannot check it.
+var (
+	commonParams = set("symbol", "newOrderRespType", "selfTradePreventionMode", "recvWindow", "timestamp")
+	orderParams  = union(commonParams, set("side", "type", "timeInForce", "quantity", "quoteOrderQty", "price",
+		"newClientOrderId", "strategyId", "strategyType", "stopPrice", "trailingDelta", "icebergQty"))
+	orderTestParams     = union(orderParams, set("computeCommissionRates"))
+	cancelReplaceParams = union(orderParams, set("cancelReplaceMode", "cancelNewClientOrderId", "cancelOrigClientOrderId",
+		"cancelOrderId", "cancelRestrictions", "orderRateLimitExceededMode"))
+	amendParams     = set("symbol", "orderId", "origClientOrderId", "newClientOrderId", "newQty", "recvWindow", "timestamp")
+	listParams      = union(commonParams, set("listClientOrderId"))
+	ocoParams       = union(listParams, set("side", "quantity"), legParams("above"), legParams("below"))
+	workingParams   = legParams("working", "workingSide", "workingQuantity")
+	otoParams       = union(listParams, workingParams, legParams("pending", "pendingSide", "pendingQuantity"))
+	otocoParams     = union(listParams, workingParams, set("pendingSide", "pendingQuantity"), legParams("pendingAbove"), legParams("pendingBelow"))
+	opoParams       = union(listParams, workingParams, legParams("pending", "pendingSide"))
+	opocoParams     = union(listParams, workingParams, set("pendingSide"), legParams("pendingAbove"), legParams("pendingBelow"))
+	legacyOCOParams = union(listParams, set("side", "quantity", "limitClientOrderId", "price", "limitIcebergQty",
+		"limitStrategyId", "limitStrategyType", "trailingDelta", "stopClientOrderId", "stopPrice", "stopStrategyId",
+		"stopStrategyType", "stopLimitPrice", "stopIcebergQty", "stopLimitTimeInForce"))
+	sorParams = union(commonParams, set("side", "type", "timeInForce", "quantity", "price", "newClientOrderId",
+		"strategyId", "strategyType", "icebergQty"))
+	sorTestParams = union(sorParams, set("computeCommissionRates"))
+)

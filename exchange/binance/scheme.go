@@ -1,0 +1,199 @@
+package binance
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/signer"
+)
+
+// Venue is the venue name of Binance keys and requests.
+const Venue = "binance"
+
+// APIKeyHeader carries the public API key of signed requests.
+const APIKeyHeader = "X-MBX-APIKEY"
+
+// MaxRecvWindow is the largest receive window Binance accepts.
+const MaxRecvWindow = 60 * time.Second
+
+// Scheme is the Binance Spot REST scheme: route table, intent parser and
+// signing. It implements exchange.Scheme. The zero value is not usable; use
+// NewScheme. A Scheme is safe for concurrent use.
+type Scheme struct {
+	recvWindow string // encoded recvWindow parameter, or ""
+	symbols    atomic.Pointer[map[string]exchange.SymbolInfo]
+}
+
+// NewScheme returns the Binance scheme. A positive recvWindow (at most
+// MaxRecvWindow, millisecond precision or finer down to microseconds) is
+// added to every signed request that does not carry one.
+func NewScheme(recvWindow time.Duration) (*Scheme, error) {
+	if recvWindow < 0 || recvWindow > MaxRecvWindow {
+		return nil, fmt.Errorf("binance: recvWindow %s is outside 0..%s", recvWindow, MaxRecvWindow)
+	}
+	s := &Scheme{}
+	if recvWindow > 0 {
+		s.recvWindow = formatRecvWindow(recvWindow)
+	}
+	return s, nil
+}
+
+func formatRecvWindow(d time.Duration) string {
+	us := d.Microseconds()
+	ms, frac := us/1000, us%1000
+	if frac == 0 {
+		return strconv.FormatInt(ms, 10)
+	}
+	return strings.TrimRight(fmt.Sprintf("%d.%03d", ms, frac), "0")
+}
+
+// Venue returns "binance".
+func (s *Scheme) Venue() string { return Venue }
+
+// SetSymbols installs the symbol table (from exchangeInfo). Once a table is
+// set, an order for a symbol outside it is malformed.
+func (s *Scheme) SetSymbols(symbols []exchange.SymbolInfo) {
+	m := make(map[string]exchange.SymbolInfo, len(symbols))
+	for _, si := range symbols {
+		m[si.Symbol] = si
+	}
+	s.symbols.Store(&m)
+}
+
+// Symbol returns the table entry of a symbol.
+func (s *Scheme) Symbol(symbol string) (exchange.SymbolInfo, bool) {
+	m := s.symbols.Load()
+	if m == nil {
+		return exchange.SymbolInfo{}, false
+	}
+	si, ok := (*m)[symbol]
+	return si, ok
+}
+
+// Classify returns the route of a request: its class, its cost in request
+// weight and orders, and whether it is signed. A method and path outside
+// the route table wrap exchange.ErrUnknownEndpoint.
+func (s *Scheme) Classify(req *exchange.Request) (exchange.Route, error) {
+	name, spec, ok := lookup(req.Method, req.Path)
+	if !ok {
+		return exchange.Route{}, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
+	}
+	w := spec.weight
+	if spec.weightOf != nil {
+		w = spec.weightOf(req.Params)
+	}
+	return exchange.Route{
+		Name:   name,
+		Class:  spec.class,
+		Cost:   exchange.Cost{Weight: w, Orders: spec.orders},
+		Signed: spec.signed,
+	}, nil
+}
+
+// Prepare stamps a signed request: it appends recvWindow (when the scheme
+// has one and neither query nor body has one) and timestamp (milliseconds,
+// unless the query or body already carries one) to the query string, after
+// the caller's parameters. It returns
+// the signed payload: the percent-encoded query string followed by the
+// body with no separator. An unsigned route is returned as sent, unstamped.
+func (s *Scheme) Prepare(req *exchange.Request, key signer.KeyInfo, now time.Time) ([]byte, error) {
+	name, spec, ok := lookup(req.Method, req.Path)
+	if !ok {
+		return nil, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
+	}
+	if spec.signed {
+		var body exchange.Params
+		if len(req.Body) > 0 {
+			var err error
+			if body, err = exchange.ParseParams(string(req.Body)); err != nil {
+				return nil, fmt.Errorf("%w: %s: the body is not a form-encoded parameter list", exchange.ErrMalformedRequest, name)
+			}
+		}
+		has := func(k string) bool { return req.Params.Has(k) || body.Has(k) }
+		if has("signature") {
+			return nil, fmt.Errorf("%w: %s: the request already carries a signature", exchange.ErrMalformedRequest, name)
+		}
+		if s.recvWindow != "" && !has("recvWindow") {
+			req.Params = append(req.Params, exchange.Param{Key: "recvWindow", Value: s.recvWindow})
+		}
+		if !has("timestamp") {
+			req.Params = append(req.Params, exchange.Param{Key: "timestamp", Value: strconv.FormatInt(now.UnixMilli(), 10)})
+		}
+	}
+	q := req.Params.Encode()
+	payload := make([]byte, 0, len(q)+len(req.Body))
+	payload = append(payload, q...)
+	payload = append(payload, req.Body...)
+	return payload, nil
+}
+
+// Sign signs a prepared request: HMAC-SHA256 as lowercase hex for HMAC
+// keys, Ed25519 and RSA PKCS#1 v1.5 SHA-256 as base64 (percent-encoded in
+// the URL). The signature is appended to the query string as the last
+// parameter, the API key goes in X-MBX-APIKEY, and the body is sent as it
+// was signed.
+func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo, req *exchange.Request, payload []byte, now time.Time) (*exchange.Wire, error) {
+	name, spec, ok := lookup(req.Method, req.Path)
+	if !ok {
+		return nil, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
+	}
+	if len(payload) < len(req.Body) || string(payload[len(payload)-len(req.Body):]) != string(req.Body) {
+		return nil, fmt.Errorf("binance: %s: payload does not end with the body; Prepare the request first", name)
+	}
+	query := payload[:len(payload)-len(req.Body)]
+	w := &exchange.Wire{Method: req.Method, Path: req.Path, Header: req.Header.Clone(), Body: req.Body}
+	if w.Header == nil {
+		w.Header = make(http.Header, 2)
+	}
+	if len(req.Body) > 0 && w.Header.Get("Content-Type") == "" {
+		w.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if !spec.signed {
+		w.Query = string(query)
+		return w, nil
+	}
+	if key.APIKey == "" {
+		return nil, fmt.Errorf("binance: key %q has no API key; set it in the keystore", key.Name)
+	}
+	var alg signer.Algorithm
+	switch key.Type {
+	case signer.KeyHMAC:
+		alg = signer.HMACSHA256
+	case signer.KeyEd25519:
+		alg = signer.Ed25519
+	case signer.KeyRSA:
+		alg = signer.RS256
+	default:
+		return nil, fmt.Errorf("binance: key %q is a %s key; Binance takes hmac, ed25519 or rsa keys", key.Name, key.Type)
+	}
+	sig, err := sg.Sign(ctx, key.Name, alg, payload)
+	if err != nil {
+		return nil, err
+	}
+	var enc string
+	if alg == signer.HMACSHA256 {
+		enc = hex.EncodeToString(sig)
+	} else {
+		enc = url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
+	}
+	var b strings.Builder
+	b.Grow(len(query) + len("&signature=") + len(enc))
+	b.Write(query)
+	if len(query) > 0 {
+		b.WriteByte('&')
+	}
+	b.WriteString("signature=")
+	b.WriteString(enc)
+	w.Query = b.String()
+	w.Header.Set(APIKeyHeader, key.APIKey)
+	return w, nil
+}
