@@ -16,6 +16,11 @@ import (
 // PKCS#1 "RSA PRIVATE KEY" for RSA) or, for Ed25519, a raw 32-byte seed or
 // 64-byte seed||public key. Errors never quote the input.
 func ParsePrivateKey(t KeyType, material []byte) (crypto.Signer, error) {
+	switch t {
+	case KeyEd25519, KeyECDSAP256, KeyRSA:
+	default:
+		return nil, fmt.Errorf("%w: %q is not an asymmetric key type: use ed25519, ecdsa or rsa", ErrInvalidKey, string(t))
+	}
 	if t == KeyEd25519 {
 		switch len(material) {
 		case ed25519.SeedSize:
@@ -44,10 +49,10 @@ func ParsePrivateKey(t KeyType, material []byte) (crypto.Signer, error) {
 	case "RSA PRIVATE KEY":
 		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 	default:
-		return nil, fmt.Errorf("%w: unsupported PEM block type %q", ErrInvalidKey, block.Type)
+		return nil, fmt.Errorf("%w: unsupported PEM block type: use PRIVATE KEY (PKCS#8), EC PRIVATE KEY (SEC1) or RSA PRIVATE KEY (PKCS#1)", ErrInvalidKey)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: cannot parse the %s PEM block", ErrInvalidKey, block.Type)
+		return nil, fmt.Errorf("%w: cannot parse the %s PEM block; check that the key is complete", ErrInvalidKey, block.Type)
 	}
 	switch k := key.(type) {
 	case ed25519.PrivateKey:
