@@ -397,7 +397,7 @@ func (g *RateGuard) fit(t *int64, cost exchange.Cost) (bool, string) {
 // move the request past the usable end of a window, it takes nothing and
 // returns that bucket.
 func (g *RateGuard) take(t int64, cost exchange.Cost) (rateHold, *rateBucket) {
-	h := rateHold{at: t}
+	h := rateHold{at: t, parts: make([]rateHoldPart, 0, len(g.buckets))}
 	at := rateTime(t)
 	for _, b := range g.buckets {
 		n := b.limit.Counts.of(cost)

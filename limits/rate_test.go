@@ -1,0 +1,310 @@
+package limits
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/keyfence/keyfence/exchange"
+)
+
+// rateVenue is a test venue that counts like Binance: fixed windows aligned
+// to whole multiples of each interval on its clock, X-MBX-USED-WEIGHT-<n><u>
+// and X-MBX-ORDER-COUNT-<n><u> headers on every answer, 429 with
+// Retry-After when a request would go over a limit, and a 418 ban for a
+// request that arrives while a 429's Retry-After runs.
+type rateVenue struct {
+	limits []RateLimit
+	offset time.Duration // the venue clock is time.Now() + offset
+	ban    time.Duration
+
+	mu           sync.Mutex
+	counts       map[string]map[int64]int // bucket key → window → accepted
+	backoffUntil time.Time
+	banUntil     time.Time
+	accepted     int
+	n429, n418   int
+	inBackoff    int // requests that arrived during a 429 backoff
+}
+
+func newRateVenue(offset time.Duration, limits ...RateLimit) *rateVenue {
+	return &rateVenue{limits: limits, offset: offset, ban: 2 * time.Second, counts: make(map[string]map[int64]int)}
+}
+
+// rateHeaderSuffix is Binance's interval suffix: 1S, 10S, 1M, 1H, 1D.
+func rateHeaderSuffix(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dD", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dH", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dM", d/time.Minute)
+	}
+	return fmt.Sprintf("%dS", d/time.Second)
+}
+
+func rateHeaderPrefix(name string) string {
+	if name == "ORDERS" {
+		return "X-Mbx-Order-Count-"
+	}
+	return "X-Mbx-Used-Weight-" // REQUEST_WEIGHT; RAW_REQUESTS has no header
+}
+
+func (v *rateVenue) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	weight, _ := strconv.Atoi(r.URL.Query().Get("weight"))
+	orders, _ := strconv.Atoi(r.URL.Query().Get("orders"))
+	cost := exchange.Cost{Weight: weight, Orders: orders}
+
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := time.Now().Add(v.offset)
+	retry := func(until time.Time) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(until.Sub(now).Seconds()))))
+	}
+	if now.Before(v.banUntil) {
+		v.n418++
+		retry(v.banUntil)
+		w.WriteHeader(http.StatusTeapot)
+		return
+	}
+	if now.Before(v.backoffUntil) {
+		v.inBackoff++
+		v.n418++
+		v.banUntil = now.Add(v.ban)
+		retry(v.banUntil)
+		w.WriteHeader(http.StatusTeapot)
+		return
+	}
+	status := http.StatusOK
+	for _, l := range v.limits {
+		win := now.UnixNano() / int64(l.Interval)
+		if v.counts[l.Key()][win]+l.Counts.of(cost) > l.Limit {
+			status = http.StatusTooManyRequests
+			v.n429++
+			v.backoffUntil = time.Unix(0, (win+1)*int64(l.Interval))
+			retry(v.backoffUntil)
+			break
+		}
+	}
+	for _, l := range v.limits {
+		win := now.UnixNano() / int64(l.Interval)
+		m := v.counts[l.Key()]
+		if m == nil {
+			m = make(map[int64]int)
+			v.counts[l.Key()] = m
+		}
+		if status == http.StatusOK {
+			m[win] += l.Counts.of(cost)
+		}
+		if l.Name != "RAW_REQUESTS" {
+			w.Header().Set(rateHeaderPrefix(l.Name)+rateHeaderSuffix(l.Interval), strconv.Itoa(m[win]))
+		}
+	}
+	if status == http.StatusOK {
+		v.accepted++
+	}
+	w.WriteHeader(status)
+}
+
+// rateUsage translates a Binance answer's headers into exchange.Usage, as
+// the Binance client does.
+func rateUsage(resp *http.Response, at time.Time) exchange.Usage {
+	u := exchange.Usage{At: at, Status: resp.StatusCode, Used: make(map[string]int)}
+	for name, vals := range resp.Header {
+		var bucket string
+		switch upper := strings.ToUpper(name); {
+		case strings.HasPrefix(upper, "X-MBX-USED-WEIGHT-"):
+			bucket, name = "REQUEST_WEIGHT", upper[len("X-MBX-USED-WEIGHT-"):]
+		case strings.HasPrefix(upper, "X-MBX-ORDER-COUNT-"):
+			bucket, name = "ORDERS", upper[len("X-MBX-ORDER-COUNT-"):]
+		default:
+			continue
+		}
+		if len(name) < 2 {
+			continue
+		}
+		n, err := strconv.Atoi(name[:len(name)-1])
+		if err != nil {
+			continue
+		}
+		unit := map[byte]time.Duration{'S': time.Second, 'M': time.Minute, 'H': time.Hour, 'D': 24 * time.Hour}[name[len(name)-1]]
+		used, err := strconv.Atoi(vals[0])
+		if unit == 0 || err != nil {
+			continue
+		}
+		u.Used[exchange.BucketKey(bucket, time.Duration(n)*unit)] = used
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+		u.RetryAfter = time.Duration(s) * time.Second
+	}
+	return u
+}
+
+// rateSend reserves cost with the guard, sends the request and reports the
+// answer's usage to the guard. It returns the guard's error, if any, and the
+// venue's status.
+func rateSend(ctx context.Context, g *RateGuard, client *http.Client, url string, cost exchange.Cost, clock func() time.Time) (int, error) {
+	if err := g.Wait(ctx, cost); err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodGet, fmt.Sprintf("%s/api/v3/x?weight=%d&orders=%d", url, cost.Weight, cost.Orders), nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	g.Observe(rateUsage(resp, clock()))
+	return resp.StatusCode, nil
+}
+
+// TestRateGuardAgainstVenue bursts ten times the allowance from several
+// goroutines at a venue that counts in fixed one-second windows, and checks
+// that the venue never answers 429 or 418 and that the guard used at least
+// 95% of the venue's limit in every complete window of the run.
+func TestRateGuardAgainstVenue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for a few seconds")
+	}
+	for _, offset := range []time.Duration{0, 437 * time.Millisecond} {
+		t.Run("offset="+offset.String(), func(t *testing.T) {
+			t.Parallel()
+			rateAgainstVenue(t, offset)
+		})
+	}
+}
+
+func rateAgainstVenue(t *testing.T, offset time.Duration) {
+	const (
+		limit   = 100 // REQUEST_WEIGHT per second
+		run     = 3 * time.Second
+		workers = 8
+	)
+	weight := RateLimit{Name: "REQUEST_WEIGHT", Interval: time.Second, Limit: limit, Counts: RateWeight}
+	raw := RateLimit{Name: "RAW_REQUESTS", Interval: 10 * time.Second, Limit: 10000, Counts: RateRequests}
+	venue := newRateVenue(offset, weight, raw)
+	srv := httptest.NewServer(venue)
+	defer srv.Close()
+	client := srv.Client()
+	client.Transport.(*http.Transport).MaxIdleConnsPerHost = workers
+
+	// The client knows the venue's clock offset, as venue clients do.
+	clock := func() time.Time { return time.Now().Add(offset) }
+	g, err := NewRateGuard("testvenue", []RateLimit{weight, raw}, RateClock(clock))
+	require.NoError(t, err)
+
+	start := clock()
+	ctx, cancel := context.WithTimeout(context.Background(), run)
+	defer cancel()
+	end := start.Add(run)
+
+	// Ten times the weight the run allows, split over the workers in
+	// requests of weight 1 and 2.
+	demand := 10 * limit * int(run/time.Second)
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		refused int
+		bad     []string
+	)
+	for i := range workers {
+		wg.Go(func() {
+			for left := demand / workers; left > 0; {
+				cost := exchange.Cost{Weight: 1 + (left+i)%2}
+				status, err := rateSend(ctx, g, client, srv.URL, cost, clock)
+				var rl *exchange.RateLimitError
+				if errors.As(err, &rl) {
+					mu.Lock()
+					refused++
+					mu.Unlock()
+					return // the deadline is too close for another window
+				}
+				if err != nil || status != http.StatusOK {
+					mu.Lock()
+					bad = append(bad, fmt.Sprintf("status %d err %v", status, err))
+					mu.Unlock()
+					return
+				}
+				left -= cost.Weight
+			}
+		})
+	}
+	wg.Wait()
+
+	venue.mu.Lock()
+	defer venue.mu.Unlock()
+	assert.Empty(t, bad)
+	assert.Zero(t, venue.n429, "429s")
+	assert.Zero(t, venue.n418, "418s")
+	assert.Equal(t, workers, refused, "every worker was refused at the deadline: demand exceeded the allowance")
+
+	// The complete windows of the run: after the one holding start, before
+	// the one holding end.
+	first := start.UnixNano()/int64(time.Second) + 1
+	last := end.UnixNano()/int64(time.Second) - 1
+	require.GreaterOrEqual(t, last, first, "at least one complete window")
+	used, windows := 0, 0
+	per := []int{}
+	for w := first; w <= last; w++ {
+		n := venue.counts[weight.Key()][w]
+		used += n
+		windows++
+		per = append(per, n)
+		assert.LessOrEqual(t, n, limit)
+	}
+	util := float64(used) / float64(windows*limit)
+	t.Logf("offset %v: utilisation %.1f%% of the venue's limit over %d complete windows (per window %v, capacity %d), %d requests accepted",
+		offset, 100*util, windows, per, rateCapacity(limit, DefaultRateMargin), venue.accepted)
+	assert.GreaterOrEqual(t, util, 0.95, "utilisation")
+}
+
+// TestRateGuardHonoursVenue429 runs a guard that believes the venue allows
+// twice what it does: the venue answers 429, and the guard sends nothing
+// more until Retry-After has passed, so the venue never bans it.
+func TestRateGuardHonoursVenue429(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for a few seconds")
+	}
+	weight := RateLimit{Name: "REQUEST_WEIGHT", Interval: time.Second, Limit: 20, Counts: RateWeight}
+	venue := newRateVenue(0, weight)
+	srv := httptest.NewServer(venue)
+	defer srv.Close()
+
+	wrong := weight
+	wrong.Limit = 40
+	g, err := NewRateGuard("testvenue", []RateLimit{wrong}, RateSyncTimeout(0))
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	statuses := map[int]int{}
+	for {
+		status, err := rateSend(ctx, g, srv.Client(), srv.URL, exchange.Cost{Weight: 1}, time.Now)
+		if err != nil {
+			require.ErrorIs(t, err, exchange.ErrRateLimited)
+			break
+		}
+		statuses[status]++
+	}
+	venue.mu.Lock()
+	defer venue.mu.Unlock()
+	t.Logf("statuses %v", statuses)
+	assert.Positive(t, venue.n429, "the venue refused the guard's excess")
+	assert.Zero(t, venue.inBackoff, "no request during Retry-After")
+	assert.Zero(t, venue.n418, "never banned")
+	assert.Positive(t, statuses[http.StatusOK])
+}
