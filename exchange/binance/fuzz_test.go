@@ -1,0 +1,119 @@
+package binance
+
+import (
+	"errors"
+	"sort"
+	"testing"
+
+	"github.com/keyfence/keyfence/exchange"
+)
+
+// FuzzIntent feeds arbitrary query strings and bodies to every
+// order-creating route. The parser must not panic, must fail only with
+// ErrMalformedRequest, and an accepted request must have no duplicate
+// parameter and yield orders the guard can value.
+func FuzzIntent(f *testing.F) {
+	f.Add(uint8(0), "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1", "")
+	f.Add(uint8(0), "symbol=BTCUSDT&side=BUY&type=MARKET&quoteOrderQty=10", "")
+	f.Add(uint8(0), "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC", "quantity=1&price=0.1")
+	f.Add(uint8(0), "symbol=%EF%BC%91&side=SELL&type=STOP_LOSS_LIMIT&timeInForce=IOC&quantity=1&price=2&stopPrice=3", "")
+	f.Add(uint8(0), "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&quantity=100&price=1&timeInForce=GTC", "")
+	f.Add(uint8(1), "symbol=BTCUSDT&side=SELL&quantity=1&aboveType=LIMIT_MAKER&abovePrice=2&belowType=STOP_LOSS&belowStopPrice=1", "")
+	f.Add(uint8(2), "symbol=BTCUSDT&workingType=LIMIT&workingSide=BUY&workingPrice=1&workingQuantity=1&workingTimeInForce=GTC&pendingType=MARKET&pendingSide=SELL&pendingQuantity=1", "")
+	f.Add(uint8(3), "symbol=BTCUSDT&workingType=LIMIT_MAKER&workingSide=BUY&workingPrice=1&workingQuantity=2&pendingSide=SELL&pendingQuantity=2&pendingAboveType=LIMIT_MAKER&pendingAbovePrice=3&pendingBelowType=STOP_LOSS&pendingBelowTrailingDelta=10", "")
+	f.Add(uint8(6), "symbol=BTCUSDT&side=SELL&quantity=1&price=2&stopPrice=1&stopLimitPrice=0.9&stopLimitTimeInForce=GTC", "")
+	f.Add(uint8(7), "symbol=BTCUSDT&orderId=1&newQty=0.5", "")
+	f.Add(uint8(8), "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1e3", "")
+	f.Add(uint8(0), "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=-1&price=1", "%zz")
+
+	s, err := NewScheme(0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var routes []string
+	for name, spec := range routeTable {
+		if spec.kind != kindNone {
+			routes = append(routes, name)
+		}
+	}
+	sort.Strings(routes)
+	f.Fuzz(func(t *testing.T, which uint8, query, body string) {
+		name := routes[int(which)%len(routes)]
+		_, spec, _ := lookup(splitRoute(name))
+		p, err := exchange.ParseParams(query)
+		if err != nil {
+			return
+		}
+		method, path := splitRoute(name)
+		req := &exchange.Request{Method: method, Path: path, Params: p}
+		if body != "" {
+			req.Body = []byte(body)
+		}
+		route, err := s.Classify(req)
+		if err != nil {
+			t.Fatalf("classify %s: %v", name, err)
+		}
+		in, err := s.Intent(req, route)
+		if err != nil {
+			if !errors.Is(err, exchange.ErrMalformedRequest) {
+				t.Fatalf("error does not wrap ErrMalformedRequest: %v", err)
+			}
+			return
+		}
+		all := append(exchange.Params(nil), p...)
+		if body != "" {
+			bp, err := exchange.ParseParams(body)
+			if err != nil {
+				t.Fatalf("accepted an unparsable body %q", body)
+			}
+			all = append(all, bp...)
+		}
+		seen := map[string]bool{}
+		for _, kv := range all {
+			if seen[kv.Key] {
+				t.Fatalf("accepted duplicate parameter %q", kv.Key)
+			}
+			seen[kv.Key] = true
+			if !spec.params[kv.Key] {
+				t.Fatalf("accepted parameter %q outside the route's list", kv.Key)
+			}
+		}
+		if len(in.Orders) == 0 {
+			t.Fatalf("%s: accepted with no orders", name)
+		}
+		sym, _ := all.Get("symbol")
+		for _, o := range in.Orders {
+			if o.Symbol != sym || o.Symbol == "" {
+				t.Fatalf("order symbol %q, request symbol %q", o.Symbol, sym)
+			}
+			if o.Quantity.Sign() <= 0 && o.QuoteQuantity.Sign() <= 0 {
+				t.Fatalf("order without a positive quantity: %+v", o)
+			}
+			if o.Price.Sign() < 0 {
+				t.Fatalf("negative price: %+v", o)
+			}
+			if spec.kind != kindAmend && o.Side != exchange.Buy && o.Side != exchange.Sell {
+				t.Fatalf("order without a side: %+v", o)
+			}
+		}
+		// Re-encoding what was accepted parses to the same orders.
+		again, err := s.Intent(&exchange.Request{Method: method, Path: path, Params: all}, route)
+		if err != nil || len(again.Orders) != len(in.Orders) {
+			t.Fatalf("re-encoded request: %v", err)
+		}
+		for i := range in.Orders {
+			if again.Orders[i].String() != in.Orders[i].String() {
+				t.Fatalf("re-encoded order %q != %q", again.Orders[i].String(), in.Orders[i].String())
+			}
+		}
+	})
+}
+
+func splitRoute(name string) (string, string) {
+	for i := 0; i < len(name); i++ {
+		if name[i] == ' ' {
+			return name[:i], name[i+1:]
+		}
+	}
+	return name, ""
+}
