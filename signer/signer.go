@@ -15,11 +15,28 @@
 // made under an Algorithm that the key type allows: an HMAC key signs with
 // HMAC-SHA256 or HMAC-SHA512, an ECDSA key with raw r||s (JOSE) or DER
 // output. Asking for an algorithm the key cannot do is ErrWrongAlgorithm,
-// never a silent fallback.
+// never a silent fallback. What the bytes to sign are, and how the result is
+// encoded on the wire (hex, base64), is the venue package's business: a
+// Signer signs exactly the bytes it is given.
+//
+// Venues that pair a key with an API passphrase (KuCoin, OKX, Coinbase
+// Exchange) keep the passphrase in the backend too; PassphraseSigner derives
+// what KuCoin sends in its place.
+//
+// # Errors
+//
+// Backends return errors that wrap the sentinels below (test with
+// errors.Is) and, for a failure about one key, a *KeyError that names the
+// key and the operation. A done context fails with the context's error.
+// No error, KeyInfo or backend value ever shows a secret.
+//
+// # Secrets in memory
 //
 // Secret bytes that must exist in process memory are wrapped in Secret, which
 // prints as [REDACTED] through fmt, log/slog, encoding/json and errors, and
-// wipes its bytes when closed.
+// wipes its bytes when closed. Memory keeps an HMAC key only as the two hash
+// states it determines, which sign faster than hmac.New and do not contain
+// the key.
 //
 // Every backend runs the conformance suite in package signertest.
 package signer
@@ -35,8 +52,10 @@ import (
 // concurrent use. A Signer never returns key material.
 type Signer interface {
 	// Sign returns the signature (or MAC) of msg under the named key with
-	// the given algorithm. It fails with ErrKeyNotFound for an unknown key
-	// and ErrWrongAlgorithm when the key's type cannot sign with alg.
+	// the given algorithm, in a new slice the caller owns. It fails with
+	// ErrKeyNotFound for an unknown key, ErrWrongAlgorithm when the key's
+	// type cannot sign with alg, and ctx.Err() when ctx is done. It does
+	// not modify or retain msg.
 	Sign(ctx context.Context, key string, alg Algorithm, msg []byte) ([]byte, error)
 
 	// Info returns the metadata of the named key, or ErrKeyNotFound.

@@ -62,8 +62,12 @@ func testMACVectors(t *testing.T, h Harness, keys []Key, vectors []macVector) {
 			if !bytes.Equal(msg, v.msg) {
 				t.Fatal("Sign modified the message")
 			}
-			// The result must be the caller's own: changing it must not
-			// change the next result.
+			// The result must be the caller's own: a later signature must
+			// not change it, and changing it must not change the next one.
+			if _, err := b.Sign(t.Context(), v.key, v.alg, []byte("another message")); err != nil {
+				t.Fatalf("Sign of another message: %v", err)
+			}
+			checkMAC(t, v, got)
 			clear(got)
 			again, err := b.Sign(t.Context(), v.key, v.alg, msg)
 			if err != nil {
