@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"sync"
 	"testing"
@@ -168,4 +169,13 @@ func params(kv ...string) exchange.Params {
 		p = append(p, exchange.Param{Key: kv[i], Value: kv[i+1]})
 	}
 	return p
+}
+
+func rawJSON(t testing.TB, s string) map[string]json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
