@@ -12,8 +12,8 @@ import (
 	"github.com/keyfence/keyfence/signer"
 )
 
-// Goroutines is how many goroutines the concurrency check signs from.
-const Goroutines = 64
+// goroutines is how many goroutines the concurrency check signs from.
+const goroutines = 64
 
 func testConcurrent(t *testing.T, h Harness) {
 	var bn Key
@@ -62,9 +62,9 @@ func testConcurrent(t *testing.T, h Harness) {
 			b.need(t, c.jobs[0].key)
 			const rounds = 8
 			start := make(chan struct{})
-			errs := make([]error, Goroutines)
+			errs := make([]error, goroutines)
 			var wg sync.WaitGroup
-			for g := range Goroutines {
+			for g := range goroutines {
 				wg.Go(func() {
 					<-start
 					for r := range rounds {
