@@ -177,3 +177,5 @@ func (f *fixture) mustAllow(in *exchange.Intent) exchange.Reservation {
 	}
 	return res
 }
+
+func nullDec(s string) decimal.NullDecimal { return decimal.NewNullDecimal(dec(s)) }

@@ -230,6 +230,7 @@ func rateAgainstVenue(t *testing.T, offset time.Duration) {
 				if errors.As(err, &rl) {
 					mu.Lock()
 					refused++
+					t.Logf("refused at %v: %v", clock().Sub(start), err)
 					mu.Unlock()
 					return // the deadline is too close for another window
 				}
