@@ -265,4 +265,3 @@ func TestPassphrase(t *testing.T) {
 	}
 	assertNoObjects(t, b, "kc")
 }
-
