@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// env is what a command may touch of the process, so that tests run the
+// CLI in process.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	// isTerminal reports whether stdin is a terminal (prompts are used then).
+	isTerminal func() bool
+	// readPassword reads a line from the terminal without echo.
+	readPassword func(prompt string) ([]byte, error)
+}
+
+func osEnv() *env {
+	fd := int(os.Stdin.Fd())
+	return &env{
+		stdin:      os.Stdin,
+		stdout:     os.Stdout,
+		stderr:     os.Stderr,
+		getenv:     os.Getenv,
+		isTerminal: func() bool { return term.IsTerminal(fd) },
+		readPassword: func(prompt string) ([]byte, error) {
+			fmt.Fprint(os.Stderr, prompt)
+			b, err := term.ReadPassword(fd)
+			fmt.Fprintln(os.Stderr)
+			return b, err
+		},
+	}
+}
+
+// usageError is a command-line mistake: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+const usage = `usage: keyfence <command> [arguments]
+
+commands:
+  keys init|add|list|remove|passwd   manage the encrypted keystore
+  policy check FILE                  validate a policy and print the effective policy
+  audit verify FILE...               verify a hash-chained audit log
+  request --key NAME METHOD PATH ... send a guarded, signed request
+  sim                                run the simulated venues
+
+Run 'keyfence <command> -h' for the flags of a command.`
+
+// run executes the command line args and returns the exit status.
+func run(ctx context.Context, args []string, e *env) int {
+	err := dispatch(ctx, args, e)
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(e.stderr, "keyfence: "+oneLine(ue.msg))
+		return 2
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(e.stderr, "keyfence: "+oneLine(ee.msg))
+		}
+		return ee.code
+	}
+	fmt.Fprintln(e.stderr, "keyfence: "+oneLine(err.Error()))
+	return 1
+}
+
+// exitError carries an exit status other than 0, 1 and 2 semantics above,
+// or a failure whose details were already printed.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\r", " ")
+	return strings.ReplaceAll(s, "\n", "; ")
+}
+
+func dispatch(ctx context.Context, args []string, e *env) error {
+	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, usage)
+		return &exitError{code: 2}
+	}
+	switch args[0] {
+	case "keys":
+		return keysCmd(ctx, args[1:], e)
+	case "policy":
+		return policyCmd(ctx, args[1:], e)
+	case "audit":
+		return auditCmd(ctx, args[1:], e)
+	case "request":
+		return requestCmd(ctx, args[1:], e)
+	case "sim":
+		return simCmd(ctx, args[1:], e)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprintln(e.stdout, usage)
+		return nil
+	}
+	return usagef("unknown command %q; run 'keyfence help'", args[0])
+}
+
+// newFlags returns a flag set that reports errors as usage errors and
+// prints its help to stderr.
+func newFlags(name string, e *env) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported once, as one line
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage of keyfence %s:\n", name)
+		fs.SetOutput(e.stderr)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return fs
+}
+
+// parseFlags parses args and turns flag errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	return nil
+}

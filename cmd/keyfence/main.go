@@ -1,0 +1,32 @@
+// Command keyfence manages exchange keys, checks policies, verifies audit
+// logs, runs the simulated venues and sends guarded, signed requests.
+//
+// Usage:
+//
+//	keyfence keys init|add|list|remove|passwd [flags]
+//	keyfence policy check FILE
+//	keyfence audit verify FILE...
+//	keyfence request --key NAME [flags] METHOD PATH [PARAM=VALUE]...
+//	keyfence sim [--listen ADDR] [--key ...]... [--price SYMBOL=PRICE]...
+//
+// Exit status: 0 on success, 1 with a one-line message on standard error
+// when the command fails, 2 on usage errors.
+//
+// Secrets are never read from the command line: the keystore passphrase
+// comes from KEYFENCE_PASSPHRASE, --passphrase-file or a prompt without
+// echo, and key secrets from standard input or a prompt without echo.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], osEnv())
+	stop()
+	os.Exit(code)
+}
