@@ -1,0 +1,553 @@
+package exchangetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/shopspring/decimal"
+)
+
+// Binance is a simulated Binance Spot REST API serving on loopback. It is
+// safe for concurrent use.
+type Binance struct {
+	url    string
+	srv    *http.Server
+	served chan error
+	closed sync.Once
+	log    *slog.Logger
+	now    func() time.Time
+
+	mkt *market
+	lim *binanceLimiter
+
+	mu    sync.Mutex
+	keys  map[string]*keyEntry
+	fails []failRule
+
+	requests, n429, n418, placed atomic.Int64
+}
+
+// failRule is an injected failure of the next new order.
+type failRule struct {
+	status  int
+	execute bool
+}
+
+type binanceConfig struct {
+	now      func() time.Time
+	listener net.Listener
+	limits   []BinanceRateLimit
+	ban      time.Duration
+	symbols  []Symbol
+	balances []exchange.Balance
+	keys     []BinanceKey
+	log      *slog.Logger
+	maker    decimal.Decimal
+	taker    decimal.Decimal
+}
+
+// BinanceOption configures NewBinance.
+type BinanceOption func(*binanceConfig)
+
+// WithBinanceClock makes the simulator read time from now: timestamps,
+// receive windows, rate-limit windows and bans all follow it, so tests move
+// time forward instead of sleeping.
+func WithBinanceClock(now func() time.Time) BinanceOption {
+	return func(c *binanceConfig) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
+// WithBinanceListener serves on l instead of a new loopback listener. The
+// simulator closes l when it closes.
+func WithBinanceListener(l net.Listener) BinanceOption {
+	return func(c *binanceConfig) { c.listener = l }
+}
+
+// WithBinanceRateLimits replaces the default rate limits. Tests use short
+// SECOND intervals to reach them quickly.
+func WithBinanceRateLimits(limits ...BinanceRateLimit) BinanceOption {
+	return func(c *binanceConfig) { c.limits = append([]BinanceRateLimit(nil), limits...) }
+}
+
+// WithBinanceBanDuration sets how long an address that keeps sending after
+// a 429 is banned (HTTP 418).
+func WithBinanceBanDuration(d time.Duration) BinanceOption {
+	return func(c *binanceConfig) { c.ban = d }
+}
+
+// WithBinanceSymbols replaces the default symbols.
+func WithBinanceSymbols(symbols ...Symbol) BinanceOption {
+	return func(c *binanceConfig) { c.symbols = append([]Symbol(nil), symbols...) }
+}
+
+// WithBinanceBalances replaces the balances every new key's account is
+// funded with.
+func WithBinanceBalances(balances ...exchange.Balance) BinanceOption {
+	return func(c *binanceConfig) { c.balances = append([]exchange.Balance(nil), balances...) }
+}
+
+// WithBinanceKeys registers keys at start, as AddKey does.
+func WithBinanceKeys(keys ...BinanceKey) BinanceOption {
+	return func(c *binanceConfig) { c.keys = append(c.keys, keys...) }
+}
+
+// WithBinanceCommission sets the maker and taker commission rates (e.g.
+// 0.001); the default is zero. Commission is charged in the asset
+// received.
+func WithBinanceCommission(maker, taker decimal.Decimal) BinanceOption {
+	return func(c *binanceConfig) { c.maker, c.taker = maker, taker }
+}
+
+// WithBinanceLogger logs one line per request (method, path, status, code,
+// API key; never a signature or a secret). The default logs nothing.
+func WithBinanceLogger(l *slog.Logger) BinanceOption {
+	return func(c *binanceConfig) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// NewBinance starts a simulated Binance at once, on a new listener on
+// 127.0.0.1:0 unless WithBinanceListener gives one. Like httptest.NewServer
+// it panics if it cannot listen on loopback, or if an option is invalid
+// (a rate limit that is not a whole number of seconds).
+func NewBinance(opts ...BinanceOption) *Binance {
+	c := binanceConfig{
+		now:      time.Now,
+		limits:   DefaultBinanceRateLimits(),
+		ban:      DefaultBinanceBanDuration,
+		symbols:  DefaultBinanceSymbols(),
+		balances: DefaultBalances(),
+		log:      slog.New(slog.DiscardHandler),
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	for _, l := range c.limits {
+		if err := validRateLimit(l); err != nil {
+			panic(err)
+		}
+	}
+	if c.listener == nil {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			if l, err = net.Listen("tcp6", "[::1]:0"); err != nil {
+				panic(fmt.Sprintf("exchangetest: failed to listen on a loopback port: %v", err))
+			}
+		}
+		c.listener = l
+	}
+	b := &Binance{
+		url:    "http://" + c.listener.Addr().String(),
+		served: make(chan error, 1),
+		log:    c.log,
+		now:    c.now,
+		mkt:    newMarket(c.now, c.symbols, c.balances),
+		lim:    newBinanceLimiter(c.limits, c.ban),
+		keys:   make(map[string]*keyEntry),
+	}
+	b.mkt.makerFee, b.mkt.takerFee = c.maker, c.taker
+	// Called with the market locked; the limiter has its own lock.
+	b.mkt.onFirstFill = func(account string) { b.lim.unfilled(account, b.now()) }
+	for _, k := range c.keys {
+		b.AddKey(k)
+	}
+	b.srv = &http.Server{Handler: b, ReadHeaderTimeout: 10 * time.Second}
+	go func() { b.served <- b.srv.Serve(c.listener) }()
+	return b
+}
+
+// URL returns the base URL, e.g. "http://127.0.0.1:54321".
+func (b *Binance) URL() string { return b.url }
+
+// Close stops serving and closes open connections.
+func (b *Binance) Close() {
+	b.closed.Do(func() { _ = b.srv.Close() })
+}
+
+// Run blocks until ctx is done, then shuts the simulator down gracefully.
+// It returns nil after a shutdown caused by ctx, or the error that stopped
+// the server. It is what `keyfence sim` runs.
+func (b *Binance) Run(ctx context.Context) error {
+	select {
+	case err := <-b.served:
+		b.served <- err
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("exchangetest: binance simulator stopped: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := b.srv.Shutdown(sctx)
+	b.Close()
+	if err != nil {
+		return fmt.Errorf("exchangetest: shutting the binance simulator down: %w", err)
+	}
+	return nil
+}
+
+// AddKey registers a key with an account funded with the default balances.
+// Registering an API key again replaces its credentials and permissions
+// and keeps its account.
+func (b *Binance) AddKey(k BinanceKey) {
+	k.HMACSecret = append([]byte(nil), k.HMACSecret...)
+	k.Permissions.Other = append([]string(nil), k.Permissions.Other...)
+	b.mu.Lock()
+	b.keys[k.APIKey] = &keyEntry{key: k, created: b.now()}
+	b.mu.Unlock()
+	b.mkt.openAccount(k.APIKey)
+}
+
+// SetPrice moves the last price of symbol. Best bid and ask follow it, and
+// resting limit orders it crosses fill at their own price: buys at or
+// above the new price, sells at or below it. An unknown symbol is ignored;
+// Price reports whether a symbol exists.
+func (b *Binance) SetPrice(symbol string, price decimal.Decimal) {
+	b.mkt.setPrice(symbol, price)
+}
+
+// Price returns the last price of symbol and whether the symbol exists.
+func (b *Binance) Price(symbol string) (decimal.Decimal, bool) {
+	s, ok := b.mkt.symbol(symbol)
+	return s.Price, ok
+}
+
+// Balances returns the balances of a key's account, by asset, or nil for
+// an unknown key.
+func (b *Binance) Balances(apiKey string) []exchange.Balance {
+	return b.mkt.balances(apiKey)
+}
+
+// SetBalance sets the free balance of asset in a key's account.
+func (b *Binance) SetBalance(apiKey, asset string, free decimal.Decimal) error {
+	if err := b.mkt.setBalance(apiKey, asset, free); err != nil {
+		return fmt.Errorf("exchangetest: set balance of %s: %w; add the key first", apiKey, err)
+	}
+	return nil
+}
+
+// Orders returns every order of a key's account, oldest first.
+func (b *Binance) Orders(apiKey string) []exchange.Order {
+	b.mkt.mu.Lock()
+	defer b.mkt.mu.Unlock()
+	a := b.mkt.accounts[apiKey]
+	if a == nil {
+		return nil
+	}
+	var out []exchange.Order
+	for _, o := range sortedOrders(a, "", false) {
+		out = append(out, o.exchangeOrder())
+	}
+	return out
+}
+
+func (o *order) exchangeOrder() exchange.Order {
+	return exchange.Order{
+		Symbol: o.symbol, Side: o.side, Type: o.typ, TimeInForce: o.tif,
+		Price: o.price, Quantity: o.qty, QuoteQuantity: o.quoteQty, ClientID: o.clientID,
+		ID: strconv.FormatInt(o.id, 10), Status: o.status,
+		Executed: o.executed, ExecutedQuo: o.executedQuo, Created: o.created,
+	}
+}
+
+// Withdrawals returns the withdrawals the simulator executed, oldest first.
+func (b *Binance) Withdrawals() []Withdrawal { return b.mkt.withdrawalList() }
+
+// FailNext makes the next new order (POST /api/v3/order) fail with HTTP
+// status without reaching the matching engine.
+func (b *Binance) FailNext(status int) { b.addFail(failRule{status: status}) }
+
+// FailNextAfterExecuting makes the next new order execute and then answers
+// it with HTTP status, as when a venue's answer is lost: the client cannot
+// know the outcome and must look the order up.
+func (b *Binance) FailNextAfterExecuting(status int) {
+	b.addFail(failRule{status: status, execute: true})
+}
+
+func (b *Binance) addFail(r failRule) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fails = append(b.fails, r)
+}
+
+func (b *Binance) nextFail() (failRule, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.fails) == 0 {
+		return failRule{}, false
+	}
+	r := b.fails[0]
+	b.fails = b.fails[1:]
+	return r, true
+}
+
+// Requests returns how many HTTP requests the simulator received.
+func (b *Binance) Requests() int64 { return b.requests.Load() }
+
+// Count429 returns how many requests were answered 429 (weight or orders).
+func (b *Binance) Count429() int64 { return b.n429.Load() }
+
+// Count418 returns how many requests were answered 418 (banned).
+func (b *Binance) Count418() int64 { return b.n418.Load() }
+
+// OrdersPlaced returns how many new orders reached the matching engine
+// (test orders and refused orders excluded).
+func (b *Binance) OrdersPlaced() int64 { return b.placed.Load() }
+
+// endpoint is one route of the simulated API.
+type endpoint struct {
+	signed bool
+	perm   permission
+	// params lists the parameters the endpoint reads, besides timestamp,
+	// recvWindow and signature of signed endpoints.
+	params  []string
+	weight  func(p exchange.Params) int
+	handle  func(b *Binance, c *call) (any, *apiError)
+	isOrder bool // counts against ORDERS and carries X-MBX-ORDER-COUNT
+}
+
+func fixed(w int) func(exchange.Params) int { return func(exchange.Params) int { return w } }
+
+// oneOrAll weighs an endpoint that takes an optional symbol.
+func oneOrAll(one, all int) func(exchange.Params) int {
+	return func(p exchange.Params) int {
+		if p.Has("symbol") {
+			return one
+		}
+		return all
+	}
+}
+
+var binanceRoutes = map[string]*endpoint{
+	"GET /api/v3/ping":              {weight: fixed(1), handle: (*Binance).ping},
+	"GET /api/v3/time":              {weight: fixed(1), handle: (*Binance).time},
+	"GET /api/v3/exchangeInfo":      {weight: fixed(20), params: []string{"symbol", "symbols", "permissions", "showPermissionSets", "symbolStatus"}, handle: (*Binance).exchangeInfo},
+	"GET /api/v3/ticker/bookTicker": {weight: oneOrAll(2, 4), params: []string{"symbol", "symbols"}, handle: (*Binance).bookTicker},
+	"GET /api/v3/ticker/price":      {weight: oneOrAll(2, 4), params: []string{"symbol", "symbols"}, handle: (*Binance).tickerPrice},
+	"GET /api/v3/avgPrice":          {weight: fixed(2), params: []string{"symbol"}, handle: (*Binance).avgPrice},
+	"GET /api/v3/account":           {signed: true, perm: permRead, weight: fixed(20), params: []string{"omitZeroBalances"}, handle: (*Binance).account},
+	"POST /api/v3/order":            {signed: true, perm: permTrade, weight: fixed(1), params: orderParams, handle: (*Binance).newOrder, isOrder: true},
+	"POST /api/v3/order/test":       {signed: true, perm: permTrade, weight: fixed(1), params: append([]string{"computeCommissionRates"}, orderParams...), handle: (*Binance).testOrder},
+	"GET /api/v3/order":             {signed: true, perm: permRead, weight: fixed(4), params: []string{"symbol", "orderId", "origClientOrderId"}, handle: (*Binance).getOrder},
+	"DELETE /api/v3/order":          {signed: true, perm: permTrade, weight: fixed(1), params: []string{"symbol", "orderId", "origClientOrderId", "newClientOrderId", "cancelRestrictions"}, handle: (*Binance).cancelOrder},
+	"GET /api/v3/openOrders":        {signed: true, perm: permRead, weight: oneOrAll(6, 80), params: []string{"symbol"}, handle: (*Binance).openOrders},
+	"DELETE /api/v3/openOrders":     {signed: true, perm: permTrade, weight: fixed(1), params: []string{"symbol"}, handle: (*Binance).cancelOpenOrders},
+	"GET /api/v3/myTrades": {signed: true, perm: permRead, params: []string{"symbol", "orderId", "startTime", "endTime", "fromId", "limit"},
+		weight: func(p exchange.Params) int {
+			if p.Has("orderId") {
+				return 5
+			}
+			return 20
+		}, handle: (*Binance).myTrades},
+	"GET /sapi/v1/account/apiRestrictions": {signed: true, weight: fixed(1), handle: (*Binance).apiRestrictions},
+	"POST /sapi/v1/capital/withdraw/apply": {signed: true, perm: permWithdraw, weight: fixed(1),
+		params: []string{"coin", "withdrawOrderId", "network", "address", "addressTag", "amount", "transactionFeeFlag", "name", "walletType"},
+		handle: (*Binance).withdraw},
+}
+
+var orderParams = []string{"symbol", "side", "type", "timeInForce", "quantity", "quoteOrderQty", "price",
+	"newClientOrderId", "newOrderRespType", "selfTradePreventionMode", "strategyId", "strategyType"}
+
+// call is one request being served.
+type call struct {
+	w       http.ResponseWriter
+	r       *http.Request
+	params  exchange.Params
+	apiKey  string
+	key     *keyEntry
+	ep      *endpoint
+	started time.Time
+}
+
+const maxRequestBody = 1 << 20
+
+// ServeHTTP serves the simulated API.
+func (b *Binance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.requests.Add(1)
+	c := &call{w: w, r: r, started: b.now()}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	status, code := b.serve(c)
+	b.log.LogAttrs(r.Context(), slog.LevelInfo, "binance sim",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.Int("code", code), slog.String("apiKey", c.apiKey))
+}
+
+// serve answers one request and returns the HTTP status and Binance code.
+func (b *Binance) serve(c *call) (int, int) {
+	ep := binanceRoutes[c.r.Method+" "+c.r.URL.Path]
+	if ep == nil {
+		return b.fail(c, &apiError{http.StatusNotFound, -1000, "Unknown endpoint " + c.r.Method + " " + c.r.URL.Path + "."})
+	}
+	c.ep = ep
+	body, err := io.ReadAll(io.LimitReader(c.r.Body, maxRequestBody+1))
+	if err != nil || len(body) > maxRequestBody {
+		return b.fail(c, &apiError{http.StatusBadRequest, -1000, "Request body unreadable or too large."})
+	}
+	raw := rawParts{query: c.r.URL.RawQuery, body: string(body)}
+	params, perr := mergeParams(raw)
+	if perr != nil {
+		b.spendWeight(c, 1)
+		return b.fail(c, perr)
+	}
+	c.params = params
+	if v := b.spendWeight(c, ep.weight(params)); v != nil {
+		return b.fail(c, v)
+	}
+	c.apiKey = c.r.Header.Get("X-MBX-APIKEY")
+	if ep.signed {
+		if aerr := b.authenticate(c, raw); aerr != nil {
+			return b.fail(c, aerr)
+		}
+	}
+	if aerr := checkUnread(c); aerr != nil {
+		return b.fail(c, aerr)
+	}
+	res, aerr := ep.handle(b, c)
+	if aerr != nil {
+		return b.fail(c, aerr)
+	}
+	if ep.isOrder && c.key != nil {
+		b.lim.orderHeaders(c.apiKey, b.now(), c.w.Header())
+	}
+	b.write(c, http.StatusOK, res)
+	return http.StatusOK, 0
+}
+
+// spendWeight counts the request's weight and returns the 429 or 418
+// answer when the address is over its limit or banned.
+func (b *Binance) spendWeight(c *call, w int) *apiError {
+	ip, _, err := net.SplitHostPort(c.r.RemoteAddr)
+	if err != nil {
+		ip = c.r.RemoteAddr
+	}
+	v := b.lim.spend(ip, w, b.now(), c.w.Header())
+	if v.status == 0 {
+		return nil
+	}
+	c.w.Header().Set("Retry-After", strconv.Itoa(v.retryAfter))
+	return &apiError{v.status, -1003, v.msg}
+}
+
+// authenticate checks the API key, the signature, the timestamp and the
+// key's permission for the endpoint, in that order.
+func (b *Binance) authenticate(c *call, raw rawParts) *apiError {
+	if c.apiKey == "" {
+		return errBadKeyFormat
+	}
+	b.mu.Lock()
+	k := b.keys[c.apiKey]
+	b.mu.Unlock()
+	if k == nil {
+		return errRejectedKey
+	}
+	payload, sig, aerr := splitSignature(raw)
+	if aerr != nil {
+		return aerr
+	}
+	if !c.params.Has("timestamp") {
+		return errMandatory("timestamp")
+	}
+	if !verifySignature(&k.key, payload, sig) {
+		return errBadSignature
+	}
+	if aerr := checkTimestamp(c.params, b.now()); aerr != nil {
+		return aerr
+	}
+	if !permitted(k.key.Permissions, c.ep.perm) {
+		return errRejectedKey
+	}
+	c.key = k
+	return nil
+}
+
+// mergeParams decodes the query and the body. A parameter sent in both
+// takes the query's value, as on Binance; one sent twice in the same part
+// is refused.
+func mergeParams(raw rawParts) (exchange.Params, *apiError) {
+	q, err := exchange.ParseParams(raw.query)
+	if err != nil {
+		return nil, &apiError{http.StatusBadRequest, -1100, "Illegal characters found in a parameter."}
+	}
+	bd, err := exchange.ParseParams(raw.body)
+	if err != nil {
+		return nil, &apiError{http.StatusBadRequest, -1100, "Illegal characters found in a parameter."}
+	}
+	seen := make(map[string]bool, len(q)+len(bd))
+	var out exchange.Params
+	for _, part := range []exchange.Params{q, bd} {
+		inPart := make(map[string]bool, len(part))
+		for _, kv := range part {
+			if inPart[kv.Key] {
+				return nil, errDuplicate
+			}
+			inPart[kv.Key] = true
+			if !seen[kv.Key] {
+				seen[kv.Key] = true
+				out = append(out, kv)
+			}
+		}
+	}
+	return out, nil
+}
+
+// checkUnread refuses parameters the endpoint does not read (-1104).
+func checkUnread(c *call) *apiError {
+	known := make(map[string]bool, len(c.ep.params)+3)
+	for _, p := range c.ep.params {
+		known[p] = true
+	}
+	if c.ep.signed {
+		known["timestamp"], known["recvWindow"], known["signature"] = true, true, true
+	}
+	read := 0
+	for _, kv := range c.params {
+		if known[kv.Key] {
+			read++
+		}
+	}
+	if read == len(c.params) {
+		return nil
+	}
+	return &apiError{http.StatusBadRequest, -1104,
+		fmt.Sprintf("Not all sent parameters were read; read '%d' parameter(s) but was sent '%d'.", read, len(c.params))}
+}
+
+func (b *Binance) fail(c *call, e *apiError) (int, int) {
+	switch e.status {
+	case http.StatusTooManyRequests:
+		b.n429.Add(1)
+	case http.StatusTeapot:
+		b.n418.Add(1)
+	}
+	b.write(c, e.status, struct {
+		Code int    `json:"code"`
+		Msg  string `json:"msg"`
+	}{e.code, e.msg})
+	return e.status, e.code
+}
+
+func (b *Binance) write(c *call, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"code":-1000,"msg":"An unknown error occurred while processing the request."}`)
+	}
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(body)
+}
