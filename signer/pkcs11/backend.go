@@ -509,7 +509,7 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	err = b.withSession(ctx, func(s pkcs11.SessionHandle) error {
-		return b.destroy(s, name, k.id)
+		return b.destroy(s, name, k.id, false)
 	})
 	b.mu.Lock()
 	delete(b.keys, name)
@@ -520,12 +520,17 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
-// destroy removes every key object labelled name, its passphrase and, if
-// id is set, every public key object with that id.
-func (b *Backend) destroy(s pkcs11.SessionHandle, name string, id []byte) error {
+// destroy removes the key objects labelled name (only those whose CKA_ID is
+// id, if exact), the public key objects whose CKA_ID is id, and name's
+// passphrase.
+func (b *Backend) destroy(s pkcs11.SessionHandle, name string, id []byte, exact bool) error {
 	var hs []pkcs11.ObjectHandle
+	var match []byte
+	if exact {
+		match = id
+	}
 	for _, class := range []uint{pkcs11.CKO_SECRET_KEY, pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY} {
-		found, err := b.findObjects(s, class, name, nil)
+		found, err := b.findObjects(s, class, name, match)
 		if err != nil {
 			return err
 		}

@@ -5,8 +5,7 @@ go 1.26.0
 require (
 	github.com/keyfence/keyfence v0.0.0-00010101000000-000000000000
 	github.com/miekg/pkcs11 v1.1.2
+	golang.org/x/crypto v0.59.0
 )
-
-require golang.org/x/crypto v0.59.0 // indirect
 
 replace github.com/keyfence/keyfence => ../..

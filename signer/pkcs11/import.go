@@ -150,7 +150,7 @@ func (b *Backend) create(ctx context.Context, info signer.KeyInfo, build func(s 
 		k, err = build(s, id)
 		if err != nil && !errors.Is(err, signer.ErrInvalidKey) {
 			// Leave nothing behind: the key may be half made.
-			if derr := b.destroy(s, info.Name, id); derr != nil {
+			if derr := b.destroy(s, info.Name, id, true); derr != nil {
 				b.log.Warn("pkcs11: cannot remove a failed import", "key", info.Name, "err", derr)
 			}
 		}
