@@ -521,7 +521,8 @@ func TestTamperNamesEntry(t *testing.T) {
 			a, b := lineOf("alpha"), lineOf("beta")
 			ls[a], ls[b] = strings.TrimSuffix(ls[b], ",")+",", strings.TrimSuffix(ls[a], ",")+","
 		}), ""},
-		{"whitespace added", bytes.Replace(orig, []byte(`"entries":[`), []byte(`"entries": [`), 1), ""},
+		{"whitespace added", bytes.Replace(orig, []byte(`"kdf":{`), []byte(`"kdf": {`), 1), ""},
+		{"key case changed", bytes.Replace(orig, []byte(`"check":`), []byte(`"Check":`), 1), ""},
 		{"mac changed", func() []byte {
 			b := bytes.Clone(orig)
 			i := bytes.LastIndex(b, []byte(`"mac":"`)) + len(`"mac":"`)
