@@ -1,0 +1,51 @@
+// Package exchangetest runs simulated exchanges on loopback, as
+// net/http/httptest runs HTTP servers, for keyfence's own tests and for
+// bot developers' tests. A simulated venue is an independent peer: it
+// checks what a client sends the way the real venue does, and answers with
+// the venue's status codes, error codes, JSON shapes and headers. It shares
+// no code with the venue clients it tests.
+//
+// # Model
+//
+// Each simulator has two layers.
+//
+// The market (market.go) is venue-neutral: symbols with a last price and a
+// synthetic order book around it, accounts with free and locked balances,
+// orders, trades and withdrawals. The book's best bid and ask sit half the
+// symbol's Spread either side of the last price, rounded out to the tick.
+// A symbol with Depth offers that much base quantity on each of Levels price
+// levels LevelGap apart, so large orders walk the book and a market order can
+// run out of liquidity (thin markets); without Depth the best price has
+// unlimited liquidity. Taker orders fill at once at the book's prices;
+// limit orders that do not cross rest, with their funds locked, until
+// SetPrice moves the last price through them, and then fill in full at
+// their own price as makers. Balances move with every fill; what a closed
+// order did not use is unlocked. All amounts are decimals.
+//
+// The venue front end (binance.go and its siblings) is the venue's HTTP API
+// over the market: authentication (binance_auth.go), rate limits
+// (binance_ratelimit.go, on the fixed windows of window.go), request
+// parsing and the venue's JSON (binance_endpoints.go). Further venues are
+// added as further front ends over the same market: coinbase.go with
+// coinbase_auth.go, kucoin.go with kucoin_auth.go, and so on.
+//
+// # Binance
+//
+// NewBinance starts a simulated Binance Spot REST API. It verifies HMAC
+// (hex), Ed25519 and RSA (base64) signatures over the query string and body
+// exactly as received, the X-MBX-APIKEY header, timestamp and recvWindow,
+// and the key's permissions; it counts request weight per client address
+// and new orders per account in windows aligned to the interval, sends
+// X-MBX-USED-WEIGHT-* and X-MBX-ORDER-COUNT-* headers, answers 429 with
+// Retry-After over a limit and 418 (an IP ban) to a client that keeps
+// sending. Its clock, limits, symbols and balances are options, so tests
+// reach limits and time windows without sleeping.
+//
+// Tests inject failures with FailNext and FailNextAfterExecuting (an
+// order that executed but whose answer was lost) and read counters
+// (Requests, Count429, Count418, OrdersPlaced), balances, orders and
+// withdrawals to check what a client really did.
+//
+// For the command line, Run serves until a context is done, and
+// ParseBinanceKeyFlag and ParsePriceFlag read `keyfence sim` flag values.
+package exchangetest

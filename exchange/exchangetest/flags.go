@@ -1,0 +1,133 @@
+package exchangetest
+
+import (
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/shopspring/decimal"
+)
+
+// ErrBadFlag is wrapped by the flag parsers' errors.
+var ErrBadFlag = errors.New("exchangetest: bad flag value")
+
+// commandLinePermissions are the permissions of keys given on the command
+// line: reading and spot trading, IP restricted, no withdrawals and no
+// transfers (what a well-configured bot key looks like).
+var commandLinePermissions = exchange.Permissions{Read: true, Trade: true, IPRestricted: true}
+
+// ParseBinanceKeyFlag parses a --key value of `keyfence sim`:
+//
+//	APIKEY:SECRET        an HMAC key with the secret as given
+//	APIKEY:@FILE         FILE holds a PEM public key (PKIX "PUBLIC KEY",
+//	                     Ed25519 or RSA, or PKCS#1 "RSA PUBLIC KEY"); a file
+//	                     with no PEM block holds an HMAC secret instead,
+//	                     which keeps the secret out of the process arguments
+//
+// The key gets reading and spot trading, is IP restricted and cannot
+// withdraw. Errors name the API key and the file, never the secret.
+func ParseBinanceKeyFlag(s string) (BinanceKey, error) {
+	apiKey, rest, ok := strings.Cut(s, ":")
+	if !ok || apiKey == "" || rest == "" {
+		return BinanceKey{}, fmt.Errorf("%w: --key wants APIKEY:SECRET or APIKEY:@PUBLIC_KEY.pem", ErrBadFlag)
+	}
+	if !printableASCII(apiKey) {
+		return BinanceKey{}, fmt.Errorf("%w: --key: the API key must be printable ASCII without spaces", ErrBadFlag)
+	}
+	k := BinanceKey{APIKey: apiKey, Permissions: commandLinePermissions}
+	path, isFile := strings.CutPrefix(rest, "@")
+	if !isFile {
+		k.HMACSecret = []byte(rest)
+		return k, nil
+	}
+	if path == "" {
+		return BinanceKey{}, fmt.Errorf("%w: --key %s:@: name the key file after @", ErrBadFlag, apiKey)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return BinanceKey{}, fmt.Errorf("%w: --key %s: reading the key file: %w", ErrBadFlag, apiKey, err)
+	}
+	if !strings.Contains(string(data), "-----BEGIN") {
+		secret := strings.TrimSpace(string(data))
+		if secret == "" {
+			return BinanceKey{}, fmt.Errorf("%w: --key %s: %s is empty; put the HMAC secret or a PEM public key in it", ErrBadFlag, apiKey, path)
+		}
+		k.HMACSecret = []byte(secret)
+		return k, nil
+	}
+	pub, err := parsePublicKeyPEM(data)
+	if err != nil {
+		return BinanceKey{}, fmt.Errorf("%w: --key %s: %s: %w", ErrBadFlag, apiKey, path, err)
+	}
+	k.PublicKey = pub
+	return k, nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// parsePublicKeyPEM reads the first PEM block as an Ed25519 or RSA public
+// key.
+func parsePublicKeyPEM(data []byte) (any, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("no PEM block; give a PEM public key")
+	}
+	switch block.Type {
+	case "PUBLIC KEY":
+		pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parsing the public key: %w", err)
+		}
+		switch p := pub.(type) {
+		case ed25519.PublicKey:
+			return p, nil
+		case *rsa.PublicKey:
+			return p, nil
+		}
+		return nil, fmt.Errorf("%T keys are not Binance keys; use Ed25519 or RSA", pub)
+	case "RSA PUBLIC KEY":
+		pub, err := x509.ParsePKCS1PublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parsing the RSA public key: %w", err)
+		}
+		return pub, nil
+	}
+	return nil, fmt.Errorf("PEM block %q is not a public key; give the public half only", block.Type)
+}
+
+// ParsePriceFlag parses a --price value of `keyfence sim`, SYMBOL=PRICE
+// (e.g. "BTCUSDT=50000.5"), into an upper-case symbol and a positive price.
+func ParsePriceFlag(s string) (symbol string, price decimal.Decimal, err error) {
+	sym, p, ok := strings.Cut(s, "=")
+	if !ok || sym == "" || p == "" {
+		return "", decimal.Decimal{}, fmt.Errorf("%w: --price wants SYMBOL=PRICE, e.g. BTCUSDT=50000", ErrBadFlag)
+	}
+	sym = strings.ToUpper(sym)
+	for i := 0; i < len(sym); i++ {
+		c := sym[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return "", decimal.Decimal{}, fmt.Errorf("%w: --price %q: the symbol may hold only letters, digits, '-' and '_'", ErrBadFlag, sym)
+		}
+	}
+	if !decimalRE.MatchString(p) {
+		return "", decimal.Decimal{}, fmt.Errorf("%w: --price %s: %q is not a plain decimal number", ErrBadFlag, sym, p)
+	}
+	price, err = decimal.NewFromString(p)
+	if err != nil || price.Sign() <= 0 {
+		return "", decimal.Decimal{}, fmt.Errorf("%w: --price %s: the price must be above zero", ErrBadFlag, sym)
+	}
+	return sym, price, nil
+}
