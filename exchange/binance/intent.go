@@ -42,11 +42,11 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.I
 	var orders []exchange.Order
 	switch spec.kind {
 	case kindOrder:
-		types := allTypes
+		l := &orderLeg
 		if spec.sor {
-			types = sorTypes
+			l = &sorLeg
 		}
-		o, err := p.leg(legSpec{side: "side", qty: "quantity", quote: "quoteOrderQty", clientID: "newClientOrderId", types: types})
+		o, err := p.leg(l)
 		if err != nil {
 			return exchange.Intent{}, err
 		}
@@ -58,25 +58,15 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.I
 		}
 		orders = []exchange.Order{o}
 	case kindOCO:
-		orders, err = p.legs(
-			legSpec{prefix: "above", side: "side", qty: "quantity", types: ocoAboveTypes},
-			legSpec{prefix: "below", side: "side", qty: "quantity", types: ocoBelowTypes})
+		orders, err = p.legs(&ocoAbove, &ocoBelow)
 	case kindOTO:
-		orders, err = p.legs(workingLeg,
-			legSpec{prefix: "pending", side: "pendingSide", qty: "pendingQuantity", types: allTypes})
+		orders, err = p.legs(&workingLeg, &otoPending)
 	case kindOTOCO:
-		orders, err = p.legs(workingLeg,
-			legSpec{prefix: "pendingAbove", side: "pendingSide", qty: "pendingQuantity", types: ocoAboveTypes},
-			legSpec{prefix: "pendingBelow", side: "pendingSide", qty: "pendingQuantity", types: ocoBelowTypes})
+		orders, err = p.legs(&workingLeg, &otocoAbove, &otocoBelow)
 	case kindOPO:
-		// The pending order's quantity is what the working order fills:
-		// at most the working quantity.
-		orders, err = p.legs(workingLeg,
-			legSpec{prefix: "pending", side: "pendingSide", qty: "workingQuantity", types: allTypes})
+		orders, err = p.legs(&workingLeg, &opoPending)
 	case kindOPOCO:
-		orders, err = p.legs(workingLeg,
-			legSpec{prefix: "pendingAbove", side: "pendingSide", qty: "workingQuantity", types: ocoAboveTypes},
-			legSpec{prefix: "pendingBelow", side: "pendingSide", qty: "workingQuantity", types: ocoBelowTypes})
+		orders, err = p.legs(&workingLeg, &opocoAbove, &opocoBelow)
 	case kindLegacyOCO:
 		orders, err = p.legacyOCO()
 	}
@@ -97,7 +87,23 @@ var (
 	workingTypes  = typeSet(exchange.Limit, exchange.LimitMaker)
 	ocoAboveTypes = typeSet(exchange.StopLoss, exchange.StopLimit, exchange.LimitMaker, exchange.TakeProfit, exchange.TakeLimit)
 	ocoBelowTypes = typeSet(exchange.StopLoss, exchange.StopLimit, exchange.TakeProfit, exchange.TakeLimit)
-	workingLeg    = legSpec{prefix: "working", side: "workingSide", qty: "workingQuantity", types: workingTypes}
+)
+
+// The legs of each order-creating route. In OPO and OPOCO lists the pending
+// orders' quantity is what the working order fills: at most the working
+// quantity.
+var (
+	orderLeg   = newLeg("", "side", "quantity", "quoteOrderQty", allTypes)
+	sorLeg     = newLeg("", "side", "quantity", "", sorTypes)
+	ocoAbove   = newLeg("above", "side", "quantity", "", ocoAboveTypes)
+	ocoBelow   = newLeg("below", "side", "quantity", "", ocoBelowTypes)
+	workingLeg = newLeg("working", "workingSide", "workingQuantity", "", workingTypes)
+	otoPending = newLeg("pending", "pendingSide", "pendingQuantity", "", allTypes)
+	otocoAbove = newLeg("pendingAbove", "pendingSide", "pendingQuantity", "", ocoAboveTypes)
+	otocoBelow = newLeg("pendingBelow", "pendingSide", "pendingQuantity", "", ocoBelowTypes)
+	opoPending = newLeg("pending", "pendingSide", "workingQuantity", "", allTypes)
+	opocoAbove = newLeg("pendingAbove", "pendingSide", "workingQuantity", "", ocoAboveTypes)
+	opocoBelow = newLeg("pendingBelow", "pendingSide", "workingQuantity", "", ocoBelowTypes)
 )
 
 func typeSet(ts ...exchange.OrderType) map[exchange.OrderType]bool {
@@ -215,24 +221,33 @@ func parseDecimal(s string) (decimal.Decimal, error) {
 // legSpec names the parameters of one order (a plain order, or a leg of an
 // order list).
 type legSpec struct {
-	prefix   string // "" for a plain order, else "above", "working", ...
-	side     string // parameter holding the side
-	qty      string // parameter holding the base quantity
-	quote    string // parameter holding a quote quantity, or ""
-	clientID string // parameter holding the client order id, or "" for prefix+"ClientOrderId"
-	types    map[exchange.OrderType]bool
+	side, qty string // parameters holding the side and the base quantity
+	quote     string // parameter holding a quote quantity, or ""
+	// Parameter names of the other fields, from the prefix: "type" for a
+	// plain order, "aboveType" for the above leg.
+	typ, price, tif, stop, trail, iceberg, clientID string
+	types                                           map[exchange.OrderType]bool
 }
 
-// key returns the parameter name of a leg field: "type" for a plain order,
-// "aboveType" for the above leg.
-func (l legSpec) key(field string) string {
-	if l.prefix == "" {
-		return string(field[0]+'a'-'A') + field[1:]
+// newLeg names a leg's parameters once, so that parsing builds no strings.
+// An empty prefix is a plain order, whose client id is newClientOrderId.
+func newLeg(prefix, side, qty, quote string, types map[exchange.OrderType]bool) legSpec {
+	key := func(field string) string {
+		if prefix == "" {
+			return string(field[0]+'a'-'A') + field[1:]
+		}
+		return prefix + field
 	}
-	return l.prefix + field
+	l := legSpec{side: side, qty: qty, quote: quote, types: types,
+		typ: key("Type"), price: key("Price"), tif: key("TimeInForce"), stop: key("StopPrice"),
+		trail: key("TrailingDelta"), iceberg: key("IcebergQty"), clientID: key("ClientOrderId")}
+	if prefix == "" {
+		l.clientID = "newClientOrderId"
+	}
+	return l
 }
 
-func (p *parser) legs(specs ...legSpec) ([]exchange.Order, error) {
+func (p *parser) legs(specs ...*legSpec) ([]exchange.Order, error) {
 	out := make([]exchange.Order, 0, len(specs))
 	for _, l := range specs {
 		o, err := p.leg(l)
@@ -245,7 +260,7 @@ func (p *parser) legs(specs ...legSpec) ([]exchange.Order, error) {
 }
 
 // leg parses one order and checks that its parameters fit its type.
-func (p *parser) leg(l legSpec) (exchange.Order, error) {
+func (p *parser) leg(l *legSpec) (exchange.Order, error) {
 	var o exchange.Order
 	side, ok := p.get(l.side)
 	switch {
@@ -256,7 +271,7 @@ func (p *parser) leg(l legSpec) (exchange.Order, error) {
 	default:
 		return o, p.errf("%s %q is not BUY or SELL", l.side, side)
 	}
-	typeKey := l.key("Type")
+	typeKey := l.typ
 	typ, ok := p.get(typeKey)
 	if !ok {
 		return o, p.errf("%s is missing", typeKey)
@@ -298,7 +313,7 @@ func (p *parser) leg(l legSpec) (exchange.Order, error) {
 
 	limitPriced := o.Type == exchange.Limit || o.Type == exchange.LimitMaker ||
 		o.Type == exchange.StopLimit || o.Type == exchange.TakeLimit
-	priceKey := l.key("Price")
+	priceKey := l.price
 	if limitPriced {
 		if o.Price, err = p.positive(priceKey); err != nil {
 			return o, err
@@ -307,7 +322,7 @@ func (p *parser) leg(l legSpec) (exchange.Order, error) {
 		return o, p.errf("%s is not accepted on %s orders", priceKey, o.Type)
 	}
 
-	tifKey := l.key("TimeInForce")
+	tifKey := l.tif
 	tif, hasTIF := p.get(tifKey)
 	needsTIF := o.Type == exchange.Limit || o.Type == exchange.StopLimit || o.Type == exchange.TakeLimit
 	switch {
@@ -325,7 +340,7 @@ func (p *parser) leg(l legSpec) (exchange.Order, error) {
 	}
 
 	// Stop orders trigger on stopPrice or trailingDelta.
-	stopKey, trailKey := l.key("StopPrice"), l.key("TrailingDelta")
+	stopKey, trailKey := l.stop, l.trail
 	stop, hasStop, err := p.decimalParam(stopKey)
 	if err != nil {
 		return o, err
@@ -346,14 +361,10 @@ func (p *parser) leg(l legSpec) (exchange.Order, error) {
 	case hasTrail && (trail.Sign() <= 0 || !trail.IsInteger()):
 		return o, p.errf("%s must be a whole number of basis points above zero", trailKey)
 	}
-	if _, _, err := p.decimalParam(l.key("IcebergQty")); err != nil {
+	if _, _, err := p.decimalParam(l.iceberg); err != nil {
 		return o, err
 	}
-	idKey := l.clientID
-	if idKey == "" {
-		idKey = l.key("ClientOrderId")
-	}
-	o.ClientID, _ = p.get(idKey)
+	o.ClientID, _ = p.get(l.clientID)
 	return o, nil
 }
 

@@ -157,12 +157,30 @@ func testWeight(p exchange.Params) int {
 	return 1
 }
 
+// routeKey indexes the route table without building the route's name.
+type routeKey struct{ method, path string }
+
+// routes is routeTable indexed by method and path, with each route's name.
+var routes = func() map[routeKey]namedRoute {
+	m := make(map[routeKey]namedRoute, len(routeTable))
+	for name, spec := range routeTable {
+		method, path, _ := strings.Cut(name, " ")
+		m[routeKey{method, path}] = namedRoute{name, spec}
+	}
+	return m
+}()
+
+type namedRoute struct {
+	name string
+	spec *routeSpec
+}
+
 // lookup finds the route of a method and path.
 func lookup(method, path string) (string, *routeSpec, bool) {
-	name := method + " " + path
-	if r, ok := routeTable[name]; ok {
-		return name, r, true
+	if r, ok := routes[routeKey{method, path}]; ok {
+		return r.name, r.spec, true
 	}
+	name := method + " " + path
 	if strings.ContainsAny(path, "?#") {
 		return name, nil, false
 	}

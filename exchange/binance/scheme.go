@@ -22,6 +22,12 @@ const Venue = "binance"
 // APIKeyHeader carries the public API key of signed requests.
 const APIKeyHeader = "X-MBX-APIKEY"
 
+// canonicalAPIKeyHeader is APIKeyHeader in net/http's canonical form.
+var canonicalAPIKeyHeader = http.CanonicalHeaderKey(APIKeyHeader)
+
+// hmacHexLen is the length of a hex HMAC-SHA256 signature.
+const hmacHexLen = 64
+
 // MaxRecvWindow is the largest receive window Binance accepts.
 const MaxRecvWindow = 60 * time.Second
 
@@ -129,9 +135,8 @@ func (s *Scheme) Prepare(req *exchange.Request, key signer.KeyInfo, now time.Tim
 			req.Params = append(req.Params, exchange.Param{Key: "timestamp", Value: strconv.FormatInt(now.UnixMilli(), 10)})
 		}
 	}
-	q := req.Params.Encode()
-	payload := make([]byte, 0, len(q)+len(req.Body))
-	payload = append(payload, q...)
+	payload := make([]byte, 0, encodedLen(req.Params)+len(req.Body)+len("&signature=")+hmacHexLen)
+	payload = appendQuery(payload, req.Params)
 	payload = append(payload, req.Body...)
 	return payload, nil
 }
@@ -185,15 +190,14 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	} else {
 		enc = url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
 	}
-	var b strings.Builder
-	b.Grow(len(query) + len("&signature=") + len(enc))
-	b.Write(query)
+	q := make([]byte, 0, len(query)+len("&signature=")+len(enc))
+	q = append(q, query...)
 	if len(query) > 0 {
-		b.WriteByte('&')
+		q = append(q, '&')
 	}
-	b.WriteString("signature=")
-	b.WriteString(enc)
-	w.Query = b.String()
-	w.Header.Set(APIKeyHeader, key.APIKey)
+	q = append(q, "signature="...)
+	q = append(q, enc...)
+	w.Query = string(q)
+	w.Header[canonicalAPIKeyHeader] = []string{key.APIKey}
 	return w, nil
 }

@@ -301,3 +301,15 @@ func TestMutationAfterAuthorizeChangesNothing(t *testing.T) {
 		t.Fatalf("wire changed: %+v", got.Wire)
 	}
 }
+
+func TestAppendQueryMatchesEncode(t *testing.T) {
+	for _, p := range []exchange.Params{
+		params("symbol", "１２３４５６", "a b", "c+d&e=f", "~-_.", "%/?#", "", ""),
+		params("k", "\x00\xff\x7f"),
+		nil,
+	} {
+		if got, want := string(appendQuery(nil, p)), p.Encode(); got != want {
+			t.Errorf("appendQuery %q, Encode %q", got, want)
+		}
+	}
+}
