@@ -212,6 +212,23 @@ func TestSignErrors(t *testing.T) {
 	if _, err := b.Sign(cctx, "h", signer.HMACSHA256, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Sign with a cancelled context = %v", err)
 	}
+	// An object keyfence cannot sign with (an AES key) is neither listed
+	// nor used.
+	err := b.withSession(ctx, func(s pkcs11.SessionHandle) error {
+		tmpl := append(baseAttrs(pkcs11.CKO_SECRET_KEY, pkcs11.CKK_AES, "aes", []byte{1}), secretAttrs()...)
+		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_VALUE, make([]byte, 32)))
+		_, err := b.mod.ctx.CreateObject(s, tmpl)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := b.Keys(ctx); err != nil || len(keys) != 1 || keys[0].Name != "h" {
+		t.Fatalf("Keys = %+v, %v; want only h", keys, err)
+	}
+	if _, err := b.Sign(ctx, "aes", signer.HMACSHA256, nil); !errors.Is(err, ErrUnsupportedKey) {
+		t.Fatalf("Sign with an AES key = %v, want ErrUnsupportedKey", err)
+	}
 	// A stale cached handle is found again.
 	k, _ := b.lookup(ctx, "test", "h")
 	k.handle.Store(0xdead)
