@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/keyfence/keyfence/audit"
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/limits"
+)
+
+const requestUsage = "usage: keyfence request --key NAME [--venue-url URL] [--policy FILE] [--dry-run] [--timestamp MS] METHOD PATH [PARAM=VALUE]..."
+
+func requestCmd(ctx context.Context, args []string, e *env) error {
+	fs := newFlags("request", e)
+	var sf storeFlags
+	sf.register(fs)
+	key := fs.String("key", "", "name of the credential that signs (required)")
+	venueURL := fs.String("venue-url", "", "venue base URL (default: the venue's production URL)")
+	policyFile := fs.String("policy", "", "policy file; without one only public and read endpoints are allowed")
+	dryRun := fs.Bool("dry-run", false, "print the signed request as it would go on the wire; send nothing")
+	ts := fs.Int64("timestamp", 0, "request timestamp in Unix milliseconds (default: the clock)")
+	auditPath := fs.String("audit", "", "audit log (default: audit.jsonl beside the keystore)")
+	statePath := fs.String("state", "", "limit state file, so that caps hold across runs (default: limits.state beside the keystore)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *key == "" {
+		return usagef("request: --key is required; %s", requestUsage)
+	}
+	if fs.NArg() < 2 {
+		return usagef("%s", requestUsage)
+	}
+	req := &exchange.Request{Credential: *key, Method: strings.ToUpper(fs.Arg(0)), Path: fs.Arg(1)}
+	if !strings.HasPrefix(req.Path, "/") || strings.ContainsAny(req.Path, "?#") {
+		return usagef("request: PATH must start with / and carry no query; give parameters as PARAM=VALUE")
+	}
+	for _, kv := range fs.Args()[2:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return usagef("request: %q is not PARAM=VALUE", kv)
+		}
+		req.Params = append(req.Params, exchange.Param{Key: k, Value: v})
+	}
+	if *ts != 0 {
+		if req.Params.Has("timestamp") {
+			return usagef("request: give the timestamp either as --timestamp or as a parameter, not both")
+		}
+		// The scheme keeps a timestamp the request already carries; the
+		// guard and the audit log still run on the real clock.
+		req.Params = append(req.Params, exchange.Param{Key: "timestamp", Value: strconv.FormatInt(*ts, 10)})
+	}
+	if err := sf.resolve(e); err != nil {
+		return err
+	}
+
+	ks, err := sf.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer ks.Close()
+	sg := ks.Signer()
+	info, err := sg.Info(ctx, *key)
+	if err != nil {
+		return err
+	}
+	drv, err := lookupDriver(info.Venue)
+	if err != nil {
+		return err
+	}
+	policy, err := requestPolicy(*policyFile, *key, info.Venue)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(sf.path)
+	if *statePath == "" {
+		*statePath = filepath.Join(dir, "limits.state")
+	}
+	if *auditPath == "" {
+		*auditPath = filepath.Join(dir, "audit.jsonl")
+	}
+	store, err := limits.OpenFileStore(*statePath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log, err := audit.Open(ctx, *auditPath)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+
+	base := *venueURL
+	if base == "" {
+		base = drv.defaultURL
+	}
+
+	// Offline dry run: without a policy only public and read endpoints
+	// pass, and those need no market data, so nothing is sent at all.
+	if *dryRun && *policyFile == "" {
+		guard, err := limits.NewGuard(policy, store)
+		if err != nil {
+			return err
+		}
+		scheme, err := drv.scheme()
+		if err != nil {
+			return err
+		}
+		a := &exchange.Authorizer{Scheme: scheme, Signer: sg, Guard: guard, Audit: log}
+		auth, err := a.Authorize(ctx, req)
+		if err != nil {
+			return err
+		}
+		_ = auth.Reservation.Release(ctx, nil)
+		return printWire(e.stdout, base, auth.Wire)
+	}
+
+	prices := drv.prices(base)
+	guard, err := limits.NewGuard(policy, store, limits.WithPrices(info.Venue, prices))
+	if err != nil {
+		return err
+	}
+	risks, _ := guard.AcceptKeyRisks(*key)
+	client, err := drv.connect(ctx, connectConfig{
+		BaseURL: base, Credential: *key, Signer: sg, Guard: guard, Audit: log,
+		KeyRisks: risks, Prices: prices, DryRun: *dryRun,
+	})
+	if err != nil {
+		return err
+	}
+	if *dryRun {
+		auth, err := client.Authorize(ctx, req)
+		if err != nil {
+			return err
+		}
+		_ = auth.Reservation.Release(ctx, nil)
+		return printWire(e.stdout, base, auth.Wire)
+	}
+	resp, err := client.Do(ctx, req)
+	if resp != nil {
+		e.stdout.Write(resp.Body)
+		if len(resp.Body) > 0 && resp.Body[len(resp.Body)-1] != '\n' {
+			fmt.Fprintln(e.stdout)
+		}
+	}
+	return err
+}
+
+// requestPolicy loads the policy file, or builds the default: public and
+// read endpoints only.
+func requestPolicy(file, key, venue string) (*limits.Policy, error) {
+	if file != "" {
+		p, err := limits.LoadPolicy(file)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := p.Credentials[key]; !ok {
+			return nil, fmt.Errorf("policy %s has no entry for credential %q: add one under credentials", file, key)
+		}
+		return p, nil
+	}
+	return &limits.Policy{
+		Version: limits.PolicyVersion,
+		Credentials: map[string]*limits.CredentialPolicy{
+			key: {Venue: venue, Allow: []exchange.Class{exchange.ClassRead}},
+		},
+	}, nil
+}
+
+// printWire prints a request as it goes on the wire: the request line, the
+// headers, a blank line and the body.
+func printWire(w io.Writer, base string, wire *exchange.Wire) error {
+	fmt.Fprintf(w, "%s %s\n", wire.Method, wire.URL(base))
+	names := make([]string, 0, len(wire.Header))
+	for k := range wire.Header {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range wire.Header[k] {
+			fmt.Fprintf(w, "%s: %s\n", k, v)
+		}
+	}
+	fmt.Fprintln(w)
+	_, err := w.Write(wire.Body)
+	if len(wire.Body) > 0 {
+		fmt.Fprintln(w)
+	}
+	return err
+}

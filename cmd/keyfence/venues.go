@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/binance"
+	"github.com/keyfence/keyfence/signer"
+)
+
+// connectConfig is what a venue client needs from the CLI.
+type connectConfig struct {
+	BaseURL    string
+	Credential string
+	Signer     signer.Signer
+	Guard      exchange.Guard
+	Audit      exchange.Auditor
+	KeyRisks   exchange.KeyRisks
+	Prices     exchange.PriceSource // made by the driver's prices
+	// DryRun: no signed request may be sent (the key check is skipped);
+	// public market data may still be read for the guard.
+	DryRun bool
+}
+
+// requester is what `keyfence request` uses of a venue client.
+type requester interface {
+	Authorize(ctx context.Context, req *exchange.Request) (*exchange.Authorized, error)
+	Do(ctx context.Context, req *exchange.Request) (*exchange.Response, error)
+}
+
+// driver binds a venue name to its scheme and client.
+type driver struct {
+	defaultURL string
+	// scheme returns the venue's scheme for offline signing (no market
+	// data: order intents cannot be parsed without symbols).
+	scheme func() (exchange.Scheme, error)
+	// prices returns the venue's public reference price feed at base.
+	prices func(base string) exchange.PriceSource
+	// connect builds a guarded client on the venue at cfg.BaseURL.
+	connect func(ctx context.Context, cfg connectConfig) (requester, error)
+}
+
+var drivers = map[string]driver{
+	binance.Venue: {
+		defaultURL: binance.DefaultBaseURL,
+		scheme:     func() (exchange.Scheme, error) { return binance.NewScheme(0) },
+		prices: func(base string) exchange.PriceSource {
+			return binance.NewPriceFeed(binance.PriceFeedConfig{BaseURL: base})
+		},
+		connect: func(ctx context.Context, cfg connectConfig) (requester, error) {
+			feed, _ := cfg.Prices.(*binance.PriceFeed)
+			return binance.New(ctx, binance.Config{
+				BaseURL: cfg.BaseURL, Credential: cfg.Credential, Signer: cfg.Signer,
+				Guard: cfg.Guard, Audit: cfg.Audit, KeyRisks: cfg.KeyRisks, Prices: feed,
+				SkipKeyCheck: cfg.DryRun,
+			})
+		},
+	},
+}
+
+func lookupDriver(venue string) (driver, error) {
+	d, ok := drivers[venue]
+	if !ok {
+		return driver{}, fmt.Errorf("keyfence request does not support venue %q yet", venue)
+	}
+	return d, nil
+}
