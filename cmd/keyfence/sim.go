@@ -1,5 +1,188 @@
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
 
-func simCmd(ctx context.Context, args []string, e *env) error { return usagef("sim: not yet") }
+	"github.com/keyfence/keyfence/exchange/exchangetest"
+	"github.com/shopspring/decimal"
+)
+
+const simUsage = "usage: keyfence sim [--venue VENUE]... [--listen ADDR] [--key KEY]... [--price SYMBOL=PRICE]..."
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// simVenue runs one simulated venue.
+type simVenue struct {
+	// accepts parses a --key value for this venue; ok is false when the
+	// value does not have this venue's key format.
+	addKey func(v string) (ok bool, err error)
+	// setPrice moves a symbol's price; false when the venue has no such symbol.
+	setPrice func(symbol string, price decimal.Decimal) bool
+	url      func() string
+	run      func(ctx context.Context) error
+	close    func()
+}
+
+// simVenues builds a simulator per venue name, listening on l.
+var simVenues = map[string]func(l net.Listener) *simVenue{
+	"binance": func(l net.Listener) *simVenue {
+		b := exchangetest.NewBinance(exchangetest.WithBinanceListener(l))
+		return &simVenue{
+			addKey: func(v string) (bool, error) {
+				k, err := exchangetest.ParseBinanceKeyFlag(v)
+				if err != nil {
+					return false, err
+				}
+				b.AddKey(k)
+				return true, nil
+			},
+			setPrice: func(sym string, p decimal.Decimal) bool {
+				if _, ok := b.Price(sym); !ok {
+					return false
+				}
+				b.SetPrice(sym, p)
+				return true
+			},
+			url: b.URL, run: b.Run, close: b.Close,
+		}
+	},
+}
+
+// simOrder is the order in which venues start and print.
+var simOrder = []string{"binance", "coinbase", "kucoin"}
+
+func simCmd(ctx context.Context, args []string, e *env) error {
+	fs := newFlags("sim", e)
+	var venueFlags, keys, prices multiFlag
+	fs.Var(&venueFlags, "venue", "venue to simulate (repeatable; default: all)")
+	listen := fs.String("listen", "127.0.0.1:0", "address of the first venue; with a fixed port, further venues take the next ports")
+	fs.Var(&keys, "key", "API key the venues accept (repeatable): Binance APIKEY:SECRET or APIKEY:@PUBLIC_KEY.pem; VENUE=VALUE for one venue only")
+	fs.Var(&prices, "price", "initial price SYMBOL=PRICE (repeatable)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("sim: unexpected argument %q; %s", fs.Arg(0), simUsage)
+	}
+	names, err := simNames(venueFlags)
+	if err != nil {
+		return err
+	}
+	host, portStr, err := net.SplitHostPort(*listen)
+	if err != nil {
+		return usagef("sim: --listen %q: %v", *listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return usagef("sim: --listen %q: bad port", *listen)
+	}
+	type started struct {
+		name string
+		v    *simVenue
+	}
+	var running []started
+	defer func() {
+		for _, s := range running {
+			s.v.close()
+		}
+	}()
+	for i, name := range names {
+		p := port
+		if port != 0 {
+			p = port + i
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err != nil {
+			return fmt.Errorf("sim: %s: %w", name, err)
+		}
+		running = append(running, started{name, simVenues[name](l)})
+	}
+	for _, k := range keys {
+		venue, value, scoped := strings.Cut(k, "=")
+		if !scoped || strings.ContainsAny(venue, ":@") {
+			venue, value = "", k
+		} else if _, ok := simVenues[venue]; !ok {
+			return usagef("sim: --key %s=...: unknown venue %q", venue, venue)
+		}
+		accepted := false
+		var lastErr error
+		for _, s := range running {
+			if venue != "" && s.name != venue {
+				continue
+			}
+			ok, err := s.v.addKey(value)
+			if err != nil {
+				lastErr = err
+			}
+			accepted = accepted || ok
+		}
+		if !accepted {
+			if lastErr == nil {
+				lastErr = errors.New("no venue served accepts it")
+			}
+			return usagef("sim: --key: %v", lastErr)
+		}
+	}
+	for _, pf := range prices {
+		sym, p, err := exchangetest.ParsePriceFlag(pf)
+		if err != nil {
+			return usagef("sim: %v", err)
+		}
+		found := false
+		for _, s := range running {
+			found = s.v.setPrice(sym, p) || found
+		}
+		if !found {
+			return usagef("sim: --price %s: no simulated venue lists that symbol", sym)
+		}
+	}
+	for _, s := range running {
+		fmt.Fprintf(e.stdout, "%s %s\n", s.name, s.v.url())
+	}
+	errc := make(chan error, len(running))
+	for _, s := range running {
+		go func() { errc <- s.v.run(ctx) }()
+	}
+	var first error
+	for range running {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func simNames(flags []string) ([]string, error) {
+	if len(flags) == 0 {
+		var all []string
+		for _, n := range simOrder {
+			if _, ok := simVenues[n]; ok {
+				all = append(all, n)
+			}
+		}
+		return all, nil
+	}
+	seen := map[string]bool{}
+	for _, f := range flags {
+		if _, ok := simVenues[f]; !ok {
+			return nil, usagef("sim: unknown venue %q", f)
+		}
+		seen[f] = true
+	}
+	var out []string
+	for _, n := range simOrder {
+		if seen[n] {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
