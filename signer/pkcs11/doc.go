@@ -29,8 +29,10 @@
 // CKA_SENSITIVE and not CKA_EXTRACTABLE, so the token refuses to reveal
 // CKA_VALUE (CKR_ATTRIBUTE_SENSITIVE) or to wrap the key, and it may not
 // decrypt, unwrap or derive. Import copies the key material to the token
-// once and wipes its own copies; Generate makes the key on the token, where
-// it has always been sensitive. Only signatures and MACs come back.
+// once and wipes the byte copies it made (the C buffers of the PKCS#11
+// binding, and the PIN's, are freed without wiping); Generate makes the key
+// on the token, where it has always been sensitive. Only signatures and
+// MACs come back.
 //
 // # Keys a token cannot use
 //
