@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/keyfence/keyfence/signer"
 )
@@ -36,7 +37,7 @@ var (
 	ErrInsecurePermissions = errors.New("keystore: file is accessible by group or others")
 	// ErrExists: Create found a file at the path. It also matches
 	// fs.ErrExist.
-	ErrExists = fmt.Errorf("keystore: file already exists: %w", fs.ErrExist)
+	ErrExists error = &alias{msg: "keystore: file already exists", also: fs.ErrExist}
 	// ErrInvalidEntry: Add or AddReference was given an entry that cannot
 	// be stored (bad name, venue, URI, key material, missing passphrase).
 	ErrInvalidEntry = errors.New("keystore: invalid entry")
@@ -44,11 +45,20 @@ var (
 	// passphrase.
 	ErrEmptyPassphrase = errors.New("keystore: empty passphrase: choose a non-empty passphrase")
 	// ErrClosed: the keystore was closed. It also matches signer.ErrClosed.
-	ErrClosed = fmt.Errorf("keystore: keystore is closed: %w", signer.ErrClosed)
+	ErrClosed error = &alias{msg: "keystore: keystore is closed", also: signer.ErrClosed}
 	// ErrNoResolver: a key whose secret lives in an HSM was used by a Signer
 	// made without WithResolver.
 	ErrNoResolver = errors.New("keystore: key is held in an HSM and no PKCS#11 resolver is configured: pass keystore.WithResolver")
 )
+
+// alias is a sentinel that also matches a sentinel of another package.
+type alias struct {
+	msg  string
+	also error
+}
+
+func (a *alias) Error() string        { return a.msg }
+func (a *alias) Is(target error) bool { return target == a.also }
 
 // FormatError reports a file that is not a well-formed keystore. It matches
 // ErrCorrupt.
@@ -133,7 +143,7 @@ type EntryError struct {
 }
 
 func (e *EntryError) Error() string {
-	return fmt.Sprintf("keystore: %s %q: %v", e.Op, e.Name, e.Err)
+	return fmt.Sprintf("keystore: %s %q: %s", e.Op, e.Name, strings.TrimPrefix(e.Err.Error(), "keystore: "))
 }
 
 func (e *EntryError) Unwrap() error { return e.Err }

@@ -186,8 +186,8 @@ func (k *Keystore) KDFParams() KDFParams {
 	return k.hdr.kdf
 }
 
-// Entries returns the metadata of every entry, sorted by name. It returns
-// nil after Close.
+// Entries returns the metadata of every entry, sorted by name, and none
+// after Close.
 func (k *Keystore) Entries() []Entry {
 	k.mu.RLock()
 	out := make([]Entry, 0, len(k.entries))
