@@ -43,12 +43,12 @@ import (
 //     context's deadline; it never sleeps to the deadline just to fail.
 //   - Observe corrects the count from the venue's usage headers: a window's
 //     count becomes the larger of the guard's own count and the venue's
-//     report (Usage.Used, by exchange.BucketKey) plus the reservations still
-//     waiting to leave, and later reservations add to it. So what other
-//     processes on the same IP spent, or what was spent before a restart, is
-//     not spent again; a request that waited for a window the venue reports
-//     fuller than expected is placed again. A report read after a boundary
-//     is counted in the new window, which can only overcount. Until the
+//     report (Usage.Used, by exchange.BucketKey), and later reservations
+//     add to it. So what other processes on the same IP spent, or what was
+//     spent before a restart, is not spent again; a request that waited for
+//     a window the venue reports over capacity is placed again. A report is
+//     counted in the window holding Usage.At: one read just after a boundary
+//     but counted by the venue before it can only overcount. Until the
 //     first report (or RateSyncTimeout), a new guard lets one request at a
 //     time through, so a restart learns the venue's count first.
 //   - A 429 stops every request until its Retry-After has passed; requests
@@ -177,9 +177,8 @@ func (g *RateGuard) Capacity(key string) (int, bool) {
 // rateHold is a reservation: the parts taken from each bucket and the moment
 // the request may leave (ns on the venue clock).
 type rateHold struct {
-	at      int64
-	parts   []rateHoldPart
-	pending bool // counted in the slots' pending
+	at    int64
+	parts []rateHoldPart
 }
 
 type rateHoldPart struct {
@@ -225,9 +224,6 @@ func (g *RateGuard) Wait(ctx context.Context, cost exchange.Cost) error {
 		if probe {
 			g.probeUntil = h.at + g.syncTimeout
 		}
-		if wait > 0 {
-			g.setPending(&h, true)
-		}
 		g.mu.Unlock()
 
 		if wait > 0 {
@@ -257,7 +253,6 @@ func (g *RateGuard) Wait(ctx context.Context, cost exchange.Cost) error {
 			g.mu.Unlock()
 			continue
 		}
-		g.setPending(&h, false)
 		g.mu.Unlock()
 		return nil
 	}
@@ -428,26 +423,8 @@ func (g *RateGuard) take(t int64, cost exchange.Cost) (rateHold, *rateBucket) {
 	return h, nil
 }
 
-// setPending marks h as waiting to leave, or not; g.mu is held.
-func (g *RateGuard) setPending(h *rateHold, pending bool) {
-	if h.pending == pending {
-		return
-	}
-	h.pending = pending
-	for _, p := range h.parts {
-		if s := p.b.slots[p.w]; s != nil {
-			if pending {
-				s.pending += p.n
-			} else {
-				s.pending -= p.n
-			}
-		}
-	}
-}
-
 // cancel gives back what h reserved; g.mu is held.
 func (g *RateGuard) cancel(h rateHold, now int64) {
-	g.setPending(&h, false)
 	for _, p := range h.parts {
 		if s := p.b.slots[p.w]; s != nil {
 			s.count -= p.n

@@ -162,13 +162,13 @@ func TestRateGuardObserveRaisesCount(t *testing.T) {
 }
 
 func TestRateGuardObserveDuringWaitReplans(t *testing.T) {
-	g, f := newFakeRateGuard(t, []RateLimit{rateWeight1m}, RateMargin(0))
-	waitN(t, g, 1, exchange.Cost{Weight: 100})
+	g, f := newFakeRateGuard(t, []RateLimit{rateWeight1m}) // capacity 97
+	waitN(t, g, 1, exchange.Cost{Weight: 97})
 	// While the next request waits for the next window, the venue reports
-	// that window already full (another process).
+	// that window over capacity (another process).
 	f.during = func() {
 		next := rateT0.Truncate(time.Minute).Add(time.Minute + time.Second)
-		g.Observe(exchange.Usage{At: next, Status: 200, Used: map[string]int{"REQUEST_WEIGHT:1m": 100}})
+		g.Observe(exchange.Usage{At: next, Status: 200, Used: map[string]int{"REQUEST_WEIGHT:1m": 98}})
 	}
 	require.NoError(t, g.Wait(context.Background(), exchange.Cost{Weight: 1}))
 	s := f.sleeps()

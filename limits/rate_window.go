@@ -26,14 +26,12 @@ type rateBucket struct {
 type rateSlot struct {
 	// count is the window's count: what the guard reserved in it, raised by
 	// the venue's reports (other processes on the same IP, or a restart).
-	count   int
-	pending int           // reserved, still waiting to leave: no report counts it yet
-	pacer   *rate.Limiter // nil unless smoothing
+	count int
+	pacer *rate.Limiter // nil unless smoothing
 }
 
-// observe raises the count to what the venue reported plus what is still
-// waiting to leave.
-func (s *rateSlot) observe(reported int) { s.count = max(s.count, reported+s.pending) }
+// observe raises the count to what the venue reported.
+func (s *rateSlot) observe(reported int) { s.count = max(s.count, reported) }
 
 func newRateBucket(l RateLimit, capacity int, skew time.Duration, smooth float64) *rateBucket {
 	key := l.Key()
