@@ -102,5 +102,10 @@
 //
 // Names are at most 256 bytes of printable UTF-8 and unique; venues are
 // lowercase letters, digits, '-', '_' and '.'; API keys are printable
-// ASCII. A reader rejects unknown fields and any other version.
+// ASCII. A reader reads the header as JSON (unknown fields refused) and the
+// entry list and MAC strictly in the layout above, field order included:
+// since the MAC covers every byte, no other layout could verify anyway, and
+// the strict scanner opens a file of 100,000 entries in a fraction of the
+// time encoding/json takes. A file of another format version is reported
+// as ErrUnsupportedVersion whatever its layout.
 package keystore

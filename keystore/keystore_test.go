@@ -217,6 +217,11 @@ func TestUnsupportedVersion(t *testing.T) {
 		require.ErrorAs(t, err, &ve)
 		assert.Equal(t, v, fmt.Sprint(ve.Version))
 	}
+	// A later version may have another layout altogether.
+	require.NoError(t, os.WriteFile(path, []byte(`{"format":"keyfence-keystore","version":2,"blob":"AAAA"}`+"\n"), 0o600))
+	_, err := Open(context.Background(), path, testPass)
+	require.ErrorIs(t, err, ErrUnsupportedVersion)
+	assert.Contains(t, err.Error(), "version 2")
 }
 
 func TestDuplicate(t *testing.T) {
