@@ -377,8 +377,11 @@ func (c *Client) release(ctx context.Context, a *exchange.Authorized, cause erro
 func (c *Client) commit(ctx context.Context, a *exchange.Authorized, body []byte) {
 	if a.Intent.Class() != exchange.ClassTrade || a.Intent.Test {
 		// Nothing was created: reads, cancels and venue dry runs give the
-		// budget back.
+		// budget back. Orders a cancel closed are reported to the guard.
 		c.release(ctx, a, nil)
+		if a.Intent.Class() == exchange.ClassCancel {
+			c.closedIn(ctx, body)
+		}
 		return
 	}
 	var ans orderAnswer
@@ -422,5 +425,24 @@ func (c *Client) closed(ctx context.Context, o exchange.Order) {
 	if err := t.OrderClosed(context.WithoutCancel(ctx), c.credential, o.ID, o.ExecutedQuo); err != nil {
 		c.logger.LogAttrs(ctx, slog.LevelError, "binance: reporting a closed order to the guard failed",
 			slog.String("order", o.ID), slog.String("error", err.Error()))
+	}
+}
+
+// closedIn reports the orders a cancel answer lists as closed: one order
+// (DELETE /api/v3/order), an order list's reports (DELETE
+// /api/v3/orderList) or an array of both (DELETE /api/v3/openOrders).
+func (c *Client) closedIn(ctx context.Context, body []byte) {
+	var answers []orderAnswer
+	if err := json.Unmarshal(body, &answers); err != nil {
+		var one orderAnswer
+		if json.Unmarshal(body, &one) != nil {
+			return
+		}
+		answers = []orderAnswer{one}
+	}
+	for i := range answers {
+		for _, j := range answers[i].orders() {
+			c.closed(ctx, j.order())
+		}
 	}
 }

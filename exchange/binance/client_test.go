@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -351,5 +352,26 @@ func TestClientDoAndAuthorize(t *testing.T) {
 	resp, err = env.c.Do(ctx, &exchange.Request{Method: "GET", Path: "/api/v3/account"})
 	if err != nil || resp.Status != 200 {
 		t.Fatalf("signed Do %v", err)
+	}
+}
+
+// Every order a cancel closes is reported to the guard, including through
+// Do (DELETE /api/v3/openOrders answers with a list).
+func TestClientCancelAllReportsClosed(t *testing.T) {
+	env := mustClient(t, nil)
+	ctx := context.Background()
+	for range 2 {
+		if _, err := env.c.PlaceOrder(ctx, exchange.Order{Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.Limit,
+			Quantity: dec("0.001"), Price: dec("50000")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := env.c.Do(ctx, &exchange.Request{Method: "DELETE", Path: "/api/v3/openOrders", Params: params("symbol", "BTCUSDT")}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, closed := env.g.snapshot()
+	sort.Strings(closed)
+	if strings.Join(closed, ",") != "1,2,70,71" {
+		t.Fatalf("closed %v", closed)
 	}
 }

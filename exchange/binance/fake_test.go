@@ -141,6 +141,18 @@ func (f *fakeBinance) serve(w http.ResponseWriter, r *http.Request) {
 			o.Status = "CANCELED"
 		}
 		writeJSON(w, 200, o)
+	case "DELETE /api/v3/openOrders":
+		out := []any{}
+		for _, o := range f.orders {
+			if o.Status == "NEW" && o.Symbol == get("symbol") {
+				o.Status = "CANCELED"
+				out = append(out, o)
+			}
+		}
+		// An order list's reports, as Binance lists them.
+		out = append(out, map[string]any{"orderListId": 7, "orderReports": []map[string]any{
+			{"symbol": get("symbol"), "orderId": 70, "status": "CANCELED"}, {"symbol": get("symbol"), "orderId": 71, "status": "EXPIRED"}}})
+		writeJSON(w, 200, out)
 	case "GET /api/v3/openOrders":
 		var out []*orderJSON
 		for _, o := range f.orders {

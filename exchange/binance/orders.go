@@ -223,8 +223,9 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 	return placed, nil
 }
 
-// CancelOrder cancels an order by venue id (DELETE /api/v3/order) and
-// reports it closed to the guard.
+// CancelOrder cancels an order by venue id (DELETE /api/v3/order). Like
+// every cancel the client sends, the orders it closed are reported to the
+// guard.
 func (c *Client) CancelOrder(ctx context.Context, symbol, id string) (exchange.Order, error) {
 	var ans orderJSON
 	err := c.signedJSON(ctx, http.MethodDelete, "/api/v3/order", exchange.Params{{Key: "symbol", Value: symbol}, {Key: "orderId", Value: id}}, &ans)
@@ -235,7 +236,6 @@ func (c *Client) CancelOrder(ctx context.Context, symbol, id string) (exchange.O
 	if o.ID == "" {
 		o.ID = id
 	}
-	c.closed(ctx, o)
 	return o, nil
 }
 
