@@ -1,0 +1,134 @@
+package coinbase
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/shopspring/decimal"
+)
+
+// DefaultPriceMaxAge is how long a PriceFeed reuses a best bid and ask.
+const DefaultPriceMaxAge = time.Second
+
+// ErrFeedDetached: the price feed has no client to send its requests
+// through yet.
+var ErrFeedDetached = errors.New("coinbase: price feed is not attached to a client; pass it as Config.Prices to New")
+
+// PriceFeed is an exchange.PriceSource over GET
+// /api/v3/brokerage/best_bid_ask?product_ids=..., which Coinbase serves
+// to authenticated keys only. A guard can be built with the feed before
+// the Client exists; the Client given the feed (Config.Prices) sends its
+// requests through the Authorizer (class read, audited). Each product's
+// quote is cached for at most MaxAge. A PriceFeed is safe for concurrent
+// use.
+type PriceFeed struct {
+	maxAge time.Duration
+	now    func() time.Time
+	send   atomic.Pointer[sender]
+
+	mu    sync.Mutex
+	cache map[string]exchange.Quote
+}
+
+// sender sends a read request for the feed.
+type sender struct {
+	do func(ctx context.Context, req *exchange.Request) (*exchange.Response, error)
+}
+
+// PriceFeedConfig configures NewPriceFeed. Every field is optional.
+type PriceFeedConfig struct {
+	MaxAge time.Duration // DefaultPriceMaxAge if zero
+	// Clock stamps the quotes (Quote.At is when they were fetched);
+	// time.Now if nil.
+	Clock func() time.Time
+}
+
+// NewPriceFeed returns a detached price feed.
+func NewPriceFeed(cfg PriceFeedConfig) *PriceFeed {
+	f := &PriceFeed{maxAge: cfg.MaxAge, now: cfg.Clock, cache: make(map[string]exchange.Quote)}
+	if f.maxAge <= 0 {
+		f.maxAge = DefaultPriceMaxAge
+	}
+	if f.now == nil {
+		f.now = time.Now
+	}
+	return f
+}
+
+func (f *PriceFeed) attach(do func(ctx context.Context, req *exchange.Request) (*exchange.Response, error)) {
+	f.send.Store(&sender{do: do})
+}
+
+// Reference returns the best bid and ask of a product, from the cache when
+// the cached quote is at most MaxAge old.
+func (f *PriceFeed) Reference(ctx context.Context, product string) (exchange.Quote, error) {
+	if product == "" {
+		return exchange.Quote{}, errors.New("coinbase: price feed: empty product id")
+	}
+	now := f.now()
+	f.mu.Lock()
+	q, ok := f.cache[product]
+	f.mu.Unlock()
+	if ok && now.Sub(q.At) <= f.maxAge && !q.At.After(now) {
+		return q, nil
+	}
+	s := f.send.Load()
+	if s == nil {
+		return exchange.Quote{}, ErrFeedDetached
+	}
+	resp, err := s.do(ctx, &exchange.Request{Method: http.MethodGet, Path: Prefix + "/best_bid_ask",
+		Params: exchange.Params{{Key: "product_ids", Value: product}}})
+	if err != nil {
+		return exchange.Quote{}, fmt.Errorf("coinbase: best bid and ask of %s: %w", product, err)
+	}
+	q, err = parseBestBidAsk(resp.Body, product, f.now())
+	if err != nil {
+		return exchange.Quote{}, err
+	}
+	f.mu.Lock()
+	if old, ok := f.cache[product]; !ok || !old.At.After(q.At) {
+		f.cache[product] = q
+	}
+	f.mu.Unlock()
+	return q, nil
+}
+
+func parseBestBidAsk(body []byte, product string, at time.Time) (exchange.Quote, error) {
+	type level struct {
+		Price string `json:"price"`
+	}
+	var ans struct {
+		Pricebooks []struct {
+			ProductID string  `json:"product_id"`
+			Bids      []level `json:"bids"`
+			Asks      []level `json:"asks"`
+		} `json:"pricebooks"`
+	}
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return exchange.Quote{}, fmt.Errorf("coinbase: best bid and ask of %s: unreadable answer", product)
+	}
+	for _, pb := range ans.Pricebooks {
+		if pb.ProductID != product {
+			continue
+		}
+		var bid, ask decimal.Decimal
+		if len(pb.Bids) > 0 {
+			bid, _ = decimal.NewFromString(pb.Bids[0].Price)
+		}
+		if len(pb.Asks) > 0 {
+			ask, _ = decimal.NewFromString(pb.Asks[0].Price)
+		}
+		if bid.Sign() < 0 || ask.Sign() < 0 || (bid.IsZero() && ask.IsZero()) {
+			return exchange.Quote{}, fmt.Errorf("coinbase: best bid and ask of %s: no usable bid or ask", product)
+		}
+		return exchange.Quote{Symbol: product, Bid: bid, Ask: ask, At: at}, nil
+	}
+	return exchange.Quote{}, fmt.Errorf("coinbase: best bid and ask: no price book for %s", product)
+}
