@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyfence/keyfence/audit"
+	"github.com/shopspring/decimal"
+)
+
+func testConfig(t *testing.T, quote string) config {
+	dir := t.TempDir()
+	return config{
+		key: "bot", auditPath: filepath.Join(dir, "audit.jsonl"), statePath: filepath.Join(dir, "limits.state"),
+		symbol: "BTCUSDT", quote: decimal.RequireFromString(quote),
+		interval: 10 * time.Millisecond, rounds: 3, stale: 1,
+	}
+}
+
+// TestBotTradesWithinPolicy runs three rounds on the simulated venue: each
+// round places an order, stale orders are cancelled, and the audit log
+// records every decision.
+func TestBotTradesWithinPolicy(t *testing.T) {
+	c := testConfig(t, "20")
+	var logs bytes.Buffer
+	if err := run(context.Background(), c, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		t.Fatalf("bot: %v\n%s", err, logs.String())
+	}
+	out := logs.String()
+	if n := strings.Count(out, `msg="order placed"`); n != 3 {
+		t.Errorf("orders placed = %d, want 3:\n%s", n, out)
+	}
+	if n := strings.Count(out, `msg="order closed"`); n < 2 {
+		t.Errorf("stale orders closed = %d, want at least 2:\n%s", n, out)
+	}
+	rep, err := audit.VerifyFiles(context.Background(), c.auditPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Records < 6 {
+		t.Errorf("audit records = %d, want every decision recorded", rep.Records)
+	}
+}
+
+// TestBotOrderOverCapIsRefused: with a quote amount over the policy's
+// per-order cap, every order is refused by the guard and the bot goes on.
+func TestBotOrderOverCapIsRefused(t *testing.T) {
+	c := testConfig(t, "80") // the policy caps an order at 50 USDT
+	var logs bytes.Buffer
+	if err := run(context.Background(), c, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		t.Fatalf("bot: %v\n%s", err, logs.String())
+	}
+	out := logs.String()
+	if strings.Contains(out, `msg="order placed"`) {
+		t.Errorf("an order over the cap was placed:\n%s", out)
+	}
+	if n := strings.Count(out, "rule=order_notional"); n != 3 {
+		t.Errorf("refusals = %d, want 3:\n%s", n, out)
+	}
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/keyfence/keyfence/audit"
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/binance"
+	"github.com/keyfence/keyfence/exchange/exchangetest"
+	"github.com/keyfence/keyfence/keystore"
+	"github.com/keyfence/keyfence/limits"
+	"github.com/keyfence/keyfence/signer"
+)
+
+// run wires keyfence around the bot and runs it.
+func run(ctx context.Context, c config, logger *slog.Logger) error {
+	var (
+		ks  *keystore.Keystore
+		err error
+	)
+	if c.baseURL == "" {
+		var sim *exchangetest.Binance
+		sim, ks, err = simulated(ctx, c)
+		if err != nil {
+			return err
+		}
+		defer sim.Close()
+		c.baseURL = sim.URL()
+		logger.Info("trading on the simulated Binance", slog.String("url", sim.URL()))
+	} else {
+		ks, err = openKeystore(ctx, c.keystore)
+		if err != nil {
+			return err
+		}
+	}
+	defer ks.Close()
+
+	policy, err := loadPolicy(c.policy)
+	if err != nil {
+		return err
+	}
+	store, err := limits.OpenFileStore(c.statePath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	prices := binance.NewPriceFeed(binance.PriceFeedConfig{BaseURL: c.baseURL})
+	guard, err := limits.NewGuard(policy, store, limits.WithPrices(binance.Venue, prices), limits.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	log, err := audit.Open(ctx, c.auditPath)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	risks, ok := guard.AcceptKeyRisks(c.key)
+	if !ok {
+		return fmt.Errorf("the policy has no entry for credential %q", c.key)
+	}
+	client, err := binance.New(ctx, binance.Config{
+		BaseURL: c.baseURL, Credential: c.key, Signer: ks.Signer(),
+		Guard: guard, Audit: log, KeyRisks: risks, Prices: prices, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	return dca(ctx, client, c, logger)
+}
+
+// dca is the bot itself; it sees only the venue-neutral exchange.Client.
+func dca(ctx context.Context, client exchange.Client, c config, logger *slog.Logger) error {
+	info, err := symbolInfo(ctx, client, c.symbol)
+	if err != nil {
+		return err
+	}
+	placed := map[string]int{} // order id -> round placed
+	tick := time.NewTicker(c.interval)
+	defer tick.Stop()
+	for round := 1; c.rounds == 0 || round <= c.rounds; round++ {
+		q, err := client.Reference(ctx, c.symbol)
+		if err != nil {
+			return err
+		}
+		price := q.Bid.Truncate(int32(-info.Filters.TickSize.Exponent()))
+		qty := c.quote.Div(price).Truncate(int32(-info.Filters.StepSize.Exponent()))
+		o, err := client.PlaceOrder(ctx, exchange.Order{Symbol: c.symbol, Side: exchange.Buy, Type: exchange.Limit,
+			TimeInForce: exchange.GTC, Price: price, Quantity: qty})
+		var v *limits.Violation
+		switch {
+		case errors.As(err, &v):
+			logger.Warn("order refused by the guard", slog.String("rule", string(v.Rule)), slog.String("detail", v.Error()))
+		case errors.Is(err, exchange.ErrOutcomeUnknown):
+			logger.Warn("order outcome unknown; it will be looked up", slog.Any("err", err))
+		case err != nil:
+			return err
+		default:
+			placed[o.ID] = round
+			logger.Info("order placed", slog.Int("round", round), slog.String("order", o.String()), slog.String("id", o.ID), slog.String("status", string(o.Status)))
+		}
+		for id, r := range placed {
+			if round-r < c.stale {
+				continue
+			}
+			got, err := client.GetOrder(ctx, c.symbol, id)
+			if err == nil && got.Status.Open() {
+				got, err = client.CancelOrder(ctx, c.symbol, id)
+			}
+			if err != nil {
+				logger.Warn("order look-up failed", slog.String("id", id), slog.Any("err", err))
+				continue
+			}
+			logger.Info("order closed", slog.String("id", id), slog.String("status", string(got.Status)), slog.String("filled", got.Executed.String()))
+			delete(placed, id)
+		}
+		if c.rounds != 0 && round == c.rounds {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+	bals, err := client.Balances(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range bals {
+		if b.Asset == info.Base || b.Asset == info.Quote {
+			logger.Info("balance", slog.String("asset", b.Asset), slog.String("free", b.Free.String()), slog.String("locked", b.Locked.String()))
+		}
+	}
+	return nil
+}
+
+func symbolInfo(ctx context.Context, client exchange.Client, symbol string) (exchange.SymbolInfo, error) {
+	syms, err := client.Symbols(ctx)
+	if err != nil {
+		return exchange.SymbolInfo{}, err
+	}
+	for _, s := range syms {
+		if s.Symbol == symbol {
+			return s, nil
+		}
+	}
+	return exchange.SymbolInfo{}, fmt.Errorf("the venue lists no symbol %q", symbol)
+}
+
+func loadPolicy(path string) (*limits.Policy, error) {
+	if path == "" {
+		return limits.ParsePolicy(defaultPolicy)
+	}
+	return limits.LoadPolicy(path)
+}
+
+// openKeystore opens the keystore with KEYFENCE_PASSPHRASE or a prompt.
+func openKeystore(ctx context.Context, path string) (*keystore.Keystore, error) {
+	if path == "" {
+		return nil, errors.New("--keystore is required with --base-url")
+	}
+	pass := []byte(os.Getenv("KEYFENCE_PASSPHRASE"))
+	if len(pass) == 0 {
+		fd := int(os.Stdin.Fd())
+		if !term.IsTerminal(fd) {
+			return nil, errors.New("set KEYFENCE_PASSPHRASE or run in a terminal")
+		}
+		fmt.Fprint(os.Stderr, "Keystore passphrase: ")
+		p, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return nil, err
+		}
+		pass = p
+	}
+	defer signer.Wipe(pass)
+	return keystore.Open(ctx, path, pass)
+}
+
+// simulated starts a simulated Binance and an ephemeral keystore holding a
+// key the simulator knows.
+func simulated(ctx context.Context, c config) (*exchangetest.Binance, *keystore.Keystore, error) {
+	b := make([]byte, 48)
+	if _, err := rand.Read(b); err != nil {
+		return nil, nil, err
+	}
+	apiKey, secret, pass := hex.EncodeToString(b[:16]), hex.EncodeToString(b[16:]), b[:16]
+	sim := exchangetest.NewBinance(exchangetest.WithBinanceKeys(exchangetest.BinanceKey{
+		APIKey: apiKey, HMACSecret: []byte(secret),
+		Permissions: exchange.Permissions{Read: true, Trade: true, IPRestricted: true},
+	}))
+	dir, err := os.MkdirTemp("", "keyfence-bot-")
+	if err != nil {
+		sim.Close()
+		return nil, nil, err
+	}
+	path := filepath.Join(dir, "keys.kfs")
+	ks, err := keystore.Create(ctx, path, pass)
+	if err == nil {
+		err = ks.Add(ctx, keystore.Entry{Name: c.key, Venue: binance.Venue, APIKey: apiKey, Type: signer.KeyHMAC}, []byte(secret), nil)
+	}
+	// The keystore is open; its file is not needed any more.
+	os.RemoveAll(dir)
+	if err != nil {
+		sim.Close()
+		return nil, nil, err
+	}
+	return sim, ks, nil
+}
