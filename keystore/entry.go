@@ -61,7 +61,8 @@ type entry struct {
 	nonce  [24]byte // XChaCha20-Poly1305 nonce
 	sealed []byte   // ciphertext and tag
 
-	id     string      // name of the unsealed key in the keystore's signer.Memory
+	seq    uint64      // unique within the keystore, for id
+	id     string      // name of the unsealed key in the keystore's signer.Memory; set when unsealed
 	mu     sync.Mutex  // serialises the first decryption
 	loaded atomic.Bool // unsealed: the key is in the signer.Memory, or refPass is set
 

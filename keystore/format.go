@@ -251,8 +251,9 @@ func probeVersion(data []byte) (int, bool) {
 
 // scanner reads the entry list of a file in the exact layout encode writes.
 type scanner struct {
-	b []byte
-	i int
+	b      []byte
+	i      int
+	shared map[string]string // one copy of each venue, type and backend
 }
 
 func (s *scanner) lit(l string) bool {
@@ -265,7 +266,10 @@ func (s *scanner) lit(l string) bool {
 
 // str reads a JSON string as encode writes it: escapes only for '"', '\\'
 // and control characters (as \u00XX).
-func (s *scanner) str() (string, bool) {
+//
+// With share, a string without escapes is shared with equal ones read
+// before: venues, types and backends repeat in every entry.
+func (s *scanner) str(share bool) (string, bool) {
 	if !s.lit(`"`) {
 		return "", false
 	}
@@ -275,10 +279,23 @@ func (s *scanner) str() (string, bool) {
 		case c == '"':
 			v := s.b[start:s.i]
 			s.i++
-			if plain {
+			if !plain {
+				return unescape(v)
+			}
+			if !share {
 				return string(v), true
 			}
-			return unescape(v)
+			if x, ok := s.shared[string(v)]; ok {
+				return x, true
+			}
+			x := string(v)
+			if len(s.shared) < 256 {
+				if s.shared == nil {
+					s.shared = map[string]string{}
+				}
+				s.shared[x] = x
+			}
+			return x, true
 		case c == '\\':
 			plain = false
 			s.i += 2
@@ -323,6 +340,11 @@ func unescape(v []byte) (string, bool) {
 // base64 reads a quoted standard base64 string, strictly (canonical
 // padding bits), of a decoded length between lo and hi.
 func (s *scanner) base64(lo, hi int) ([]byte, bool) {
+	return s.base64Into(nil, lo, hi)
+}
+
+// base64Into is base64 decoding into dst if it is large enough.
+func (s *scanner) base64Into(dst []byte, lo, hi int) ([]byte, bool) {
 	if !s.lit(`"`) {
 		return nil, false
 	}
@@ -335,7 +357,10 @@ func (s *scanner) base64(lo, hi int) ([]byte, bool) {
 	if len(enc)%4 != 0 || len(enc)/4*3 < lo || len(enc)/4*3 > hi+2 {
 		return nil, false
 	}
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(enc)))
+	out := dst
+	if len(out) < base64.StdEncoding.DecodedLen(len(enc)) {
+		out = make([]byte, base64.StdEncoding.DecodedLen(len(enc)))
+	}
 	n, err := base64.StdEncoding.Strict().Decode(out, enc)
 	if err != nil || n < lo || n > hi {
 		return nil, false
@@ -346,8 +371,10 @@ func (s *scanner) base64(lo, hi int) ([]byte, bool) {
 // entries reads the entry list up to its closing bracket and validates
 // each entry.
 func (s *scanner) entries(path string) ([]*entry, error) {
-	var out []*entry
-	seen := map[string]struct{}{}
+	// Every entry but the first follows a comma and a newline.
+	n := bytes.Count(s.b[s.i:], []byte(",\n{")) + 1
+	out := make([]*entry, 0, n)
+	seen := make(map[string]struct{}, n)
 	if s.lit("\n]") {
 		return out, nil
 	}
@@ -384,30 +411,30 @@ func (s *scanner) entries(path string) ([]*entry, error) {
 // entry reads one entry line. On failure it returns the field at fault.
 func (s *scanner) entry() (*entry, string, bool) {
 	e := &entry{}
-	str := func(key string, dst *string) bool {
+	str := func(key string, dst *string, share bool) bool {
 		if !s.lit(key) {
 			return false
 		}
-		v, ok := s.str()
+		v, ok := s.str(share)
 		*dst = v
 		return ok
 	}
 	var typ string
 	switch {
-	case !str("\n"+`{"name":`, &e.Name):
+	case !str("\n"+`{"name":`, &e.Name, false):
 		return nil, ".name", false
-	case !str(`,"venue":`, &e.Venue):
+	case !str(`,"venue":`, &e.Venue, true):
 		return nil, ".venue", false
-	case !str(`,"api_key":`, &e.APIKey):
+	case !str(`,"api_key":`, &e.APIKey, false):
 		return nil, ".api_key", false
-	case !str(`,"type":`, &typ):
+	case !str(`,"type":`, &typ, true):
 		return nil, ".type", false
-	case !str(`,"backend":`, &e.Backend):
+	case !str(`,"backend":`, &e.Backend, true):
 		return nil, ".backend", false
 	}
 	e.Type = signer.KeyType(typ)
 	if s.lit(`,"uri":`) {
-		v, ok := s.str()
+		v, ok := s.str(false)
 		if !ok {
 			return nil, ".uri", false
 		}
@@ -426,14 +453,13 @@ func (s *scanner) entry() (*entry, string, bool) {
 	if !s.lit(`,"nonce":`) {
 		return nil, ".nonce", false
 	}
-	nonce, ok := s.base64(nonceSize, nonceSize)
-	if !ok {
+	if _, ok := s.base64Into(e.nonce[:], nonceSize, nonceSize); !ok {
 		return nil, ".nonce", false
 	}
-	copy(e.nonce[:], nonce)
 	if !s.lit(`,"sealed":`) {
 		return nil, ".sealed", false
 	}
+	var ok bool
 	if e.sealed, ok = s.base64(4+tagSize, 1<<20); !ok {
 		return nil, ".sealed", false
 	}

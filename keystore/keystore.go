@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,14 +162,10 @@ func newKeystore(path string, h *header, k *keys, entries []*entry) *Keystore {
 	ks := &Keystore{path: path, hdr: h, keys: k, entries: entries,
 		byName: make(map[string]*entry, len(entries)), cache: signer.NewMemory()}
 	for _, e := range entries {
-		e.id = ks.newID()
+		e.seq = ks.nextID.Add(1)
 		ks.byName[e.Name] = e
 	}
 	return ks
-}
-
-func (k *Keystore) newID() string {
-	return "#" + strconv.FormatUint(k.nextID.Add(1), 10)
 }
 
 // Path returns the path of the keystore file.
@@ -448,7 +443,7 @@ func (tx *Tx) seal(n *entry, secret, passphrase []byte, fail func(error) error) 
 	if err := sealEntry(tx.k.keys, n, secret, passphrase); err != nil {
 		return fail(err)
 	}
-	n.id = tx.k.newID()
+	n.seq = tx.k.nextID.Add(1)
 	tx.added[n.Name] = n
 	tx.order = append(tx.order, n)
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/keyfence/keyfence/signer"
@@ -113,6 +114,7 @@ func (k *Keystore) unseal(e *entry) error {
 			e.refPass = signer.NewSecret(passphrase)
 		}
 	} else {
+		e.id = "#" + strconv.FormatUint(e.seq, 10)
 		info := e.keyInfo()
 		info.Name = e.id
 		if err := k.cache.Import(info, secret, passphrase); err != nil {
