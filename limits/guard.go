@@ -28,6 +28,7 @@ type Guard struct {
 	maxRejections int
 	maxDenials    int
 	denialWindow  time.Duration
+	legs          [maxLegs + 1]decimal.Decimal // 0..maxLegs as decimals
 }
 
 var (
@@ -83,6 +84,8 @@ type symGuard struct {
 	quoteField    string // "credentials.NAME.quotes.QUOTE"
 	orderCap      decimal.NullDecimal
 	quoteOrderCap decimal.NullDecimal
+	orderCapU     units // the smaller per-order cap, rounded down
+	hasOrderCap   bool
 	dailyCap      decimal.NullDecimal
 	quoteDaily    decimal.NullDecimal
 	symKey        string
@@ -114,6 +117,9 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 	}
 	for _, o := range opts {
 		o(g)
+	}
+	for i := range g.legs {
+		g.legs[i] = decimal.NewFromInt(int64(i))
 	}
 	for name, c := range e.Credentials {
 		cg := &credGuard{
@@ -151,6 +157,15 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 				quoteDaily:    qc.MaxDailyNotional,
 				symKey:        name + "\x00symbol\x00" + s,
 				quoteKey:      name + "\x00quote\x00" + sp.Quote,
+			}
+			for _, c := range []decimal.NullDecimal{sg.orderCap, sg.quoteOrderCap} {
+				if c.Valid {
+					u := unitsOf(c.Decimal, false)
+					if !sg.hasOrderCap || u.cmp(sg.orderCapU) < 0 {
+						sg.orderCapU = u
+					}
+					sg.hasOrderCap = true
+				}
 			}
 			cg.symbols[s] = sg
 		}
@@ -267,7 +282,11 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 		}
 	}
 	now := g.now()
-	var lims [2*maxLegs + 1]Limit
+	res := &reservation{g: g, cg: cg}
+	lims := res.lims[:]
+	if 2*n+1 > len(lims) {
+		lims = make([]Limit, 2*n+1)
+	}
 	nl := 0
 	add := func(key string, amount, capv decimal.Decimal) {
 		for j := 0; j < nl; j++ {
@@ -293,9 +312,10 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 			add(sg.quoteKey, notional, sg.quoteDaily.Decimal)
 		}
 	}
-	lims[nl] = Limit{Key: cg.openKey, Amount: decimal.NewFromInt(int64(n)), Cap: cg.maxOpen}
+	lims[nl] = Limit{Key: cg.openKey, Amount: g.legs[n], Cap: cg.maxOpen}
 	nl++
-	req := &ReserveRequest{Owner: cg.name, Now: now, Limits: lims[:nl:nl], DryRun: in.Test}
+	req := &res.req
+	*req = ReserveRequest{Owner: cg.name, Now: now, Limits: lims[:nl:nl], DryRun: in.Test}
 	t, err := g.store.Reserve(ctx, req)
 	if err != nil {
 		var ex *ExceededError
@@ -304,7 +324,8 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 		}
 		return nil, g.exceeded(cg, in, &req.Limits[ex.Index], ex)
 	}
-	return &reservation{g: g, cg: cg, ticket: t}, nil
+	res.ticket = t
+	return res, nil
 }
 
 // notional checks one order's reference price, price band and per-order
@@ -330,10 +351,10 @@ func (g *Guard) notional(ctx context.Context, cg *credGuard, sg *symGuard, o *ex
 	if isPriced {
 		price = o.Price
 		if o.Side == exchange.Buy {
-			if price.Cmp(ref.Mul(cg.bandUp)) > 0 {
+			if unitsOf(price, true).cmp(mulUnits(ref, cg.bandUp, false)) > 0 {
 				return decimal.Decimal{}, g.bandViolation(cg, o, ref, "above the ask")
 			}
-		} else if price.Cmp(ref.Mul(cg.bandDown)) < 0 {
+		} else if unitsOf(price, false).cmp(mulUnits(ref, cg.bandDown, true)) < 0 {
 			return decimal.Decimal{}, g.bandViolation(cg, o, ref, "below the bid")
 		}
 	} else {
@@ -345,14 +366,18 @@ func (g *Guard) notional(ctx context.Context, cg *credGuard, sg *symGuard, o *ex
 	if qty.IsPositive() {
 		notional = price.Mul(qty)
 	}
-	if quoteQty.GreaterThan(notional) {
+	if quoteQty.IsPositive() && quoteQty.GreaterThan(notional) {
 		notional = quoteQty
 	}
-	if sg.orderCap.Valid && notional.Cmp(sg.orderCap.Decimal) > 0 {
-		return decimal.Decimal{}, orderCapViolation(cg, sg, notional, sg.orderCap.Decimal, sg.field+".max_order_notional")
-	}
-	if sg.quoteOrderCap.Valid && notional.Cmp(sg.quoteOrderCap.Decimal) > 0 {
-		return decimal.Decimal{}, orderCapViolation(cg, sg, notional, sg.quoteOrderCap.Decimal, sg.quoteField+".max_order_notional")
+	if sg.hasOrderCap && unitsOf(notional, true).cmp(sg.orderCapU) > 0 {
+		if sg.orderCap.Valid && notional.Cmp(sg.orderCap.Decimal) > 0 {
+			return decimal.Decimal{}, orderCapViolation(cg, sg, notional, sg.orderCap.Decimal, sg.field+".max_order_notional")
+		}
+		if sg.quoteOrderCap.Valid && notional.Cmp(sg.quoteOrderCap.Decimal) > 0 {
+			return decimal.Decimal{}, orderCapViolation(cg, sg, notional, sg.quoteOrderCap.Decimal, sg.quoteField+".max_order_notional")
+		}
+		// Finer than 10^-18 above a cap.
+		return decimal.Decimal{}, orderCapViolation(cg, sg, notional, sg.orderCapU.decimal(), sg.field+".max_order_notional")
 	}
 	return notional, nil
 }
@@ -389,7 +414,7 @@ func (g *Guard) reference(ctx context.Context, cg *credGuard, o *exchange.Order,
 		}
 		return decimal.Decimal{}, v
 	}
-	if q.Bid.IsPositive() && q.Ask.IsPositive() && q.Bid.GreaterThan(q.Ask) {
+	if q.Bid.IsPositive() && q.Ask.IsPositive() && unitsOf(q.Bid, false).cmp(unitsOf(q.Ask, true)) > 0 {
 		return noRef("crossed quote (bid "+q.Bid.String()+" > ask "+q.Ask.String()+")", "retry with a fresh quote")
 	}
 	ref := q.Ask

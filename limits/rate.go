@@ -189,7 +189,12 @@ type rateHoldPart struct {
 }
 
 // Wait reserves cost in every bucket and returns when the request may be
-// signed and sent. See the type's doc for when it fails at once.
+// signed and sent. It fails at once with an *exchange.RateLimitError during
+// a ban or when the reservation would start after the context's deadline,
+// with an error wrapping ErrRateCost when a bucket can never admit the cost,
+// and with the context's error when the context ends while it waits. The
+// one wait it cannot size in advance, for the first usage report of a new
+// guard (RateSyncTimeout), ends at the deadline with a *RateLimitError.
 func (g *RateGuard) Wait(ctx context.Context, cost exchange.Cost) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("limits: %s: rate guard: %w", g.venue, err)
@@ -225,15 +230,16 @@ func (g *RateGuard) Wait(ctx context.Context, cost exchange.Cost) error {
 			g.probeUntil = h.at + g.syncTimeout
 		}
 		g.mu.Unlock()
+		if wait <= 0 {
+			return nil
+		}
 
-		if wait > 0 {
-			if err := g.sleep(ctx, wait, nil); err != nil {
-				g.mu.Lock()
-				g.cancel(h, g.now())
-				g.releaseProbe(probe)
-				g.mu.Unlock()
-				return fmt.Errorf("limits: %s: waiting for rate capacity: %w", g.venue, err)
-			}
+		if err := g.sleep(ctx, wait, nil); err != nil {
+			g.mu.Lock()
+			g.cancel(h, g.now())
+			g.releaseProbe(probe)
+			g.mu.Unlock()
+			return fmt.Errorf("limits: %s: waiting for rate capacity: %w", g.venue, err)
 		}
 
 		// The venue may have answered 429 or 418, or reported a fuller

@@ -308,3 +308,59 @@ func TestRateGuardHonoursVenue429(t *testing.T) {
 	assert.Zero(t, venue.n418, "never banned")
 	assert.Positive(t, statuses[http.StatusOK])
 }
+
+// TestRateGuardRestartLearnsVenueCount starts a second guard (a restarted
+// bot) in a window the first one nearly filled: it probes with a single
+// request, learns the venue's count and fills only what is left.
+func TestRateGuardRestartLearnsVenueCount(t *testing.T) {
+	weight := RateLimit{Name: "REQUEST_WEIGHT", Interval: 10 * time.Second, Limit: 100, Counts: RateWeight}
+	// Put the venue's clock 1 s into a window, so the test runs well inside it.
+	now := time.Now()
+	offset := time.Second - time.Duration(now.UnixNano()%int64(weight.Interval))
+	clock := func() time.Time { return time.Now().Add(offset) }
+	venue := newRateVenue(offset, weight)
+	srv := httptest.NewServer(venue)
+	defer srv.Close()
+	ctx := context.Background()
+
+	before, err := NewRateGuard("testvenue", []RateLimit{weight}, RateClock(clock))
+	require.NoError(t, err)
+	for range 9 {
+		_, err := rateSend(ctx, before, srv.Client(), srv.URL, exchange.Cost{Weight: 10}, clock)
+		require.NoError(t, err)
+	}
+
+	after, err := NewRateGuard("testvenue", []RateLimit{weight}, RateClock(clock))
+	require.NoError(t, err)
+	deadline, cancel := context.WithTimeout(ctx, 5*time.Second) // well before the next window
+	defer cancel()
+	var wg sync.WaitGroup
+	results := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			status, err := rateSend(deadline, after, srv.Client(), srv.URL, exchange.Cost{Weight: 1}, clock)
+			if err == nil && status != http.StatusOK {
+				err = fmt.Errorf("status %d", status)
+			}
+			results <- err
+		})
+	}
+	wg.Wait()
+	close(results)
+	sent, refused := 0, 0
+	for err := range results {
+		switch {
+		case err == nil:
+			sent++
+		case errors.Is(err, exchange.ErrRateLimited):
+			refused++
+		default:
+			t.Errorf("unexpected: %v", err)
+		}
+	}
+	venue.mu.Lock()
+	defer venue.mu.Unlock()
+	assert.Zero(t, venue.n429)
+	assert.Equal(t, 7, sent, "90 spent before the restart + 7 = capacity 97")
+	assert.Equal(t, 13, refused)
+}

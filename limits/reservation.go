@@ -17,6 +17,10 @@ type reservation struct {
 	cg      *credGuard
 	ticket  Ticket
 	settled atomic.Bool
+	// Scratch space for Check, so that one allocation serves the request
+	// and the reservation.
+	req  ReserveRequest
+	lims [3]Limit
 }
 
 // Commit implements exchange.Reservation: the venue accepted the request.

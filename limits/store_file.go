@@ -191,7 +191,7 @@ func (fs *FileStore) replay(r *record) error {
 		for i, l := range r.Limits {
 			req.Limits[i] = Limit{Key: l.Key, Amount: l.Amount, Window: time.Duration(l.W)}
 		}
-		s.reserve(req, r.ID)
+		s.reserve(req, prepare(req), r.ID)
 		if r.Seq > s.seq {
 			s.seq = r.Seq
 		}
@@ -312,7 +312,8 @@ func (fs *FileStore) Reserve(ctx context.Context, req *ReserveRequest) (Ticket, 
 	if err := fs.usable(ctx); err != nil {
 		return "", err
 	}
-	if err := fs.s.check(req); err != nil {
+	ps := make([]prepared, len(req.Limits))
+	if err := fs.s.check(req, ps); err != nil {
 		return "", err
 	}
 	if req.DryRun {
@@ -328,7 +329,7 @@ func (fs *FileStore) Reserve(ctx context.Context, req *ReserveRequest) (Ticket, 
 		return "", err
 	}
 	fs.s.seq = seq
-	fs.s.reserve(req, id)
+	fs.s.reserve(req, ps, id)
 	fs.afterWrite()
 	return id, nil
 }

@@ -27,9 +27,15 @@ func (m *MemoryStore) Reserve(ctx context.Context, req *ReserveRequest) (Ticket,
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
+	var buf [4]prepared
+	ps := buf[:0]
+	if len(req.Limits) > len(buf) {
+		ps = make([]prepared, 0, len(req.Limits))
+	}
+	ps = ps[:len(req.Limits)]
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.s.check(req); err != nil {
+	if err := m.s.check(req, ps); err != nil {
 		return "", err
 	}
 	if req.DryRun {
@@ -37,7 +43,7 @@ func (m *MemoryStore) Reserve(ctx context.Context, req *ReserveRequest) (Ticket,
 	}
 	m.s.seq++
 	id := Ticket(strconv.FormatUint(m.s.seq, 36))
-	m.s.reserve(req, id)
+	m.s.reserve(req, ps, id)
 	return id, nil
 }
 

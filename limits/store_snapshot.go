@@ -21,10 +21,13 @@ type snapKill struct {
 	T      int64  `json:"t"`
 }
 
+// snapCounter is a counter; Base is the absolute index of its first live
+// entry.
 type snapCounter struct {
 	Key     string          `json:"key"`
 	W       int64           `json:"w,omitempty"`
 	Sum     decimal.Decimal `json:"sum"` // gauges
+	Base    uint64          `json:"base,omitempty"`
 	Entries []snapEntry     `json:"entries,omitempty"`
 }
 
@@ -44,12 +47,12 @@ type snapTicket struct {
 	Parts     []snapPart      `json:"parts"`
 }
 
-// snapPart refers to a counter, and for windowed counters to an entry by
-// its index among the counter's live entries (-1: the entry expired).
+// snapPart refers to a counter, and for rolling sums to an entry by its
+// absolute index.
 type snapPart struct {
 	Key   string          `json:"key"`
 	W     int64           `json:"w,omitempty"`
-	Entry int             `json:"entry"`
+	Entry uint64          `json:"entry,omitempty"`
 	Gauge decimal.Decimal `json:"gauge"`
 }
 
@@ -78,22 +81,20 @@ func takeSnapshot(s *state) *snapshot {
 	if s.kill.Tripped {
 		sn.Kill = &snapKill{Reason: s.kill.Reason, T: nanos(s.kill.At)}
 	}
-	index := map[*entry]int{}
 	for _, key := range sortedKeys(s.counters) {
 		c := s.counters[key]
-		sc := snapCounter{Key: key, W: int64(c.window)}
+		sc := snapCounter{Key: key, W: c.window}
 		if c.window == 0 {
-			if c.sum.IsZero() {
+			if c.sum.isZero() {
 				continue
 			}
-			sc.Sum = c.sum
-		}
-		for _, e := range c.entries[c.head:] {
-			index[e] = len(sc.Entries)
-			sc.Entries = append(sc.Entries, snapEntry{T: nanos(e.at), A: e.amount})
-		}
-		if c.window != 0 && len(sc.Entries) == 0 {
-			continue
+			sc.Sum = c.sum.decimal()
+		} else {
+			sc.Base = c.base + uint64(c.head)
+			for off := c.head; off < c.n; off++ {
+				e := c.at(off)
+				sc.Entries = append(sc.Entries, snapEntry{T: e.at, A: e.amount.decimal()})
+			}
 		}
 		sn.Counters = append(sn.Counters, sc)
 	}
@@ -103,25 +104,15 @@ func takeSnapshot(s *state) *snapshot {
 	}
 	for _, id := range sortedKeys(s.tickets) {
 		t := s.tickets[id]
-		st := snapTicket{ID: t.id, Owner: t.owner, T: nanos(t.at), Committed: t.committed, Open: t.open, Filled: t.filled, Orders: orders[t]}
+		st := snapTicket{ID: t.id, Owner: t.owner, T: t.at, Committed: t.committed, Open: t.open, Filled: t.filled.decimal(), Orders: orders[t]}
 		for _, p := range t.parts {
-			sp := snapPart{Key: p.c.key, W: int64(p.c.window), Entry: -1, Gauge: p.gauge}
-			if p.e != nil {
-				if i, ok := index[p.e]; ok && !p.e.expired {
-					sp.Entry = i
-				}
-			}
-			st.Parts = append(st.Parts, sp)
+			st.Parts = append(st.Parts, snapPart{Key: p.c.key, W: p.c.window, Entry: p.idx, Gauge: p.gauge.decimal()})
 		}
 		sn.Tickets = append(sn.Tickets, st)
 	}
 	for _, key := range sortedKeys(s.strikes) {
 		k := s.strikes[key]
-		ss := snapStrikes{Key: key, N: k.n}
-		for _, t := range k.times {
-			ss.Times = append(ss.Times, nanos(t))
-		}
-		sn.Strikes = append(sn.Strikes, ss)
+		sn.Strikes = append(sn.Strikes, snapStrikes{Key: key, N: k.n, Times: k.times})
 	}
 	return sn
 }
@@ -133,35 +124,29 @@ func (sn *snapshot) restore() (*state, error) {
 		s.kill = KillState{Tripped: true, Reason: sn.Kill.Reason, At: fromNanos(sn.Kill.T)}
 	}
 	for _, sc := range sn.Counters {
-		c := s.counter(sc.Key, time.Duration(sc.W))
+		if _, dup := s.counters[sc.Key]; dup {
+			return nil, errors.New("snapshot: counter " + sc.Key + " appears twice")
+		}
+		c := s.counter(sc.Key, sc.W)
 		if c.window == 0 {
-			c.sum = sc.Sum
+			c.sum = unitsOf(sc.Sum, true)
 			continue
 		}
+		c.base = sc.Base
 		for _, se := range sc.Entries {
-			c.entries = append(c.entries, &entry{at: fromNanos(se.T), amount: se.A})
-			c.sum = c.sum.Add(se.A)
+			a := unitsOf(se.A, true)
+			c.push(entry{at: se.T, amount: a})
+			c.sum = c.sum.add(a)
 		}
 	}
 	for _, st := range sn.Tickets {
-		t := &ticket{id: st.ID, owner: st.Owner, at: fromNanos(st.T), committed: st.Committed, open: st.Open, filled: st.Filled}
+		t := &ticket{id: st.ID, owner: st.Owner, at: st.T, committed: st.Committed, open: st.Open, filled: unitsOf(st.Filled, true)}
 		for _, sp := range st.Parts {
-			c := s.counter(sp.Key, time.Duration(sp.W))
-			if c.window != time.Duration(sp.W) {
+			c := s.counter(sp.Key, sp.W)
+			if c.window != sp.W {
 				return nil, errors.New("snapshot: counter " + sp.Key + " has two windows")
 			}
-			p := part{c: c, gauge: sp.Gauge}
-			if c.window != 0 {
-				if sp.Entry >= len(c.entries) {
-					return nil, errors.New("snapshot refers to a missing entry")
-				}
-				if sp.Entry >= 0 {
-					p.e = c.entries[sp.Entry]
-				} else {
-					p.e = &entry{expired: true}
-				}
-			}
-			t.parts = append(t.parts, p)
+			t.parts = append(t.parts, part{c: c, idx: sp.Entry, gauge: unitsOf(sp.Gauge, true)})
 		}
 		s.tickets[t.id] = t
 		for _, oid := range st.Orders {
@@ -169,11 +154,7 @@ func (sn *snapshot) restore() (*state, error) {
 		}
 	}
 	for _, ss := range sn.Strikes {
-		k := &strikes{n: ss.N}
-		for _, t := range ss.Times {
-			k.times = append(k.times, fromNanos(t))
-		}
-		s.strikes[ss.Key] = k
+		s.strikes[ss.Key] = &strikes{n: ss.N, times: ss.Times}
 	}
 	return s, nil
 }

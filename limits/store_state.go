@@ -9,7 +9,8 @@ import (
 // state is the store state machine shared by MemoryStore and FileStore.
 // It is not safe for concurrent use; the stores lock around it. Its
 // mutating methods never fail once their arguments were checked, so a
-// FileStore can journal an operation and then apply it.
+// FileStore can journal an operation and then apply it. Amounts are kept in
+// units (see units).
 type state struct {
 	counters map[string]*counter
 	tickets  map[Ticket]*ticket
@@ -32,45 +33,92 @@ func newState() *state {
 
 // counter is a rolling sum (window > 0) or a gauge (window 0).
 type counter struct {
-	key     string
-	window  time.Duration
-	sum     decimal.Decimal
-	entries []*entry // windowed: in reservation order; entries[head:] are live
-	head    int
+	key    string
+	window int64 // nanoseconds
+	sum    units
+	// The entries of a rolling sum, in reservation order, live in blocks
+	// of blockSize so that appending never copies old entries. The live
+	// entries are those from absolute index base+head to base+n-1, where n
+	// counts the entries in blocks.
+	blocks [][]entry
+	head   int
+	base   uint64
+	n      int
+	// The last cap seen and its units: callers pass the same cap value
+	// each time, so comparing the decimal (pointer and exponent) saves
+	// converting it again.
+	lastCap  decimal.Decimal
+	lastCapU units
 }
 
+func (c *counter) capUnits(d decimal.Decimal) units {
+	if d != c.lastCap {
+		c.lastCap, c.lastCapU = d, unitsOf(d, false)
+	}
+	return c.lastCapU
+}
+
+const blockSize = 512
+
+// entry is one reservation's amount in a rolling sum. It holds no
+// pointers, so long windows cost the garbage collector nothing.
 type entry struct {
-	at      time.Time
-	amount  decimal.Decimal
-	expired bool
+	at     int64 // unix nanoseconds
+	amount units
+}
+
+func (c *counter) live() int { return c.n - c.head }
+
+func (c *counter) at(off int) *entry { return &c.blocks[off/blockSize][off%blockSize] }
+
+// push appends an entry and returns its absolute index.
+func (c *counter) push(e entry) uint64 {
+	if len(c.blocks) == 0 || len(c.blocks[len(c.blocks)-1]) == blockSize {
+		c.blocks = append(c.blocks, make([]entry, 0, blockSize))
+	}
+	last := &c.blocks[len(c.blocks)-1]
+	*last = append(*last, e)
+	c.n++
+	return c.base + uint64(c.n-1)
 }
 
 // advance drops the entries that left the window at now.
-func (c *counter) advance(now time.Time) {
+func (c *counter) advance(now int64) {
 	if c.window == 0 {
 		return
 	}
-	for c.head < len(c.entries) {
-		e := c.entries[c.head]
-		if now.Before(e.at.Add(c.window)) {
+	for c.head < c.n {
+		e := c.at(c.head)
+		if now < e.at+c.window {
 			break
 		}
-		if !e.amount.IsZero() {
-			c.sum = c.sum.Sub(e.amount)
-		}
-		e.expired = true
-		c.entries[c.head] = nil
+		c.sum = c.sum.sub(e.amount)
 		c.head++
+		if c.head == blockSize {
+			c.blocks[0] = nil
+			c.blocks = c.blocks[1:]
+			c.head, c.n, c.base = 0, c.n-blockSize, c.base+blockSize
+		}
 	}
-	if c.head > 64 && c.head*2 > len(c.entries) {
-		n := copy(c.entries, c.entries[c.head:])
-		clear(c.entries[n:])
-		c.entries = c.entries[:n]
-		c.head = 0
+	if c.head == c.n {
+		c.sum = units{}
 	}
-	if c.head == len(c.entries) {
-		c.entries, c.head = c.entries[:0], 0
-		c.sum = decimal.Decimal{}
+}
+
+// entry returns the live entry at absolute index i, or nil when it left
+// the window.
+func (c *counter) entry(i uint64) *entry {
+	if i < c.base+uint64(c.head) || i >= c.base+uint64(c.n) {
+		return nil
+	}
+	return c.at(int(i - c.base))
+}
+
+// setEntry changes the amount of entry i, if it is still live.
+func (c *counter) setEntry(i uint64, v units) {
+	if e := c.entry(i); e != nil {
+		c.sum = c.sum.sub(e.amount).add(v)
+		e.amount = v
 	}
 }
 
@@ -78,20 +126,23 @@ func (c *counter) advance(now time.Time) {
 type ticket struct {
 	id        Ticket
 	owner     string
-	at        time.Time
+	at        int64
 	parts     []part
+	inline    [3]part
 	committed bool
-	open      int // orders open (after commit)
-	filled    decimal.Decimal
+	open      int // orders open after commit; -1: open without order ids
+	filled    units
 }
 
 type part struct {
 	c     *counter
-	e     *entry          // windowed counters
-	gauge decimal.Decimal // gauge counters: amount held
+	idx   uint64 // rolling sums: absolute entry index
+	gauge units  // gauges: amount held
 }
 
-func (s *state) counter(key string, window time.Duration) *counter {
+func (p *part) rolling() bool { return p.c.window != 0 }
+
+func (s *state) counter(key string, window int64) *counter {
 	c := s.counters[key]
 	if c == nil {
 		c = &counter{key: key, window: window}
@@ -100,45 +151,75 @@ func (s *state) counter(key string, window time.Duration) *counter {
 	return c
 }
 
-// check returns an *ExceededError when a limit of req would exceed its cap.
-func (s *state) check(req *ReserveRequest) error {
+// prepared is a Limit converted to units.
+type prepared struct {
+	c      *counter // nil when the counter does not exist yet
+	amount units
+	cap    units
+}
+
+// check converts req's limits into ps (len(req.Limits)) and returns an
+// *ExceededError when one would exceed its cap.
+func (s *state) check(req *ReserveRequest, ps []prepared) error {
+	now := nanos(req.Now)
 	for i := range req.Limits {
 		l := &req.Limits[i]
-		used := decimal.Decimal{}
-		if c := s.counters[l.Key]; c != nil {
-			c.advance(req.Now)
-			used = c.sum
+		p := &ps[i]
+		p.amount = unitsOf(l.Amount, true)
+		used := units{}
+		if p.c = s.counters[l.Key]; p.c != nil {
+			p.c.advance(now)
+			used = p.c.sum
+			p.cap = p.c.capUnits(l.Cap)
+		} else {
+			p.cap = unitsOf(l.Cap, false)
 		}
 		// Several limits of one request may share a key.
 		for j := 0; j < i; j++ {
 			if req.Limits[j].Key == l.Key {
-				used = used.Add(req.Limits[j].Amount)
+				used = used.add(ps[j].amount)
 			}
 		}
-		if used.Add(l.Amount).Cmp(l.Cap) > 0 {
-			return &ExceededError{Index: i, Key: l.Key, Used: used, Cap: l.Cap}
+		if used.add(p.amount).cmp(p.cap) > 0 {
+			return &ExceededError{Index: i, Key: l.Key, Used: used.decimal(), Cap: l.Cap}
 		}
 	}
 	return nil
 }
 
-// reserve records req under id; req was checked.
-func (s *state) reserve(req *ReserveRequest, id Ticket) {
-	t := &ticket{id: id, owner: req.Owner, at: req.Now, parts: make([]part, len(req.Limits))}
+// reserve records req, checked into ps, under id.
+func (s *state) reserve(req *ReserveRequest, ps []prepared, id Ticket) {
+	now := nanos(req.Now)
+	t := &ticket{id: id, owner: req.Owner, at: now}
+	if len(req.Limits) <= len(t.inline) {
+		t.parts = t.inline[:len(req.Limits)]
+	} else {
+		t.parts = make([]part, len(req.Limits))
+	}
 	for i := range req.Limits {
 		l := &req.Limits[i]
-		c := s.counter(l.Key, l.Window)
-		c.advance(req.Now)
-		c.sum = c.sum.Add(l.Amount)
+		c := ps[i].c
+		if c == nil {
+			c = s.counter(l.Key, int64(l.Window))
+		}
+		c.advance(now)
+		c.sum = c.sum.add(ps[i].amount)
 		if c.window == 0 {
-			t.parts[i] = part{c: c, gauge: l.Amount}
+			t.parts[i] = part{c: c, gauge: ps[i].amount}
 			continue
 		}
-		e := &entry{at: req.Now, amount: l.Amount}
-		c.entries = append(c.entries, e)
-		t.parts[i] = part{c: c, e: e}
+		t.parts[i] = part{c: c, idx: c.push(entry{at: now, amount: ps[i].amount})}
 	}
 	s.tickets[id] = t
+}
+
+// prepare converts limits for replay, where nothing is checked.
+func prepare(req *ReserveRequest) []prepared {
+	ps := make([]prepared, len(req.Limits))
+	for i, l := range req.Limits {
+		ps[i] = prepared{amount: unitsOf(l.Amount, true), cap: unitsOf(l.Cap, false)}
+	}
+	return ps
 }
 
 func (s *state) ticket(id Ticket) (*ticket, bool) {
@@ -153,70 +234,64 @@ func (s *state) ticket(id Ticket) (*ticket, bool) {
 func (s *state) release(t *ticket) {
 	for i := range t.parts {
 		p := &t.parts[i]
-		if p.e != nil {
-			s.setEntry(p.c, p.e, decimal.Decimal{})
+		if p.rolling() {
+			p.c.setEntry(p.idx, units{})
 		} else {
-			p.c.sum = p.c.sum.Sub(p.gauge)
-			p.gauge = decimal.Decimal{}
+			p.c.sum = p.c.sum.sub(p.gauge)
+			p.gauge = units{}
 		}
 	}
 	delete(s.tickets, t.id)
-}
-
-func (s *state) setEntry(c *counter, e *entry, v decimal.Decimal) {
-	if !e.expired {
-		c.sum = c.sum.Sub(e.amount).Add(v)
-	}
-	e.amount = v
 }
 
 // commit settles a pending ticket.
 func (s *state) commit(t *ticket, st Settlement) {
 	t.committed = true
-	if st.Open {
-		if n := len(st.OrderIDs); n > 0 {
-			t.open = n
-			for i := range t.parts {
-				p := &t.parts[i]
-				if p.e == nil {
-					v := decimal.NewFromInt(int64(n))
-					p.c.sum = p.c.sum.Sub(p.gauge).Add(v)
-					p.gauge = v
-				}
-			}
-			for _, oid := range st.OrderIDs {
-				s.orders[orderKey{t.owner, oid}] = t
-			}
-			t.filled = st.Filled
-			return
-		}
+	filled := unitsOf(st.Filled, true)
+	if !st.Open {
+		s.finish(t, filled)
+		return
+	}
+	n := len(st.OrderIDs)
+	if n == 0 {
 		// Open without order ids: nothing can close it, so the ticket keeps
 		// everything it holds (fail closed).
 		t.open = -1
 		return
 	}
-	s.finish(t, st.Filled)
+	t.open = n
+	v := unitsOf(decimal.NewFromInt(int64(n)), true)
+	for i := range t.parts {
+		p := &t.parts[i]
+		if !p.rolling() {
+			p.c.sum = p.c.sum.sub(p.gauge).add(v)
+			p.gauge = v
+		}
+	}
+	for _, oid := range st.OrderIDs {
+		s.orders[orderKey{t.owner, oid}] = t
+	}
+	t.filled = filled
 }
 
 // finish releases a ticket's gauges and trims its windowed amounts to
 // filled, then forgets the ticket; its entries age out of their windows.
-func (s *state) finish(t *ticket, filled decimal.Decimal) {
-	if filled.IsNegative() {
-		filled = decimal.Decimal{}
-	}
+func (s *state) finish(t *ticket, filled units) {
 	for i := range t.parts {
 		p := &t.parts[i]
-		if p.e != nil {
-			if filled.LessThan(p.e.amount) {
-				s.setEntry(p.c, p.e, filled)
+		if p.rolling() {
+			if e := p.c.entry(p.idx); e != nil && filled.cmp(e.amount) < 0 {
+				p.c.setEntry(p.idx, filled)
 			}
 			continue
 		}
-		p.c.sum = p.c.sum.Sub(p.gauge)
-		p.gauge = decimal.Decimal{}
+		p.c.sum = p.c.sum.sub(p.gauge)
+		p.gauge = units{}
 	}
 	delete(s.tickets, t.id)
 }
+
+var oneUnit = units{lo: pow10u64[unitScale]}
 
 // closeOrder records that an open order closed.
 func (s *state) closeOrder(owner, id string, filled decimal.Decimal) {
@@ -226,17 +301,14 @@ func (s *state) closeOrder(owner, id string, filled decimal.Decimal) {
 		return
 	}
 	delete(s.orders, k)
-	if filled.IsPositive() {
-		t.filled = t.filled.Add(filled)
-	}
+	t.filled = t.filled.add(unitsOf(filled, true))
 	t.open--
-	one := decimal.NewFromInt(1)
 	for i := range t.parts {
 		p := &t.parts[i]
-		if p.e == nil && p.gauge.IsPositive() {
-			dec := decimal.Min(one, p.gauge)
-			p.c.sum = p.c.sum.Sub(dec)
-			p.gauge = p.gauge.Sub(dec)
+		if !p.rolling() && !p.gauge.isZero() {
+			d := minUnits(oneUnit, p.gauge)
+			p.c.sum = p.c.sum.sub(d)
+			p.gauge = p.gauge.sub(d)
 		}
 	}
 	if t.open <= 0 {
@@ -246,7 +318,7 @@ func (s *state) closeOrder(owner, id string, filled decimal.Decimal) {
 
 type strikes struct {
 	n     int
-	times []time.Time // windowed counters
+	times []int64 // windowed counters
 }
 
 func (s *state) strike(key string, now time.Time, window time.Duration) int {
@@ -259,18 +331,23 @@ func (s *state) strike(key string, now time.Time, window time.Duration) int {
 		st.n++
 		return st.n
 	}
+	n, w := nanos(now), int64(window)
 	keep := st.times[:0]
 	for _, t := range st.times {
-		if now.Before(t.Add(window)) {
+		if n < t+w {
 			keep = append(keep, t)
 		}
 	}
-	st.times = append(keep, now)
+	st.times = append(keep, n)
 	st.n = len(st.times)
 	return st.n
 }
 
-func (s *state) clearStrikes(key string) { delete(s.strikes, key) }
+func (s *state) clearStrikes(key string) {
+	if len(s.strikes) > 0 {
+		delete(s.strikes, key)
+	}
+}
 
 func (s *state) trip(k KillState) {
 	if s.kill.Tripped {

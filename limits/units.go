@@ -1,0 +1,183 @@
+package limits
+
+import (
+	"math/big"
+	"math/bits"
+
+	"github.com/shopspring/decimal"
+)
+
+// unitScale is the number of decimal places of units.
+const unitScale = 18
+
+// units is a non-negative amount in 10^-18 of a quote unit, as an unsigned
+// 128-bit integer. The store keeps its counters in units so that the hot
+// path neither allocates nor rescales decimals. Amounts convert rounding
+// up and caps rounding down, so a value finer than 10^-18 can only make a
+// check stricter, never looser; values beyond 2^128-1 units saturate.
+type units struct{ hi, lo uint64 }
+
+var maxUnits = units{^uint64(0), ^uint64(0)}
+
+var pow10u64 = [20]uint64{
+	1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+}
+
+func (a units) add(b units) units {
+	lo, c := bits.Add64(a.lo, b.lo, 0)
+	hi, c := bits.Add64(a.hi, b.hi, c)
+	if c != 0 {
+		return maxUnits
+	}
+	return units{hi, lo}
+}
+
+// sub returns a-b, or zero when b > a.
+func (a units) sub(b units) units {
+	lo, br := bits.Sub64(a.lo, b.lo, 0)
+	hi, br := bits.Sub64(a.hi, b.hi, br)
+	if br != 0 {
+		return units{}
+	}
+	return units{hi, lo}
+}
+
+func (a units) cmp(b units) int {
+	switch {
+	case a.hi < b.hi:
+		return -1
+	case a.hi > b.hi:
+		return 1
+	case a.lo < b.lo:
+		return -1
+	case a.lo > b.lo:
+		return 1
+	}
+	return 0
+}
+
+func (a units) isZero() bool { return a.hi == 0 && a.lo == 0 }
+
+func minUnits(a, b units) units {
+	if a.cmp(b) <= 0 {
+		return a
+	}
+	return b
+}
+
+// mul10 multiplies by 10^k (k <= 19), saturating.
+func (a units) mul10(k int) units {
+	p := pow10u64[k]
+	hh, hl := bits.Mul64(a.hi, p)
+	lh, ll := bits.Mul64(a.lo, p)
+	if hh != 0 {
+		return maxUnits
+	}
+	hi, c := bits.Add64(hl, lh, 0)
+	if c != 0 {
+		return maxUnits
+	}
+	return units{hi, ll}
+}
+
+// unitsOf converts a decimal to units, rounding up when up is set and down
+// otherwise. Negative values are zero.
+func unitsOf(d decimal.Decimal, up bool) units {
+	if d.Sign() <= 0 {
+		return units{}
+	}
+	if d.NumDigits() > 18 {
+		return unitsOfBig(d, up)
+	}
+	u := units{lo: uint64(d.CoefficientInt64())}
+	shift := int(d.Exponent()) + unitScale
+	for shift > 0 {
+		k := min(shift, 19)
+		u = u.mul10(k)
+		shift -= k
+		if u == maxUnits {
+			return u
+		}
+	}
+	if shift < 0 {
+		k := -shift
+		if k > 19 {
+			if up {
+				return units{lo: 1}
+			}
+			return units{}
+		}
+		q, r := u.lo/pow10u64[k], u.lo%pow10u64[k]
+		u = units{lo: q}
+		if up && r != 0 {
+			u = u.add(units{lo: 1})
+		}
+	}
+	return u
+}
+
+func unitsOfBig(d decimal.Decimal, up bool) units {
+	s := d.Shift(unitScale)
+	if up {
+		s = s.RoundCeil(0)
+	} else {
+		s = s.RoundFloor(0)
+	}
+	b := s.BigInt()
+	if b.BitLen() > 128 {
+		return maxUnits
+	}
+	lo := new(big.Int).And(b, new(big.Int).SetUint64(^uint64(0))).Uint64()
+	hi := new(big.Int).Rsh(b, 64).Uint64()
+	return units{hi, lo}
+}
+
+// decimal converts units back to a decimal.
+func (a units) decimal() decimal.Decimal {
+	b := new(big.Int).SetUint64(a.hi)
+	b.Lsh(b, 64)
+	b.Or(b, new(big.Int).SetUint64(a.lo))
+	return decimal.NewFromBigInt(b, -unitScale)
+}
+
+// mulUnits returns a*b in units, rounding up when up is set. When both
+// coefficients fit in 64 bits it does not allocate.
+func mulUnits(a, b decimal.Decimal, up bool) units {
+	if a.Sign() <= 0 || b.Sign() <= 0 {
+		return units{}
+	}
+	if a.NumDigits() > 18 || b.NumDigits() > 18 {
+		return unitsOf(a.Mul(b), up)
+	}
+	hi, lo := bits.Mul64(uint64(a.CoefficientInt64()), uint64(b.CoefficientInt64()))
+	u := units{hi, lo}
+	shift := int(a.Exponent()) + int(b.Exponent()) + unitScale
+	for shift > 0 {
+		k := min(shift, 19)
+		u = u.mul10(k)
+		shift -= k
+		if u == maxUnits {
+			return u
+		}
+	}
+	for shift < 0 {
+		k := min(-shift, 19)
+		shift += k
+		var r uint64
+		u, r = u.div10(k)
+		if r != 0 && up {
+			// ceil(ceil(x/m)/n) == ceil(x/(m*n)) for positive integers.
+			u = u.add(units{lo: 1})
+		}
+	}
+	return u
+}
+
+// div10 divides by 10^k (k <= 19) and returns the remainder.
+func (a units) div10(k int) (units, uint64) {
+	d := pow10u64[k]
+	qh, r := bits.Div64(0, a.hi, d)
+	ql, r := bits.Div64(r, a.lo, d)
+	return units{qh, ql}, r
+}
