@@ -64,8 +64,12 @@
 // further Append until it is reopened.
 //
 // With SyncEvery (the default) Append fsyncs the file before it returns,
-// so an accepted record survives a power loss; an fsync failure is
-// reported and makes the Log refuse further appends until reopened.
+// so an accepted record survives a power loss. Concurrent Appends share
+// fsyncs (group commit): those that write while an fsync is in flight wait
+// for it and are covered by the next one. An fsync failure is returned to
+// every Append whose record it leaves unconfirmed; those records are cut
+// from the file, the head goes back to the last confirmed record, and the
+// Log refuses further appends until reopened.
 // SyncInterval(d) fsyncs in the background every d and lets Append return
 // as soon as the operating system has the line: faster, but a machine
 // crash can lose up to d of records. NoSync leaves flushing to the

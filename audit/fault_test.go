@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -13,34 +14,62 @@ import (
 // faultyFile wraps the log's file to fail on demand.
 type faultyFile struct {
 	file
-	writeErr    error // returned by Write after writing half the bytes
+	mu          sync.Mutex // the background syncer reads the fields
+	writeErr    error      // returned by Write after writing half the bytes
 	syncErr     error
 	truncateErr error
 	synced      chan struct{} // receives after every Sync, if set
+	wrote       chan struct{} // receives after every Write, if set
+	entered     chan struct{} // receives when Sync starts, if set
+	gate        chan error    // Sync waits for its result here, if set
+}
+
+// set changes the faults under the lock.
+func (f *faultyFile) set(change func(f *faultyFile)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change(f)
 }
 
 func (f *faultyFile) Write(b []byte) (int, error) {
-	if f.writeErr != nil {
+	f.mu.Lock()
+	werr := f.writeErr
+	f.mu.Unlock()
+	if werr != nil {
 		n, _ := f.file.Write(b[:len(b)/2])
-		return n, f.writeErr
+		return n, werr
 	}
-	return f.file.Write(b)
+	n, err := f.file.Write(b)
+	if f.wrote != nil {
+		f.wrote <- struct{}{}
+	}
+	return n, err
 }
 
 func (f *faultyFile) Sync() error {
-	if f.syncErr != nil {
-		return f.syncErr
+	f.mu.Lock()
+	serr, synced := f.syncErr, f.synced
+	f.mu.Unlock()
+	if f.gate != nil {
+		f.entered <- struct{}{}
+		serr = <-f.gate
+	}
+	if serr != nil {
+		return serr
 	}
 	err := f.file.Sync()
-	if f.synced != nil {
-		f.synced <- struct{}{}
+	if synced != nil {
+		synced <- struct{}{}
 	}
 	return err
 }
 
 func (f *faultyFile) Truncate(n int64) error {
-	if f.truncateErr != nil {
-		return f.truncateErr
+	f.mu.Lock()
+	terr := f.truncateErr
+	f.mu.Unlock()
+	if terr != nil {
+		return terr
 	}
 	return f.file.Truncate(n)
 }
@@ -89,7 +118,7 @@ func TestPartialWriteIsTruncated(t *testing.T) {
 	}
 	head, size := l.Head(), fileSize(t, path)
 
-	ff.writeErr = errors.New("disk full")
+	ff.set(func(f *faultyFile) { f.writeErr = errors.New("disk full") })
 	r := testRecord("two")
 	err := l.Append(ctx, r)
 	var we *WriteError
@@ -103,7 +132,7 @@ func TestPartialWriteIsTruncated(t *testing.T) {
 		t.Errorf("file is %d bytes after a failed write, want %d", got, size)
 	}
 
-	ff.writeErr = nil
+	ff.set(func(f *faultyFile) { f.writeErr = nil })
 	if err := l.Append(ctx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -117,12 +146,12 @@ func TestPartialWriteIsTruncated(t *testing.T) {
 func TestUntruncatablePartialWriteStopsLog(t *testing.T) {
 	ctx := context.Background()
 	_, l, ff := faultyLog(t)
-	ff.writeErr = errors.New("disk full")
-	ff.truncateErr = errors.New("read-only file system")
+	ff.set(func(f *faultyFile) { f.writeErr = errors.New("disk full") })
+	ff.set(func(f *faultyFile) { f.truncateErr = errors.New("read-only file system") })
 	if err := l.Append(ctx, testRecord("one")); !errors.Is(err, ErrWrite) {
 		t.Fatalf("Append = %v, want ErrWrite", err)
 	}
-	ff.writeErr, ff.truncateErr = nil, nil
+	ff.set(func(f *faultyFile) { f.writeErr, f.truncateErr = nil, nil })
 	if err := l.Append(ctx, testRecord("two")); !errors.Is(err, ErrWrite) {
 		t.Errorf("Append after a partial record = %v, want ErrWrite: appending would break the chain", err)
 	}
@@ -138,7 +167,7 @@ func TestSyncFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	head, size := l.Head(), fileSize(t, path)
-	ff.syncErr = errors.New("EIO")
+	ff.set(func(f *faultyFile) { f.syncErr = errors.New("EIO") })
 	var we *WriteError
 	if err := l.Append(ctx, testRecord("two")); !errors.As(err, &we) || we.Op != "sync" {
 		t.Fatalf("Append = %v, want a sync *WriteError", err)
@@ -146,7 +175,7 @@ func TestSyncFailure(t *testing.T) {
 	if l.Head() != head || fileSize(t, path) != size {
 		t.Errorf("after a failed fsync: head %+v size %d, want %+v %d", l.Head(), fileSize(t, path), head, size)
 	}
-	ff.syncErr = nil
+	ff.set(func(f *faultyFile) { f.syncErr = nil })
 	if err := l.Append(ctx, testRecord("three")); !errors.Is(err, ErrWrite) {
 		t.Errorf("Append after a failed fsync = %v, want ErrWrite until reopened", err)
 	}
@@ -247,7 +276,7 @@ func TestSyncIntervalTicks(t *testing.T) {
 	tick := make(chan time.Time)
 	synced := make(chan struct{}, 1)
 	_, l, ff := faultyLog(t, SyncInterval(time.Hour), func(c *config) { c.tick = tick })
-	ff.synced = synced
+	ff.set(func(f *faultyFile) { f.synced = synced })
 
 	if err := l.Append(ctx, testRecord("one")); err != nil {
 		t.Fatal(err)
@@ -269,14 +298,95 @@ func TestSyncIntervalTicks(t *testing.T) {
 	default:
 	}
 
-	// A failing background fsync stops further appends.
+	// A failing background fsync stops the syncer and further appends.
+	ff.set(func(f *faultyFile) { f.syncErr = errors.New("EIO") })
 	if err := l.Append(ctx, testRecord("two")); err != nil {
 		t.Fatal(err)
 	}
-	ff.syncErr = errors.New("EIO")
-	tick <- time.Now()
-	<-l.done // the syncer stops after a failure
+	select {
+	case tick <- time.Now():
+	case <-l.done: // the tick in flight already failed
+	}
+	<-l.done
 	if err := l.Append(ctx, testRecord("three")); !errors.Is(err, ErrWrite) {
 		t.Errorf("Append after a failed background fsync = %v, want ErrWrite", err)
 	}
+}
+
+// gatedLog returns a SyncEvery log whose fsyncs wait for the test.
+func gatedLog(t *testing.T) (string, *Log, *faultyFile) {
+	path, l, ff := faultyLog(t)
+	ff.wrote = make(chan struct{})
+	ff.entered = make(chan struct{})
+	ff.gate = make(chan error)
+	return path, l, ff
+}
+
+func TestGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	path, l, ff := gatedLog(t)
+	errs := make(chan error, 3)
+	appendAsync := func(intent string) {
+		go func() { errs <- l.Append(ctx, testRecord(intent)) }()
+	}
+
+	appendAsync("a")
+	<-ff.wrote
+	<-ff.entered // a is fsyncing without the lock
+	appendAsync("b")
+	<-ff.wrote
+	appendAsync("c")
+	<-ff.wrote
+	ff.gate <- nil // a's fsync covers a only
+	<-ff.entered   // one fsync for both b and c
+	ff.gate <- nil
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-ff.entered:
+		t.Fatal("a third fsync for three appends")
+	default:
+	}
+	if l.Head().Seq != 3 {
+		t.Errorf("head = %+v, want seq 3", l.Head())
+	}
+	ff.gate = nil
+	l.Close()
+	verifyCount(t, path, 3)
+}
+
+func TestGroupCommitFailure(t *testing.T) {
+	ctx := context.Background()
+	path, l, ff := gatedLog(t)
+	errs := make(chan error, 2)
+
+	go func() { errs <- l.Append(ctx, testRecord("a")) }()
+	<-ff.wrote
+	<-ff.entered
+	ff.gate <- nil
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	head, size := l.Head(), fileSize(t, path)
+
+	go func() { errs <- l.Append(ctx, testRecord("b")) }()
+	<-ff.wrote
+	<-ff.entered // b is fsyncing
+	go func() { errs <- l.Append(ctx, testRecord("c")) }()
+	<-ff.wrote // c is written and waits for b's fsync
+	ff.gate <- errors.New("EIO")
+	for range 2 {
+		if err := <-errs; !errors.Is(err, ErrWrite) {
+			t.Errorf("Append = %v, want ErrWrite", err)
+		}
+	}
+	if l.Head() != head || fileSize(t, path) != size {
+		t.Errorf("after a failed group fsync: head %+v, %d bytes; want %+v, %d bytes", l.Head(), fileSize(t, path), head, size)
+	}
+	ff.gate = nil
+	l.Close()
+	verifyCount(t, path, 1)
 }

@@ -37,13 +37,23 @@ type Log struct {
 	lock *os.File // held for the lifetime of the Log
 
 	mu      sync.Mutex
-	f       file // nil after a failed rotation: reopened by the next Append
+	cond    *sync.Cond // on mu: signals the end of an fsync
+	f       file       // nil after a failed rotation: reopened by the next Append
 	size    int64
 	head    Anchor
 	nextRot uint64 // number of the next rotated file
-	dirty   bool   // written since the last fsync
-	broken  error  // sticky: set when the file may hold a partial record
+	broken  error  // sticky: set when the file may hold a record it should not
 	closed  bool
+
+	// Group commit. written counts lines written, synced those known to
+	// be on disk; syncedSize and syncedHead describe the file at synced.
+	// syncing is set while an Append fsyncs without holding mu; the file
+	// is not closed meanwhile.
+	written    uint64
+	synced     uint64
+	syncedSize int64
+	syncedHead Anchor
+	syncing    bool
 
 	stop     chan struct{} // closes the background syncer
 	done     chan struct{}
@@ -73,6 +83,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Log, error) {
 		return nil, fmt.Errorf("audit: lock %s: %w", path, err)
 	}
 	l := &Log{path: path, cfg: cfg, lock: lock}
+	l.cond = sync.NewCond(&l.mu)
 	if err := l.resume(ctx); err != nil {
 		lock.Close()
 		return nil, err
@@ -158,6 +169,7 @@ func (l *Log) openActive() error {
 		}
 	}
 	l.f, l.size = f, fi.Size()
+	l.synced, l.syncedSize, l.syncedHead = l.written, l.size, l.head
 	if l.cfg.wrap != nil {
 		l.f = l.cfg.wrap(f)
 	}
@@ -195,30 +207,42 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return &WriteError{Op: "append", Path: l.path, Err: ErrClosed}
-	}
-	if l.broken != nil {
-		return &WriteError{Op: "append", Path: l.path, Err: l.broken}
-	}
-	rec.Seq, rec.Prev = l.head.Seq+1, l.head.Hash
-	line, hash, err := rec.encode()
-	if err != nil {
-		return err
-	}
-	line = append(line, '\n')
-	if len(line) > MaxLineBytes {
-		return fmt.Errorf("%w: record encodes to %d bytes, more than %d; shorten Intent or Reason", ErrInvalidRecord, len(line), MaxLineBytes)
-	}
-	if l.f == nil {
-		if err := l.openActive(); err != nil {
+	var line []byte
+	var hash string
+	for {
+		if l.closed {
+			return &WriteError{Op: "append", Path: l.path, Err: ErrClosed}
+		}
+		if l.broken != nil {
+			return &WriteError{Op: "append", Path: l.path, Err: l.broken}
+		}
+		if l.f == nil {
+			if err := l.openActive(); err != nil {
+				return err
+			}
+		}
+		var err error
+		rec.Seq, rec.Prev = l.head.Seq+1, l.head.Hash
+		line, hash, err = rec.encode()
+		if err != nil {
 			return err
 		}
-	}
-	if l.cfg.maxSize > 0 && l.size > 0 && l.size+int64(len(line)) > l.cfg.maxSize {
-		if err := l.rotate(); err != nil {
-			return err
+		line = append(line, '\n')
+		if len(line) > MaxLineBytes {
+			return fmt.Errorf("%w: record encodes to %d bytes, more than %d; shorten Intent or Reason", ErrInvalidRecord, len(line), MaxLineBytes)
 		}
+		if l.cfg.maxSize > 0 && l.size > 0 && l.size+int64(len(line)) > l.cfg.maxSize {
+			if l.syncing {
+				// Rotation closes the file: wait for the fsync in
+				// flight, then start over as the head may have moved.
+				l.cond.Wait()
+				continue
+			}
+			if err := l.rotate(); err != nil {
+				return err
+			}
+		}
+		break
 	}
 	n, err := l.f.Write(line)
 	if err == nil && n != len(line) {
@@ -230,22 +254,68 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 		}
 		return &WriteError{Op: "write", Path: l.path, Err: err}
 	}
-	if l.cfg.sync == syncEvery {
-		if err := l.f.Sync(); err != nil {
-			// The record's fate on disk is unknown: take it back if
-			// possible, and refuse further appends until reopened.
-			l.truncateBack()
-			l.broken = fmt.Errorf("fsync failed earlier: %w", err)
-			return &WriteError{Op: "sync", Path: l.path, Err: err}
-		}
-	} else {
-		l.dirty = true
-	}
 	l.size += int64(n)
 	l.head = Anchor{Seq: rec.Seq, Hash: hash}
+	l.written++
+	if l.cfg.sync == syncEvery {
+		if err := l.waitSynced(l.written); err != nil {
+			return err
+		}
+	}
 	rec.Hash = hash
 	*r = rec
 	return nil
+}
+
+// waitSynced returns once line number gen is on disk. Appends arriving
+// during an fsync wait for it and share the next one (group commit). If an
+// fsync fails, every line not known to be on disk is cut from the file,
+// the head goes back to the last synced record, and their appenders get
+// the error. Called with l.mu held.
+func (l *Log) waitSynced(gen uint64) error {
+	for {
+		if l.synced >= gen {
+			return nil
+		}
+		if l.broken != nil {
+			return &WriteError{Op: "sync", Path: l.path, Err: l.broken}
+		}
+		if l.syncing {
+			l.cond.Wait()
+			continue
+		}
+		l.syncing = true
+		f, target, size, head := l.f, l.written, l.size, l.head
+		l.mu.Unlock()
+		err := f.Sync()
+		l.mu.Lock()
+		l.syncing = false
+		if err != nil {
+			return l.failSync(err)
+		}
+		l.markSynced(target, size, head)
+	}
+}
+
+func (l *Log) markSynced(gen uint64, size int64, head Anchor) {
+	if gen > l.synced {
+		l.synced, l.syncedSize, l.syncedHead = gen, size, head
+	}
+	l.cond.Broadcast()
+}
+
+// failSync makes the Log refuse further appends after a failed fsync.
+// With SyncEvery no record past the last good fsync was acknowledged, so
+// those records are cut from the file. Called with l.mu held.
+func (l *Log) failSync(err error) error {
+	l.broken = fmt.Errorf("fsync failed earlier: %w", err)
+	if l.cfg.sync == syncEvery && l.synced < l.written && l.f != nil {
+		if terr := l.f.Truncate(l.syncedSize); terr == nil {
+			l.size, l.head, l.written = l.syncedSize, l.syncedHead, l.synced
+		}
+	}
+	l.cond.Broadcast()
+	return &WriteError{Op: "sync", Path: l.path, Err: err}
 }
 
 // truncateBack cuts a partly written record from the file. If that fails
@@ -260,13 +330,12 @@ func (l *Log) truncateBack() {
 }
 
 // rotate syncs and closes the active file, renames it to the next rotated
-// name and creates a new active file. It is called with l.mu held.
+// name and creates a new active file. It is called with l.mu held and no
+// fsync in flight.
 func (l *Log) rotate() error {
-	if err := l.f.Sync(); err != nil {
-		l.broken = fmt.Errorf("fsync failed earlier: %w", err)
-		return &WriteError{Op: "rotate", Path: l.path, Err: err}
+	if err := l.syncLocked(); err != nil {
+		return err
 	}
-	l.dirty = false
 	err := l.f.Close()
 	l.f = nil
 	if err != nil {
@@ -293,18 +362,18 @@ func (l *Log) Sync() error {
 	return l.syncLocked()
 }
 
+// syncLocked fsyncs the active file while holding l.mu.
 func (l *Log) syncLocked() error {
 	if l.broken != nil {
 		return &WriteError{Op: "sync", Path: l.path, Err: l.broken}
 	}
-	if l.f == nil || !l.dirty {
+	if l.f == nil || l.synced >= l.written {
 		return nil
 	}
 	if err := l.f.Sync(); err != nil {
-		l.broken = fmt.Errorf("fsync failed earlier: %w", err)
-		return &WriteError{Op: "sync", Path: l.path, Err: err}
+		return l.failSync(err)
 	}
-	l.dirty = false
+	l.markSynced(l.written, l.size, l.head)
 	return nil
 }
 
@@ -340,6 +409,9 @@ func (l *Log) Close() error {
 	defer l.mu.Unlock()
 	if l.closed {
 		return nil
+	}
+	for l.syncing {
+		l.cond.Wait()
 	}
 	l.closed = true
 	var errs []error

@@ -256,7 +256,13 @@ func TestOpenLocks(t *testing.T) {
 }
 
 func TestConcurrentAppends(t *testing.T) {
-	path, l := openLog(t, audit.NoSync(), audit.WithMaxSize(8<<10))
+	for name, opt := range map[string]audit.Option{"sync": audit.SyncEvery(), "nosync": audit.NoSync()} {
+		t.Run(name, func(t *testing.T) { testConcurrentAppends(t, opt) })
+	}
+}
+
+func testConcurrentAppends(t *testing.T, opt audit.Option) {
+	path, l := openLog(t, opt, audit.WithMaxSize(8<<10))
 	const workers, each = 8, 50
 	var wg sync.WaitGroup
 	seqs := make(chan uint64, workers*each)
