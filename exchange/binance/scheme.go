@@ -184,20 +184,22 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	if err != nil {
 		return nil, err
 	}
-	var enc string
-	if alg == signer.HMACSHA256 {
-		enc = hex.EncodeToString(sig)
+	var hexSig [2 * 64]byte
+	var enc []byte
+	if alg == signer.HMACSHA256 && len(sig) <= 64 {
+		enc = hexSig[:hex.Encode(hexSig[:], sig)]
 	} else {
-		enc = url.QueryEscape(base64.StdEncoding.EncodeToString(sig))
+		enc = []byte(url.QueryEscape(base64.StdEncoding.EncodeToString(sig)))
 	}
-	q := make([]byte, 0, len(query)+len("&signature=")+len(enc))
-	q = append(q, query...)
+	var q strings.Builder
+	q.Grow(len(query) + len("&signature=") + len(enc))
+	q.Write(query)
 	if len(query) > 0 {
-		q = append(q, '&')
+		q.WriteByte('&')
 	}
-	q = append(q, "signature="...)
-	q = append(q, enc...)
-	w.Query = string(q)
+	q.WriteString("signature=")
+	q.Write(enc)
+	w.Query = q.String()
 	w.Header[canonicalAPIKeyHeader] = []string{key.APIKey}
 	return w, nil
 }
