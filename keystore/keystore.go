@@ -215,7 +215,8 @@ func (k *Keystore) Remove(ctx context.Context, name string) error {
 // Update runs fn with a transaction and, if fn returns nil and changed
 // anything, writes all its changes to the file at once, atomically. If fn
 // or the write fails, neither the file nor the keystore in memory changes.
-// Use it to add many entries with one write.
+// Use it to add many entries with one write. fn must not call methods of
+// the keystore that change it (they would wait for Update to return).
 func (k *Keystore) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
