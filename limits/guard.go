@@ -360,11 +360,11 @@ func (g *Guard) notional(ctx context.Context, cg *credGuard, sg *symGuard, o *ex
 	} else {
 		// A market order may fill anywhere the book lets it: value it at
 		// the reference widened by the band.
-		price = ref.Mul(cg.bandUp)
+		price = mulDec(ref, cg.bandUp)
 	}
 	var notional decimal.Decimal
 	if qty.IsPositive() {
-		notional = price.Mul(qty)
+		notional = mulDec(price, qty)
 	}
 	if quoteQty.IsPositive() && quoteQty.GreaterThan(notional) {
 		notional = quoteQty

@@ -3,6 +3,7 @@ package limits
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -375,4 +376,65 @@ func TestFileStoreClosedRefuses(t *testing.T) {
 	if _, err := s.Reserve(context.Background(), &ReserveRequest{Now: t0}); err == nil {
 		t.Fatal("reserve on a closed store")
 	}
+}
+
+// TestStoreLongWindow crosses entry blocks: thousands of reservations, some
+// released, expiring one by one, across a reopen.
+func TestStoreLongWindow(t *testing.T) {
+	ctx := context.Background()
+	storeKinds(t, func(t *testing.T, open func() Store) {
+		s := open()
+		const n = 3*blockSize + 17
+		var ids []Ticket
+		for i := range n {
+			id, err := s.Reserve(ctx, &ReserveRequest{Owner: "o", Now: t0.Add(time.Duration(i) * time.Second), Limits: []Limit{lim("w", "1", "1000000", time.Hour)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		// Release every third reservation.
+		released := 0
+		for i := 0; i < n; i += 3 {
+			if err := s.Release(ctx, ids[i]); err != nil {
+				t.Fatal(err)
+			}
+			released++
+		}
+		s = open()
+		used := func(at time.Time) string {
+			_, err := s.Reserve(ctx, &ReserveRequest{Now: at, DryRun: true, Limits: []Limit{lim("w", "1000000", "1000000", time.Hour)}})
+			var ex *ExceededError
+			if !errors.As(err, &ex) {
+				if err == nil {
+					return "0"
+				}
+				t.Fatal(err)
+			}
+			return ex.Used.String()
+		}
+		if got, want := used(t0.Add(n*time.Second)), n-released; got != fmt.Sprint(want) {
+			t.Fatalf("used %s, want %d", got, want)
+		}
+		// At t0+1h+k seconds the first k+1 entries have left the window.
+		for _, k := range []int{0, blockSize - 1, blockSize, 2*blockSize + 5} {
+			gone := k + 1
+			live := 0
+			for i := gone; i < n; i++ {
+				if i%3 != 0 {
+					live++
+				}
+			}
+			if got := used(t0.Add(time.Hour + time.Duration(k)*time.Second)); got != fmt.Sprint(live) {
+				t.Fatalf("k=%d: used %s, want %d", k, got, live)
+			}
+		}
+		// Committing a ticket whose entry expired is harmless.
+		if err := s.Commit(ctx, ids[1], Settlement{Filled: dec("0")}); err != nil {
+			t.Fatal(err)
+		}
+		if got := used(t0.Add(48 * time.Hour)); got != "0" {
+			t.Fatalf("used %s after the window", got)
+		}
+	})
 }

@@ -181,3 +181,13 @@ func (a units) div10(k int) (units, uint64) {
 	ql, r := bits.Div64(r, a.lo, d)
 	return units{qh, ql}, r
 }
+
+// mulDec returns a*b, without math/big arithmetic when the product's
+// coefficient fits in 63 bits.
+func mulDec(a, b decimal.Decimal) decimal.Decimal {
+	exp := int64(a.Exponent()) + int64(b.Exponent())
+	if a.NumDigits()+b.NumDigits() <= 18 && exp >= -1<<30 && exp <= 1<<30 {
+		return decimal.New(a.CoefficientInt64()*b.CoefficientInt64(), int32(exp))
+	}
+	return a.Mul(b)
+}

@@ -81,3 +81,14 @@ func TestMulUnits(t *testing.T) {
 		}
 	}
 }
+
+func TestMulDec(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		a := decimal.New(r.Int64N(1<<40)-1<<39, -int32(r.IntN(12)))
+		b := decimal.New(r.Int64N(1<<30)-1<<29, int32(r.IntN(24))-12)
+		if got, want := mulDec(a, b), a.Mul(b); !got.Equal(want) {
+			t.Fatalf("mulDec(%s, %s) = %s, want %s", a, b, got, want)
+		}
+	}
+}
