@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -23,8 +24,9 @@ import (
 // concurrent use. Changes are written to the file before they show in
 // memory; one process at a time should change a given file.
 type Keystore struct {
-	path string
-	hook func(step string) error // failure injection for tests
+	path   string                  // as the caller named it, for messages
+	target string                  // path with symbolic links resolved: the file that writes replace
+	hook   func(step string) error // failure injection for tests
 
 	writeMu sync.Mutex // serialises changes to the file; held by Close
 
@@ -115,7 +117,15 @@ func Open(ctx context.Context, path string, passphrase []byte) (*Keystore, error
 	if err != nil {
 		return nil, err
 	}
-	return openData(ctx, path, data, passphrase)
+	ks, err := openData(ctx, path, data, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	// Writes replace the file a symbolic link points to, not the link.
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		ks.target = target
+	}
+	return ks, nil
 }
 
 func openData(ctx context.Context, path string, data, passphrase []byte) (*Keystore, error) {
@@ -159,7 +169,7 @@ func locateTamper(k *keys, entries []*entry) string {
 }
 
 func newKeystore(path string, h *header, k *keys, entries []*entry) *Keystore {
-	ks := &Keystore{path: path, hdr: h, keys: k, entries: entries,
+	ks := &Keystore{path: path, target: path, hdr: h, keys: k, entries: entries,
 		byName: make(map[string]*entry, len(entries)), cache: signer.NewMemory()}
 	for _, e := range entries {
 		e.seq = ks.nextID.Add(1)
@@ -250,7 +260,7 @@ func (k *Keystore) Update(ctx context.Context, fn func(tx *Tx) error) error {
 			next = append(next, e)
 		}
 	}
-	replaced, werr := writeAtomic(k.path, encode(k.hdr, next, k.keys), false, k.hook)
+	replaced, werr := writeAtomic(k.target, encode(k.hdr, next, k.keys), false, k.hook)
 	if !replaced {
 		return werr
 	}
@@ -311,7 +321,7 @@ func (k *Keystore) ChangePassphrase(ctx context.Context, newPassphrase []byte, o
 	if err != nil {
 		return err
 	}
-	replaced, werr := writeAtomic(k.path, encode(h, k.entries, k.keys), false, k.hook)
+	replaced, werr := writeAtomic(k.target, encode(h, k.entries, k.keys), false, k.hook)
 	if !replaced {
 		return werr
 	}
@@ -344,7 +354,12 @@ func (k *Keystore) Close() error {
 }
 
 // String describes the keystore by its path; it never prints keys.
-func (k *Keystore) String() string { return "keystore(" + k.path + ")" }
+func (k *Keystore) String() string {
+	if k == nil {
+		return "keystore(nil)"
+	}
+	return "keystore(" + k.path + ")"
+}
 
 // Format prints the keystore as String does, whatever the verb, so that
 // no verb can reach the keys inside.

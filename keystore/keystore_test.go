@@ -615,3 +615,16 @@ func TestCanceledContext(t *testing.T) {
 	_, err = ks.Signer().Sign(ctx, "a", signer.HMACSHA256, nil)
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+func TestWriteThroughSymlink(t *testing.T) {
+	ctx := context.Background()
+	_, path := newStore(t, testKDF)
+	link := filepath.Join(t.TempDir(), "link.json")
+	require.NoError(t, os.Symlink(path, link))
+	ks := reopen(t, link)
+	require.NoError(t, ks.Add(ctx, hmacEntry("a"), []byte("s"), nil))
+	fi, err := os.Lstat(link)
+	require.NoError(t, err)
+	assert.Equal(t, fs.ModeSymlink, fi.Mode().Type(), "the link stays a link")
+	assert.Equal(t, []string{"a"}, names(reopen(t, path).Entries()))
+}
