@@ -121,7 +121,10 @@ func (l *Log) resume(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := VerifyFiles(ctx, all...); err != nil {
+		// Older files may have been archived: the chain must start at
+		// record 1 only if the first rotated file is still here.
+		v := Verifier{AnyStart: len(nums) > 0 && nums[0] != 1}
+		if _, err := v.VerifyFiles(ctx, all...); err != nil {
 			return err
 		}
 	}

@@ -340,3 +340,38 @@ func TestOpenMissingDirectory(t *testing.T) {
 		t.Fatal("Open in a missing directory succeeded")
 	}
 }
+
+func TestVerifyOnOpen(t *testing.T) {
+	path, l := openLog(t)
+	appendN(t, l, 0, 4)
+	l.Close()
+	b, _ := os.ReadFile(path)
+	writeFile(t, path, strings.Replace(string(b), "@ 50001", "@ 1", 1))
+
+	// The last record is intact, so the default check passes...
+	l2, err := audit.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open = %v", err)
+	}
+	l2.Close()
+	// ...and the full check finds the edited second line.
+	_, err = audit.Open(context.Background(), path, audit.VerifyOnOpen())
+	var ce *audit.ChainError
+	if !errors.As(err, &ce) || ce.Line != 2 {
+		t.Errorf("Open with VerifyOnOpen = %v, want a ChainError at line 2", err)
+	}
+}
+
+func TestVerifyOnOpenAfterArchiving(t *testing.T) {
+	path, l := openLog(t, audit.WithMaxSize(1200))
+	appendN(t, l, 0, 20)
+	l.Close()
+	if err := os.Remove(path + ".000001"); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := audit.Open(context.Background(), path, audit.VerifyOnOpen())
+	if err != nil {
+		t.Fatalf("Open after archiving the oldest file = %v", err)
+	}
+	l2.Close()
+}

@@ -103,8 +103,10 @@ func RepairTornTail() Option {
 	return func(c *config) { c.repair = true }
 }
 
-// VerifyOnOpen makes Open verify every file of the log, not only its last
-// record, before appending to it.
+// VerifyOnOpen makes Open verify every file of the log (see Files), not
+// only its last record, before appending to it. The chain must start at
+// record 1 unless the oldest rotated file present is not path.000001
+// (older files archived), in which case it may start anywhere.
 func VerifyOnOpen() Option {
 	return func(c *config) { c.verify = true }
 }

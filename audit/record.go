@@ -98,13 +98,8 @@ func (r *Record) normalize() error {
 // failure it returns a reason and whatever Seq it could decode.
 func parseLine(line []byte) (Record, string) {
 	var r Record
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
+	if err := json.Unmarshal(line, &r); err != nil {
 		return r, "not a record: " + oneLine(err.Error())
-	}
-	if dec.More() {
-		return r, "not a record: data after the JSON object"
 	}
 	want, hash, err := r.encode()
 	if err != nil {
@@ -114,6 +109,7 @@ func parseLine(line []byte) (Record, string) {
 		return r, "hash does not match the record: the record was edited"
 	}
 	if !bytes.Equal(want, line) {
+		// Unknown fields, duplicate keys, other spacing or escaping.
 		return r, "record is not in canonical form: the line was edited"
 	}
 	return r, ""

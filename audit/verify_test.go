@@ -64,7 +64,8 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		{"edit decision of line 1", edit(1, `"allow"`, `"deny"`), 1, "hash does not match"},
 		{"edit seq of line 4", edit(4, `"seq":4`, `"seq":40`), 4, "hash does not match"},
 		{"reformat line 2", edit(2, `,"venue"`, `, "venue"`), 2, "canonical"},
-		{"add field to line 2", edit(2, `{"seq"`, `{"x":1,"seq"`), 2, "not a record"},
+		{"add field to line 2", edit(2, `{"seq"`, `{"x":1,"seq"`), 2, "canonical"},
+		{"duplicate key in line 2", edit(2, `{"seq":2`, `{"seq":9,"seq":2`), 2, "canonical"},
 		{"remove line 4", func(l []string) []string { return append(l[:3], l[4:]...) }, 4, "seq is 5, want 4"},
 		{"remove line 1", func(l []string) []string { return l[1:] }, 1, "seq is 2, want 1"},
 		{"insert copy of line 2 at 4", func(l []string) []string {
