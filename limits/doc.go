@@ -72,6 +72,11 @@
 // A reservation neither committed nor released (outcome unknown) keeps
 // everything it holds.
 //
+// Amounts are compared in units of 10^-18 of the quote asset: an amount
+// finer than that is rounded up and a cap or band edge rounded down, so
+// rounding can only make a check stricter, and only for values with more
+// than 18 decimal places.
+//
 // # Kill switch
 //
 // Trip halts trading by hand; Reset resumes it. It trips by itself after

@@ -546,7 +546,8 @@ func (g *Guard) Tripped(ctx context.Context) (bool, string) {
 }
 
 // OrderClosed implements exchange.OrderTracker: an order placed through the
-// guard closed (filled, cancelled, expired) having filled filledQuote. Its
+// guard closed (filled, cancelled, expired) having filled filledQuote in
+// all (what filled at once included). Its
 // open-order slot is freed and, once every order of its reservation closed,
 // the unfilled part of its notional leaves the rolling window. Reporting
 // the same order twice, or an order the guard never saw, is harmless.

@@ -173,6 +173,7 @@ func (p *Policy) effectiveCredential(name string, c *CredentialPolicy) (*Credent
 	if c.Allow == nil {
 		e.Allow = []exchange.Class{exchange.ClassRead, exchange.ClassTrade, exchange.ClassCancel}
 	} else {
+		e.Allow = make([]exchange.Class, 0, len(c.Allow))
 		for _, cl := range c.Allow {
 			if _, err := exchange.ParseClass(string(cl)); err != nil {
 				return nil, p.errAt(f+".allow", fmt.Sprintf("unknown class %q; use %s", cl, classNames()))

@@ -136,6 +136,25 @@ func TestParsePolicyErrors(t *testing.T) {
 	}
 }
 
+func TestEmptyAllowIsPublicOnly(t *testing.T) {
+	p, err := ParsePolicy([]byte("version: 1\ncredentials:\n  c: {venue: x, allow: []}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := p.Credentials["c"]
+	for _, cl := range exchange.Classes {
+		if c.AllowsClass(cl) != (cl == exchange.ClassPublic) {
+			t.Errorf("allow: [] and class %s: %v", cl, c.AllowsClass(cl))
+		}
+	}
+	var b bytes.Buffer
+	p.WriteText(&b)
+	p2, err := ParsePolicy(b.Bytes())
+	if err != nil || p2.Credentials["c"].AllowsClass(exchange.ClassRead) {
+		t.Fatalf("round trip of allow: []: %v\n%s", err, b.String())
+	}
+}
+
 func TestParsePolicyDecimals(t *testing.T) {
 	y := `version: 1
 credentials:

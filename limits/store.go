@@ -39,9 +39,10 @@ type Store interface {
 	// Release returns every amount of a ticket not yet committed.
 	Release(ctx context.Context, t Ticket) error
 	// CloseOrder reports that an open order of owner closed having filled
-	// filledQuote. It releases one unit of the ticket's gauges, and when the
-	// ticket's last open order closes, trims the ticket's windowed amounts
-	// to what its orders filled. An unknown order is not an error.
+	// filledQuote in all. It releases one unit of the ticket's gauges, and
+	// when the ticket's last open order closes, trims the ticket's windowed
+	// amounts to what its orders filled (the larger of the closes' sum and
+	// the commit's Filled). An unknown order is not an error.
 	CloseOrder(ctx context.Context, owner, orderID string, filledQuote decimal.Decimal) error
 
 	// Strike adds one to the strike counter key and returns its value: the

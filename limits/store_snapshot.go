@@ -43,6 +43,7 @@ type snapTicket struct {
 	Committed bool            `json:"committed,omitempty"`
 	Open      int             `json:"open,omitempty"`
 	Filled    decimal.Decimal `json:"filled"`
+	Closed    decimal.Decimal `json:"closed"`
 	Orders    []string        `json:"orders,omitempty"`
 	Parts     []snapPart      `json:"parts"`
 }
@@ -104,7 +105,7 @@ func takeSnapshot(s *state) *snapshot {
 	}
 	for _, id := range sortedKeys(s.tickets) {
 		t := s.tickets[id]
-		st := snapTicket{ID: t.id, Owner: t.owner, T: t.at, Committed: t.committed, Open: t.open, Filled: t.filled.decimal(), Orders: orders[t]}
+		st := snapTicket{ID: t.id, Owner: t.owner, T: t.at, Committed: t.committed, Open: t.open, Filled: t.filled.decimal(), Closed: t.closed.decimal(), Orders: orders[t]}
 		for _, p := range t.parts {
 			st.Parts = append(st.Parts, snapPart{Key: p.c.key, W: p.c.window, Entry: p.idx, Gauge: p.gauge.decimal()})
 		}
@@ -140,7 +141,7 @@ func (sn *snapshot) restore() (*state, error) {
 		}
 	}
 	for _, st := range sn.Tickets {
-		t := &ticket{id: st.ID, owner: st.Owner, at: st.T, committed: st.Committed, open: st.Open, filled: unitsOf(st.Filled, true)}
+		t := &ticket{id: st.ID, owner: st.Owner, at: st.T, committed: st.Committed, open: st.Open, filled: unitsOf(st.Filled, true), closed: unitsOf(st.Closed, true)}
 		for _, sp := range st.Parts {
 			c := s.counter(sp.Key, sp.W)
 			if c.window != sp.W {

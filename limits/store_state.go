@@ -131,7 +131,8 @@ type ticket struct {
 	inline    [3]part
 	committed bool
 	open      int // orders open after commit; -1: open without order ids
-	filled    units
+	filled    units // filled at once, from the commit
+	closed    units // filled, from the closes of its orders
 }
 
 type part struct {
@@ -301,7 +302,7 @@ func (s *state) closeOrder(owner, id string, filled decimal.Decimal) {
 		return
 	}
 	delete(s.orders, k)
-	t.filled = t.filled.add(unitsOf(filled, true))
+	t.closed = t.closed.add(unitsOf(filled, true))
 	t.open--
 	for i := range t.parts {
 		p := &t.parts[i]
@@ -312,7 +313,13 @@ func (s *state) closeOrder(owner, id string, filled decimal.Decimal) {
 		}
 	}
 	if t.open <= 0 {
-		s.finish(t, t.filled)
+		// A close reports the order's whole fill, which includes what
+		// filled at once.
+		if t.closed.cmp(t.filled) > 0 {
+			s.finish(t, t.closed)
+		} else {
+			s.finish(t, t.filled)
+		}
 	}
 }
 
