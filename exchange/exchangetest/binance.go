@@ -271,12 +271,15 @@ func (o *order) exchangeOrder() exchange.Order {
 func (b *Binance) Withdrawals() []Withdrawal { return b.mkt.withdrawalList() }
 
 // FailNext makes the next new order (POST /api/v3/order) fail with HTTP
-// status without reaching the matching engine.
+// status without reaching the matching engine. A 5xx status answers with
+// Binance's "execution status unknown" error -1007; status 0 closes the
+// connection without an answer. Calls queue up: each applies to one order.
 func (b *Binance) FailNext(status int) { b.addFail(failRule{status: status}) }
 
 // FailNextAfterExecuting makes the next new order execute and then answers
-// it with HTTP status, as when a venue's answer is lost: the client cannot
-// know the outcome and must look the order up.
+// it with HTTP status (0: closes the connection without an answer), as
+// when a venue's answer is lost: the client cannot know the outcome and
+// must look the order up.
 func (b *Binance) FailNextAfterExecuting(status int) {
 	b.addFail(failRule{status: status, execute: true})
 }
@@ -356,6 +359,7 @@ var binanceRoutes = map[string]*endpoint{
 			}
 			return 20
 		}, handle: (*Binance).myTrades},
+	"GET /api/v3/rateLimit/order":          {signed: true, perm: permRead, weight: fixed(40), handle: (*Binance).orderRateLimit},
 	"GET /sapi/v1/account/apiRestrictions": {signed: true, weight: fixed(1), handle: (*Binance).apiRestrictions},
 	"POST /sapi/v1/capital/withdraw/apply": {signed: true, perm: permWithdraw, weight: fixed(1),
 		params: []string{"coin", "withdrawOrderId", "network", "address", "addressTag", "amount", "transactionFeeFlag", "name", "walletType"},
@@ -393,6 +397,9 @@ func (b *Binance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (b *Binance) serve(c *call) (int, int) {
 	ep := binanceRoutes[c.r.Method+" "+c.r.URL.Path]
 	if ep == nil {
+		if v := b.spendWeight(c, 1); v != nil {
+			return b.fail(c, v)
+		}
 		return b.fail(c, &apiError{http.StatusNotFound, -1000, "Unknown endpoint " + c.r.Method + " " + c.r.URL.Path + "."})
 	}
 	c.ep = ep
@@ -403,7 +410,9 @@ func (b *Binance) serve(c *call) (int, int) {
 	raw := rawParts{query: c.r.URL.RawQuery, body: string(body)}
 	params, perr := mergeParams(raw)
 	if perr != nil {
-		b.spendWeight(c, 1)
+		if v := b.spendWeight(c, 1); v != nil {
+			return b.fail(c, v)
+		}
 		return b.fail(c, perr)
 	}
 	c.params = params
@@ -530,6 +539,16 @@ func checkUnread(c *call) *apiError {
 }
 
 func (b *Binance) fail(c *call, e *apiError) (int, int) {
+	if e.status == 0 {
+		// An injected lost answer: close the connection without one.
+		if hj, ok := c.w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return 0, 0
+			}
+		}
+		e = errUnknownOutcome(http.StatusServiceUnavailable)
+	}
 	switch e.status {
 	case http.StatusTooManyRequests:
 		b.n429.Add(1)

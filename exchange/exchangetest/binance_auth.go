@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -157,6 +158,10 @@ func verifySignature(k *BinanceKey, payload, sig string) bool {
 	return false
 }
 
+// recvWindowRE admits milliseconds with up to three decimals and no
+// exponent, so that no value is expensive to convert.
+var recvWindowRE = regexp.MustCompile(`^[0-9]{1,10}(\.[0-9]{1,3})?$`)
+
 // checkTimestamp applies Binance's timing rule to the timestamp and
 // recvWindow parameters: accept when timestamp < server + 1 s and
 // server − timestamp ≤ recvWindow. Timestamps are in milliseconds, or in
@@ -179,8 +184,11 @@ func checkTimestamp(params exchange.Params, server time.Time) *apiError {
 	}
 	window := defaultRecvWindow
 	if rw, ok := params.Get("recvWindow"); ok {
+		if !recvWindowRE.MatchString(rw) {
+			return errBadRecv
+		}
 		d, err := decimal.NewFromString(rw)
-		if err != nil || d.Sign() <= 0 || d.Exponent() < -3 {
+		if err != nil || d.Sign() <= 0 {
 			return errBadRecv
 		}
 		window = time.Duration(d.Mul(decimal.NewFromInt(int64(time.Millisecond))).IntPart())

@@ -96,6 +96,8 @@ func TestBinanceAuthFailures(t *testing.T) {
 		{name: "timestamp 5000 ms old", query: order + "&timestamp=" + ts(-5000*time.Millisecond), status: 200},
 		{name: "recvWindow 60000, 59 s old", query: order + "&recvWindow=60000&timestamp=" + ts(-59*time.Second), status: 200},
 		{name: "recvWindow 60001", query: order + "&recvWindow=60001&timestamp=" + ts(0), status: 400, code: -1131},
+		{name: "recvWindow with an exponent", query: order + "&recvWindow=1e999999999&timestamp=" + ts(0), status: 400, code: -1131},
+		{name: "recvWindow with four decimals", query: order + "&recvWindow=100.0001&timestamp=" + ts(0), status: 400, code: -1131},
 		{name: "recvWindow with microseconds", query: order + "&recvWindow=100.5&timestamp=" + ts(-100*time.Millisecond), status: 200},
 		{name: "timestamp 1000 ms ahead", query: order + "&timestamp=" + ts(time.Second), status: 400, code: -1021,
 			msgStart: "Timestamp for this request was 1000ms ahead"},

@@ -766,6 +766,21 @@ func (b *Binance) myTrades(c *call) (any, *apiError) {
 	return out, nil
 }
 
+func (b *Binance) orderRateLimit(c *call) (any, *apiError) {
+	type countJSON struct {
+		rateLimitJSON
+		Count int `json:"count"`
+	}
+	out := []countJSON{}
+	b.lim.mu.Lock()
+	defer b.lim.mu.Unlock()
+	for _, w := range b.lim.accountWindows(c.apiKey, b.now()) {
+		name, num, _ := intervalParts(w.interval)
+		out = append(out, countJSON{rateLimitJSON{BinanceOrders, name, num, w.limit}, w.used})
+	}
+	return out, nil
+}
+
 func (b *Binance) apiRestrictions(c *call) (any, *apiError) {
 	p := c.key.key.Permissions
 	out := map[string]any{

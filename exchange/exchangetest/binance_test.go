@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -423,4 +424,35 @@ func TestBinanceConcurrent(t *testing.T) {
 	}
 	requireDec(t, lockedUSDT.String(), balanceOf(t, b, "trader", "USDT").Locked)
 	requireDec(t, lockedBTC.String(), balanceOf(t, b, "trader", "BTC").Locked)
+}
+
+func TestBinanceLostAnswer(t *testing.T) {
+	b, c, _ := newSim(t)
+	b.FailNextAfterExecuting(0)
+	body := "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=40000&newClientOrderId=dropped&timestamp=" +
+		fmt.Sprint(c.now().UnixMilli())
+	body += "&signature=" + c.sign(body)
+	req, err := http.NewRequest(http.MethodPost, b.URL()+"/api/v3/order", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("X-MBX-APIKEY", "trader")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	require.Error(t, err, "the connection closes without an answer")
+	require.EqualValues(t, 1, b.OrdersPlaced())
+	got := c.signed(http.MethodGet, "/api/v3/order", "symbol=BTCUSDT&origClientOrderId=dropped")
+	require.Equal(t, "NEW", got.str(t, "status"))
+}
+
+func TestBinanceOrderRateLimitEndpoint(t *testing.T) {
+	_, c, _ := newSim(t)
+	require.Equal(t, http.StatusOK, c.signed(http.MethodPost, "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=40000").status)
+	a := c.signed(http.MethodGet, "/api/v3/rateLimit/order", "")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+	got := a.list(t)
+	require.Len(t, got, 2)
+	require.Equal(t, map[string]any{"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10.0, "limit": 100.0, "count": 1.0}, got[0])
+	require.Equal(t, "41", a.header.Get("X-MBX-USED-WEIGHT-1M"), "an order weighs 1, rateLimit/order 40")
 }
