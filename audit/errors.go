@@ -20,7 +20,7 @@ var (
 
 	// ErrLocked reports that another Log, in this or another process,
 	// already has the log open for appending.
-	ErrLocked = errors.New("audit: log in use")
+	ErrLocked = errors.New("audit: log locked")
 
 	// ErrInvalidRecord reports a record that cannot be logged, such as one
 	// with an unknown decision.

@@ -80,6 +80,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Log, error) {
 	}
 	if err := lockFile(lock); err != nil {
 		lock.Close()
+		if errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("%w: %s is open in another Log or process; close that first", ErrLocked, path)
+		}
 		return nil, fmt.Errorf("audit: lock %s: %w", path, err)
 	}
 	l := &Log{path: path, cfg: cfg, lock: lock}
@@ -193,9 +196,10 @@ func (l *Log) Path() string { return l.path }
 // Append sets r's Seq, Prev and Hash (and Time, if zero, from the Log's
 // clock; Time is stored in UTC) and writes r as one line. It returns only
 // after the record is written and, with SyncEvery, on disk. On error r is
-// unchanged and the chain head does not advance: nothing of the record
-// stays in the file. An error wrapping ErrWrite means the request being
-// recorded must be refused.
+// unchanged and the chain head does not advance: what was written of the
+// record is cut from the file, and if that is impossible the Log refuses
+// every further Append, so the chain never forks. An error wrapping
+// ErrWrite means the request being recorded must be refused.
 func (l *Log) Append(ctx context.Context, r *Record) error {
 	if err := ctx.Err(); err != nil {
 		return err

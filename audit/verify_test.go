@@ -241,3 +241,23 @@ func mustRecord(t *testing.T, line string) audit.Record {
 	}
 	return r
 }
+
+func TestVerifyErrorsDoNotEchoContent(t *testing.T) {
+	const canary = "CANARY-7d2e-secret-value"
+	lines, _ := sixLines(t)
+	for _, in := range []string{
+		canary + "\n",
+		`{"seq":"` + canary + `"}` + "\n",
+		`{"` + canary + `":1}` + "\n",
+		strings.Replace(lines[0], "bot-main", canary, 1),
+		lines[0][:30] + canary,
+	} {
+		_, err := audit.Verify(context.Background(), strings.NewReader(in))
+		if err == nil {
+			t.Fatalf("Verify accepted %q", in)
+		}
+		if strings.Contains(err.Error(), canary) || strings.Contains(err.Error(), canary[:8]) {
+			t.Errorf("error echoes log content: %v", err)
+		}
+	}
+}
