@@ -127,6 +127,24 @@ func WithBinanceLogger(l *slog.Logger) BinanceOption {
 // it panics if it cannot listen on loopback, or if an option is invalid
 // (a rate limit that is not a whole number of seconds).
 func NewBinance(opts ...BinanceOption) *Binance {
+	c, err := binanceConfigOf(opts)
+	if err != nil {
+		panic(err)
+	}
+	if c.listener == nil {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			if l, err = net.Listen("tcp6", "[::1]:0"); err != nil {
+				panic(fmt.Sprintf("exchangetest: failed to listen on a loopback port: %v", err))
+			}
+		}
+		c.listener = l
+	}
+	return startBinance(c)
+}
+
+// binanceConfigOf applies the options to the defaults and checks them.
+func binanceConfigOf(opts []BinanceOption) (binanceConfig, error) {
 	c := binanceConfig{
 		now:      time.Now,
 		limits:   DefaultBinanceRateLimits(),
@@ -140,18 +158,13 @@ func NewBinance(opts ...BinanceOption) *Binance {
 	}
 	for _, l := range c.limits {
 		if err := validRateLimit(l); err != nil {
-			panic(err)
+			return c, err
 		}
 	}
-	if c.listener == nil {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			if l, err = net.Listen("tcp6", "[::1]:0"); err != nil {
-				panic(fmt.Sprintf("exchangetest: failed to listen on a loopback port: %v", err))
-			}
-		}
-		c.listener = l
-	}
+	return c, nil
+}
+
+func startBinance(c binanceConfig) *Binance {
 	b := &Binance{
 		url:    "http://" + c.listener.Addr().String(),
 		served: make(chan error, 1),
@@ -170,6 +183,22 @@ func NewBinance(opts ...BinanceOption) *Binance {
 	b.srv = &http.Server{Handler: b, ReadHeaderTimeout: 10 * time.Second}
 	go func() { b.served <- b.srv.Serve(c.listener) }()
 	return b
+}
+
+// ListenBinance starts a simulated Binance on addr (e.g. "127.0.0.1:8090"
+// or ":0"), for `keyfence sim --listen ADDR`. Unlike NewBinance it returns
+// an error when it cannot listen or an option is invalid.
+func ListenBinance(addr string, opts ...BinanceOption) (*Binance, error) {
+	c, err := binanceConfigOf(opts)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("exchangetest: binance simulator: %w; choose a free address with --listen", err)
+	}
+	c.listener = l
+	return startBinance(c), nil
 }
 
 // URL returns the base URL, e.g. "http://127.0.0.1:54321".

@@ -456,3 +456,18 @@ func TestBinanceOrderRateLimitEndpoint(t *testing.T) {
 	require.Equal(t, map[string]any{"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10.0, "limit": 100.0, "count": 1.0}, got[0])
 	require.Equal(t, "41", a.header.Get("X-MBX-USED-WEIGHT-1M"), "an order weighs 1, rateLimit/order 40")
 }
+
+func TestListenBinance(t *testing.T) {
+	b, err := ListenBinance("127.0.0.1:0")
+	require.NoError(t, err)
+	defer b.Close()
+	resp, err := http.Get(b.URL() + "/api/v3/time")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	_, err = ListenBinance(strings.TrimPrefix(b.URL(), "http://"))
+	require.ErrorContains(t, err, "--listen", "the address is taken")
+	_, err = ListenBinance("127.0.0.1:0", WithBinanceRateLimits(BinanceRateLimit{BinanceOrders, 0, 1}))
+	require.ErrorContains(t, err, "whole number of seconds")
+}
