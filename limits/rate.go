@@ -2,6 +2,7 @@ package limits
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -311,19 +312,20 @@ func (g *RateGuard) broadcast() {
 // pause waits for d or wake. It fails with a *exchange.RateLimitError when
 // the context's deadline comes first.
 func (g *RateGuard) pause(ctx context.Context, d time.Duration, wake <-chan struct{}, label string, until int64) error {
+	short := false
 	if dl, ok := ctx.Deadline(); ok && d > time.Until(dl) {
-		d = max(0, time.Until(dl))
-		if err := g.sleep(ctx, d, wake); err != nil {
-			return fmt.Errorf("limits: %s: waiting for rate capacity: %w", g.venue, err)
-		}
-		select {
-		case <-wake:
-			return nil
-		default:
-			return &exchange.RateLimitError{Venue: g.venue, Limit: label, Until: rateTime(until)}
-		}
+		d, short = max(0, time.Until(dl)), true
 	}
-	if err := g.sleep(ctx, d, wake); err != nil {
+	err := g.sleep(ctx, d, wake)
+	select {
+	case <-wake:
+		return nil
+	default:
+	}
+	switch {
+	case short && (err == nil || errors.Is(err, context.DeadlineExceeded)):
+		return &exchange.RateLimitError{Venue: g.venue, Limit: label, Until: rateTime(until)}
+	case err != nil:
 		return fmt.Errorf("limits: %s: waiting for rate capacity: %w", g.venue, err)
 	}
 	return nil

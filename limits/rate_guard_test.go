@@ -425,3 +425,15 @@ func TestRateGuardImplementsRateLimiter(t *testing.T) {
 	assert.False(t, ok)
 	assert.True(t, errors.Is(&exchange.RateLimitError{}, exchange.ErrRateLimited))
 }
+
+func TestRateGuardSyncProbeDeadline(t *testing.T) {
+	g, _ := newFakeRateGuard(t, []RateLimit{rateWeight1m}, RateSyncTimeout(time.Minute))
+	require.NoError(t, g.Wait(context.Background(), exchange.Cost{Weight: 1}))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := g.Wait(ctx, exchange.Cost{Weight: 1})
+	var rl *exchange.RateLimitError
+	require.ErrorAs(t, err, &rl, "no report before the deadline")
+	assert.Equal(t, "usage sync", rl.Limit)
+	assert.True(t, rl.Until.Equal(rateT0.Add(time.Minute)))
+}
