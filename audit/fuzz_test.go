@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/keyfence/keyfence/audit"
@@ -32,6 +35,48 @@ func FuzzVerify(f *testing.F) {
 			}
 			if rep.Records == 0 && len(data) > 0 {
 				t.Fatalf("accepted %d bytes with no record", len(data))
+			}
+		}
+	})
+}
+
+// FuzzOpen opens a log whose file holds arbitrary bytes: Open must never
+// panic, must fail with a ChainError on a bad tail, and a Log it returns
+// must append a record that continues a verifiable chain when the file was
+// a valid one.
+func FuzzOpen(f *testing.F) {
+	f.Add([]byte(""))
+	f.Add([]byte("{}\n"))
+	f.Add([]byte("x"))
+	f.Add([]byte("\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, opts := range [][]audit.Option{{audit.NoSync()}, {audit.NoSync(), audit.RepairTornTail(), audit.WithLogger(slog.New(slog.DiscardHandler))}} {
+			path := filepath.Join(t.TempDir(), "audit.jsonl")
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			l, err := audit.Open(context.Background(), path, opts...)
+			if err != nil {
+				if !errors.Is(err, audit.ErrBroken) {
+					t.Fatalf("Open = %v, want ErrBroken", err)
+				}
+				continue
+			}
+			head := l.Head()
+			r := record(1)
+			if err := l.Append(context.Background(), r); err != nil {
+				t.Fatalf("Append: %v", err)
+			}
+			if r.Seq != head.Seq+1 || r.Prev != head.Hash {
+				t.Fatalf("record %d/%s does not follow head %+v", r.Seq, r.Prev, head)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, verr := audit.Verify(context.Background(), bytes.NewReader(data)); verr == nil {
+				if _, err := audit.VerifyFiles(context.Background(), path); err != nil {
+					t.Fatalf("a valid log broke after one Append: %v", err)
+				}
 			}
 		}
 	})

@@ -113,6 +113,12 @@ func TestAppendRejectsInvalidRecord(t *testing.T) {
 		t.Errorf("rejected record changed state: record %+v head %+v", r, l.Head())
 	}
 
+	far := record(1)
+	far.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := l.Append(context.Background(), far); !errors.Is(err, audit.ErrInvalidRecord) {
+		t.Errorf("Append of a record from year 10000 = %v, want ErrInvalidRecord", err)
+	}
+
 	big := record(1)
 	big.Reason = strings.Repeat("x", audit.MaxLineBytes)
 	if err := l.Append(context.Background(), big); !errors.Is(err, audit.ErrInvalidRecord) {
