@@ -130,7 +130,7 @@ type ticket struct {
 	parts     []part
 	inline    [3]part
 	committed bool
-	open      int // orders open after commit; -1: open without order ids
+	open      int   // orders open after commit; -1: open without order ids
 	filled    units // filled at once, from the commit
 	closed    units // filled, from the closes of its orders
 }
@@ -199,11 +199,11 @@ func (s *state) reserve(req *ReserveRequest, ps []prepared, id Ticket) {
 	}
 	for i := range req.Limits {
 		l := &req.Limits[i]
-		c := ps[i].c
+		c := ps[i].c // advanced to now by check
 		if c == nil {
 			c = s.counter(l.Key, int64(l.Window))
+			c.advance(now)
 		}
-		c.advance(now)
 		c.sum = c.sum.add(ps[i].amount)
 		if c.window == 0 {
 			t.parts[i] = part{c: c, gauge: ps[i].amount}
