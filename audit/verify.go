@@ -53,6 +53,7 @@ func VerifyFiles(ctx context.Context, paths ...string) (Report, error) {
 
 // Verify checks the log read from r. A broken chain is reported as a
 // *ChainError naming the first bad line; other errors come from r or ctx.
+// On error the Report describes the records verified before it.
 func (v *Verifier) Verify(ctx context.Context, r io.Reader) (Report, error) {
 	s := v.newState()
 	if err := s.read(ctx, "", r); err != nil {
