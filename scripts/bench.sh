@@ -12,7 +12,6 @@ benchstat="go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9
 run() { # name, package dir, bench regexp, extra flags...
   local name=$1 dir=$2 re=$3; shift 3
   echo "== $name: go test -run '^\$' -bench '$re' -benchmem -count $count $* ($dir)"
-  (cd "$(dirname "$dir")" 2>/dev/null || true)
   go test -run '^$' -bench "$re" -benchmem -count "$count" "$@" "$dir" > "$out/$name.txt"
   $benchstat "$out/$name.txt" > "$out/$name.stat"
   cat "$out/$name.stat"
