@@ -25,9 +25,6 @@ const APIKeyHeader = "X-MBX-APIKEY"
 // canonicalAPIKeyHeader is APIKeyHeader in net/http's canonical form.
 var canonicalAPIKeyHeader = http.CanonicalHeaderKey(APIKeyHeader)
 
-// hmacHexLen is the length of a hex HMAC-SHA256 signature.
-const hmacHexLen = 64
-
 // MaxRecvWindow is the largest receive window Binance accepts.
 const MaxRecvWindow = 60 * time.Second
 
@@ -108,9 +105,9 @@ func (s *Scheme) Classify(req *exchange.Request) (exchange.Route, error) {
 // Prepare stamps a signed request: it appends recvWindow (when the scheme
 // has one and neither query nor body has one) and timestamp (milliseconds,
 // unless the query or body already carries one) to the query string, after
-// the caller's parameters. It returns
-// the signed payload: the percent-encoded query string followed by the
-// body with no separator. An unsigned route is returned as sent, unstamped.
+// the caller's parameters. It returns the signed payload: the
+// percent-encoded query string followed by the body with no separator. An
+// unsigned route is returned as sent, unstamped.
 func (s *Scheme) Prepare(req *exchange.Request, key signer.KeyInfo, now time.Time) ([]byte, error) {
 	name, spec, ok := lookup(req.Method, req.Path)
 	if !ok {
@@ -135,7 +132,7 @@ func (s *Scheme) Prepare(req *exchange.Request, key signer.KeyInfo, now time.Tim
 			req.Params = append(req.Params, exchange.Param{Key: "timestamp", Value: strconv.FormatInt(now.UnixMilli(), 10)})
 		}
 	}
-	payload := make([]byte, 0, encodedLen(req.Params)+len(req.Body)+len("&signature=")+hmacHexLen)
+	payload := make([]byte, 0, encodedLen(req.Params)+len(req.Body))
 	payload = appendQuery(payload, req.Params)
 	payload = append(payload, req.Body...)
 	return payload, nil
@@ -200,6 +197,11 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	q.WriteString("signature=")
 	q.Write(enc)
 	w.Query = q.String()
+	for k := range w.Header {
+		if strings.EqualFold(k, APIKeyHeader) {
+			delete(w.Header, k) // the key's own API key, never the caller's
+		}
+	}
 	w.Header[canonicalAPIKeyHeader] = []string{key.APIKey}
 	return w, nil
 }

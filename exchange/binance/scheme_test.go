@@ -286,7 +286,7 @@ func TestMutationAfterAuthorizeChangesNothing(t *testing.T) {
 	auth := &exchange.Authorizer{Scheme: s, Signer: sg, Guard: &recorder{}, Audit: &memAudit{},
 		Clock: func() time.Time { return time.UnixMilli(1499827319559) }}
 	req := docOrder()
-	req.Header = map[string][]string{"X-Test": {"a"}}
+	req.Header = map[string][]string{"X-Test": {"a"}, "X-MBX-APIKEY": {"someone-else"}}
 	got, err := auth.Authorize(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +297,8 @@ func TestMutationAfterAuthorizeChangesNothing(t *testing.T) {
 	req.Header.Set("X-Test", "b")
 	req.Path = "/api/v3/order/test"
 	if got.Wire.Query != query || strings.Contains(got.Wire.Query, "1000") || got.Wire.Header.Get("X-Test") != "a" ||
-		got.Wire.Path != "/api/v3/order" || !got.Intent.Orders[0].Quantity.Equal(dec("1")) {
+		got.Wire.Path != "/api/v3/order" || !got.Intent.Orders[0].Quantity.Equal(dec("1")) ||
+		len(got.Wire.Header.Values(APIKeyHeader)) != 1 || got.Wire.Header.Get(APIKeyHeader) != docAPIKey || len(got.Wire.Header) != 2 {
 		t.Fatalf("wire changed: %+v", got.Wire)
 	}
 }
