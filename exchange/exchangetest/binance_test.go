@@ -471,3 +471,59 @@ func TestListenBinance(t *testing.T) {
 	_, err = ListenBinance("127.0.0.1:0", WithBinanceRateLimits(BinanceRateLimit{BinanceOrders, 0, 1}))
 	require.ErrorContains(t, err, "whole number of seconds")
 }
+
+func TestBinanceCommission(t *testing.T) {
+	b, c, _ := newSim(t, WithBinanceCommission(dec("0.0005"), dec("0.001")))
+	a := c.signed(http.MethodPost, "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+	fill := a.obj(t)["fills"].([]any)[0].(map[string]any)
+	require.Equal(t, "0.00001000", fill["commission"])
+	require.Equal(t, "BTC", fill["commissionAsset"])
+	requireDec(t, "1.00999", balanceOf(t, b, "trader", "BTC").Free)
+
+	a = c.signed(http.MethodPost, "/api/v3/order", "symbol=BTCUSDT&side=SELL&type=LIMIT&timeInForce=GTC&quantity=0.1&price=60000")
+	require.Equal(t, "NEW", a.str(t, "status"))
+	b.SetPrice("BTCUSDT", dec("60000"))
+	trades := c.signed(http.MethodGet, "/api/v3/myTrades", "symbol=BTCUSDT").list(t)
+	require.Len(t, trades, 2)
+	require.Equal(t, "3.00000000", trades[1]["commission"], "0.05 % of 6000 USDT")
+	require.Equal(t, "USDT", trades[1]["commissionAsset"])
+	m := c.signed(http.MethodGet, "/api/v3/account", "").obj(t)
+	require.EqualValues(t, 10, m["takerCommission"])
+	require.EqualValues(t, 5, m["makerCommission"])
+}
+
+func TestBinanceCustomMarket(t *testing.T) {
+	sym := Symbol{
+		Symbol: "PUMPUSDT", Base: "PUMP", Quote: "USDT",
+		Filters:      exchange.Filters{TickSize: dec("0.001"), StepSize: dec("1"), MinQty: dec("1"), MinNotional: dec("1")},
+		MaxNumOrders: 1, Price: dec("1"), Spread: dec("0.002"),
+	}
+	halted := Symbol{Symbol: "OLDUSDT", Base: "OLD", Quote: "USDT", Halted: true, Price: dec("1")}
+	b, c, _ := newSim(t, WithBinanceSymbols(sym, halted), WithBinanceBalances(exchange.Balance{Asset: "USDT", Free: dec("100")}))
+	require.Len(t, c.get("/api/v3/ticker/price", "").list(t), 2)
+	require.Equal(t, -1121, c.get("/api/v3/ticker/price", "symbol=BTCUSDT").code(t))
+	bals := b.Balances("trader")
+	require.Len(t, bals, 1)
+	require.Equal(t, "USDT", bals[0].Asset)
+	requireDec(t, "100", bals[0].Total())
+
+	a := c.signed(http.MethodPost, "/api/v3/order", "symbol=OLDUSDT&side=BUY&type=MARKET&quantity=1")
+	require.Equal(t, -1013, a.code(t))
+	require.Equal(t, "Market is closed.", a.str(t, "msg"))
+	info := c.get("/api/v3/exchangeInfo", "symbol=OLDUSDT").obj(t)["symbols"].([]any)[0].(map[string]any)
+	require.Equal(t, "HALT", info["status"])
+
+	require.Equal(t, http.StatusOK, c.signed(http.MethodPost, "/api/v3/order", "symbol=PUMPUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=10&price=0.9").status)
+	a = c.signed(http.MethodPost, "/api/v3/order", "symbol=PUMPUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=10&price=0.9")
+	require.Equal(t, "Filter failure: MAX_NUM_ORDERS", a.str(t, "msg"))
+
+	require.NoError(t, b.SetBalance("trader", "PUMP", dec("50")))
+	requireDec(t, "50", balanceOf(t, b, "trader", "PUMP").Free)
+	require.Error(t, b.SetBalance("nobody", "PUMP", dec("1")))
+	p, ok := b.Price("PUMPUSDT")
+	require.True(t, ok)
+	requireDec(t, "1", p)
+	_, ok = b.Price("BTCUSDT")
+	require.False(t, ok)
+}
