@@ -50,10 +50,12 @@ func benchGuard(b *testing.B, store Store) (*Guard, []*exchange.Intent) {
 
 // settle commits every other reservation as filled at once and releases
 // the others, so the caps never fill but every path is exercised.
+var benchOrderIDs = []string{"x"}
+
 func settle(b *testing.B, ctx context.Context, res exchange.Reservation, i int) {
 	var err error
 	if i%2 == 0 {
-		err = res.Commit(ctx, exchange.Outcome{OrderIDs: []string{"x"}})
+		err = res.Commit(ctx, exchange.Outcome{OrderIDs: benchOrderIDs})
 	} else {
 		err = res.Release(ctx, nil)
 	}
@@ -70,6 +72,8 @@ func BenchmarkGuardCheck(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	i := 0
+	cpu := processCPU()
+	defer func() { reportCPU(b, cpu) }()
 	for b.Loop() {
 		res, err := g.Check(ctx, intents[i%len(intents)])
 		if err != nil {
@@ -88,6 +92,8 @@ func BenchmarkGuardCheckParallel(b *testing.B) {
 	procs := runtime.GOMAXPROCS(0)
 	b.SetParallelism((64 + procs - 1) / procs) // 64 goroutines
 	var n atomic.Int64
+	cpu := processCPU()
+	defer func() { reportCPU(b, cpu) }()
 	b.RunParallel(func(pb *testing.PB) {
 		i := int(n.Add(1))
 		for pb.Next() {
@@ -117,6 +123,8 @@ func BenchmarkFileStoreReserve(b *testing.B) {
 		{Key: "bot\x00open", Amount: decimal.NewFromInt(1), Cap: decimal.NewFromInt(1e9)},
 	}}
 	b.ReportAllocs()
+	cpu := processCPU()
+	defer func() { reportCPU(b, cpu) }()
 	for b.Loop() {
 		if _, err := s.Reserve(ctx, req); err != nil {
 			b.Fatal(err)
