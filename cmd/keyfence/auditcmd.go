@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -43,6 +44,10 @@ func auditCmd(ctx context.Context, args []string, e *env) error {
 		}
 	}
 	rep, err := v.VerifyFiles(ctx, files...)
+	var ce *audit.ChainError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("audit log broken: %s line %d (seq %d): %s", ce.File, ce.Line, ce.Seq, ce.Reason)
+	}
 	if err != nil {
 		return err
 	}
