@@ -62,6 +62,7 @@ func TestBinanceWeightLimitThenBan(t *testing.T) {
 	a = c.get("/api/v3/ping", "")
 	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
 	require.Equal(t, "1", a.header.Get("X-MBX-USED-WEIGHT-1S"))
+	require.EqualValues(t, 7, b.Requests())
 }
 
 func TestBinanceWaitingOutA429AvoidsTheBan(t *testing.T) {

@@ -101,7 +101,22 @@ type balance struct{ free, locked decimal.Decimal }
 type account struct {
 	balances map[string]*balance
 	orders   map[int64]*order // every order, by id
-	trades   []*trade
+	// live holds the orders that may still be open; closed ones are
+	// dropped when found, so scans of open orders stay short.
+	live   map[int64]*order
+	trades []*trade
+}
+
+// eachOpen calls f for each open order of the account, in no order, and
+// forgets the closed ones.
+func (a *account) eachOpen(f func(o *order)) {
+	for id, o := range a.live {
+		if !o.status.Open() {
+			delete(a.live, id)
+			continue
+		}
+		f(o)
+	}
 }
 
 func (a *account) bal(asset string) *balance {
@@ -316,10 +331,10 @@ func (m *market) place(r placeRequest) (order, error) {
 		return order{}, err
 	}
 	if r.clientID != "" {
-		for _, o := range a.orders {
-			if o.clientID == r.clientID && o.status.Open() {
-				return order{}, errDuplicateOrder
-			}
+		dup := false
+		a.eachOpen(func(o *order) { dup = dup || o.clientID == r.clientID })
+		if dup {
+			return order{}, errDuplicateOrder
 		}
 	}
 	now := m.now()
@@ -380,6 +395,10 @@ func (m *market) place(r placeRequest) (order, error) {
 	o.id = m.nextOrder
 	m.nextOrder++
 	a.orders[o.id] = o
+	if a.live == nil {
+		a.live = make(map[int64]*order)
+	}
+	a.live[o.id] = o
 	// Lock what the order needs, then fill from it.
 	b.free = b.free.Sub(need)
 	b.locked = b.locked.Add(need)
@@ -506,11 +525,11 @@ func (m *market) release(a *account, s *Symbol, o *order) {
 
 func (m *market) openCount(a *account, symbol string) int {
 	n := 0
-	for _, o := range a.orders {
-		if o.symbol == symbol && o.status.Open() {
+	a.eachOpen(func(o *order) {
+		if o.symbol == symbol {
 			n++
 		}
-	}
+	})
 	return n
 }
 
@@ -550,8 +569,13 @@ func (m *market) sortedAccounts() []string {
 // sortedOrders returns an account's orders on symbol ("" for all) by id.
 func sortedOrders(a *account, symbol string, openOnly bool) []*order {
 	var out []*order
-	for _, o := range a.orders {
-		if (symbol == "" || o.symbol == symbol) && (!openOnly || o.status.Open()) {
+	all := a.orders
+	if openOnly {
+		all = make(map[int64]*order, len(a.live))
+		a.eachOpen(func(o *order) { all[o.id] = o })
+	}
+	for _, o := range all {
+		if symbol == "" || o.symbol == symbol {
 			out = append(out, o)
 		}
 	}
