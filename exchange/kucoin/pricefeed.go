@@ -1,0 +1,134 @@
+package kucoin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/shopspring/decimal"
+)
+
+// DefaultBaseURL is KuCoin's production REST endpoint.
+const DefaultBaseURL = "https://api.kucoin.com"
+
+// DefaultPriceMaxAge is how long a PriceFeed reuses a ticker.
+const DefaultPriceMaxAge = time.Second
+
+// PriceFeed is an exchange.PriceSource over the public level-1 ticker
+// (GET /api/v1/market/orderbook/level1: bestBid, bestAsk). It caches each
+// symbol's quote for at most MaxAge. It needs no key, so a guard can be
+// built with it before the Client exists; a Client given the feed counts
+// its requests in the public pool of its rate limiter. A PriceFeed is safe
+// for concurrent use.
+type PriceFeed struct {
+	base   string
+	http   *http.Client
+	maxAge time.Duration
+	now    func() time.Time
+	rate   atomic.Pointer[rateHolder]
+
+	mu    sync.Mutex
+	cache map[string]exchange.Quote
+}
+
+type rateHolder struct{ r exchange.RateLimiter }
+
+// PriceFeedConfig configures NewPriceFeed. Every field is optional.
+type PriceFeedConfig struct {
+	BaseURL    string        // DefaultBaseURL if empty
+	HTTPClient *http.Client  // exchange.NewHTTPClient() if nil
+	MaxAge     time.Duration // DefaultPriceMaxAge if zero
+	Clock      func() time.Time
+}
+
+// NewPriceFeed returns a price feed.
+func NewPriceFeed(cfg PriceFeedConfig) *PriceFeed {
+	f := &PriceFeed{base: cfg.BaseURL, http: cfg.HTTPClient, maxAge: cfg.MaxAge, now: cfg.Clock,
+		cache: make(map[string]exchange.Quote)}
+	if f.base == "" {
+		f.base = DefaultBaseURL
+	}
+	if f.http == nil {
+		f.http = exchange.NewHTTPClient()
+	}
+	if f.maxAge <= 0 {
+		f.maxAge = DefaultPriceMaxAge
+	}
+	if f.now == nil {
+		f.now = time.Now
+	}
+	return f
+}
+
+func (f *PriceFeed) useRate(r exchange.RateLimiter) {
+	if r != nil {
+		f.rate.Store(&rateHolder{r})
+	}
+}
+
+// Reference returns the best bid and ask of symbol, from the cache when
+// the cached quote is at most MaxAge old.
+func (f *PriceFeed) Reference(ctx context.Context, symbol string) (exchange.Quote, error) {
+	if _, _, err := SplitSymbol(symbol); err != nil {
+		return exchange.Quote{}, fmt.Errorf("kucoin: price feed: %w", err)
+	}
+	now := f.now()
+	f.mu.Lock()
+	q, ok := f.cache[symbol]
+	f.mu.Unlock()
+	if ok && now.Sub(q.At) <= f.maxAge && !q.At.After(now) {
+		return q, nil
+	}
+	q, err := f.fetch(ctx, symbol)
+	if err != nil {
+		return exchange.Quote{}, err
+	}
+	f.mu.Lock()
+	if old, ok := f.cache[symbol]; !ok || !old.At.After(q.At) {
+		f.cache[symbol] = q
+	}
+	f.mu.Unlock()
+	return q, nil
+}
+
+func (f *PriceFeed) fetch(ctx context.Context, symbol string) (exchange.Quote, error) {
+	w := &exchange.Wire{Method: http.MethodGet, Path: "/api/v1/market/orderbook/level1", Query: "symbol=" + symbol}
+	var rl exchange.RateLimiter
+	if h := f.rate.Load(); h != nil {
+		rl = h.r
+		if err := rl.Wait(ctx, exchange.Cost{Weight: routeTable["GET "+w.Path].weight}); err != nil {
+			return exchange.Quote{}, err
+		}
+	}
+	resp, err := exchange.Do(ctx, f.http, f.base, w)
+	if err != nil {
+		return exchange.Quote{}, fmt.Errorf("kucoin: level1 ticker %s: %w", symbol, err)
+	}
+	at := f.now()
+	if rl != nil {
+		rl.Observe(usage(PoolPublic, at, resp.Status, resp.Header))
+	}
+	data, apiErr := decode(resp.Status, resp.Header, resp.Body)
+	if apiErr != nil {
+		return exchange.Quote{}, apiErr
+	}
+	var t struct {
+		BestBid string `json:"bestBid"`
+		BestAsk string `json:"bestAsk"`
+	}
+	if err := json.Unmarshal(data, &t); err != nil || string(data) == "null" {
+		return exchange.Quote{}, errors.New("kucoin: level1 ticker " + symbol + ": no ticker in the answer (is the symbol listed?)")
+	}
+	bid, err1 := decimal.NewFromString(t.BestBid)
+	ask, err2 := decimal.NewFromString(t.BestAsk)
+	if err1 != nil || err2 != nil || bid.Sign() < 0 || ask.Sign() < 0 || (bid.IsZero() && ask.IsZero()) {
+		return exchange.Quote{}, fmt.Errorf("kucoin: level1 ticker %s: no usable bid or ask (bid %q, ask %q)", symbol, t.BestBid, t.BestAsk)
+	}
+	return exchange.Quote{Symbol: symbol, Bid: bid, Ask: ask, At: at}, nil
+}
