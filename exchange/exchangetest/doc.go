@@ -46,6 +46,7 @@
 // (Requests, Count429, Count418, OrdersPlaced), balances, orders and
 // withdrawals to check what a client really did.
 //
-// For the command line, Run serves until a context is done, and
+// For the command line, ListenBinance starts on a given address, Run
+// serves until a context is done, and
 // ParseBinanceKeyFlag and ParsePriceFlag read `keyfence sim` flag values.
 package exchangetest
