@@ -1,8 +1,10 @@
 package exchange
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -96,10 +98,8 @@ type Request struct {
 // Clone returns a deep copy of r.
 func (r *Request) Clone() *Request {
 	c := *r
-	c.Params = append(Params(nil), r.Params...)
-	if r.Body != nil {
-		c.Body = append([]byte(nil), r.Body...)
-	}
+	c.Params = slices.Clone(r.Params)
+	c.Body = bytes.Clone(r.Body) // nil stays nil, empty stays empty
 	c.Header = r.Header.Clone()
 	return &c
 }
