@@ -145,6 +145,36 @@ func WithCoinbaseLogger(l *slog.Logger) CoinbaseOption {
 // 127.0.0.1:0 unless WithCoinbaseListener gives one. Like
 // httptest.NewServer it panics if it cannot listen on loopback.
 func NewCoinbase(opts ...CoinbaseOption) *Coinbase {
+	c := coinbaseConfigOf(opts)
+	if c.listener == nil {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			if l, err = net.Listen("tcp6", "[::1]:0"); err != nil {
+				panic(fmt.Sprintf("exchangetest: failed to listen on a loopback port: %v", err))
+			}
+		}
+		c.listener = l
+	}
+	return startCoinbase(c)
+}
+
+// ListenCoinbase starts a simulated Coinbase on addr (e.g.
+// "127.0.0.1:8091" or ":0"), for `keyfence sim --venue coinbase --listen
+// ADDR`. Unlike NewCoinbase it returns an error when it cannot listen.
+func ListenCoinbase(addr string, opts ...CoinbaseOption) (*Coinbase, error) {
+	c := coinbaseConfigOf(opts)
+	if c.listener != nil {
+		_ = c.listener.Close()
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("exchangetest: coinbase simulator: %w; choose a free address with --listen", err)
+	}
+	c.listener = l
+	return startCoinbase(c), nil
+}
+
+func coinbaseConfigOf(opts []CoinbaseOption) coinbaseConfig {
 	c := coinbaseConfig{
 		now:      time.Now,
 		products: DefaultCoinbaseProducts(),
@@ -156,15 +186,10 @@ func NewCoinbase(opts ...CoinbaseOption) *Coinbase {
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.listener == nil {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			if l, err = net.Listen("tcp6", "[::1]:0"); err != nil {
-				panic(fmt.Sprintf("exchangetest: failed to listen on a loopback port: %v", err))
-			}
-		}
-		c.listener = l
-	}
+	return c
+}
+
+func startCoinbase(c coinbaseConfig) *Coinbase {
 	syms := make([]Symbol, len(c.products))
 	prods := make(map[string]*CoinbaseProduct, len(c.products))
 	for i := range c.products {

@@ -145,26 +145,27 @@ func (cb *Coinbase) authenticate(r *http.Request, now time.Time) (*CoinbaseKey, 
 	return k, ""
 }
 
-// ParseCoinbaseKeyFlag parses a key given on the command line of
-// `keyfence sim --venue coinbase` as NAME:@PUBLIC_KEY.pem: the CDP key
-// name and a file holding its public key as a PEM "PUBLIC KEY" block
-// (ECDSA P-256 or Ed25519). The key may view and trade, nothing more.
-// The key name may hold colons; the last ":@" separates the file.
+// ParseCoinbaseKeyFlag parses a --key value of `keyfence sim --venue
+// coinbase`, NAME:@PUBLIC_KEY.pem: the CDP key name
+// (organizations/{org}/apiKeys/{id}) and a file holding its public key as
+// a PEM "PUBLIC KEY" block (ECDSA P-256 or Ed25519). The key may view and
+// trade, and cannot transfer. The key name may hold colons; the last ":@"
+// separates the file. Errors wrap ErrBadFlag.
 func ParseCoinbaseKeyFlag(s string) (CoinbaseKey, error) {
 	i := strings.LastIndex(s, ":@")
 	if i <= 0 || i+2 >= len(s) {
-		return CoinbaseKey{}, fmt.Errorf("exchangetest: coinbase key %q: use NAME:@PUBLIC_KEY.pem", s)
+		return CoinbaseKey{}, fmt.Errorf("%w: --key wants NAME:@PUBLIC_KEY.pem for coinbase", ErrBadFlag)
 	}
 	name, file := s[:i], s[i+2:]
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return CoinbaseKey{}, fmt.Errorf("exchangetest: coinbase key %s: %w", name, err)
+		return CoinbaseKey{}, fmt.Errorf("%w: --key %s: reading the key file: %w", ErrBadFlag, name, err)
 	}
 	pub, err := ParseCoinbasePublicKey(b)
 	if err != nil {
-		return CoinbaseKey{}, fmt.Errorf("exchangetest: coinbase key %s: %s: %w", name, file, err)
+		return CoinbaseKey{}, fmt.Errorf("%w: --key %s: %s: %w", ErrBadFlag, name, file, err)
 	}
-	return CoinbaseKey{Name: name, PublicKey: pub, Permissions: exchange.Permissions{Read: true, Trade: true}}, nil
+	return CoinbaseKey{Name: name, PublicKey: pub, Permissions: commandLinePermissions}, nil
 }
 
 // ParseCoinbasePublicKey decodes a PEM "PUBLIC KEY" block holding an

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -169,6 +170,25 @@ func TestCoinbaseSimMovesFunds(t *testing.T) {
 	}
 }
 
+func TestListenCoinbase(t *testing.T) {
+	sim, err := ListenCoinbase("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	resp, err := http.Get(sim.URL() + "/api/v3/brokerage/time")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("time: %d", resp.StatusCode)
+	}
+	if _, err := ListenCoinbase("256.0.0.1:0"); err == nil {
+		t.Error("bad address accepted")
+	}
+}
+
 func TestCoinbaseSimRateLimit(t *testing.T) {
 	now := time.Now()
 	c := newCBClient(t, exchange.Permissions{Read: true}, WithCoinbaseRateLimits(3, 0), WithCoinbaseClock(func() time.Time { return now }))
@@ -214,7 +234,7 @@ func TestParseCoinbaseKeyFlag(t *testing.T) {
 		t.Errorf("ed25519 with a colon in the name: %v %v", k, err)
 	}
 	for _, bad := range []string{"name", "name:" + ecFile, ":@" + ecFile, "n:@", "n:@" + filepath.Join(dir, "missing.pem"), "n:@" + badFile} {
-		if _, err := ParseCoinbaseKeyFlag(bad); err == nil {
+		if _, err := ParseCoinbaseKeyFlag(bad); !errors.Is(err, ErrBadFlag) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
