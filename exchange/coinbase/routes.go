@@ -36,11 +36,11 @@ type routePattern struct {
 }
 
 var (
-	public   = routeSpec{class: exchange.ClassPublic}
-	read     = routeSpec{class: exchange.ClassRead, signed: true}
-	cancel   = routeSpec{class: exchange.ClassCancel, signed: true}
-	transfer = routeSpec{class: exchange.ClassTransfer, signed: true}
-	withdraw = routeSpec{class: exchange.ClassWithdraw, signed: true}
+	routePublic   = routeSpec{class: exchange.ClassPublic}
+	routeRead     = routeSpec{class: exchange.ClassRead, signed: true}
+	routeCancel   = routeSpec{class: exchange.ClassCancel, signed: true}
+	routeTransfer = routeSpec{class: exchange.ClassTransfer, signed: true}
+	routeWithdraw = routeSpec{class: exchange.ClassWithdraw, signed: true}
 )
 
 // routePatterns is the route table: every endpoint the client uses, every
@@ -49,27 +49,27 @@ var (
 // Literal segments win over "{id}" (the table is searched in order).
 var routePatterns = []routePattern{
 	// Public market data and server time: unsigned.
-	{"GET", Prefix + "/time", public},
-	{"GET", Prefix + "/market/products", public},
-	{"GET", Prefix + "/market/products/{id}", public},
-	{"GET", Prefix + "/market/products/{id}/ticker", public},
-	{"GET", Prefix + "/market/product_book", public},
+	{"GET", Prefix + "/time", routePublic},
+	{"GET", Prefix + "/market/products", routePublic},
+	{"GET", Prefix + "/market/products/{id}", routePublic},
+	{"GET", Prefix + "/market/products/{id}/ticker", routePublic},
+	{"GET", Prefix + "/market/product_book", routePublic},
 
 	// Authenticated reads.
-	{"GET", Prefix + "/products", read},
-	{"GET", Prefix + "/products/{id}", read},
-	{"GET", Prefix + "/products/{id}/ticker", read},
-	{"GET", Prefix + "/products/{id}/candles", read},
-	{"GET", Prefix + "/best_bid_ask", read},
-	{"GET", Prefix + "/product_book", read},
-	{"GET", Prefix + "/accounts", read},
-	{"GET", Prefix + "/accounts/{id}", read},
-	{"GET", Prefix + "/orders/historical/batch", read},
-	{"GET", Prefix + "/orders/historical/fills", read},
-	{"GET", Prefix + "/orders/historical/{id}", read},
-	{"GET", Prefix + "/key_permissions", read},
-	{"GET", Prefix + "/transaction_summary", read},
-	{"GET", Prefix + "/convert/trade/{id}", read},
+	{"GET", Prefix + "/products", routeRead},
+	{"GET", Prefix + "/products/{id}", routeRead},
+	{"GET", Prefix + "/products/{id}/ticker", routeRead},
+	{"GET", Prefix + "/products/{id}/candles", routeRead},
+	{"GET", Prefix + "/best_bid_ask", routeRead},
+	{"GET", Prefix + "/product_book", routeRead},
+	{"GET", Prefix + "/accounts", routeRead},
+	{"GET", Prefix + "/accounts/{id}", routeRead},
+	{"GET", Prefix + "/orders/historical/batch", routeRead},
+	{"GET", Prefix + "/orders/historical/fills", routeRead},
+	{"GET", Prefix + "/orders/historical/{id}", routeRead},
+	{"GET", Prefix + "/key_permissions", routeRead},
+	{"GET", Prefix + "/transaction_summary", routeRead},
+	{"GET", Prefix + "/convert/trade/{id}", routeRead},
 
 	// Orders.
 	{"POST", Prefix + "/orders", routeSpec{class: exchange.ClassTrade, signed: true, kind: kindOrder}},
@@ -82,16 +82,16 @@ var routePatterns = []routePattern{
 		why: "conversions are not parsed by keyfence; trade through orders instead"}},
 	{"POST", Prefix + "/convert/trade/{id}", routeSpec{class: exchange.ClassTrade, signed: true, kind: kindRefused,
 		why: "conversions are not parsed by keyfence; trade through orders instead"}},
-	{"POST", Prefix + "/orders/batch_cancel", cancel},
+	{"POST", Prefix + "/orders/batch_cancel", routeCancel},
 
 	// Funds moving between portfolios or accounts of the same owner.
-	{"POST", Prefix + "/portfolios/move_funds", transfer},
-	{"POST", Prefix + "/intx/allocate", transfer},
-	{"POST", Prefix + "/cfm/sweeps/schedule", transfer},
-	{"DELETE", Prefix + "/cfm/sweeps", transfer},
+	{"POST", Prefix + "/portfolios/move_funds", routeTransfer},
+	{"POST", Prefix + "/intx/allocate", routeTransfer},
+	{"POST", Prefix + "/cfm/sweeps/schedule", routeTransfer},
+	{"DELETE", Prefix + "/cfm/sweeps", routeTransfer},
 
 	// Coinbase App v2: "send money" moves funds out.
-	{"POST", "/v2/accounts/{id}/transactions", withdraw},
+	{"POST", "/v2/accounts/{id}/transactions", routeWithdraw},
 }
 
 // lookup finds the route of a method and path. The name is the method and
