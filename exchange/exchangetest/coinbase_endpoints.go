@@ -309,7 +309,7 @@ func (cb *Coinbase) cbCreateOrder(c *cbCall) cbAnswer {
 func (cb *Coinbase) createdAnswer(o order, config json.RawMessage) cbAnswer {
 	return cbAnswer{http.StatusOK, map[string]any{
 		"success": true, "failure_reason": "UNKNOWN_FAILURE_REASON", "order_id": cb.uuidOf(o.id),
-		"success_response": map[string]string{"order_id": cb.uuidOf(o.id), "product_id": o.symbol, "side": string(o.side), "client_order_id": o.clientID},
+		"success_response":    map[string]string{"order_id": cb.uuidOf(o.id), "product_id": o.symbol, "side": string(o.side), "client_order_id": o.clientID},
 		"order_configuration": config,
 	}}
 }
