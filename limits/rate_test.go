@@ -191,10 +191,11 @@ func rateSend(ctx context.Context, g *RateGuard, client *http.Client, url string
 // 95% of the venue's limit over the complete windows of the run.
 //
 // The guard's promise holds while a request reaches the venue within
-// RateSkew of leaving the guard. On a machine so loaded that this fails (the
-// venue sees a request in another window than the one it left in), or so
-// starved that the workers cannot keep up, the run says nothing of the guard
-// and is repeated, up to rateAttempts times.
+// RateSkew of leaving the guard, and its efficiency while the process runs.
+// On a machine so loaded that this fails (the venue sees a request in another
+// window than the one it left in, or the process is not scheduled for longer
+// than the skew), the run says nothing of the guard and is repeated, up to
+// rateAttempts times.
 func TestRateGuardAgainstVenue(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for a few seconds")
@@ -204,25 +205,30 @@ func TestRateGuardAgainstVenue(t *testing.T) {
 			t.Parallel()
 			for attempt := 1; ; attempt++ {
 				r := rateAgainstVenue(t, offset)
-				t.Logf("attempt %d, venue clock offset %v: utilisation %.1f%% of the venue's limit over %d complete windows (per window %v, capacity %d); %d requests accepted, %d misplaced, %d 429s, %d 418s",
-					attempt, offset, 100*r.util, len(r.windows), r.windows, rateCapacity(rateVenueLimit, DefaultRateMargin), r.accepted, r.misplaced, r.n429, r.n418)
-				if r.misplaced > 0 {
+				t.Logf("attempt %d, venue clock offset %v: utilisation %.1f%% of the venue's limit over %d complete windows (per window %v, capacity %d); %d requests accepted, %d misplaced, %d 429s, %d 418s, longest stall %v",
+					attempt, offset, 100*r.util, len(r.windows), r.windows, rateCapacity(rateVenueLimit, DefaultRateMargin), r.accepted, r.misplaced, r.n429, r.n418, r.stall.Round(time.Millisecond))
+				if len(r.failed) > 0 {
+					t.Logf("workers stopped on errors: %q", r.failed)
+				}
+				if r.good() {
+					return
+				}
+				if r.misplaced > 0 || r.stall > rateSkew {
 					if attempt == rateAttempts {
-						t.Skipf("requests took longer than the guard's skew to reach the venue in all %d attempts: the machine is too loaded to judge the guard", rateAttempts)
+						t.Skipf("the process stalled, or requests took longer than the guard's skew to reach the venue, in all %d attempts: the machine is too loaded to judge the guard", rateAttempts)
 					}
 					continue
 				}
-				// Safety holds in every run that meets the guard's premise.
+				// The run met the guard's premise: it must have kept its promise.
 				assert.Zero(t, r.n429, "429s")
 				assert.Zero(t, r.n418, "418s")
 				for _, n := range r.windows {
 					assert.LessOrEqual(t, n, rateVenueLimit)
 				}
+				assert.Empty(t, r.failed)
 				assert.Equal(t, r.workers, r.refused, "every worker ran to the deadline: demand exceeded the allowance")
-				if r.util >= 0.95 || attempt == rateAttempts {
-					assert.GreaterOrEqual(t, r.util, 0.95, "utilisation")
-					return
-				}
+				assert.GreaterOrEqual(t, r.util, 0.95, "utilisation")
+				return
 			}
 		})
 	}
@@ -231,6 +237,7 @@ func TestRateGuardAgainstVenue(t *testing.T) {
 const (
 	rateVenueLimit = 100 // REQUEST_WEIGHT per second
 	rateAttempts   = 5
+	rateSkew       = 250 * time.Millisecond
 )
 
 type rateRun struct {
@@ -238,6 +245,20 @@ type rateRun struct {
 	windows                         []int
 	accepted, misplaced, n429, n418 int
 	workers, refused                int
+	failed                          []string      // workers that stopped on an error
+	stall                           time.Duration // the longest the process was not scheduled
+}
+
+// good reports whether the run kept every promise: no 429 or 418, no window
+// over the limit, every worker refused only at the deadline, and at least 95%
+// of the limit used.
+func (r rateRun) good() bool {
+	for _, n := range r.windows {
+		if n > rateVenueLimit {
+			return false
+		}
+	}
+	return r.n429 == 0 && r.n418 == 0 && len(r.failed) == 0 && r.refused == r.workers && r.util >= 0.95
 }
 
 func rateAgainstVenue(t *testing.T, offset time.Duration) rateRun {
@@ -255,8 +276,28 @@ func rateAgainstVenue(t *testing.T, offset time.Duration) rateRun {
 
 	// The client knows the venue's clock offset, as venue clients do.
 	clock := func() time.Time { return time.Now().Add(offset) }
-	g, err := NewRateGuard("testvenue", []RateLimit{weight, raw}, RateClock(clock), RateSkew(250*time.Millisecond))
+	g, err := NewRateGuard("testvenue", []RateLimit{weight, raw}, RateClock(clock), RateSkew(rateSkew))
 	require.NoError(t, err)
+
+	// A heartbeat measures how long the process went without being
+	// scheduled: a stall longer than the skew voids the run.
+	stop := make(chan struct{})
+	stalls := make(chan time.Duration, 1)
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		longest, last := time.Duration(0), time.Now()
+		for {
+			select {
+			case <-stop:
+				stalls <- longest
+				return
+			case <-tick.C:
+				now := time.Now()
+				longest, last = max(longest, now.Sub(last)), now
+			}
+		}
+	}()
 
 	start := clock()
 	ctx, cancel := context.WithTimeout(context.Background(), run)
@@ -271,6 +312,7 @@ func rateAgainstVenue(t *testing.T, offset time.Duration) rateRun {
 		wg      sync.WaitGroup
 		mu      sync.Mutex
 		refused int
+		failed  []string
 	)
 	for i := range workers {
 		wg.Go(func() {
@@ -286,20 +328,25 @@ func rateAgainstVenue(t *testing.T, offset time.Duration) rateRun {
 					return // the deadline is too close for another window
 				}
 				if err != nil || status != http.StatusOK {
-					return // counted by the venue
+					mu.Lock()
+					failed = append(failed, fmt.Sprintf("status %d: %v", status, err))
+					mu.Unlock()
+					return
 				}
 				left -= cost.Weight
 			}
 		})
 	}
 	wg.Wait()
+	close(stop)
+	stall := <-stalls
 
 	venue.mu.Lock()
 	defer venue.mu.Unlock()
 
 	// The complete windows of the run: after the one holding start, before
 	// the one holding end.
-	r := rateRun{accepted: venue.accepted, misplaced: venue.misplaced, n429: venue.n429, n418: venue.n418, workers: workers, refused: refused}
+	r := rateRun{accepted: venue.accepted, misplaced: venue.misplaced, n429: venue.n429, n418: venue.n418, workers: workers, refused: refused, failed: failed, stall: stall}
 	first := start.UnixNano()/int64(time.Second) + 1
 	last := end.UnixNano()/int64(time.Second) - 1
 	require.GreaterOrEqual(t, last, first, "at least one complete window")
