@@ -141,8 +141,11 @@ func (a *Authorizer) now() time.Time {
 // Authorize runs a request through the guard, the audit log and the signer.
 // On any error nothing was signed and no budget stays reserved.
 func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, error) {
-	if a.Scheme == nil || a.Signer == nil || a.Guard == nil || a.Audit == nil {
+	if a == nil || a.Scheme == nil || a.Signer == nil || a.Guard == nil || a.Audit == nil {
 		return nil, errors.New("exchange: Authorizer needs a Scheme, a Signer, a Guard and an Auditor")
+	}
+	if req == nil {
+		return nil, errors.New("exchange: Authorize needs a Request")
 	}
 	r := req.Clone()
 	venue := a.Scheme.Venue()
@@ -184,6 +187,10 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 	res, err := a.Guard.Check(ctx, &in)
 	if err != nil {
 		return deny(ruleOf(err), err)
+	}
+	if res == nil {
+		// A guard that allows must hand out something to settle.
+		return deny("guard", errors.New("exchange: the guard allowed the request without a reservation; refusing"))
 	}
 	release := func() { _ = res.Release(context.WithoutCancel(ctx), nil) }
 	if a.Rate != nil {
