@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -27,6 +28,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	ts := fs.Int64("timestamp", 0, "request timestamp in Unix milliseconds (default: the clock)")
 	auditPath := fs.String("audit", "", "audit log (default: audit.jsonl beside the keystore)")
 	statePath := fs.String("state", "", "limit state file, so that caps hold across runs (default: limits.state beside the keystore)")
+	body := fs.String("body", "", "request body sent as is (JSON venues); @FILE reads it from FILE")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -46,6 +48,16 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 			return usagef("request: %q is not PARAM=VALUE", kv)
 		}
 		req.Params = append(req.Params, exchange.Param{Key: k, Value: v})
+	}
+	if *body != "" {
+		b := []byte(*body)
+		if file, ok := strings.CutPrefix(*body, "@"); ok {
+			var err error
+			if b, err = os.ReadFile(file); err != nil {
+				return fmt.Errorf("request: --body: %w", err)
+			}
+		}
+		req.Body = b
 	}
 	if *ts != 0 {
 		if req.Params.Has("timestamp") {
@@ -107,7 +119,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		if err != nil {
 			return err
 		}
-		scheme, err := drv.scheme()
+		scheme, err := drv.scheme(base)
 		if err != nil {
 			return err
 		}
@@ -172,8 +184,13 @@ func requestPolicy(file, key, venue string) (*limits.Policy, error) {
 	}, nil
 }
 
+// bearerHeaders hold credentials that outlive the request they came with:
+// a Coinbase JWT is valid for any body for two minutes, a KuCoin passphrase
+// signature for as long as the key. A dry run prints them redacted.
+var bearerHeaders = map[string]bool{"Authorization": true, "Kc-Api-Passphrase": true}
+
 // printWire prints a request as it goes on the wire: the request line, the
-// headers, a blank line and the body.
+// headers, a blank line and the body. Bearer credentials are redacted.
 func printWire(w io.Writer, base string, wire *exchange.Wire) error {
 	fmt.Fprintf(w, "%s %s\n", wire.Method, wire.URL(base))
 	names := make([]string, 0, len(wire.Header))
@@ -183,6 +200,9 @@ func printWire(w io.Writer, base string, wire *exchange.Wire) error {
 	sort.Strings(names)
 	for _, k := range names {
 		for _, v := range wire.Header[k] {
+			if bearerHeaders[k] {
+				v = redactCredential(v)
+			}
 			fmt.Fprintf(w, "%s: %s\n", k, v)
 		}
 	}
@@ -192,4 +212,11 @@ func printWire(w io.Writer, base string, wire *exchange.Wire) error {
 		fmt.Fprintln(w)
 	}
 	return err
+}
+
+func redactCredential(v string) string {
+	if scheme, _, ok := strings.Cut(v, " "); ok {
+		return scheme + " [REDACTED]"
+	}
+	return "[REDACTED]"
 }

@@ -34,10 +34,14 @@ type simVenue struct {
 
 // simVenues builds a simulator per venue name, listening on l.
 var simVenues = map[string]func(l net.Listener) *simVenue{
+	"coinbase": coinbaseSim,
 	"binance": func(l net.Listener) *simVenue {
 		b := exchangetest.NewBinance(exchangetest.WithBinanceListener(l))
 		return &simVenue{
 			addKey: func(v string) (bool, error) {
+				if strings.Count(v, ":") > 1 {
+					return false, nil // APIKEY:SECRET:PASSPHRASE is another venue's format
+				}
 				k, err := exchangetest.ParseBinanceKeyFlag(v)
 				if err != nil {
 					return false, err
@@ -55,6 +59,29 @@ var simVenues = map[string]func(l net.Listener) *simVenue{
 			url: b.URL, run: b.Run, close: b.Close,
 		}
 	},
+}
+
+// coinbaseSim runs the simulated Coinbase Advanced Trade.
+func coinbaseSim(l net.Listener) *simVenue {
+	cb := exchangetest.NewCoinbase(exchangetest.WithCoinbaseListener(l))
+	return &simVenue{
+		addKey: func(v string) (bool, error) {
+			k, err := exchangetest.ParseCoinbaseKeyFlag(v)
+			if err != nil {
+				return false, err
+			}
+			cb.AddKey(k)
+			return true, nil
+		},
+		setPrice: func(sym string, p decimal.Decimal) bool {
+			if _, ok := cb.Price(sym); !ok {
+				return false
+			}
+			cb.SetPrice(sym, p)
+			return true
+		},
+		url: cb.URL, run: cb.Run, close: cb.Close,
+	}
 }
 
 // simOrder is the order in which venues start and print.

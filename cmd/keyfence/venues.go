@@ -6,6 +6,7 @@ import (
 
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/keyfence/keyfence/exchange/binance"
+	"github.com/keyfence/keyfence/exchange/coinbase"
 	"github.com/keyfence/keyfence/signer"
 )
 
@@ -34,7 +35,7 @@ type driver struct {
 	defaultURL string
 	// scheme returns the venue's scheme for offline signing (no market
 	// data: order intents cannot be parsed without symbols).
-	scheme func() (exchange.Scheme, error)
+	scheme func(base string) (exchange.Scheme, error)
 	// prices returns the venue's public reference price feed at base.
 	prices func(base string) exchange.PriceSource
 	// connect builds a guarded client on the venue at cfg.BaseURL.
@@ -42,9 +43,26 @@ type driver struct {
 }
 
 var drivers = map[string]driver{
+	coinbase.Venue: {
+		defaultURL: coinbase.DefaultBaseURL,
+		scheme:     func(base string) (exchange.Scheme, error) { return coinbase.NewScheme(base) },
+		prices: func(string) exchange.PriceSource {
+			// Coinbase serves best bid and ask to authenticated requests
+			// only: the feed reads through the client once it exists.
+			return coinbase.NewPriceFeed(coinbase.PriceFeedConfig{})
+		},
+		connect: func(ctx context.Context, cfg connectConfig) (requester, error) {
+			feed, _ := cfg.Prices.(*coinbase.PriceFeed)
+			return coinbase.New(ctx, coinbase.Config{
+				BaseURL: cfg.BaseURL, Credential: cfg.Credential, Signer: cfg.Signer,
+				Guard: cfg.Guard, Audit: cfg.Audit, KeyRisks: cfg.KeyRisks, Prices: feed,
+				SkipKeyCheck: cfg.DryRun,
+			})
+		},
+	},
 	binance.Venue: {
 		defaultURL: binance.DefaultBaseURL,
-		scheme:     func() (exchange.Scheme, error) { return binance.NewScheme(0) },
+		scheme:     func(string) (exchange.Scheme, error) { return binance.NewScheme(0) },
 		prices: func(base string) exchange.PriceSource {
 			return binance.NewPriceFeed(binance.PriceFeedConfig{BaseURL: base})
 		},
