@@ -1,0 +1,60 @@
+package kucoin
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/keyfence/keyfence/exchange"
+)
+
+// FuzzIntent feeds arbitrary bodies to every order route: the parser
+// never panics, refuses with ErrMalformedRequest, or yields orders that
+// are whole (a listed symbol, a side, a positive price or size or funds).
+func FuzzIntent(f *testing.F) {
+	for _, seed := range []string{
+		`{"clientOid":"5c52e11203aa677f33e493fb","side":"buy","symbol":"BTC-USDT","type":"limit","price":"10000","size":"0.001"}`,
+		`{"symbol":"BTC-USDT","side":"sell","type":"market","funds":"10"}`,
+		`{"symbol":"BTC-USDT","side":"sell","type":"market","size":"1","size":"2"}`,
+		`{"orderList":[{"symbol":"BTC-USDT","side":"buy","type":"limit","price":"1","size":"1","postOnly":true}]}`,
+		`{"symbol":"BTC-USDT","orderId":"a","newPrice":"2","newSize":"3"}`,
+		`{"symbol":"BTC-USDT","side":"buy","type":"limit","price":"1","size":"1","timeInForce":"GTT","cancelAfter":10}`,
+	} {
+		for i := range 4 {
+			f.Add(uint8(i), []byte(seed))
+		}
+	}
+	paths := []string{"/api/v1/hf/orders", "/api/v1/hf/orders/multi/sync", "/api/v1/hf/orders/alter", "/api/v1/hf/orders/test"}
+	s, err := NewScheme("")
+	if err != nil {
+		f.Fatal(err)
+	}
+	s.SetSymbols([]exchange.SymbolInfo{{Symbol: "BTC-USDT"}})
+	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
+		req := &exchange.Request{Method: "POST", Path: paths[int(route)%len(paths)], Body: body}
+		r, err := s.Classify(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := s.Intent(req, r)
+		if err != nil {
+			if !errors.Is(err, exchange.ErrMalformedRequest) {
+				t.Fatalf("error %v does not wrap ErrMalformedRequest", err)
+			}
+			return
+		}
+		if len(in.Orders) == 0 {
+			t.Fatal("an order route yielded no order")
+		}
+		for _, o := range in.Orders {
+			if o.Symbol != "BTC-USDT" || (o.Quantity.Sign() <= 0 && o.QuoteQuantity.Sign() <= 0) {
+				t.Fatalf("incomplete order %s", o)
+			}
+			if o.Side == "" && req.Path != "/api/v1/hf/orders/alter" {
+				t.Fatalf("order without a side %s", o)
+			}
+			if o.Type != exchange.Market && o.Price.Sign() <= 0 {
+				t.Fatalf("priced order without a price %s", o)
+			}
+		}
+	})
+}
