@@ -20,15 +20,21 @@ const maxBody = 16 << 20
 
 // NewHTTPClient returns an http.Client of its own for venue traffic: a
 // cloned default transport (TLS verification on), bounded dial, TLS and
-// header timeouts, and no shared state with http.DefaultClient.
+// header timeouts, no redirects followed, and no shared state with
+// http.DefaultClient.
 func NewHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = 5 * time.Second
 	t.ResponseHeaderTimeout = DefaultTimeout
 	t.MaxIdleConnsPerHost = 16
-	return &http.Client{Transport: t, Timeout: DefaultTimeout}
+	return &http.Client{Transport: t, Timeout: DefaultTimeout, CheckRedirect: noRedirects}
 }
+
+// noRedirects makes a client return a redirect as the answer: a signed
+// request goes to the venue it was checked for and nowhere else, and its
+// key headers never reach the host a redirect names.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Response is a venue's answer, read in full.
 type Response struct {
@@ -40,7 +46,8 @@ type Response struct {
 // Do sends a wire request to base and reads the answer. A failure after the
 // request may have reached the venue (a timeout or a broken connection while
 // waiting for the answer) wraps ErrOutcomeUnknown, because the venue may
-// have acted on it.
+// have acted on it. Do never follows a redirect, whatever the client's
+// CheckRedirect says: a 3xx answer is returned as it is.
 func Do(ctx context.Context, c *http.Client, base string, w *Wire) (*Response, error) {
 	var body io.Reader
 	if w.Body != nil {
@@ -53,7 +60,9 @@ func Do(ctx context.Context, c *http.Client, base string, w *Wire) (*Response, e
 	for k, vs := range w.Header {
 		req.Header[k] = append([]string(nil), vs...)
 	}
-	resp, err := c.Do(req)
+	nc := *c
+	nc.CheckRedirect = noRedirects
+	resp, err := nc.Do(req)
 	if err != nil {
 		if ue := (*net.OpError)(nil); errors.As(err, &ue) && ue.Op == "dial" {
 			return nil, fmt.Errorf("exchange: %s %s: cannot connect: %w", w.Method, w.Path, err)
