@@ -2,6 +2,8 @@ package kucoin
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"sync"
 	"testing"
 
@@ -131,4 +133,10 @@ func params(kv ...string) exchange.Params {
 		p = append(p, exchange.Param{Key: kv[i], Value: kv[i+1]})
 	}
 	return p
+}
+
+func hmacSHA256(key, msg []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(msg)
+	return m.Sum(nil)
 }
