@@ -1,7 +1,7 @@
 // Command quickstart is keyfence's main job: a bot trades through keyfence
 // on a simulated Binance, then the 2022 key leak is replayed against it.
 //
-//	go run ./examples/quickstart
+//	go run ./examples/quickstart [--venue binance|coinbase|kucoin]
 //
 // It needs no account and no network: it creates a temporary encrypted
 // keystore, starts the simulated venue on loopback, places and cancels a
@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	_ "embed"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -24,8 +25,10 @@ import (
 var policyYAML []byte
 
 func main() {
+	venue := flag.String("venue", "binance", "venue to simulate: "+venueNames())
+	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Stdout)
+	err := run(ctx, os.Stdout, *venue)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)

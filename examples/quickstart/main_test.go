@@ -12,17 +12,23 @@ import (
 // refused, if the venue balances show a loss, or if the audit log does not
 // verify.
 func TestQuickstart(t *testing.T) {
+	for venue := range venues {
+		t.Run(venue, func(t *testing.T) { testQuickstart(t, venue) })
+	}
+}
+
+func testQuickstart(t *testing.T, venue string) {
 	var out bytes.Buffer
-	if err := run(context.Background(), &out); err != nil {
+	if err := run(context.Background(), &out, venue); err != nil {
 		t.Fatalf("quickstart: %v\n%s", err, out.String())
 	}
 	s := out.String()
 	for _, row := range []string{
 		`open the stolen keystore without the passphrase\s+yes\s+keystore: wrong passphrase`,
-		`THINUSDT at 3x the market\s+yes\s+guard: price_band`,
+		`THIN.* at 3x the market\s+yes\s+guard: price_band`,
 		`100x the per-order cap.*\s+yes\s+guard: order_notional`,
-		`withdraw 9,000 USDT\s+yes\s+guard: class`,
-		`10x the rate limit\s+yes\s+rate guard: \d+ sent within the limit, \d+ held back; venue 429/418 answers: 0`,
+		`withdraw 9,000 \s+yes\s+guard: class`,
+		`10x the rate limit\s+yes\s+rate guard: \d+ sent, \d+ held back; venue 429/418 answers: 0`,
 		`key that can withdraw.*\s+yes\s+key check at start`,
 		`kill switch tripped\s+yes\s+guard: kill_switch`,
 		`withdrawals executed by the venue: 0`,
