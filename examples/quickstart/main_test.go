@@ -27,7 +27,7 @@ func testQuickstart(t *testing.T, venue string) {
 		`open the stolen keystore without the passphrase\s+yes\s+keystore: wrong passphrase`,
 		`THIN.* at 3x the market\s+yes\s+guard: price_band`,
 		`100x the per-order cap.*\s+yes\s+guard: order_notional`,
-		`withdraw 9,000 \s+yes\s+guard: class`,
+		`withdraw 9,000 \w+\s+yes\s+guard: class`,
 		`10x the rate limit\s+yes\s+rate guard: \d+ sent, \d+ held back; venue 429/418 answers: 0`,
 		`key that can withdraw.*\s+yes\s+key check at start`,
 		`kill switch tripped\s+yes\s+guard: kill_switch`,
