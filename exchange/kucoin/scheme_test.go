@@ -117,7 +117,9 @@ func (s signOnly) Sign(ctx context.Context, key string, alg signer.Algorithm, ms
 	return s.s.Sign(ctx, key, alg, msg)
 }
 
-func (s signOnly) Info(ctx context.Context, key string) (signer.KeyInfo, error) { return s.s.Info(ctx, key) }
+func (s signOnly) Info(ctx context.Context, key string) (signer.KeyInfo, error) {
+	return s.s.Info(ctx, key)
+}
 
 // Sign refuses a payload that is not the request's: what is signed is
 // what is sent.
