@@ -118,7 +118,14 @@ func TestKuCoinTamperedRequests(t *testing.T) {
 		{"timestamp", func() kcReq { r := get; r.ts++; return r }(), 401, "400005"},
 		{"stale timestamp", func() kcReq { r := kcBase(clk, "GET", "/api/v1/accounts", "", ""); r.ts -= 5001; return r.signed() }(), 401, "400002"},
 		{"future timestamp", func() kcReq { r := kcBase(clk, "GET", "/api/v1/accounts", "", ""); r.ts += 5001; return r.signed() }(), 401, "400002"},
-		{"method", func() kcReq { r := post; r.method = "DELETE"; r.path = "/api/v1/hf/orders"; r.body = ""; r.query = "symbol=BTC-USDT"; return r }(), 401, "400005"},
+		{"method", func() kcReq {
+			r := post
+			r.method = "DELETE"
+			r.path = "/api/v1/hf/orders"
+			r.body = ""
+			r.query = "symbol=BTC-USDT"
+			return r
+		}(), 401, "400005"},
 		{"path", func() kcReq { r := post; r.path = "/api/v1/hf/orders/sync"; return r }(), 401, "400005"},
 		{"query", func() kcReq { r := get; r.query = "currency=ETH"; return r }(), 401, "400005"},
 		{"query added", func() kcReq { r := get; r.query += "&type=main"; return r }(), 401, "400005"},
@@ -130,7 +137,11 @@ func TestKuCoinTamperedRequests(t *testing.T) {
 		{"key version", func() kcReq { r := get; r.version = "3"; return r }(), 401, "400004"},
 		{"key version missing", func() kcReq { r := get; r.version = ""; return r }(), 401, "400004"},
 		{"unknown key", func() kcReq { r := get; r.apiKey = "k2"; return r }(), 401, "400003"},
-		{"other secret", func() kcReq { r := kcBase(clk, "GET", "/api/v1/accounts", "", ""); r.secret = "other"; return r.signed() }(), 401, "400004"},
+		{"other secret", func() kcReq {
+			r := kcBase(clk, "GET", "/api/v1/accounts", "", "")
+			r.secret = "other"
+			return r.signed()
+		}(), 401, "400004"},
 		{"no signature", func() kcReq { r := get; r.sign = ""; return r }(), 401, "400001"},
 	}
 	for _, tc := range tests {
