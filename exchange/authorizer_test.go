@@ -575,3 +575,38 @@ func TestAuthorizeSecretNeverLeaks(t *testing.T) {
 		t.Error("secret in the audit file")
 	}
 }
+
+// A request that already carries a signature is refused before signing.
+func TestAuthorizePresignedRefused(t *testing.T) {
+	f := newFixture(t)
+	req := &exchange.Request{Credential: "bot", Method: "GET", Path: "/api/v3/account",
+		Params: exchange.Params{{Key: "signature", Value: "00"}}}
+	_, err := f.auth.Authorize(context.Background(), req)
+	if !errors.Is(err, exchange.ErrMalformedRequest) {
+		t.Fatalf("Authorize = %v, want ErrMalformedRequest", err)
+	}
+	assertDenied(t, f, "intent")
+}
+
+// Without a Clock the Authorizer stamps the current time.
+func TestAuthorizeDefaultClock(t *testing.T) {
+	f := newFixture(t)
+	f.auth.Clock = nil
+	f.auth.Guard = ruleAllGuard{}
+	before := time.Now().UnixMilli()
+	a, err := f.auth.Authorize(context.Background(), &exchange.Request{Credential: "bot", Method: "GET", Path: "/api/v3/account"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now().UnixMilli()
+	payload, _ := splitSignature(t, a.Wire.Query)
+	ps, err := exchange.ParseParams(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := ps.Get("timestamp")
+	ts, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ts < before || ts > after {
+		t.Errorf("timestamp %q outside [%d, %d]", v, before, after)
+	}
+}
