@@ -216,7 +216,11 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 	wire, err := a.Scheme.Sign(ctx, a.Signer, key, r, payload, now)
 	if err != nil {
 		release()
-		return nil, fmt.Errorf("exchange: signing %s: %w", route.Name, err)
+		err = fmt.Errorf("exchange: signing %s: %w", route.Name, err)
+		// The allow record above says the guard passed it; this one says
+		// that nothing was signed after all.
+		_, derr := deny("sign", err)
+		return nil, derr
 	}
 	return &Authorized{Wire: wire, Intent: in, Reservation: res}, nil
 }

@@ -49,6 +49,9 @@ type Response struct {
 // have acted on it. Do never follows a redirect, whatever the client's
 // CheckRedirect says: a 3xx answer is returned as it is.
 func Do(ctx context.Context, c *http.Client, base string, w *Wire) (*Response, error) {
+	if c == nil || w == nil {
+		return nil, errors.New("exchange: Do needs an http.Client and a Wire")
+	}
 	var body io.Reader
 	if w.Body != nil {
 		body = bytes.NewReader(w.Body)
