@@ -233,10 +233,15 @@ func (a *Authorizer) log(ctx context.Context, rec *audit.Record) {
 	if rec.Decision == audit.Deny {
 		lvl = slog.LevelWarn
 	}
-	a.Logger.LogAttrs(ctx, lvl, "keyfence decision",
+	attrs := []slog.Attr{
 		slog.String("decision", rec.Decision), slog.String("credential", rec.Credential),
 		slog.String("venue", rec.Venue), slog.String("route", rec.Route),
-		slog.String("intent", rec.Intent), slog.String("rule", rec.Rule), slog.String("reason", rec.Reason))
+		slog.String("intent", rec.Intent),
+	}
+	if rec.Rule != "" {
+		attrs = append(attrs, slog.String("rule", rec.Rule), slog.String("reason", rec.Reason))
+	}
+	a.Logger.LogAttrs(ctx, lvl, "keyfence decision", attrs...)
 }
 
 // ruleOf names the rule behind a denial: errors that carry a rule name
