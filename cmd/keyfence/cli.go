@@ -56,6 +56,7 @@ commands:
   policy check FILE                  validate a policy and print the effective policy
   audit verify FILE...               verify a hash-chained audit log
   request --key NAME METHOD PATH ... send a guarded, signed request
+  killswitch status|trip|reset       show, trip or reset the kill switch in a limit state file
   sim                                run the simulated venues
 
 Run 'keyfence <command> -h' for the flags of a command.`
@@ -115,6 +116,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return requestCmd(ctx, args[1:], e)
 	case "sim":
 		return simCmd(ctx, args[1:], e)
+	case "killswitch":
+		return killswitchCmd(ctx, args[1:], e)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(e.stdout, usage)
 		return nil
