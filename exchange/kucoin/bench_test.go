@@ -86,3 +86,32 @@ func BenchmarkHMACBaseline(b *testing.B) {
 		_ = m.Sum(nil)
 	}
 }
+
+// BenchmarkSchemeOnly is this package's share of BenchmarkPlaceOrderSigned:
+// classify, parse the intent, stamp and sign (order and passphrase),
+// without guard or audit log.
+func BenchmarkSchemeOnly(b *testing.B) {
+	s := mustScheme(b, "")
+	sg, key := memSigner(b, "doc", docAPIKey, docSecret, docPassphrase)
+	ctx := context.Background()
+	now := time.UnixMilli(docTS)
+	body := []byte(benchBody)
+	b.ReportAllocs()
+	for b.Loop() {
+		r := (&exchange.Request{Credential: "doc", Method: "POST", Path: "/api/v1/hf/orders", Body: body}).Clone()
+		route, err := s.Classify(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Intent(r, route); err != nil {
+			b.Fatal(err)
+		}
+		payload, err := s.Prepare(r, key, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Sign(ctx, sg, key, r, payload, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package kucoin
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -95,7 +96,13 @@ func (p *parser) str(obj object, key string) (v string, present bool, err error)
 	if !ok {
 		return "", false, nil
 	}
-	if err := json.Unmarshal(raw, &v); err != nil || (len(raw) > 0 && raw[0] != '"') {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", true, p.errf("%s must be a JSON string", key)
+	}
+	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), true, nil // validated by the scanner: no escapes to decode
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
 		return "", true, p.errf("%s must be a JSON string", key)
 	}
 	return v, true, nil
