@@ -122,18 +122,26 @@ type Order struct {
 // String summarises the order for logs and the audit log.
 func (o Order) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", o.Side, o.Type)
+	b.Grow(64)
+	b.WriteString(string(o.Side))
+	b.WriteByte(' ')
+	b.WriteString(string(o.Type))
 	if !o.QuoteQuantity.IsZero() {
-		fmt.Fprintf(&b, " quote=%s", o.QuoteQuantity)
+		b.WriteString(" quote=")
+		b.WriteString(o.QuoteQuantity.String())
 	} else {
-		fmt.Fprintf(&b, " %s", o.Quantity)
+		b.WriteByte(' ')
+		b.WriteString(o.Quantity.String())
 	}
-	b.WriteString(" " + o.Symbol)
+	b.WriteByte(' ')
+	b.WriteString(o.Symbol)
 	if !o.Price.IsZero() {
-		fmt.Fprintf(&b, " @ %s", o.Price)
+		b.WriteString(" @ ")
+		b.WriteString(o.Price.String())
 	}
 	if o.TimeInForce != "" {
-		b.WriteString(" " + string(o.TimeInForce))
+		b.WriteByte(' ')
+		b.WriteString(string(o.TimeInForce))
 	}
 	return b.String()
 }
