@@ -22,7 +22,17 @@ import (
 // on loopback, on the shared market core. It authenticates requests as the
 // venue does (HMAC-SHA256 over timestamp + method + path + query + body,
 // the passphrase signature of key versions 2 and 3, a five-second clock
-// window) and answers with KuCoin's envelope, codes and headers. It is
+// window) and answers with KuCoin's envelope, codes and headers.
+//
+// Requests are counted in their endpoint's resource pool (Spot and
+// Management per key, Public per address) in fixed 30-second windows that
+// start at the first request counted; a request that fails
+// authentication is not counted. Every answer carries gw-ratelimit-limit,
+// gw-ratelimit-remaining and gw-ratelimit-reset (milliseconds to the end
+// of the window); over the quota the answer is HTTP 429 with code 429000.
+// Order refusals on the HF routes (parameters, filters, balance) are HTTP
+// 200 with an error code, as on the venue. Withdrawals and inner
+// transfers execute when a key with the permission reaches them. It is
 // safe for concurrent use.
 type KuCoin struct {
 	url    string

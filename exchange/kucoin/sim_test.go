@@ -186,6 +186,21 @@ func TestSimSettlement(t *testing.T) {
 		t.Fatalf("look-up after the lost answer %+v, %v", found, err)
 	}
 
+	// A 5xx before the matching engine: still unknown to the client, and
+	// the venue placed nothing.
+	placed := e.sim.OrdersPlaced()
+	e.sim.FailNext(502)
+	if _, err := e.c.PlaceOrder(ctx, exchange.Order{Symbol: "BTC-USDT", Side: exchange.Buy, Type: exchange.Limit,
+		Price: d("49000"), Quantity: d("0.01")}); !errors.Is(err, exchange.ErrOutcomeUnknown) || e.sim.OrdersPlaced() != placed {
+		t.Fatalf("5xx: %v, %d orders placed", err, e.sim.OrdersPlaced()-placed)
+	}
+	// A dropped connection after execution is unknown too.
+	e.sim.FailNextAfterExecuting(0)
+	if _, err := e.c.PlaceOrder(ctx, exchange.Order{Symbol: "BTC-USDT", Side: exchange.Buy, Type: exchange.Limit,
+		Price: d("49000"), Quantity: d("0.01")}); !errors.Is(err, exchange.ErrOutcomeUnknown) || e.sim.OrdersPlaced() != placed+1 {
+		t.Fatalf("dropped connection: %v", err)
+	}
+
 	// Filters refuse before anything is signed.
 	before := len(e.audit.records())
 	_, err = e.c.PlaceOrder(ctx, exchange.Order{Symbol: "BTC-USDT", Side: exchange.Buy, Type: exchange.Limit,
