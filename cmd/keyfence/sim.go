@@ -35,6 +35,7 @@ type simVenue struct {
 // simVenues builds a simulator per venue name, listening on l.
 var simVenues = map[string]func(l net.Listener) *simVenue{
 	"coinbase": coinbaseSim,
+	"kucoin":   kucoinSim,
 	"binance": func(l net.Listener) *simVenue {
 		b := exchangetest.NewBinance(exchangetest.WithBinanceListener(l))
 		return &simVenue{
@@ -84,6 +85,32 @@ func coinbaseSim(l net.Listener) *simVenue {
 	}
 }
 
+// kucoinSim runs the simulated KuCoin.
+func kucoinSim(l net.Listener) *simVenue {
+	k := exchangetest.NewKuCoin(exchangetest.WithKuCoinListener(l))
+	return &simVenue{
+		addKey: func(v string) (bool, error) {
+			if !strings.Contains(v, "@") && strings.Count(v, ":") != 2 {
+				return false, nil // KuCoin keys are APIKEY:SECRET:PASSPHRASE
+			}
+			key, err := exchangetest.ParseKuCoinKeyFlag(v)
+			if err != nil {
+				return false, err
+			}
+			k.AddKey(key)
+			return true, nil
+		},
+		setPrice: func(sym string, p decimal.Decimal) bool {
+			if _, ok := k.Price(sym); !ok {
+				return false
+			}
+			k.SetPrice(sym, p)
+			return true
+		},
+		url: k.URL, run: k.Run, close: k.Close,
+	}
+}
+
 // simOrder is the order in which venues start and print.
 var simOrder = []string{"binance", "coinbase", "kucoin"}
 
@@ -92,7 +119,7 @@ func simCmd(ctx context.Context, args []string, e *env) error {
 	var venueFlags, keys, prices multiFlag
 	fs.Var(&venueFlags, "venue", "venue to simulate (repeatable; default: all)")
 	listen := fs.String("listen", "127.0.0.1:0", "address of the first venue; with a fixed port, further venues take the next ports")
-	fs.Var(&keys, "key", "API key the venues accept (repeatable): Binance APIKEY:SECRET or APIKEY:@PUBLIC_KEY.pem; VENUE=VALUE for one venue only")
+	fs.Var(&keys, "key", "API key the venues accept (repeatable): Binance APIKEY:SECRET or APIKEY:@PUBLIC_KEY.pem, Coinbase NAME:@PUBLIC_KEY.pem, KuCoin APIKEY:SECRET:PASSPHRASE; VENUE=VALUE for one venue only")
 	fs.Var(&prices, "price", "initial price SYMBOL=PRICE (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -68,3 +68,26 @@ func TestSimUsage(t *testing.T) {
 		assert.Equal(t, 2, r.code, "%q: %s", args, r.stderr)
 	}
 }
+
+// TestSimAllVenues starts every simulated venue: one line each, in order,
+// and a KuCoin-format key is accepted by KuCoin only.
+func TestSimAllVenues(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildCLI(t)
+	cmd := exec.Command(bin, "sim", "--key", "KC1:kc-secret:kc-pass", "--key", "binance=BN1:bn-secret")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	rd := bufio.NewReader(stdout)
+	for _, venue := range []string{"binance", "coinbase", "kucoin"} {
+		line, err := rd.ReadString('\n')
+		require.NoError(t, err)
+		assert.Regexp(t, `^`+venue+` http://127\.0\.0\.1:\d+\n$`, line)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	require.NoError(t, cmd.Wait())
+}

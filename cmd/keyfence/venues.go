@@ -7,6 +7,7 @@ import (
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/keyfence/keyfence/exchange/binance"
 	"github.com/keyfence/keyfence/exchange/coinbase"
+	"github.com/keyfence/keyfence/exchange/kucoin"
 	"github.com/keyfence/keyfence/signer"
 )
 
@@ -43,6 +44,21 @@ type driver struct {
 }
 
 var drivers = map[string]driver{
+	kucoin.Venue: {
+		defaultURL: kucoin.DefaultBaseURL,
+		scheme:     func(string) (exchange.Scheme, error) { return kucoin.NewScheme("2") },
+		prices: func(base string) exchange.PriceSource {
+			return kucoin.NewPriceFeed(kucoin.PriceFeedConfig{BaseURL: base})
+		},
+		connect: func(ctx context.Context, cfg connectConfig) (requester, error) {
+			feed, _ := cfg.Prices.(*kucoin.PriceFeed)
+			return kucoin.New(ctx, kucoin.Config{
+				BaseURL: cfg.BaseURL, Credential: cfg.Credential, Signer: cfg.Signer,
+				Guard: cfg.Guard, Audit: cfg.Audit, KeyRisks: cfg.KeyRisks, Prices: feed,
+				SkipKeyCheck: cfg.DryRun,
+			})
+		},
+	},
 	coinbase.Venue: {
 		defaultURL: coinbase.DefaultBaseURL,
 		scheme:     func(base string) (exchange.Scheme, error) { return coinbase.NewScheme(base) },
