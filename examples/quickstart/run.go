@@ -149,13 +149,19 @@ func run(ctx context.Context, w io.Writer, venue string) error {
 	_, err = bot.Do(ctx, &m.withdraw)
 	rows = append(rows, refusedBy("withdraw 9,000 "+m.Quote, err))
 
-	rows = append(rows, burst(ctx, bot, m, v.rejections))
-
 	_, err = v.connect(ctx, "wide")
 	rows = append(rows, refusedBy("start with a key that can withdraw", err))
 
 	_, err = bot.PlaceOrder(ctx, limit("0.001"))
 	rows = append(rows, refusedBy("any new order once the kill switch tripped", err))
+
+	// Cancels still pass when trading is halted.
+	c, err := bot.CancelOrder(ctx, m.BTC, keep.ID)
+	if err != nil {
+		return fmt.Errorf("a cancel must pass while the kill switch is tripped: %w", err)
+	}
+
+	rows = append(rows, burst(ctx, bot, m, v.rejections))
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "   ATTEMPT\tREFUSED\tBY")
@@ -169,11 +175,6 @@ func run(ctx context.Context, w io.Writer, venue string) error {
 	}
 	tw.Flush()
 
-	// Cancels still pass when trading is halted.
-	c, err := bot.CancelOrder(ctx, m.BTC, keep.ID)
-	if err != nil {
-		return fmt.Errorf("a cancel must pass while the kill switch is tripped: %w", err)
-	}
 	fmt.Fprintf(w, "   kill switch tripped: trading halted; cancelling the resting order still passed (%s)\n\n", c.Status)
 
 	// Part 3: nothing lost, everything on record.

@@ -17,6 +17,7 @@ import (
 	"github.com/keyfence/keyfence/exchange/binance"
 	"github.com/keyfence/keyfence/exchange/coinbase"
 	"github.com/keyfence/keyfence/exchange/exchangetest"
+	"github.com/keyfence/keyfence/exchange/kucoin"
 	"github.com/keyfence/keyfence/keystore"
 	"github.com/keyfence/keyfence/limits"
 	"github.com/keyfence/keyfence/signer"
@@ -26,7 +27,6 @@ import (
 type client interface {
 	exchange.Client
 	Do(ctx context.Context, req *exchange.Request) (*exchange.Response, error)
-	RateLimiter() exchange.RateLimiter
 }
 
 // market names the venue's symbols and quote asset.
@@ -77,6 +77,14 @@ var venues = map[string]venueKit{
 			{Key: "coin", Value: "USDT"}, {Key: "address", Value: "attacker-wallet"}, {Key: "amount", Value: "9000"}}},
 		assets: []string{"USDT", "BTC", "ETH", "THIN"},
 	}, start: startBinance},
+	kucoin.Venue: {market: market{
+		Venue: kucoin.Venue, Quote: "USDT", BTC: "BTC-USDT", ETH: "ETH-USDT", Thin: "THIN-USDT",
+		burst:         exchange.Request{Method: "GET", Path: "/api/v1/accounts"},
+		burstRequests: 200, // weight 5 each: ten times the 100 per 30 s of the management pool
+		withdraw: exchange.Request{Method: "POST", Path: "/api/v3/withdrawals",
+			Body: []byte(`{"currency":"USDT","toAddress":"attacker-wallet","amount":"9000","withdrawType":"ADDRESS"}`)},
+		assets: []string{"USDT", "BTC", "ETH", "THIN"},
+	}, start: startKuCoin},
 	coinbase.Venue: {market: market{
 		Venue: coinbase.Venue, Quote: "USD", BTC: "BTC-USD", ETH: "ETH-USD", Thin: "THIN-USD", UnreportedIP: true,
 		burst:         exchange.Request{Method: "GET", Path: "/api/v3/brokerage/accounts"},
@@ -211,6 +219,57 @@ func startCoinbase(ctx context.Context, ks *keystore.Keystore, d *deps) (*venueR
 				rate = c.RateLimiter()
 			}
 			return c, nil
+		},
+	}, nil
+}
+
+func startKuCoin(ctx context.Context, ks *keystore.Keystore, d *deps) (*venueRun, error) {
+	botKey, botSecret, botPass := randomHex(12), randomHex(18), randomHex(8)
+	wideKey, wideSecret, widePass := randomHex(12), randomHex(18), randomHex(8)
+	err := ks.Update(ctx, func(tx *keystore.Tx) error {
+		if err := tx.Add(keystore.Entry{Name: "bot", Venue: kucoin.Venue, APIKey: botKey, Type: signer.KeyHMAC}, []byte(botSecret), []byte(botPass)); err != nil {
+			return err
+		}
+		return tx.Add(keystore.Entry{Name: "wide", Venue: kucoin.Venue, APIKey: wideKey, Type: signer.KeyHMAC}, []byte(wideSecret), []byte(widePass))
+	})
+	if err != nil {
+		return nil, err
+	}
+	// A small management pool, so that a burst of ten times it is quick.
+	pools := kucoin.PoolLimits{Spot: 4000, Management: 100, Public: 2000}
+	sim := exchangetest.NewKuCoin(
+		exchangetest.WithKuCoinKeys(
+			exchangetest.KuCoinKey{APIKey: botKey, Secret: []byte(botSecret), Passphrase: []byte(botPass),
+				Permissions: exchange.Permissions{Read: true, Trade: true, IPRestricted: true}},
+			exchangetest.KuCoinKey{APIKey: wideKey, Secret: []byte(wideSecret), Passphrase: []byte(widePass),
+				Permissions: exchange.Permissions{Read: true, Trade: true, Withdraw: true}},
+		),
+		exchangetest.WithKuCoinPoolLimits(exchangetest.KuCoinPoolLimits(pools)),
+	)
+	prices := kucoin.NewPriceFeed(kucoin.PriceFeedConfig{BaseURL: sim.URL()})
+	guard, err := d.guard(prices)
+	if err != nil {
+		sim.Close()
+		return nil, err
+	}
+	// The pools are per account: each key gets its own rate guards, sized
+	// to the account's quotas.
+	return &venueRun{
+		url:         sim.URL(),
+		close:       sim.Close,
+		balances:    func() []exchange.Balance { return sim.Balances(botKey) },
+		withdrawals: func() int { return len(sim.Withdrawals()) },
+		rejections:  sim.Count429,
+		connect: func(ctx context.Context, name string) (client, error) {
+			risks, _ := guard.AcceptKeyRisks(name)
+			rate, err := kucoin.NewPools(pools, time.Now, nil)
+			if err != nil {
+				return nil, err
+			}
+			return kucoin.New(ctx, kucoin.Config{
+				BaseURL: sim.URL(), Credential: name, Signer: d.signer,
+				Guard: guard, Audit: d.audit, KeyRisks: risks, Prices: prices, Rate: rate,
+			})
 		},
 	}, nil
 }
