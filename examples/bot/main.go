@@ -2,15 +2,15 @@
 // encrypted keystore, a policy, an audit log and a guarded venue client.
 // Copy it as the start of your own bot.
 //
-// Against the simulated Binance (the default; no account needed):
+// Against a simulated venue (the default; no account needed):
 //
-//	go run ./examples/bot
+//	go run ./examples/bot [--venue binance|coinbase|kucoin]
 //
 // Against Binance's spot testnet, with a key you added to a keystore
-// (keyfence keys add --name bot --venue binance --api-key ... < secret):
+// (keyfence keys add --name binance-bot --venue binance --api-key ... < secret):
 //
 //	KEYFENCE_PASSPHRASE=... go run ./examples/bot \
-//	    --base-url https://testnet.binance.vision --keystore keys.kfs --key bot
+//	    --base-url https://testnet.binance.vision --keystore keys.kfs
 //
 // Every round it buys --quote worth of --symbol with a limit order priced
 // at the best bid (so it rests as a maker) and cancels its orders that did
@@ -35,6 +35,7 @@ import (
 var defaultPolicy []byte
 
 type config struct {
+	venue      string
 	baseURL    string // empty: start the simulated venue
 	keystore   string
 	key        string
@@ -52,13 +53,14 @@ type config struct {
 func main() {
 	var c config
 	var quote string
-	flag.StringVar(&c.baseURL, "base-url", "", "venue REST URL (default: a simulated Binance on loopback)")
+	flag.StringVar(&c.venue, "venue", "binance", "venue: binance, coinbase or kucoin")
+	flag.StringVar(&c.baseURL, "base-url", "", "venue REST URL (default: a simulated venue on loopback)")
 	flag.StringVar(&c.keystore, "keystore", os.Getenv("KEYFENCE_KEYSTORE"), "keystore file (passphrase from KEYFENCE_PASSPHRASE or a prompt)")
-	flag.StringVar(&c.key, "key", "bot", "credential name in the keystore and the policy")
+	flag.StringVar(&c.key, "key", "", "credential name in the keystore and the policy (default VENUE-bot)")
 	flag.StringVar(&c.policy, "policy", "", "policy file (default: the embedded policy.yaml)")
 	flag.StringVar(&c.auditPath, "audit", "bot-audit.jsonl", "audit log")
 	flag.StringVar(&c.statePath, "state", "bot-limits.state", "limit state, kept across restarts")
-	flag.StringVar(&c.symbol, "symbol", "BTCUSDT", "symbol to buy")
+	flag.StringVar(&c.symbol, "symbol", "", "symbol to buy (default BTCUSDT, BTC-USD or BTC-USDT)")
 	flag.StringVar(&quote, "quote", "20", "quote amount per round")
 	flag.DurationVar(&c.interval, "interval", 2*time.Second, "time between rounds")
 	flag.IntVar(&c.rounds, "rounds", 5, "rounds to run; 0 runs until interrupted")
@@ -70,6 +72,17 @@ func main() {
 		os.Exit(2)
 	}
 	c.quote = q
+	v, ok := venues[c.venue]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "bot: unknown venue %q: use binance, coinbase or kucoin\n", c.venue)
+		os.Exit(2)
+	}
+	if c.key == "" {
+		c.key = c.venue + "-bot"
+	}
+	if c.symbol == "" {
+		c.symbol = v.symbol
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -16,7 +16,7 @@ import (
 func testConfig(t *testing.T, quote string) config {
 	dir := t.TempDir()
 	return config{
-		key: "bot", auditPath: filepath.Join(dir, "audit.jsonl"), statePath: filepath.Join(dir, "limits.state"),
+		venue: "binance", key: "binance-bot", auditPath: filepath.Join(dir, "audit.jsonl"), statePath: filepath.Join(dir, "limits.state"),
 		symbol: "BTCUSDT", quote: decimal.RequireFromString(quote),
 		interval: 10 * time.Millisecond, rounds: 3, stale: 1,
 	}
@@ -47,6 +47,23 @@ func TestBotTradesWithinPolicy(t *testing.T) {
 	}
 }
 
+// TestBotEveryVenue runs two rounds of the same bot on each simulated venue.
+func TestBotEveryVenue(t *testing.T) {
+	for name, v := range venues {
+		t.Run(name, func(t *testing.T) {
+			c := testConfig(t, "20")
+			c.venue, c.key, c.symbol, c.rounds = name, name+"-bot", v.symbol, 2
+			var logs bytes.Buffer
+			if err := run(context.Background(), c, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+				t.Fatalf("bot: %v\n%s", err, logs.String())
+			}
+			if n := strings.Count(logs.String(), `msg="order placed"`); n != 2 {
+				t.Errorf("orders placed = %d, want 2:\n%s", n, logs.String())
+			}
+		})
+	}
+}
+
 // TestBotOrderOverCapIsRefused: with a quote amount over the policy's
 // per-order cap, every order is refused by the guard and the bot goes on.
 func TestBotOrderOverCapIsRefused(t *testing.T) {
@@ -59,7 +76,7 @@ func TestBotOrderOverCapIsRefused(t *testing.T) {
 	if strings.Contains(out, `msg="order placed"`) {
 		t.Errorf("an order over the cap was placed:\n%s", out)
 	}
-	if n := strings.Count(out, "rule=order_notional"); n != 3 {
+	if n := strings.Count(out, `msg="order refused by the guard" rule=order_notional`); n != 3 {
 		t.Errorf("refusals = %d, want 3:\n%s", n, out)
 	}
 }

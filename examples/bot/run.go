@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,8 +13,6 @@ import (
 
 	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
-	"github.com/keyfence/keyfence/exchange/binance"
-	"github.com/keyfence/keyfence/exchange/exchangetest"
 	"github.com/keyfence/keyfence/keystore"
 	"github.com/keyfence/keyfence/limits"
 	"github.com/keyfence/keyfence/signer"
@@ -24,19 +20,30 @@ import (
 
 // run wires keyfence around the bot and runs it.
 func run(ctx context.Context, c config, logger *slog.Logger) error {
+	v, ok := venues[c.venue]
+	if !ok {
+		return fmt.Errorf("unknown venue %q", c.venue)
+	}
 	var (
 		ks  *keystore.Keystore
 		err error
 	)
 	if c.baseURL == "" {
-		var sim *exchangetest.Binance
-		sim, ks, err = simulated(ctx, c)
+		var dir string
+		ks, dir, err = ephemeralKeystore(ctx)
 		if err != nil {
 			return err
 		}
-		defer sim.Close()
-		c.baseURL = sim.URL()
-		logger.Info("trading on the simulated Binance", slog.String("url", sim.URL()))
+		url, stop, err := v.simulate(ctx, ks, c.key)
+		// The keystore stays open in memory; its file is not needed any more.
+		os.RemoveAll(dir)
+		if err != nil {
+			ks.Close()
+			return err
+		}
+		defer stop()
+		c.baseURL = url
+		logger.Info("trading on a simulated venue", slog.String("venue", c.venue), slog.String("url", url))
 	} else {
 		ks, err = openKeystore(ctx, c.keystore)
 		if err != nil {
@@ -54,8 +61,8 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 		return err
 	}
 	defer store.Close()
-	prices := binance.NewPriceFeed(binance.PriceFeedConfig{BaseURL: c.baseURL})
-	guard, err := limits.NewGuard(policy, store, limits.WithPrices(binance.Venue, prices), limits.WithLogger(logger))
+	prices := v.prices(c.baseURL)
+	guard, err := limits.NewGuard(policy, store, limits.WithPrices(c.venue, prices), limits.WithLogger(logger))
 	if err != nil {
 		return err
 	}
@@ -68,10 +75,8 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 	if !ok {
 		return fmt.Errorf("the policy has no entry for credential %q", c.key)
 	}
-	client, err := binance.New(ctx, binance.Config{
-		BaseURL: c.baseURL, Credential: c.key, Signer: ks.Signer(),
-		Guard: guard, Audit: log, KeyRisks: risks, Prices: prices, Logger: logger,
-	})
+	client, err := v.connect(ctx, wiring{baseURL: c.baseURL, key: c.key, signer: ks.Signer(),
+		guard: guard, audit: log, keyRisks: risks, logger: logger}, prices)
 	if err != nil {
 		return err
 	}
@@ -187,33 +192,19 @@ func openKeystore(ctx context.Context, path string) (*keystore.Keystore, error) 
 	return keystore.Open(ctx, path, pass)
 }
 
-// simulated starts a simulated Binance and an ephemeral keystore holding a
-// key the simulator knows.
-func simulated(ctx context.Context, c config) (*exchangetest.Binance, *keystore.Keystore, error) {
-	b := make([]byte, 48)
-	if _, err := rand.Read(b); err != nil {
-		return nil, nil, err
-	}
-	apiKey, secret, pass := hex.EncodeToString(b[:16]), hex.EncodeToString(b[16:]), b[:16]
-	sim := exchangetest.NewBinance(exchangetest.WithBinanceKeys(exchangetest.BinanceKey{
-		APIKey: apiKey, HMACSecret: []byte(secret),
-		Permissions: exchange.Permissions{Read: true, Trade: true, IPRestricted: true},
-	}))
+// ephemeralKeystore creates a keystore in a new temporary directory, which
+// the caller removes.
+func ephemeralKeystore(ctx context.Context) (*keystore.Keystore, string, error) {
 	dir, err := os.MkdirTemp("", "keyfence-bot-")
 	if err != nil {
-		sim.Close()
-		return nil, nil, err
+		return nil, "", err
 	}
-	path := filepath.Join(dir, "keys.kfs")
-	ks, err := keystore.Create(ctx, path, pass)
-	if err == nil {
-		err = ks.Add(ctx, keystore.Entry{Name: c.key, Venue: binance.Venue, APIKey: apiKey, Type: signer.KeyHMAC}, []byte(secret), nil)
-	}
-	// The keystore is open; its file is not needed any more.
-	os.RemoveAll(dir)
+	pass := []byte(randomHex(16))
+	defer signer.Wipe(pass)
+	ks, err := keystore.Create(ctx, filepath.Join(dir, "keys.kfs"), pass)
 	if err != nil {
-		sim.Close()
-		return nil, nil, err
+		os.RemoveAll(dir)
+		return nil, "", err
 	}
-	return sim, ks, nil
+	return ks, dir, nil
 }
