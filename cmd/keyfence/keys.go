@@ -67,21 +67,35 @@ func (s *storeFlags) open(ctx context.Context, e *env) (*keystore.Keystore, erro
 	return keystore.Open(ctx, s.path, pass)
 }
 
-func noArgs(fs *flag.FlagSet) error {
-	if fs.NArg() > 0 {
-		return usagef("keys %s: unexpected argument %q", fs.Name(), fs.Arg(0))
+// parseKeys parses the flags of a keys subcommand: the store flags, those
+// that register adds, and no arguments.
+func parseKeys(name string, args []string, e *env, register func(*flag.FlagSet)) (*storeFlags, error) {
+	fs := newFlags(name, e)
+	sf := new(storeFlags)
+	sf.register(fs)
+	if register != nil {
+		register(fs)
 	}
-	return nil
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	return sf, nil
+}
+
+// openKeys resolves the keystore path and opens the keystore.
+func openKeys(ctx context.Context, sf *storeFlags, e *env) (*keystore.Keystore, error) {
+	if err := sf.resolve(e); err != nil {
+		return nil, err
+	}
+	return sf.open(ctx, e)
 }
 
 func keysInit(ctx context.Context, args []string, e *env) error {
-	fs := newFlags("keys init", e)
-	var sf storeFlags
-	sf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	sf, err := parseKeys("keys init", args, e, nil)
+	if err != nil {
 		return err
 	}
 	if err := sf.resolve(e); err != nil {
@@ -102,39 +116,33 @@ func keysInit(ctx context.Context, args []string, e *env) error {
 }
 
 func keysAdd(ctx context.Context, args []string, e *env) error {
-	fs := newFlags("keys add", e)
-	var sf storeFlags
-	sf.register(fs)
-	name := fs.String("name", "", "credential name (required)")
-	venueName := fs.String("venue", "", "venue: binance, coinbase, kucoin, ... (required)")
-	apiKey := fs.String("api-key", "", "the public API key the venue shows (required)")
-	typ := fs.String("type", "hmac", "key type: hmac, ed25519, ecdsa or rsa")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	var name, venueName, apiKey, typ string
+	sf, err := parseKeys("keys add", args, e, func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "", "credential name (required)")
+		fs.StringVar(&venueName, "venue", "", "venue: binance, coinbase, kucoin, ... (required)")
+		fs.StringVar(&apiKey, "api-key", "", "the public API key the venue shows (required)")
+		fs.StringVar(&typ, "type", "hmac", "key type: hmac, ed25519, ecdsa or rsa")
+	})
+	if err != nil {
 		return err
 	}
 	switch {
-	case *name == "":
+	case name == "":
 		return usagef("keys add: --name is required")
-	case *venueName == "":
+	case venueName == "":
 		return usagef("keys add: --venue is required")
-	case *apiKey == "":
+	case apiKey == "":
 		return usagef("keys add: --api-key is required")
 	}
-	kt, err := signer.ParseKeyType(*typ)
+	kt, err := signer.ParseKeyType(typ)
 	if err != nil {
 		return usagef("keys add: %v", err)
 	}
-	v, err := lookupVenue(*venueName)
+	v, err := lookupVenue(venueName)
 	if err != nil {
 		return err
 	}
-	if err := sf.resolve(e); err != nil {
-		return err
-	}
-	ks, err := sf.open(ctx, e)
+	ks, err := openKeys(ctx, sf, e)
 	if err != nil {
 		return err
 	}
@@ -151,11 +159,11 @@ func keysAdd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer signer.Wipe(material)
-	entry := keystore.Entry{Name: *name, Venue: *venueName, APIKey: *apiKey, Type: kt}
+	entry := keystore.Entry{Name: name, Venue: venueName, APIKey: apiKey, Type: kt}
 	if err := ks.Add(ctx, entry, material, passphrase); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "added %s (%s, %s)\n", *name, *venueName, kt)
+	fmt.Fprintf(e.stdout, "added %s (%s, %s)\n", name, venueName, kt)
 	return nil
 }
 
@@ -235,19 +243,11 @@ func keyMaterial(kt signer.KeyType, v venue, secret []byte) ([]byte, error) {
 }
 
 func keysList(ctx context.Context, args []string, e *env) error {
-	fs := newFlags("keys list", e)
-	var sf storeFlags
-	sf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	sf, err := parseKeys("keys list", args, e, nil)
+	if err != nil {
 		return err
 	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	if err := sf.resolve(e); err != nil {
-		return err
-	}
-	ks, err := sf.open(ctx, e)
+	ks, err := openKeys(ctx, sf, e)
 	if err != nil {
 		return err
 	}
@@ -261,54 +261,42 @@ func keysList(ctx context.Context, args []string, e *env) error {
 }
 
 func keysRemove(ctx context.Context, args []string, e *env) error {
-	fs := newFlags("keys remove", e)
-	var sf storeFlags
-	sf.register(fs)
-	name := fs.String("name", "", "credential name (required)")
-	if err := parseFlags(fs, args); err != nil {
+	var name string
+	sf, err := parseKeys("keys remove", args, e, func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "", "credential name (required)")
+	})
+	if err != nil {
 		return err
 	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	if *name == "" {
+	if name == "" {
 		return usagef("keys remove: --name is required")
 	}
-	if err := sf.resolve(e); err != nil {
-		return err
-	}
-	ks, err := sf.open(ctx, e)
+	ks, err := openKeys(ctx, sf, e)
 	if err != nil {
 		return err
 	}
 	defer ks.Close()
-	if err := ks.Remove(ctx, *name); err != nil {
+	if err := ks.Remove(ctx, name); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "removed %s\n", *name)
+	fmt.Fprintf(e.stdout, "removed %s\n", name)
 	return nil
 }
 
 func keysPasswd(ctx context.Context, args []string, e *env) error {
-	fs := newFlags("keys passwd", e)
-	var sf storeFlags
-	sf.register(fs)
-	newFile := fs.String("new-passphrase-file", "", "file holding the new passphrase (mode 0600)")
-	if err := parseFlags(fs, args); err != nil {
+	var newFile string
+	sf, err := parseKeys("keys passwd", args, e, func(fs *flag.FlagSet) {
+		fs.StringVar(&newFile, "new-passphrase-file", "", "file holding the new passphrase (mode 0600)")
+	})
+	if err != nil {
 		return err
 	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	if err := sf.resolve(e); err != nil {
-		return err
-	}
-	ks, err := sf.open(ctx, e)
+	ks, err := openKeys(ctx, sf, e)
 	if err != nil {
 		return err
 	}
 	defer ks.Close()
-	pass, err := readNewPassphrase(e, "KEYFENCE_NEW_PASSPHRASE", *newFile)
+	pass, err := readNewPassphrase(e, "KEYFENCE_NEW_PASSPHRASE", newFile)
 	if err != nil {
 		return err
 	}

@@ -67,11 +67,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		// guard and the audit log still run on the real clock.
 		req.Params = append(req.Params, exchange.Param{Key: "timestamp", Value: strconv.FormatInt(*ts, 10)})
 	}
-	if err := sf.resolve(e); err != nil {
-		return err
-	}
-
-	ks, err := sf.open(ctx, e)
+	ks, err := openKeys(ctx, &sf, e)
 	if err != nil {
 		return err
 	}
