@@ -3,14 +3,12 @@ package exchangetest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,27 +19,11 @@ import (
 // Binance is a simulated Binance Spot REST API serving on loopback. It is
 // safe for concurrent use.
 type Binance struct {
-	url    string
-	srv    *http.Server
-	served chan error
-	closed sync.Once
-	log    *slog.Logger
-	now    func() time.Time
+	simServer
 
-	mkt *market
-	lim *binanceLimiter
-
-	mu    sync.Mutex
-	keys  map[string]*keyEntry
-	fails []failRule
-
-	requests, n429, n418, placed atomic.Int64
-}
-
-// failRule is an injected failure of the next new order.
-type failRule struct {
-	status  int
-	execute bool
+	lim  *binanceLimiter
+	keys keyRing[keyEntry]
+	n418 atomic.Int64
 }
 
 type binanceConfig struct {
@@ -132,13 +114,7 @@ func NewBinance(opts ...BinanceOption) *Binance {
 		panic(err)
 	}
 	if c.listener == nil {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			if l, err = net.Listen("tcp6", "[::1]:0"); err != nil {
-				panic(fmt.Sprintf("exchangetest: failed to listen on a loopback port: %v", err))
-			}
-		}
-		c.listener = l
+		c.listener = loopbackListener()
 	}
 	return startBinance(c)
 }
@@ -165,23 +141,15 @@ func binanceConfigOf(opts []BinanceOption) (binanceConfig, error) {
 }
 
 func startBinance(c binanceConfig) *Binance {
-	b := &Binance{
-		url:    "http://" + c.listener.Addr().String(),
-		served: make(chan error, 1),
-		log:    c.log,
-		now:    c.now,
-		mkt:    newMarket(c.now, c.symbols, c.balances),
-		lim:    newBinanceLimiter(c.limits, c.ban),
-		keys:   make(map[string]*keyEntry),
-	}
+	b := &Binance{lim: newBinanceLimiter(c.limits, c.ban)}
+	b.init("binance", c.listener, c.log, c.now, newMarket(c.now, c.symbols, c.balances))
 	b.mkt.makerFee, b.mkt.takerFee = c.maker, c.taker
 	// Called with the market locked; the limiter has its own lock.
 	b.mkt.onFirstFill = func(account string) { b.lim.unfilled(account, b.now()) }
 	for _, k := range c.keys {
 		b.AddKey(k)
 	}
-	b.srv = &http.Server{Handler: b, ReadHeaderTimeout: 10 * time.Second}
-	go func() { b.served <- b.srv.Serve(c.listener) }()
+	b.start(c.listener, b)
 	return b
 }
 
@@ -193,43 +161,17 @@ func ListenBinance(addr string, opts ...BinanceOption) (*Binance, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("exchangetest: binance simulator: %w; choose a free address with --listen", err)
+	if c.listener, err = listenOn("binance", addr); err != nil {
+		return nil, err
 	}
-	c.listener = l
 	return startBinance(c), nil
-}
-
-// URL returns the base URL, e.g. "http://127.0.0.1:54321".
-func (b *Binance) URL() string { return b.url }
-
-// Close stops serving and closes open connections.
-func (b *Binance) Close() {
-	b.closed.Do(func() { _ = b.srv.Close() })
 }
 
 // Run blocks until ctx is done, then shuts the simulator down gracefully.
 // It returns nil after a shutdown caused by ctx, or the error that stopped
 // the server. It is what `keyfence sim` runs.
 func (b *Binance) Run(ctx context.Context) error {
-	select {
-	case err := <-b.served:
-		b.served <- err
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return fmt.Errorf("exchangetest: binance simulator stopped: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	err := b.srv.Shutdown(sctx)
-	b.Close()
-	if err != nil {
-		return fmt.Errorf("exchangetest: shutting the binance simulator down: %w", err)
-	}
-	return nil
+	return b.run(ctx)
 }
 
 // AddKey registers a key with an account funded with the default balances.
@@ -238,9 +180,7 @@ func (b *Binance) Run(ctx context.Context) error {
 func (b *Binance) AddKey(k BinanceKey) {
 	k.HMACSecret = append([]byte(nil), k.HMACSecret...)
 	k.Permissions.Other = append([]string(nil), k.Permissions.Other...)
-	b.mu.Lock()
-	b.keys[k.APIKey] = &keyEntry{key: k, created: b.now()}
-	b.mu.Unlock()
+	b.keys.put(k.APIKey, &keyEntry{key: k, created: b.now()})
 	b.mkt.openAccount(k.APIKey)
 }
 
@@ -253,10 +193,7 @@ func (b *Binance) SetPrice(symbol string, price decimal.Decimal) {
 }
 
 // Price returns the last price of symbol and whether the symbol exists.
-func (b *Binance) Price(symbol string) (decimal.Decimal, bool) {
-	s, ok := b.mkt.symbol(symbol)
-	return s.Price, ok
-}
+func (b *Binance) Price(symbol string) (decimal.Decimal, bool) { return b.price(symbol) }
 
 // Balances returns the balances of a key's account, by asset, or nil for
 // an unknown key.
@@ -266,26 +203,11 @@ func (b *Binance) Balances(apiKey string) []exchange.Balance {
 
 // SetBalance sets the free balance of asset in a key's account.
 func (b *Binance) SetBalance(apiKey, asset string, free decimal.Decimal) error {
-	if err := b.mkt.setBalance(apiKey, asset, free); err != nil {
-		return fmt.Errorf("exchangetest: set balance of %s: %w; add the key first", apiKey, err)
-	}
-	return nil
+	return b.setBalance(apiKey, asset, free)
 }
 
 // Orders returns every order of a key's account, oldest first.
-func (b *Binance) Orders(apiKey string) []exchange.Order {
-	b.mkt.mu.Lock()
-	defer b.mkt.mu.Unlock()
-	a := b.mkt.accounts[apiKey]
-	if a == nil {
-		return nil
-	}
-	var out []exchange.Order
-	for _, o := range sortedOrders(a, "", false) {
-		out = append(out, o.exchangeOrder())
-	}
-	return out
-}
+func (b *Binance) Orders(apiKey string) []exchange.Order { return b.orders(apiKey, nil) }
 
 func (o *order) exchangeOrder() exchange.Order {
 	return exchange.Order{
@@ -312,26 +234,6 @@ func (b *Binance) FailNext(status int) { b.addFail(failRule{status: status}) }
 func (b *Binance) FailNextAfterExecuting(status int) {
 	b.addFail(failRule{status: status, execute: true})
 }
-
-func (b *Binance) addFail(r failRule) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.fails = append(b.fails, r)
-}
-
-func (b *Binance) nextFail() (failRule, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.fails) == 0 {
-		return failRule{}, false
-	}
-	r := b.fails[0]
-	b.fails = b.fails[1:]
-	return r, true
-}
-
-// Requests returns how many HTTP requests the simulator received.
-func (b *Binance) Requests() int64 { return b.requests.Load() }
 
 // Count429 returns how many requests were answered 429 (weight or orders).
 func (b *Binance) Count429() int64 { return b.n429.Load() }
@@ -471,11 +373,7 @@ func (b *Binance) serve(c *call) (int, int) {
 // spendWeight counts the request's weight and returns the 429 or 418
 // answer when the address is over its limit or banned.
 func (b *Binance) spendWeight(c *call, w int) *apiError {
-	ip, _, err := net.SplitHostPort(c.r.RemoteAddr)
-	if err != nil {
-		ip = c.r.RemoteAddr
-	}
-	v := b.lim.spend(ip, w, b.now(), c.w.Header())
+	v := b.lim.spend(remoteIP(c.r), w, b.now(), c.w.Header())
 	if v.status == 0 {
 		return nil
 	}
@@ -489,9 +387,7 @@ func (b *Binance) authenticate(c *call, raw rawParts) *apiError {
 	if c.apiKey == "" {
 		return errBadKeyFormat
 	}
-	b.mu.Lock()
-	k := b.keys[c.apiKey]
-	b.mu.Unlock()
+	k := b.keys.get(c.apiKey)
 	if k == nil {
 		return errRejectedKey
 	}
@@ -570,11 +466,8 @@ func checkUnread(c *call) *apiError {
 func (b *Binance) fail(c *call, e *apiError) (int, int) {
 	if e.status == 0 {
 		// An injected lost answer: close the connection without one.
-		if hj, ok := c.w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return 0, 0
-			}
+		if dropConnection(c.w) {
+			return 0, 0
 		}
 		e = errUnknownOutcome(http.StatusServiceUnavailable)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,27 +32,20 @@ const (
 // to the method, host and path) and answers with Coinbase's shapes. It is
 // safe for concurrent use.
 type Coinbase struct {
-	url    string
-	srv    *http.Server
-	served chan error
-	closed sync.Once
-	log    *slog.Logger
-	now    func() time.Time
+	simServer
 
-	mkt      *market
 	products map[string]*CoinbaseProduct // flags; the market holds prices
 	private  int
 	public   int
+	keys     keyRing[CoinbaseKey]
 
 	mu        sync.Mutex
-	keys      map[string]*CoinbaseKey
 	meta      map[int64]*cbOrderMeta // by market order id
 	byUUID    map[string]int64
 	rl        map[string]*window // per key name or address
-	fails     []failRule
 	authFails []string
 
-	requests, n429, n401, placed atomic.Int64
+	n401 atomic.Int64
 }
 
 // cbOrderMeta is what the Coinbase front end keeps of an order beside the
@@ -147,13 +139,7 @@ func WithCoinbaseLogger(l *slog.Logger) CoinbaseOption {
 func NewCoinbase(opts ...CoinbaseOption) *Coinbase {
 	c := coinbaseConfigOf(opts)
 	if c.listener == nil {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			if l, err = net.Listen("tcp6", "[::1]:0"); err != nil {
-				panic(fmt.Sprintf("exchangetest: failed to listen on a loopback port: %v", err))
-			}
-		}
-		c.listener = l
+		c.listener = loopbackListener()
 	}
 	return startCoinbase(c)
 }
@@ -166,9 +152,9 @@ func ListenCoinbase(addr string, opts ...CoinbaseOption) (*Coinbase, error) {
 	if c.listener != nil {
 		_ = c.listener.Close()
 	}
-	l, err := net.Listen("tcp", addr)
+	l, err := listenOn("coinbase", addr)
 	if err != nil {
-		return nil, fmt.Errorf("exchangetest: coinbase simulator: %w; choose a free address with --listen", err)
+		return nil, err
 	}
 	c.listener = l
 	return startCoinbase(c), nil
@@ -199,57 +185,27 @@ func startCoinbase(c coinbaseConfig) *Coinbase {
 		prods[p.Symbol.Symbol] = &p
 	}
 	cb := &Coinbase{
-		url:      "http://" + c.listener.Addr().String(),
-		served:   make(chan error, 1),
-		log:      c.log,
-		now:      c.now,
-		mkt:      newMarket(c.now, syms, c.balances),
 		products: prods,
 		private:  c.private,
 		public:   c.public,
-		keys:     make(map[string]*CoinbaseKey),
 		meta:     make(map[int64]*cbOrderMeta),
 		byUUID:   make(map[string]int64),
 		rl:       make(map[string]*window),
 	}
+	cb.init("coinbase", c.listener, c.log, c.now, newMarket(c.now, syms, c.balances))
 	cb.mkt.makerFee, cb.mkt.takerFee = c.maker, c.taker
 	for _, k := range c.keys {
 		cb.AddKey(k)
 	}
-	cb.srv = &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
-	go func() { cb.served <- cb.srv.Serve(c.listener) }()
+	cb.start(c.listener, cb)
 	return cb
-}
-
-// URL returns the base URL, e.g. "http://127.0.0.1:54321".
-func (cb *Coinbase) URL() string { return cb.url }
-
-// Close stops serving and closes open connections.
-func (cb *Coinbase) Close() {
-	cb.closed.Do(func() { _ = cb.srv.Close() })
 }
 
 // Run blocks until ctx is done, then shuts the simulator down gracefully.
 // It returns nil after a shutdown caused by ctx, or the error that stopped
 // the server. It is what `keyfence sim --venue coinbase` runs.
 func (cb *Coinbase) Run(ctx context.Context) error {
-	select {
-	case err := <-cb.served:
-		cb.served <- err
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return fmt.Errorf("exchangetest: coinbase simulator stopped: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	err := cb.srv.Shutdown(sctx)
-	cb.Close()
-	if err != nil {
-		return fmt.Errorf("exchangetest: shutting the coinbase simulator down: %w", err)
-	}
-	return nil
+	return cb.run(ctx)
 }
 
 // AddKey registers a CDP key with an account funded with the default
@@ -257,9 +213,7 @@ func (cb *Coinbase) Run(ctx context.Context) error {
 // permissions and keeps its account.
 func (cb *Coinbase) AddKey(k CoinbaseKey) {
 	k.Permissions.Other = append([]string(nil), k.Permissions.Other...)
-	cb.mu.Lock()
-	cb.keys[k.Name] = &k
-	cb.mu.Unlock()
+	cb.keys.put(k.Name, &k)
 	cb.mkt.openAccount(k.Name)
 }
 
@@ -271,10 +225,7 @@ func (cb *Coinbase) SetPrice(product string, price decimal.Decimal) {
 }
 
 // Price returns the last price of a product and whether it exists.
-func (cb *Coinbase) Price(product string) (decimal.Decimal, bool) {
-	s, ok := cb.mkt.symbol(product)
-	return s.Price, ok
-}
+func (cb *Coinbase) Price(product string) (decimal.Decimal, bool) { return cb.price(product) }
 
 // Balances returns the balances of a key's account, by currency, or nil
 // for an unknown key name.
@@ -282,29 +233,12 @@ func (cb *Coinbase) Balances(name string) []exchange.Balance { return cb.mkt.bal
 
 // SetBalance sets the available balance of a currency in a key's account.
 func (cb *Coinbase) SetBalance(name, currency string, free decimal.Decimal) error {
-	if err := cb.mkt.setBalance(name, currency, free); err != nil {
-		return fmt.Errorf("exchangetest: set balance of %s: %w; add the key first", name, err)
-	}
-	return nil
+	return cb.setBalance(name, currency, free)
 }
 
 // Orders returns every order of a key's account, oldest first, with the
 // Coinbase order ids.
-func (cb *Coinbase) Orders(name string) []exchange.Order {
-	cb.mkt.mu.Lock()
-	defer cb.mkt.mu.Unlock()
-	a := cb.mkt.accounts[name]
-	if a == nil {
-		return nil
-	}
-	var out []exchange.Order
-	for _, o := range sortedOrders(a, "", false) {
-		eo := o.exchangeOrder()
-		eo.ID = cb.uuidOf(o.id)
-		out = append(out, eo)
-	}
-	return out
-}
+func (cb *Coinbase) Orders(name string) []exchange.Order { return cb.orders(name, cb.uuidOf) }
 
 // Transfers returns the fund movements the simulator executed (portfolio
 // moves and v2 sends), oldest first. They should never happen through
@@ -321,34 +255,11 @@ func (cb *Coinbase) FailNextAfterExecuting(status int) {
 	cb.addFail(failRule{status: status, execute: true})
 }
 
-func (cb *Coinbase) addFail(r failRule) {
-	cb.mu.Lock()
-	defer cb.mu.Unlock()
-	cb.fails = append(cb.fails, r)
-}
-
-func (cb *Coinbase) nextFail() (failRule, bool) {
-	cb.mu.Lock()
-	defer cb.mu.Unlock()
-	if len(cb.fails) == 0 {
-		return failRule{}, false
-	}
-	r := cb.fails[0]
-	cb.fails = cb.fails[1:]
-	return r, true
-}
-
-// Requests returns how many HTTP requests the simulator received.
-func (cb *Coinbase) Requests() int64 { return cb.requests.Load() }
-
 // Count429 returns how many requests were answered 429.
 func (cb *Coinbase) Count429() int64 { return cb.n429.Load() }
 
 // Count401 returns how many requests failed authentication.
 func (cb *Coinbase) Count401() int64 { return cb.n401.Load() }
-
-// OrdersPlaced returns how many new orders reached the matching engine.
-func (cb *Coinbase) OrdersPlaced() int64 { return cb.placed.Load() }
 
 // AuthFailures returns why each refused authentication was refused,
 // oldest first ("uri does not match the request", ...). The reasons never
@@ -538,14 +449,6 @@ func cbPermitted(p exchange.Permissions, perm cbPerm) bool {
 		return p.Transfer || p.Withdraw
 	}
 	return true
-}
-
-func remoteIP(r *http.Request) string {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return ip
 }
 
 // spend counts a request against a one-second window of limit requests

@@ -86,9 +86,7 @@ func (cb *Coinbase) authenticate(r *http.Request, now time.Time) (*CoinbaseKey, 
 	if h.Nonce == "" {
 		return nil, "no nonce"
 	}
-	cb.mu.Lock()
-	k := cb.keys[h.Kid]
-	cb.mu.Unlock()
+	k := cb.keys.get(h.Kid)
 	if k == nil {
 		return nil, "unknown kid"
 	}

@@ -3,7 +3,6 @@ package exchangetest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -35,23 +34,16 @@ import (
 // transfers execute when a key with the permission reaches them. It is
 // safe for concurrent use.
 type KuCoin struct {
-	url    string
-	srv    *http.Server
-	served chan error
-	closed sync.Once
-	log    *slog.Logger
-	now    func() time.Time
+	simServer
 
-	mkt   *market
 	pools KuCoinPoolLimits
+	keys  keyRing[kcKeyEntry]
 
-	mu    sync.Mutex
-	keys  map[string]*kcKeyEntry
-	meta  map[int64]*kcOrderMeta
-	rl    map[string]*kcWindow // by pool + account or address
-	fails []failRule
+	mu   sync.Mutex
+	meta map[int64]*kcOrderMeta
+	rl   map[string]*kcWindow // by pool + account or address
 
-	requests, n429, n401, placed atomic.Int64
+	n401 atomic.Int64
 }
 
 // KuCoinKey is an API key the simulated KuCoin accepts: a version 2 or 3
@@ -237,59 +229,25 @@ func NewKuCoin(opts ...KuCoinOption) *KuCoin {
 		o(&c)
 	}
 	if c.listener == nil {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			if l, err = net.Listen("tcp6", "[::1]:0"); err != nil {
-				panic(fmt.Sprintf("exchangetest: failed to listen on a loopback port: %v", err))
-			}
-		}
-		c.listener = l
+		c.listener = loopbackListener()
 	}
 	k := &KuCoin{
-		url:    "http://" + c.listener.Addr().String(),
-		served: make(chan error, 1),
-		log:    c.log,
-		now:    c.now,
-		mkt:    newMarket(c.now, c.symbols, c.balances),
-		pools:  c.pools,
-		keys:   make(map[string]*kcKeyEntry),
-		meta:   make(map[int64]*kcOrderMeta),
-		rl:     make(map[string]*kcWindow),
+		pools: c.pools,
+		meta:  make(map[int64]*kcOrderMeta),
+		rl:    make(map[string]*kcWindow),
 	}
+	k.init("kucoin", c.listener, c.log, c.now, newMarket(c.now, c.symbols, c.balances))
 	k.mkt.makerFee, k.mkt.takerFee = c.maker, c.taker
 	for _, key := range c.keys {
 		k.AddKey(key)
 	}
-	k.srv = &http.Server{Handler: k, ReadHeaderTimeout: 10 * time.Second}
-	go func() { k.served <- k.srv.Serve(c.listener) }()
+	k.start(c.listener, k)
 	return k
 }
 
-// URL returns the base URL, e.g. "http://127.0.0.1:54321".
-func (k *KuCoin) URL() string { return k.url }
-
-// Close stops serving and closes open connections.
-func (k *KuCoin) Close() { k.closed.Do(func() { _ = k.srv.Close() }) }
-
 // Run blocks until ctx is done, then shuts the simulator down gracefully.
 func (k *KuCoin) Run(ctx context.Context) error {
-	select {
-	case err := <-k.served:
-		k.served <- err
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return fmt.Errorf("exchangetest: kucoin simulator stopped: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	err := k.srv.Shutdown(sctx)
-	k.Close()
-	if err != nil {
-		return fmt.Errorf("exchangetest: shutting the kucoin simulator down: %w", err)
-	}
-	return nil
+	return k.run(ctx)
 }
 
 // AddKey registers a key with a trade account funded with the default
@@ -306,9 +264,7 @@ func (k *KuCoin) AddKey(key KuCoinKey) {
 	if len(key.IPWhitelist) == 0 && key.Permissions.IPRestricted {
 		key.IPWhitelist = []string{"127.0.0.1", "::1"}
 	}
-	k.mu.Lock()
-	k.keys[key.APIKey] = &kcKeyEntry{key: key, created: k.now()}
-	k.mu.Unlock()
+	k.keys.put(key.APIKey, &kcKeyEntry{key: key, created: k.now()})
 	k.mkt.openAccount(key.APIKey)
 }
 
@@ -322,29 +278,12 @@ func (k *KuCoin) Balances(apiKey string) []exchange.Balance { return k.mkt.balan
 
 // SetBalance sets the free balance of asset in a key's trade account.
 func (k *KuCoin) SetBalance(apiKey, asset string, free decimal.Decimal) error {
-	if err := k.mkt.setBalance(apiKey, asset, free); err != nil {
-		return fmt.Errorf("exchangetest: set balance of %s: %w; add the key first", apiKey, err)
-	}
-	return nil
+	return k.setBalance(apiKey, asset, free)
 }
 
 // Orders returns every order of a key's account, oldest first, with
 // KuCoin's order ids.
-func (k *KuCoin) Orders(apiKey string) []exchange.Order {
-	k.mkt.mu.Lock()
-	defer k.mkt.mu.Unlock()
-	a := k.mkt.accounts[apiKey]
-	if a == nil {
-		return nil
-	}
-	var out []exchange.Order
-	for _, o := range sortedOrders(a, "", false) {
-		e := o.exchangeOrder()
-		e.ID = kcOrderID(o.id)
-		out = append(out, e)
-	}
-	return out
-}
+func (k *KuCoin) Orders(apiKey string) []exchange.Order { return k.orders(apiKey, kcOrderID) }
 
 // Withdrawals returns what left the simulated accounts, oldest first:
 // withdrawals, and inner transfers out of the trade account (Network
@@ -362,34 +301,11 @@ func (k *KuCoin) FailNextAfterExecuting(status int) {
 	k.addFail(failRule{status: status, execute: true})
 }
 
-func (k *KuCoin) addFail(r failRule) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.fails = append(k.fails, r)
-}
-
-func (k *KuCoin) nextFail() (failRule, bool) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if len(k.fails) == 0 {
-		return failRule{}, false
-	}
-	r := k.fails[0]
-	k.fails = k.fails[1:]
-	return r, true
-}
-
-// Requests returns how many HTTP requests the simulator received.
-func (k *KuCoin) Requests() int64 { return k.requests.Load() }
-
 // Count429 returns how many requests were answered 429 (code 429000).
 func (k *KuCoin) Count429() int64 { return k.n429.Load() }
 
 // Count401 returns how many requests failed authentication.
 func (k *KuCoin) Count401() int64 { return k.n401.Load() }
-
-// OrdersPlaced returns how many new orders reached the matching engine.
-func (k *KuCoin) OrdersPlaced() int64 { return k.placed.Load() }
 
 // kcError is a KuCoin error answer: HTTP status, code and message.
 type kcError struct {

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -56,9 +55,7 @@ func (k *KuCoin) authenticate(c *kcCall) *kcError {
 	if d := k.now().Sub(time.UnixMilli(ms)); d > kcTimeWindow || d < -kcTimeWindow {
 		return kcErrTimestamp
 	}
-	k.mu.Lock()
-	e := k.keys[apiKey]
-	k.mu.Unlock()
+	e := k.keys.get(apiKey)
 	if e == nil {
 		return kcErrKey
 	}
@@ -76,10 +73,7 @@ func (k *KuCoin) authenticate(c *kcCall) *kcError {
 		return kcErrSign
 	}
 	if len(e.key.IPWhitelist) > 0 {
-		ip, _, err := net.SplitHostPort(c.r.RemoteAddr)
-		if err != nil {
-			ip = c.r.RemoteAddr
-		}
+		ip := remoteIP(c.r)
 		if !slices.Contains(e.key.IPWhitelist, ip) {
 			return &kcError{http.StatusUnauthorized, "400006", "Invalid request ip, the current clientIp is:" + ip}
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -116,11 +115,7 @@ func (k *KuCoin) serve(c *kcCall) (int, string) {
 		}
 		who = c.apiKey
 	} else {
-		ip, _, err := net.SplitHostPort(c.r.RemoteAddr)
-		if err != nil {
-			ip = c.r.RemoteAddr
-		}
-		who = ip
+		who = remoteIP(c.r)
 	}
 	if aerr := k.spend(ep.pool, who, ep.weight, c.w.Header()); aerr != nil {
 		return k.fail(c, aerr)
@@ -138,11 +133,8 @@ func (k *KuCoin) serve(c *kcCall) (int, string) {
 
 func (k *KuCoin) fail(c *kcCall, e *kcError) (int, string) {
 	if e.status == 0 {
-		if hj, ok := c.w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return 0, ""
-			}
+		if dropConnection(c.w) {
+			return 0, ""
 		}
 		e = &kcError{http.StatusServiceUnavailable, "503000", "Service Unavailable"}
 	}
