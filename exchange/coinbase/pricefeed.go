@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,14 +26,12 @@ var ErrFeedDetached = errors.New("coinbase: price feed is not attached to a clie
 // the Client exists; the Client given the feed (Config.Prices) sends its
 // requests through the Authorizer (class read, audited). Each product's
 // quote is cached for at most MaxAge. A PriceFeed is safe for concurrent
-// use.
+// use; concurrent References of a product that is not cached share one
+// request (exchange.QuoteCache).
 type PriceFeed struct {
-	maxAge time.Duration
 	now    func() time.Time
 	send   atomic.Pointer[sender]
-
-	mu    sync.Mutex
-	cache map[string]exchange.Quote
+	quotes *exchange.QuoteCache
 }
 
 // sender sends a read request for the feed.
@@ -52,13 +49,14 @@ type PriceFeedConfig struct {
 
 // NewPriceFeed returns a detached price feed.
 func NewPriceFeed(cfg PriceFeedConfig) *PriceFeed {
-	f := &PriceFeed{maxAge: cfg.MaxAge, now: cfg.Clock, cache: make(map[string]exchange.Quote)}
-	if f.maxAge <= 0 {
-		f.maxAge = DefaultPriceMaxAge
+	f := &PriceFeed{now: cfg.Clock}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultPriceMaxAge
 	}
 	if f.now == nil {
 		f.now = time.Now
 	}
+	f.quotes = exchange.NewQuoteCache(exchange.QuoteCacheConfig{MaxAge: cfg.MaxAge, Clock: f.now, Fetch: f.fetch})
 	return f
 }
 
@@ -72,13 +70,11 @@ func (f *PriceFeed) Reference(ctx context.Context, product string) (exchange.Quo
 	if product == "" {
 		return exchange.Quote{}, errors.New("coinbase: price feed: empty product id")
 	}
-	now := f.now()
-	f.mu.Lock()
-	q, ok := f.cache[product]
-	f.mu.Unlock()
-	if ok && now.Sub(q.At) <= f.maxAge && !q.At.After(now) {
-		return q, nil
-	}
+	return f.quotes.Reference(ctx, product)
+}
+
+// fetch asks Coinbase for the best bid and ask of a product.
+func (f *PriceFeed) fetch(ctx context.Context, product string) (exchange.Quote, error) {
 	s := f.send.Load()
 	if s == nil {
 		return exchange.Quote{}, ErrFeedDetached
@@ -88,16 +84,7 @@ func (f *PriceFeed) Reference(ctx context.Context, product string) (exchange.Quo
 	if err != nil {
 		return exchange.Quote{}, fmt.Errorf("coinbase: best bid and ask of %s: %w", product, err)
 	}
-	q, err = parseBestBidAsk(resp.Body, product, f.now())
-	if err != nil {
-		return exchange.Quote{}, err
-	}
-	f.mu.Lock()
-	if old, ok := f.cache[product]; !ok || !old.At.After(q.At) {
-		f.cache[product] = q
-	}
-	f.mu.Unlock()
-	return q, nil
+	return parseBestBidAsk(resp.Body, product, f.now())
 }
 
 func parseBestBidAsk(body []byte, product string, at time.Time) (exchange.Quote, error) {

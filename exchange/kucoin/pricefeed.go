@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,16 +24,14 @@ const DefaultPriceMaxAge = time.Second
 // symbol's quote for at most MaxAge. It needs no key, so a guard can be
 // built with it before the Client exists; a Client given the feed counts
 // its requests in the public pool of its rate limiter. A PriceFeed is safe
-// for concurrent use.
+// for concurrent use; concurrent References of a symbol that is not
+// cached share one request (exchange.QuoteCache).
 type PriceFeed struct {
 	base   string
 	http   *http.Client
-	maxAge time.Duration
 	now    func() time.Time
 	rate   atomic.Pointer[rateHolder]
-
-	mu    sync.Mutex
-	cache map[string]exchange.Quote
+	quotes *exchange.QuoteCache
 }
 
 type rateHolder struct{ r exchange.RateLimiter }
@@ -49,20 +46,20 @@ type PriceFeedConfig struct {
 
 // NewPriceFeed returns a price feed.
 func NewPriceFeed(cfg PriceFeedConfig) *PriceFeed {
-	f := &PriceFeed{base: cfg.BaseURL, http: cfg.HTTPClient, maxAge: cfg.MaxAge, now: cfg.Clock,
-		cache: make(map[string]exchange.Quote)}
+	f := &PriceFeed{base: cfg.BaseURL, http: cfg.HTTPClient, now: cfg.Clock}
 	if f.base == "" {
 		f.base = DefaultBaseURL
 	}
 	if f.http == nil {
 		f.http = exchange.NewHTTPClient()
 	}
-	if f.maxAge <= 0 {
-		f.maxAge = DefaultPriceMaxAge
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultPriceMaxAge
 	}
 	if f.now == nil {
 		f.now = time.Now
 	}
+	f.quotes = exchange.NewQuoteCache(exchange.QuoteCacheConfig{MaxAge: cfg.MaxAge, Clock: f.now, Fetch: f.fetch})
 	return f
 }
 
@@ -78,23 +75,7 @@ func (f *PriceFeed) Reference(ctx context.Context, symbol string) (exchange.Quot
 	if _, _, err := SplitSymbol(symbol); err != nil {
 		return exchange.Quote{}, fmt.Errorf("kucoin: price feed: %w", err)
 	}
-	now := f.now()
-	f.mu.Lock()
-	q, ok := f.cache[symbol]
-	f.mu.Unlock()
-	if ok && now.Sub(q.At) <= f.maxAge && !q.At.After(now) {
-		return q, nil
-	}
-	q, err := f.fetch(ctx, symbol)
-	if err != nil {
-		return exchange.Quote{}, err
-	}
-	f.mu.Lock()
-	if old, ok := f.cache[symbol]; !ok || !old.At.After(q.At) {
-		f.cache[symbol] = q
-	}
-	f.mu.Unlock()
-	return q, nil
+	return f.quotes.Reference(ctx, symbol)
 }
 
 func (f *PriceFeed) fetch(ctx context.Context, symbol string) (exchange.Quote, error) {
