@@ -60,15 +60,8 @@ func checkFilters(r *symbolRules, o exchange.Order, ref decimal.Decimal) error {
 	}
 
 	// Notional, in the quote asset.
-	var notional decimal.Decimal
-	switch {
-	case !o.QuoteQuantity.IsZero():
-		notional = o.QuoteQuantity
-	case !o.Price.IsZero():
-		notional = o.Price.Mul(o.Quantity)
-	case ref.Sign() > 0:
-		notional = ref.Mul(o.Quantity)
-	default:
+	notional, ok := exchange.Notional(o, ref)
+	if !ok {
 		return nil
 	}
 	name := r.notionalFilter

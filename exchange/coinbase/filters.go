@@ -33,7 +33,7 @@ func checkProduct(p Product, o exchange.Order, ref decimal.Decimal) error {
 		if o.Price.Sign() < 0 {
 			return fe("price_increment", "price %s is negative", o.Price)
 		}
-		if near := offGrid(o.Price, f.TickSize); near != "" {
+		if near := exchange.OffGrid(o.Price, f.TickSize); near != "" {
 			return fe("price_increment", "price %s is not a multiple of %s (%s)", o.Price, f.TickSize, near)
 		}
 	}
@@ -44,24 +44,17 @@ func checkProduct(p Product, o exchange.Order, ref decimal.Decimal) error {
 		if f.MaxQty.Sign() > 0 && o.Quantity.GreaterThan(f.MaxQty) {
 			return fe("base_max_size", "size %s is above base_max_size %s", o.Quantity, f.MaxQty)
 		}
-		if near := offGrid(o.Quantity, f.StepSize); near != "" {
+		if near := exchange.OffGrid(o.Quantity, f.StepSize); near != "" {
 			return fe("base_increment", "size %s is not a multiple of %s (%s)", o.Quantity, f.StepSize, near)
 		}
 	}
 	if !o.QuoteQuantity.IsZero() {
-		if near := offGrid(o.QuoteQuantity, f.QuoteStep); near != "" {
+		if near := exchange.OffGrid(o.QuoteQuantity, f.QuoteStep); near != "" {
 			return fe("quote_increment", "quote size %s is not a multiple of %s (%s)", o.QuoteQuantity, f.QuoteStep, near)
 		}
 	}
-	var notional decimal.Decimal
-	switch {
-	case !o.QuoteQuantity.IsZero():
-		notional = o.QuoteQuantity
-	case !o.Price.IsZero():
-		notional = o.Price.Mul(o.Quantity)
-	case ref.Sign() > 0:
-		notional = ref.Mul(o.Quantity)
-	default:
+	notional, ok := exchange.Notional(o, ref)
+	if !ok {
 		return nil
 	}
 	if f.MinNotional.Sign() > 0 && notional.LessThan(f.MinNotional) {
@@ -71,18 +64,4 @@ func checkProduct(p Product, o exchange.Order, ref decimal.Decimal) error {
 		return fe("quote_max_size", "value %s %s is above quote_max_size %s (over by %s)", notional, p.Info.Quote, f.MaxNotional, notional.Sub(f.MaxNotional))
 	}
 	return nil
-}
-
-// offGrid returns "" when v is a multiple of step (or step is zero), and
-// otherwise the nearest multiples.
-func offGrid(v, step decimal.Decimal) string {
-	if step.Sign() <= 0 || v.Mod(step).IsZero() {
-		return ""
-	}
-	lo := v.Div(step).Floor().Mul(step)
-	places := -step.Exponent()
-	if places < 0 {
-		places = 0
-	}
-	return fmt.Sprintf("nearest %s or %s", lo.StringFixed(places), lo.Add(step).StringFixed(places))
 }

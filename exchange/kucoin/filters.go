@@ -21,7 +21,7 @@ func checkFilters(r *symbolRules, o exchange.Order, ref decimal.Decimal) error {
 		return fe("enableTrading", "trading is disabled on the symbol; the venue takes no orders on it")
 	}
 	if !o.Price.IsZero() {
-		if msg := grid(o.Price, r.priceInc); msg != "" {
+		if msg := exchange.OffGrid(o.Price, r.priceInc); msg != "" {
 			return fe("priceIncrement", "price %s is not a multiple of %s (%s)", o.Price, r.priceInc, msg)
 		}
 	}
@@ -32,7 +32,7 @@ func checkFilters(r *symbolRules, o exchange.Order, ref decimal.Decimal) error {
 		case r.baseMax.Sign() > 0 && o.Quantity.GreaterThan(r.baseMax):
 			return fe("baseMaxSize", "size %s is above %s", o.Quantity, r.baseMax)
 		}
-		if msg := grid(o.Quantity, r.baseInc); msg != "" {
+		if msg := exchange.OffGrid(o.Quantity, r.baseInc); msg != "" {
 			return fe("baseIncrement", "size %s is not a multiple of %s (%s)", o.Quantity, r.baseInc, msg)
 		}
 	}
@@ -43,37 +43,16 @@ func checkFilters(r *symbolRules, o exchange.Order, ref decimal.Decimal) error {
 		case r.quoteMax.Sign() > 0 && o.QuoteQuantity.GreaterThan(r.quoteMax):
 			return fe("quoteMaxSize", "funds %s is above %s", o.QuoteQuantity, r.quoteMax)
 		}
-		if msg := grid(o.QuoteQuantity, r.quoteInc); msg != "" {
+		if msg := exchange.OffGrid(o.QuoteQuantity, r.quoteInc); msg != "" {
 			return fe("quoteIncrement", "funds %s is not a multiple of %s (%s)", o.QuoteQuantity, r.quoteInc, msg)
 		}
 	}
-	var value decimal.Decimal
-	switch {
-	case !o.QuoteQuantity.IsZero():
-		value = o.QuoteQuantity
-	case !o.Price.IsZero():
-		value = o.Price.Mul(o.Quantity)
-	case ref.Sign() > 0:
-		value = ref.Mul(o.Quantity)
-	default:
+	value, ok := exchange.Notional(o, ref)
+	if !ok {
 		return nil
 	}
 	if r.minFunds.Sign() > 0 && value.LessThan(r.minFunds) {
 		return fe("minFunds", "order value %s %s is below %s (short by %s)", value, r.info.Quote, r.minFunds, r.minFunds.Sub(value))
 	}
 	return nil
-}
-
-// grid checks that v is a multiple of step and otherwise names the nearest
-// multiples. A zero step disables the rule.
-func grid(v, step decimal.Decimal) string {
-	if step.Sign() <= 0 || v.Mod(step).IsZero() {
-		return ""
-	}
-	places := -step.Exponent()
-	if places < 0 {
-		places = 0
-	}
-	lo := v.Div(step).Floor().Mul(step)
-	return fmt.Sprintf("nearest %s or %s", lo.StringFixed(places), lo.Add(step).StringFixed(places))
 }

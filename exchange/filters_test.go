@@ -1,0 +1,57 @@
+package exchange_test
+
+import (
+	"testing"
+
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/shopspring/decimal"
+)
+
+func TestNotional(t *testing.T) {
+	d := decimal.RequireFromString
+	tests := []struct {
+		name   string
+		o      exchange.Order
+		ref    string
+		want   string
+		wantOK bool
+	}{
+		{"by quote amount", exchange.Order{QuoteQuantity: d("25"), Quantity: d("1"), Price: d("9")}, "7", "25", true},
+		{"limit", exchange.Order{Price: d("100.5"), Quantity: d("0.2")}, "7", "20.1", true},
+		{"market at the reference", exchange.Order{Quantity: d("0.5")}, "3000", "1500", true},
+		{"market without a reference", exchange.Order{Quantity: d("0.5")}, "0", "0", false},
+		{"market with a negative reference", exchange.Order{Quantity: d("0.5")}, "-1", "0", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := exchange.Notional(tt.o, d(tt.ref))
+			if ok != tt.wantOK || !got.Equal(d(tt.want)) {
+				t.Errorf("Notional = %s, %v; want %s, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestOffGrid(t *testing.T) {
+	d := decimal.RequireFromString
+	tests := []struct {
+		v, step, want string
+	}{
+		{"100.01", "0.01", ""},
+		{"100", "0.01", ""},
+		{"0", "0.01", ""},
+		{"100.005", "0.01", "nearest 100.00 or 100.01"},
+		{"100.005", "0.0100", "nearest 100.0000 or 100.0100"}, // written decimals
+		{"7", "5", "nearest 5 or 10"},
+		{"12", "10", "nearest 10 or 20"},
+		{"0.123", "0.1", "nearest 0.1 or 0.2"},
+		{"1.5", "0", ""},  // no rule
+		{"1.5", "-1", ""}, // no rule
+		{"-0.15", "0.1", "nearest -0.2 or -0.1"},
+	}
+	for _, tt := range tests {
+		if got := exchange.OffGrid(d(tt.v), d(tt.step)); got != tt.want {
+			t.Errorf("OffGrid(%s, %s) = %q, want %q", tt.v, tt.step, got, tt.want)
+		}
+	}
+}
