@@ -55,6 +55,9 @@ type Log struct {
 	syncedHead Anchor
 	syncing    bool
 
+	// buf holds the line being written; reused across Appends under mu.
+	buf []byte
+
 	stop     chan struct{} // closes the background syncer
 	done     chan struct{}
 	stopOnce sync.Once
@@ -215,7 +218,7 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var line []byte
-	var hash string
+	var hash [64]byte
 	for {
 		if l.closed {
 			return &WriteError{Op: "append", Path: l.path, Err: ErrClosed}
@@ -230,11 +233,14 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 		}
 		var err error
 		rec.Seq, rec.Prev = l.head.Seq+1, l.head.Hash
-		line, hash, err = rec.encode()
+		line, hash, err = appendLine(l.buf[:0], &rec)
 		if err != nil {
 			return err
 		}
 		line = append(line, '\n')
+		if cap(line) <= maxReusedBuf {
+			l.buf = line[:0]
+		}
 		if len(line) > MaxLineBytes {
 			return fmt.Errorf("%w: record encodes to %d bytes, more than %d; shorten Intent or Reason", ErrInvalidRecord, len(line), MaxLineBytes)
 		}
@@ -262,17 +268,20 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 		return &WriteError{Op: "write", Path: l.path, Err: err}
 	}
 	l.size += int64(n)
-	l.head = Anchor{Seq: rec.Seq, Hash: hash}
+	rec.Hash = string(hash[:])
+	l.head = Anchor{Seq: rec.Seq, Hash: rec.Hash}
 	l.written++
 	if l.cfg.sync == syncEvery {
 		if err := l.waitSynced(l.written); err != nil {
 			return err
 		}
 	}
-	rec.Hash = hash
 	*r = rec
 	return nil
 }
+
+// maxReusedBuf bounds the line buffer a Log keeps between Appends.
+const maxReusedBuf = 4 << 10
 
 // waitSynced returns once line number gen is on disk. Appends arriving
 // during an fsync wait for it and share the next one (group commit). If an

@@ -2,8 +2,6 @@ package audit
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -53,29 +51,22 @@ var emptyHashSuffix = []byte(`"hash":""}`)
 // the JSON encoding (encoding/json) of r with Hash set to "". The Hash field
 // of r is ignored.
 func (r Record) ComputeHash() (string, error) {
-	_, h, err := r.encode()
-	return h, err
+	var buf [1024]byte
+	_, h, err := appendUnhashed(buf[:0], &r)
+	if err != nil {
+		return "", err
+	}
+	return string(h[:]), nil
 }
 
 // encode returns the line that stores r (without the newline) and the hash
 // it carries. r.Hash is ignored.
 func (r Record) encode() (line []byte, hash string, err error) {
-	r.Hash = ""
-	b, err := json.Marshal(r)
+	line, h, err := appendLine(nil, &r)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+		return nil, "", err
 	}
-	if !bytes.HasSuffix(b, emptyHashSuffix) {
-		// Unreachable while hash is the last field of Record.
-		return nil, "", fmt.Errorf("%w: encoding does not end with the hash field", ErrInvalidRecord)
-	}
-	sum := sha256.Sum256(b)
-	hash = hex.EncodeToString(sum[:])
-	line = make([]byte, 0, len(b)+len(hash))
-	line = append(line, b[:len(b)-2]...) // drop `"}`
-	line = append(line, hash...)
-	line = append(line, `"}`...)
-	return line, hash, nil
+	return line, string(h[:]), nil
 }
 
 // normalize prepares a record for the log: UTC time and valid UTF-8

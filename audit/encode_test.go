@@ -1,0 +1,202 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// oddStrings are strings encoding/json escapes in every way it knows.
+var oddStrings = []string{
+	"", "plain", "BUY LIMIT 1 LTCBTC @ 0.1 GTC", `quote " and \ backslash`,
+	"<script>&amp;</script>", "\b\f\n\r\t", "\x00\x01\x1f\x7f", "line\u2028sep\u2029para",
+	"héllo wörld", "日本語", "emoji 😀", "\xff", "a\xc3", "\xed\xa0\x80", // surrogate half
+	"\xf4\x90\x80\x80", // above U+10FFFF
+	"\xc0\xaf",         // overlong
+	"mixed \xfe<\u2028>\x00é", "\uFFFD", "\u00a0\u200b\ufeff",
+}
+
+// slowLine is the definition of a stored line: encoding/json of r with
+// Hash set to "", the hash inserted before the closing quote.
+func slowLine(t testing.TB, r Record) ([]byte, string, error) {
+	t.Helper()
+	r.Hash = ""
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(b)
+	h := hex.EncodeToString(sum[:])
+	line := append(append(b[:len(b)-2:len(b)-2], h...), `"}`...)
+	return line, h, nil
+}
+
+func checkSameEncoding(t *testing.T, r Record) {
+	t.Helper()
+	want, err := json.Marshal(r)
+	if err != nil {
+		if _, ok := appendRecordJSON(nil, &r); ok {
+			t.Fatalf("fast encoder accepted a record encoding/json refuses: %v", err)
+		}
+		if _, herr := r.ComputeHash(); !errors.Is(herr, ErrInvalidRecord) {
+			t.Fatalf("ComputeHash error = %v, want ErrInvalidRecord like encoding/json (%v)", herr, err)
+		}
+		return
+	}
+	got, ok := appendRecordJSON([]byte("prefix"), &r)
+	if !ok {
+		t.Fatalf("fast encoder refused %+v", r)
+	}
+	if !bytes.Equal(got[len("prefix"):], want) {
+		t.Fatalf("fast encoding differs from encoding/json:\n got %q\nwant %q", got[len("prefix"):], want)
+	}
+	wantLine, wantHash, err := slowLine(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, hash, err := r.encode()
+	if err != nil || hash != wantHash || !bytes.Equal(line, wantLine) {
+		t.Fatalf("encode = %q, %s, %v; want %q, %s", line, hash, err, wantLine, wantHash)
+	}
+	if h, err := r.ComputeHash(); err != nil || h != wantHash {
+		t.Fatalf("ComputeHash = %s, %v; want %s", h, err, wantHash)
+	}
+}
+
+func TestFastEncoderMatchesEncodingJSON(t *testing.T) {
+	base := Record{
+		Seq: 42, Time: time.Date(2026, 11, 24, 12, 0, 0, 123456789, time.UTC),
+		Credential: "doc", Venue: "binance", Class: "trade", Route: "POST /api/v3/order",
+		Intent: "POST /api/v3/order: BUY LIMIT 1 LTCBTC @ 0.1 GTC", Decision: Allow,
+		PayloadSHA256: strings.Repeat("ab", 32), PolicySHA256: strings.Repeat("cd", 32),
+		Prev: ZeroHash, Hash: strings.Repeat("ef", 32),
+	}
+	checkSameEncoding(t, base)
+	checkSameEncoding(t, Record{}) // every omitempty field empty, zero time
+
+	fields := func(r *Record) []*string {
+		return []*string{&r.Credential, &r.Venue, &r.Class, &r.Route, &r.Intent, &r.Decision,
+			&r.Rule, &r.Reason, &r.PayloadSHA256, &r.PolicySHA256, &r.Prev, &r.Hash}
+	}
+	for i := range fields(&base) {
+		for _, s := range oddStrings {
+			r := base
+			*fields(&r)[i] = s
+			checkSameEncoding(t, r)
+		}
+	}
+
+	zones := []*time.Location{time.UTC, time.FixedZone("e", 5*3600+30*60), time.FixedZone("w", -(23*3600 + 59*60)), time.FixedZone("s", 17)}
+	times := []time.Time{
+		{}, time.Unix(0, 0), time.Unix(1499827319, 559000000), time.Unix(1, 1),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Now(), time.Now().Round(0),
+	}
+	for _, tm := range times {
+		for _, z := range zones {
+			r := base
+			r.Time = tm.In(z)
+			checkSameEncoding(t, r)
+		}
+	}
+
+	// Seeded random records: random bytes, random runes, random fields.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		r := base
+		r.Seq = rng.Uint64()
+		r.Time = time.Unix(rng.Int64N(253402300799), rng.Int64N(1e9)).UTC()
+		for _, f := range fields(&r) {
+			if rng.IntN(3) == 0 {
+				*f = ""
+				continue
+			}
+			var b []byte
+			for range rng.IntN(24) {
+				switch rng.IntN(4) {
+				case 0:
+					b = append(b, byte(rng.IntN(256)))
+				case 1:
+					b = append(b, byte(rng.IntN(0x80)))
+				default:
+					b = append(b, string(rune(rng.IntN(0x110000)))...)
+				}
+			}
+			*f = string(b)
+		}
+		checkSameEncoding(t, r)
+	}
+}
+
+// TestFastEncoderFallsBack checks that times encoding/json refuses take the
+// encoding/json path and fail as they always did.
+func TestFastEncoderFallsBack(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("far", 24*3600)),
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("far", -25*3600)),
+	} {
+		r := Record{Time: tm, Decision: Allow}
+		if _, ok := appendRecordJSON(nil, &r); ok {
+			t.Errorf("fast encoder accepted %v", tm)
+		}
+		_, jerr := json.Marshal(r)
+		_, err := r.ComputeHash()
+		if jerr == nil || !errors.Is(err, ErrInvalidRecord) {
+			t.Errorf("%v: ComputeHash error %v, encoding/json error %v; want both to fail", tm, err, jerr)
+		}
+	}
+}
+
+func FuzzRecordEncoding(f *testing.F) {
+	for _, s := range oddStrings {
+		f.Add(uint64(7), int64(1499827319559000000), int32(0), s, "<&>")
+	}
+	f.Fuzz(func(t *testing.T, seq uint64, nanos int64, offset int32, a, b string) {
+		r := Record{
+			Seq: seq, Time: time.Unix(0, nanos).In(time.FixedZone("z", int(offset))),
+			Credential: a, Venue: b, Class: a + b, Route: b, Intent: a, Decision: b, Rule: a,
+			Reason: a + "\n" + b, PayloadSHA256: b, PolicySHA256: a, Prev: a, Hash: b,
+		}
+		want, jerr := json.Marshal(r)
+		got, ok := appendRecordJSON(nil, &r)
+		switch {
+		case ok && jerr != nil:
+			t.Fatalf("fast encoder accepted a record encoding/json refuses (%v): %q", jerr, got)
+		case ok && !bytes.Equal(got, want):
+			t.Fatalf("fast encoding differs from encoding/json:\n got %q\nwant %q", got, want)
+		case !ok && jerr == nil:
+			// Allowed (the fallback handles it) but only for odd zones.
+			if _, off := r.Time.Zone(); off > -24*3600 && off < 24*3600 {
+				t.Fatalf("fast encoder refused %v, which encoding/json encodes", r.Time)
+			}
+		}
+		wantLine, wantHash, serr := slowLine(t, r)
+		line, hash, err := r.encode()
+		if (serr == nil) != (err == nil) || hash != wantHash || !bytes.Equal(line, wantLine) {
+			t.Fatalf("encode = %q, %s, %v; want %q, %s, %v", line, hash, err, wantLine, wantHash, serr)
+		}
+	})
+}
+
+func BenchmarkComputeHash(b *testing.B) {
+	r := Record{
+		Seq: 42, Time: time.Date(2026, 11, 24, 12, 0, 0, 123456789, time.UTC),
+		Credential: "doc", Venue: "binance", Class: "trade", Route: "POST /api/v3/order",
+		Intent: "POST /api/v3/order: BUY LIMIT 1 LTCBTC @ 0.1 GTC", Decision: Allow,
+		PayloadSHA256: strings.Repeat("ab", 32), PolicySHA256: strings.Repeat("cd", 32), Prev: ZeroHash,
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.ComputeHash(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
