@@ -147,15 +147,21 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 	if req == nil {
 		return nil, errors.New("exchange: Authorize needs a Request")
 	}
-	r := req.Clone()
+	// One allocation holds what Authorize returns and what it records.
+	st := new(authorization)
+	r, rec := &st.req, &st.rec
+	req.cloneInto(r)
 	venue := a.Scheme.Venue()
-	rec := &audit.Record{
+	*rec = audit.Record{
 		Credential:   r.Credential,
 		Venue:        venue,
-		Route:        r.Method + " " + r.Path,
 		PolicySHA256: a.Guard.PolicyHash(r.Credential),
 	}
+	classified := false
 	deny := func(rule string, err error) (*Authorized, error) {
+		if !classified {
+			rec.Route = r.Method + " " + r.Path
+		}
 		rec.Decision, rec.Rule, rec.Reason = audit.Deny, rule, err.Error()
 		rec.Time = a.now()
 		if aerr := a.Audit.Append(ctx, rec); aerr != nil {
@@ -176,15 +182,15 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 	if err != nil {
 		return deny("endpoint", err)
 	}
-	rec.Route, rec.Class = route.Name, string(route.Class)
-	in, err := a.Scheme.Intent(r, route)
-	if err != nil {
+	rec.Route, rec.Class, classified = route.Name, string(route.Class), true
+	in := &st.out.Intent
+	if *in, err = a.Scheme.Intent(r, route); err != nil {
 		return deny("intent", err)
 	}
 	in.Credential, in.Venue, in.Route = r.Credential, venue, route
 	rec.Intent = in.String()
 
-	res, err := a.Guard.Check(ctx, &in)
+	res, err := a.Guard.Check(ctx, in)
 	if err != nil {
 		return deny(ruleOf(err), err)
 	}
@@ -222,7 +228,15 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		_, derr := deny("sign", err)
 		return nil, derr
 	}
-	return &Authorized{Wire: wire, Intent: in, Reservation: res}, nil
+	st.out.Wire, st.out.Reservation = wire, res
+	return &st.out, nil
+}
+
+// authorization is the working state of one Authorize call.
+type authorization struct {
+	out Authorized
+	req Request
+	rec audit.Record
 }
 
 func (a *Authorizer) log(ctx context.Context, rec *audit.Record) {

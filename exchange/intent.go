@@ -1,9 +1,5 @@
 package exchange
 
-import (
-	"strings"
-)
-
 // Cost is what a request consumes of a venue's rate limits.
 type Cost struct {
 	Weight int // request weight (Binance REQUEST_WEIGHT, KuCoin pool weight)
@@ -36,18 +32,18 @@ func (in *Intent) Class() Class { return in.Route.Class }
 
 // String summarises the intent for the audit log: no secrets, no signature.
 func (in *Intent) String() string {
-	var b strings.Builder
-	b.WriteString(in.Route.Name)
+	var stack [256]byte
+	b := append(stack[:0], in.Route.Name...)
 	if in.Test {
-		b.WriteString(" (test)")
+		b = append(b, " (test)"...)
 	}
-	for i, o := range in.Orders {
+	for i := range in.Orders {
 		if i == 0 {
-			b.WriteString(": ")
+			b = append(b, ": "...)
 		} else {
-			b.WriteString("; ")
+			b = append(b, "; "...)
 		}
-		b.WriteString(o.String())
+		b = in.Orders[i].appendTo(b)
 	}
-	return b.String()
+	return string(b)
 }

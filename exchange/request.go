@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 )
 
@@ -46,19 +45,59 @@ func (p Params) Count(key string) int {
 }
 
 // Encode percent-encodes the parameters in order as key=value pairs joined
-// by '&' (application/x-www-form-urlencoded, non-ASCII as UTF-8 bytes).
+// by '&' (application/x-www-form-urlencoded, non-ASCII as UTF-8 bytes):
+// each key and value as url.QueryEscape escapes it.
 func (p Params) Encode() string {
-	var b strings.Builder
+	var stack [256]byte
+	return string(p.AppendEncoded(stack[:0]))
+}
+
+// AppendEncoded appends the parameters to dst encoded as Encode encodes
+// them, and returns the extended buffer.
+func (p Params) AppendEncoded(dst []byte) []byte {
 	for i, kv := range p {
 		if i > 0 {
-			b.WriteByte('&')
+			dst = append(dst, '&')
 		}
-		b.WriteString(url.QueryEscape(kv.Key))
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(kv.Value))
+		dst = appendQueryEscaped(dst, kv.Key)
+		dst = append(dst, '=')
+		dst = appendQueryEscaped(dst, kv.Value)
 	}
-	return b.String()
+	return dst
 }
+
+// appendQueryEscaped appends s escaped as url.QueryEscape escapes it:
+// unreserved bytes (ALPHA, DIGIT, '-', '.', '_', '~') as they are, space
+// as '+', every other byte as %XX with upper-case hex digits.
+func appendQueryEscaped(dst []byte, s string) []byte {
+	const hexUpper = "0123456789ABCDEF"
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if unreserved[c] {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		if c == ' ' {
+			dst = append(dst, '+')
+		} else {
+			dst = append(dst, '%', hexUpper[c>>4], hexUpper[c&15])
+		}
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
+}
+
+// unreserved reports the bytes url.QueryEscape leaves as they are.
+var unreserved = func() (t [256]bool) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			t[c] = true
+		}
+	}
+	return t
+}()
 
 // ParseParams decodes an encoded query or form body, keeping the order.
 func ParseParams(s string) (Params, error) {
@@ -97,11 +136,23 @@ type Request struct {
 
 // Clone returns a deep copy of r.
 func (r *Request) Clone() *Request {
-	c := *r
-	c.Params = slices.Clone(r.Params)
+	c := new(Request)
+	r.cloneInto(c)
+	return c
+}
+
+// cloneSpare is the spare capacity of cloned Params, for the parameters
+// schemes stamp on (timestamp, receive window) without growing the slice.
+const cloneSpare = 2
+
+// cloneInto sets *c to a deep copy of r.
+func (r *Request) cloneInto(c *Request) {
+	*c = *r
+	if r.Params != nil {
+		c.Params = append(make(Params, 0, len(r.Params)+cloneSpare), r.Params...)
+	}
 	c.Body = bytes.Clone(r.Body) // nil stays nil, empty stays empty
 	c.Header = r.Header.Clone()
-	return &c
 }
 
 // Wire is a request exactly as it goes on the wire.

@@ -121,29 +121,33 @@ type Order struct {
 
 // String summarises the order for logs and the audit log.
 func (o Order) String() string {
-	var b strings.Builder
-	b.Grow(64)
-	b.WriteString(string(o.Side))
-	b.WriteByte(' ')
-	b.WriteString(string(o.Type))
+	var stack [128]byte
+	return string(o.appendTo(stack[:0]))
+}
+
+// appendTo appends o.String() to dst.
+func (o *Order) appendTo(b []byte) []byte {
+	b = append(b, o.Side...)
+	b = append(b, ' ')
+	b = append(b, o.Type...)
 	if !o.QuoteQuantity.IsZero() {
-		b.WriteString(" quote=")
-		b.WriteString(o.QuoteQuantity.String())
+		b = append(b, " quote="...)
+		b = appendDecimal(b, o.QuoteQuantity)
 	} else {
-		b.WriteByte(' ')
-		b.WriteString(o.Quantity.String())
+		b = append(b, ' ')
+		b = appendDecimal(b, o.Quantity)
 	}
-	b.WriteByte(' ')
-	b.WriteString(o.Symbol)
+	b = append(b, ' ')
+	b = append(b, o.Symbol...)
 	if !o.Price.IsZero() {
-		b.WriteString(" @ ")
-		b.WriteString(o.Price.String())
+		b = append(b, " @ "...)
+		b = appendDecimal(b, o.Price)
 	}
 	if o.TimeInForce != "" {
-		b.WriteByte(' ')
-		b.WriteString(string(o.TimeInForce))
+		b = append(b, ' ')
+		b = append(b, o.TimeInForce...)
 	}
-	return b.String()
+	return b
 }
 
 // Fill is one trade of an order.
