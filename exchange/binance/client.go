@@ -59,10 +59,10 @@ type Client struct {
 	http       *http.Client
 	scheme     *Scheme
 	auth       *exchange.Authorizer
-	guard      exchange.Guard
 	rate       exchange.RateLimiter
 	prices     *PriceFeed
 	logger     *slog.Logger
+	settle     exchange.Settler
 	offset     atomic.Int64 // server time minus local time, ns
 
 	mu         sync.RWMutex
@@ -90,7 +90,6 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		credential: cfg.Credential,
 		http:       cfg.HTTPClient,
 		scheme:     scheme,
-		guard:      cfg.Guard,
 		rate:       cfg.Rate,
 		prices:     cfg.Prices,
 		logger:     cfg.Logger,
@@ -104,6 +103,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
+	c.settle = exchange.Settler{Venue: Venue, Credential: c.credential, Guard: cfg.Guard, Logger: c.logger}
 	if err := c.SyncTime(ctx); err != nil {
 		return nil, err
 	}
@@ -284,18 +284,7 @@ func (c *Client) Do(ctx context.Context, req *exchange.Request) (*exchange.Respo
 
 // own returns a copy of req for the client's credential.
 func (c *Client) own(req *exchange.Request) (*exchange.Request, error) {
-	if req == nil {
-		return nil, errors.New("binance: nil request")
-	}
-	r := req.Clone()
-	switch r.Credential {
-	case "":
-		r.Credential = c.credential
-	case c.credential:
-	default:
-		return nil, fmt.Errorf("binance: request is for credential %q, the client signs for %q", r.Credential, c.credential)
-	}
-	return r, nil
+	return exchange.OwnRequest(Venue, c.credential, req)
 }
 
 // public sends an unsigned request of a public route through the rate
@@ -345,7 +334,7 @@ func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.R
 			// The venue may have acted: the budget stays reserved.
 			return nil, a.Intent, unknownOutcome(a.Intent, err)
 		}
-		c.release(settleCtx, a, err)
+		c.settle.Release(settleCtx, a, err)
 		return nil, a.Intent, err
 	}
 	c.observe(resp)
@@ -360,25 +349,18 @@ func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.R
 		return resp, a.Intent, unknownOutcome(a.Intent, apiErr)
 	case trade && apiErr.Code == "-2021" && partialNewOrder(resp.Body) != nil:
 		// cancelReplace: the cancel failed but the new order was placed.
-		c.settleOutcome(settleCtx, a, outcomeOf(partialNewOrder(resp.Body)))
+		c.settle.Commit(settleCtx, a, outcomeOf(partialNewOrder(resp.Body)))
 		return resp, a.Intent, apiErr
 	}
-	c.release(settleCtx, a, apiErr)
+	c.settle.Release(settleCtx, a, apiErr)
 	return resp, a.Intent, apiErr
-}
-
-func (c *Client) release(ctx context.Context, a *exchange.Authorized, cause error) {
-	if err := a.Reservation.Release(ctx, cause); err != nil {
-		c.logger.LogAttrs(ctx, slog.LevelError, "binance: releasing a reservation failed",
-			slog.String("route", a.Intent.Route.Name), slog.String("error", err.Error()))
-	}
 }
 
 func (c *Client) commit(ctx context.Context, a *exchange.Authorized, body []byte) {
 	if a.Intent.Class() != exchange.ClassTrade || a.Intent.Test {
 		// Nothing was created: reads, cancels and venue dry runs give the
 		// budget back. Orders a cancel closed are reported to the guard.
-		c.release(ctx, a, nil)
+		c.settle.Release(ctx, a, nil)
 		if a.Intent.Class() == exchange.ClassCancel {
 			c.closedIn(ctx, body)
 		}
@@ -390,14 +372,7 @@ func (c *Client) commit(ctx context.Context, a *exchange.Authorized, body []byte
 			slog.String("route", a.Intent.Route.Name))
 		return
 	}
-	c.settleOutcome(ctx, a, outcomeOf(ans.orders()))
-}
-
-func (c *Client) settleOutcome(ctx context.Context, a *exchange.Authorized, out exchange.Outcome) {
-	if err := a.Reservation.Commit(ctx, out); err != nil {
-		c.logger.LogAttrs(ctx, slog.LevelError, "binance: committing a reservation failed",
-			slog.String("route", a.Intent.Route.Name), slog.String("error", err.Error()))
-	}
+	c.settle.Commit(ctx, a, outcomeOf(ans.orders()))
 }
 
 func unknownOutcome(in exchange.Intent, cause error) error {
@@ -415,19 +390,6 @@ func unknownOutcome(in exchange.Intent, cause error) error {
 		exchange.ErrOutcomeUnknown, in.Route.Name, which, cause)
 }
 
-// closed reports an order that is no longer open to the guard, if it
-// tracks open orders.
-func (c *Client) closed(ctx context.Context, o exchange.Order) {
-	t, ok := c.guard.(exchange.OrderTracker)
-	if !ok || o.Status.Open() || o.Status == "" || o.ID == "" {
-		return
-	}
-	if err := t.OrderClosed(context.WithoutCancel(ctx), c.credential, o.ID, o.ExecutedQuo); err != nil {
-		c.logger.LogAttrs(ctx, slog.LevelError, "binance: reporting a closed order to the guard failed",
-			slog.String("order", o.ID), slog.String("error", err.Error()))
-	}
-}
-
 // closedIn reports the orders a cancel answer lists as closed: one order
 // (DELETE /api/v3/order), an order list's reports (DELETE
 // /api/v3/orderList) or an array of both (DELETE /api/v3/openOrders).
@@ -442,7 +404,7 @@ func (c *Client) closedIn(ctx context.Context, body []byte) {
 	}
 	for i := range answers {
 		for _, j := range answers[i].orders() {
-			c.closed(ctx, j.order())
+			c.settle.Closed(ctx, j.order())
 		}
 	}
 }

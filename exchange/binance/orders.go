@@ -179,12 +179,7 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 		}
 		o.ClientID = id
 	}
-	var ref decimal.Decimal
-	if o.Type == exchange.Market && o.QuoteQuantity.IsZero() {
-		if q, err := c.prices.Reference(ctx, o.Symbol); err == nil {
-			ref = q.Mid()
-		}
-	}
+	ref := exchange.MarketReference(ctx, c.prices, o)
 	if err := checkFilters(r, o, ref); err != nil {
 		return o, err
 	}
@@ -257,7 +252,7 @@ func (c *Client) getOrder(ctx context.Context, p exchange.Params) (exchange.Orde
 		return exchange.Order{}, err
 	}
 	o := ans.order()
-	c.closed(ctx, o)
+	c.settle.Closed(ctx, o)
 	return o, nil
 }
 

@@ -74,10 +74,10 @@ type Client struct {
 	http       *http.Client
 	scheme     *Scheme
 	auth       *exchange.Authorizer
-	guard      exchange.Guard
 	rate       exchange.RateLimiter
 	prices     *PriceFeed
 	logger     *slog.Logger
+	settle     exchange.Settler
 	offset     atomic.Int64 // server time minus local time, ns
 
 	mu       sync.RWMutex
@@ -103,7 +103,6 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		credential: cfg.Credential,
 		http:       cfg.HTTPClient,
 		scheme:     scheme,
-		guard:      cfg.Guard,
 		rate:       cfg.Rate,
 		prices:     cfg.Prices,
 		logger:     cfg.Logger,
@@ -117,6 +116,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
+	c.settle = exchange.Settler{Venue: Venue, Credential: c.credential, Guard: cfg.Guard, Logger: c.logger}
 	if c.rate == nil {
 		n := cfg.RateLimit
 		if n <= 0 {
@@ -289,19 +289,9 @@ func (c *Client) Do(ctx context.Context, req *exchange.Request) (*exchange.Respo
 	return c.signed(ctx, r)
 }
 
+// own returns a copy of req for the client's credential.
 func (c *Client) own(req *exchange.Request) (*exchange.Request, error) {
-	if req == nil {
-		return nil, errors.New("coinbase: nil request")
-	}
-	r := req.Clone()
-	switch r.Credential {
-	case "":
-		r.Credential = c.credential
-	case c.credential:
-	default:
-		return nil, fmt.Errorf("coinbase: request is for credential %q, the client signs for %q", r.Credential, c.credential)
-	}
-	return r, nil
+	return exchange.OwnRequest(Venue, c.credential, req)
 }
 
 // public sends an unsigned request of a public route through the rate
@@ -347,7 +337,7 @@ func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.R
 		if creates && errors.Is(err, exchange.ErrOutcomeUnknown) {
 			return nil, unknownOutcome(a.Intent, err) // the venue may have acted: the budget stays reserved
 		}
-		c.release(settleCtx, a, err)
+		c.settle.Release(settleCtx, a, err)
 		return nil, err
 	}
 	c.observe(resp)
@@ -356,11 +346,11 @@ func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.R
 		if creates && errors.Is(apiErr, exchange.ErrOutcomeUnknown) {
 			return resp, unknownOutcome(a.Intent, apiErr)
 		}
-		c.release(settleCtx, a, apiErr)
+		c.settle.Release(settleCtx, a, apiErr)
 		return resp, apiErr
 	}
 	if !creates {
-		c.release(settleCtx, a, nil)
+		c.settle.Release(settleCtx, a, nil)
 		return resp, nil
 	}
 	switch spec.kind {
@@ -369,7 +359,7 @@ func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.R
 	case kindEdit:
 		return resp, c.settleEdit(settleCtx, a, resp.Body)
 	}
-	c.release(settleCtx, a, nil)
+	c.settle.Release(settleCtx, a, nil)
 	return resp, nil
 }
 
@@ -408,7 +398,7 @@ func (c *Client) settleCreate(ctx context.Context, a *exchange.Authorized, body 
 			msg = ans.ErrorResponse.ErrorDetails
 		}
 		apiErr := orderFailure(code, msg)
-		c.release(ctx, a, apiErr)
+		c.settle.Release(ctx, a, apiErr)
 		return apiErr
 	}
 	id := ans.SuccessResponse.OrderID
@@ -417,7 +407,7 @@ func (c *Client) settleCreate(ctx context.Context, a *exchange.Authorized, body 
 	}
 	o := a.Intent.Orders[0]
 	c.scheme.Track(id, TrackedOrder{Product: o.Symbol, Side: o.Side, PostOnly: o.Type == exchange.LimitMaker, TIF: o.TimeInForce})
-	c.commit(ctx, a, exchange.Outcome{OrderIDs: []string{id}, Open: true})
+	c.settle.Commit(ctx, a, exchange.Outcome{OrderIDs: []string{id}, Open: true})
 	return nil
 }
 
@@ -443,25 +433,11 @@ func (c *Client) settleEdit(ctx context.Context, a *exchange.Authorized, body []
 			}
 		}
 		apiErr := orderFailure(code, "edit refused")
-		c.release(ctx, a, apiErr)
+		c.settle.Release(ctx, a, apiErr)
 		return apiErr
 	}
-	c.commit(ctx, a, exchange.Outcome{OrderIDs: []string{a.Intent.Orders[0].ID}, Open: true})
+	c.settle.Commit(ctx, a, exchange.Outcome{OrderIDs: []string{a.Intent.Orders[0].ID}, Open: true})
 	return nil
-}
-
-func (c *Client) release(ctx context.Context, a *exchange.Authorized, cause error) {
-	if err := a.Reservation.Release(ctx, cause); err != nil {
-		c.logger.LogAttrs(ctx, slog.LevelError, "coinbase: releasing a reservation failed",
-			slog.String("route", a.Intent.Route.Name), slog.String("error", err.Error()))
-	}
-}
-
-func (c *Client) commit(ctx context.Context, a *exchange.Authorized, out exchange.Outcome) {
-	if err := a.Reservation.Commit(ctx, out); err != nil {
-		c.logger.LogAttrs(ctx, slog.LevelError, "coinbase: committing a reservation failed",
-			slog.String("route", a.Intent.Route.Name), slog.String("error", err.Error()))
-	}
 }
 
 func unknownOutcome(in exchange.Intent, cause error) error {
@@ -471,19 +447,6 @@ func unknownOutcome(in exchange.Intent, cause error) error {
 	}
 	return fmt.Errorf("%w: coinbase %s%s: %w; the order may have been placed: look it up (GetOrder, OpenOrders) before placing it again",
 		exchange.ErrOutcomeUnknown, in.Route.Name, which, cause)
-}
-
-// closed reports an order that is no longer open to the guard, if it
-// tracks open orders.
-func (c *Client) closed(ctx context.Context, o exchange.Order) {
-	t, ok := c.guard.(exchange.OrderTracker)
-	if !ok || o.Status.Open() || o.Status == "" || o.Status == exchange.StatusUnknown || o.ID == "" {
-		return
-	}
-	if err := t.OrderClosed(context.WithoutCancel(ctx), c.credential, o.ID, o.ExecutedQuo); err != nil {
-		c.logger.LogAttrs(ctx, slog.LevelError, "coinbase: reporting a closed order to the guard failed",
-			slog.String("order", o.ID), slog.String("error", err.Error()))
-	}
 }
 
 // signedRequest sends an authenticated request of the client's

@@ -160,12 +160,7 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 		}
 		o.ClientID = id
 	}
-	var ref decimal.Decimal
-	if o.Type == exchange.Market && o.QuoteQuantity.IsZero() {
-		if q, err := c.prices.Reference(ctx, o.Symbol); err == nil {
-			ref = q.Mid()
-		}
-	}
+	ref := exchange.MarketReference(ctx, c.prices, o)
 	if err := checkProduct(p, o, ref); err != nil {
 		return o, err
 	}
@@ -241,7 +236,7 @@ func (c *Client) CancelOrder(ctx context.Context, symbol, id string) (exchange.O
 	o, err := c.GetOrder(ctx, symbol, id)
 	if err != nil {
 		o = exchange.Order{Symbol: symbol, ID: id, Status: exchange.StatusCanceled}
-		c.closed(ctx, o)
+		c.settle.Closed(ctx, o)
 	}
 	return o, nil
 }
@@ -264,7 +259,7 @@ func (c *Client) GetOrder(ctx context.Context, symbol, id string) (exchange.Orde
 		return exchange.Order{}, fmt.Errorf("%w: coinbase: order %s is on %s, not %s", exchange.ErrNotFound, id, o.Symbol, symbol)
 	}
 	c.track(o)
-	c.closed(ctx, o)
+	c.settle.Closed(ctx, o)
 	return o, nil
 }
 

@@ -59,10 +59,10 @@ type Client struct {
 	http       *http.Client
 	scheme     *Scheme
 	auth       map[Pool]*exchange.Authorizer
-	guard      exchange.Guard
 	rate       Limiter
 	prices     *PriceFeed
 	logger     *slog.Logger
+	settle     exchange.Settler
 	offset     atomic.Int64 // server time minus local time, ns
 
 	mu    sync.RWMutex
@@ -89,7 +89,6 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		credential: cfg.Credential,
 		http:       cfg.HTTPClient,
 		scheme:     scheme,
-		guard:      cfg.Guard,
 		rate:       cfg.Rate,
 		prices:     cfg.Prices,
 		logger:     cfg.Logger,
@@ -103,6 +102,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
+	c.settle = exchange.Settler{Venue: Venue, Credential: c.credential, Guard: cfg.Guard, Logger: c.logger}
 	if c.rate == nil {
 		p, err := NewPools(DefaultPoolLimits, c.now, c.logger)
 		if err != nil {
@@ -246,19 +246,9 @@ func (c *Client) Do(ctx context.Context, req *exchange.Request) (*exchange.Respo
 	return resp, err
 }
 
+// own returns a copy of req for the client's credential.
 func (c *Client) own(req *exchange.Request) (*exchange.Request, error) {
-	if req == nil {
-		return nil, errors.New("kucoin: nil request")
-	}
-	r := req.Clone()
-	switch r.Credential {
-	case "":
-		r.Credential = c.credential
-	case c.credential:
-	default:
-		return nil, fmt.Errorf("kucoin: request is for credential %q, the client signs for %q", r.Credential, c.credential)
-	}
-	return r, nil
+	return exchange.OwnRequest(Venue, c.credential, req)
 }
 
 // authorizer returns the Authorizer whose rate limiter is the request's
@@ -329,7 +319,7 @@ func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.R
 		if errors.Is(err, exchange.ErrOutcomeUnknown) && trade {
 			return nil, nil, unknownOutcome(a.Intent, err)
 		}
-		c.release(settleCtx, a, err)
+		c.settle.Release(settleCtx, a, err)
 		return nil, nil, err
 	}
 	c.rate.Pool(pool).Observe(usage(pool, c.now(), resp.Status, resp.Header))
@@ -338,11 +328,11 @@ func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.R
 		if trade && errors.Is(apiErr, exchange.ErrOutcomeUnknown) {
 			return resp, nil, unknownOutcome(a.Intent, apiErr)
 		}
-		c.release(settleCtx, a, apiErr)
+		c.settle.Release(settleCtx, a, apiErr)
 		return resp, nil, apiErr
 	}
 	if !trade {
-		c.release(settleCtx, a, nil)
+		c.settle.Release(settleCtx, a, nil)
 		return resp, data, nil
 	}
 	out, ok := outcomeOf(a.Intent, data)
@@ -353,22 +343,12 @@ func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.R
 	}
 	if len(out.OrderIDs) == 0 {
 		// A batch whose every order the venue refused.
-		c.release(settleCtx, a, &exchange.APIError{Venue: Venue, Status: resp.Status, Code: CodeOK,
+		c.settle.Release(settleCtx, a, &exchange.APIError{Venue: Venue, Status: resp.Status, Code: CodeOK,
 			Msg: "every order of the batch was refused", Kind: exchange.ErrRejected})
 		return resp, data, nil
 	}
-	if err := a.Reservation.Commit(settleCtx, out); err != nil {
-		c.logger.LogAttrs(ctx, slog.LevelError, "kucoin: committing a reservation failed",
-			slog.String("route", a.Intent.Route.Name), slog.String("error", err.Error()))
-	}
+	c.settle.Commit(settleCtx, a, out)
 	return resp, data, nil
-}
-
-func (c *Client) release(ctx context.Context, a *exchange.Authorized, cause error) {
-	if err := a.Reservation.Release(ctx, cause); err != nil {
-		c.logger.LogAttrs(ctx, slog.LevelError, "kucoin: releasing a reservation failed",
-			slog.String("route", a.Intent.Route.Name), slog.String("error", err.Error()))
-	}
 }
 
 func unknownOutcome(in exchange.Intent, cause error) error {
@@ -384,17 +364,4 @@ func unknownOutcome(in exchange.Intent, cause error) error {
 	}
 	return fmt.Errorf("%w: kucoin %s%s: %w; the order may have been placed: look it up (GetOrderByClientID, OpenOrders) before placing it again",
 		exchange.ErrOutcomeUnknown, in.Route.Name, which, cause)
-}
-
-// closed reports an order that is no longer open to the guard, if it
-// tracks open orders.
-func (c *Client) closed(ctx context.Context, o exchange.Order) {
-	t, ok := c.guard.(exchange.OrderTracker)
-	if !ok || o.Status.Open() || o.Status == "" || o.Status == exchange.StatusUnknown || o.ID == "" {
-		return
-	}
-	if err := t.OrderClosed(context.WithoutCancel(ctx), c.credential, o.ID, o.ExecutedQuo); err != nil {
-		c.logger.LogAttrs(ctx, slog.LevelError, "kucoin: reporting a closed order to the guard failed",
-			slog.String("order", o.ID), slog.String("error", err.Error()))
-	}
 }

@@ -215,12 +215,7 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 		o.ClientID = id
 	}
 	b.ClientOid = o.ClientID
-	var ref decimal.Decimal
-	if o.Type == exchange.Market && o.QuoteQuantity.IsZero() {
-		if q, err := c.prices.Reference(ctx, o.Symbol); err == nil {
-			ref = q.Mid()
-		}
-	}
+	ref := exchange.MarketReference(ctx, c.prices, o)
 	if err := checkFilters(r, o, ref); err != nil {
 		return o, err
 	}
@@ -299,7 +294,7 @@ func (c *Client) getOrder(ctx context.Context, path, symbol string) (exchange.Or
 		return exchange.Order{}, err
 	}
 	o := j.order()
-	c.closed(ctx, o)
+	c.settle.Closed(ctx, o)
 	return o, nil
 }
 
