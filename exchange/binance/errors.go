@@ -26,11 +26,11 @@ func apiError(status int, header http.Header, body []byte) *exchange.APIError {
 	e := &exchange.APIError{Venue: Venue, Status: status}
 	if json.Unmarshal(body, &msg) == nil && msg.Code != nil {
 		e.Code = strconv.FormatInt(*msg.Code, 10)
-		e.Msg = oneLine(msg.Msg)
+		e.Msg = exchange.TrimMessage(msg.Msg)
 	} else {
 		e.Msg = http.StatusText(status)
 	}
-	e.RetryAfter = retryAfter(header)
+	e.RetryAfter = exchange.RetryAfter(header)
 	e.Kind = errorKind(status, e.Code, e.Msg)
 	return e
 }
@@ -61,23 +61,11 @@ func errorKind(status int, code, msg string) error {
 	return exchange.ErrRejected
 }
 
-func retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < 0 {
-		return 0
-	}
-	return time.Duration(n) * time.Second
-}
-
 // usage reads the rate-limit headers of an answer:
 // X-MBX-USED-WEIGHT-<n><S|M|H|D> into REQUEST_WEIGHT buckets and
 // X-MBX-ORDER-COUNT-<n><S|M|H|D> into ORDERS buckets.
 func usage(at time.Time, status int, h http.Header) exchange.Usage {
-	u := exchange.Usage{At: at, Status: status, RetryAfter: retryAfter(h)}
+	u := exchange.Usage{At: at, Status: status, RetryAfter: exchange.RetryAfter(h)}
 	for k, vs := range h {
 		if len(vs) == 0 {
 			continue
@@ -145,14 +133,4 @@ func intervalOf(name string, num int) (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(num) * unit, true
-}
-
-func oneLine(s string) string {
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 300 {
-		s = s[:300] + "..."
-	}
-	return s
 }

@@ -31,15 +31,15 @@ func apiError(status int, header http.Header, body []byte) *exchange.APIError {
 	}
 	e := &exchange.APIError{Venue: Venue, Status: status}
 	if json.Unmarshal(body, &msg) == nil && (msg.Error != "" || msg.Message != "") {
-		e.Code = oneLine(msg.Error)
-		e.Msg = oneLine(msg.Message)
+		e.Code = exchange.TrimMessage(msg.Error)
+		e.Msg = exchange.TrimMessage(msg.Message)
 		if e.Msg == "" {
-			e.Msg = oneLine(msg.ErrorDetails)
+			e.Msg = exchange.TrimMessage(msg.ErrorDetails)
 		}
 	} else {
 		e.Msg = http.StatusText(status)
 	}
-	e.RetryAfter = retryAfter(header)
+	e.RetryAfter = exchange.RetryAfter(header)
 	e.Kind = errorKind(status, e.Code)
 	return e
 }
@@ -70,39 +70,17 @@ func orderFailure(code, msg string) *exchange.APIError {
 	if code == "" {
 		code = "UNKNOWN_FAILURE_REASON"
 	}
-	return &exchange.APIError{Venue: Venue, Status: http.StatusOK, Code: oneLine(code), Msg: oneLine(msg), Kind: kind}
-}
-
-func retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < 0 {
-		return 0
-	}
-	return time.Duration(n) * time.Second
+	return &exchange.APIError{Venue: Venue, Status: http.StatusOK, Code: exchange.TrimMessage(code), Msg: exchange.TrimMessage(msg), Kind: kind}
 }
 
 // usage reads an answer's x-ratelimit-limit and x-ratelimit-remaining
 // headers into the PRIVATE:1s bucket, when the venue sends them.
 func usage(at time.Time, status int, h http.Header) exchange.Usage {
-	u := exchange.Usage{At: at, Status: status, RetryAfter: retryAfter(h)}
+	u := exchange.Usage{At: at, Status: status, RetryAfter: exchange.RetryAfter(h)}
 	limit, err1 := strconv.Atoi(strings.TrimSpace(h.Get("X-Ratelimit-Limit")))
 	remaining, err2 := strconv.Atoi(strings.TrimSpace(h.Get("X-Ratelimit-Remaining")))
 	if err1 == nil && err2 == nil && limit > 0 && remaining >= 0 && remaining <= limit {
 		u.Used = map[string]int{exchange.BucketKey(RateBucket, time.Second): limit - remaining}
 	}
 	return u
-}
-
-func oneLine(s string) string {
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 300 {
-		s = s[:300] + "..."
-	}
-	return s
 }

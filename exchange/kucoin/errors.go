@@ -46,7 +46,7 @@ func decode(status int, h http.Header, body []byte) (json.RawMessage, *exchange.
 	}
 	e := &exchange.APIError{Venue: Venue, Status: status}
 	if err == nil && env.code() != "" {
-		e.Code, e.Msg = env.code(), oneLine(env.Msg)
+		e.Code, e.Msg = env.code(), exchange.TrimMessage(env.Msg)
 	} else {
 		e.Msg = http.StatusText(status)
 		if status/100 == 2 {
@@ -129,14 +129,4 @@ func usage(pool Pool, at time.Time, status int, h http.Header) exchange.Usage {
 		u.RetryAfter = resetIn(h)
 	}
 	return u
-}
-
-func oneLine(s string) string {
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 300 {
-		s = s[:300] + "..."
-	}
-	return s
 }
