@@ -1,11 +1,11 @@
 package binance
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,26 +24,36 @@ func (s staticPrices) Reference(_ context.Context, symbol string) (exchange.Quot
 	return q, nil
 }
 
-// bufferAudit is an Auditor that encodes and hashes each record like the
-// audit log and appends the hash to a buffer: the log's CPU cost without
-// its write system call.
-type bufferAudit struct{ buf bytes.Buffer }
+// memoryAudit is an Auditor that keeps the hash chain in memory: it
+// numbers each record, links it to the previous hash and hashes it as the
+// audit log does (Record.ComputeHash, the canonical encoding and SHA-256),
+// but writes nothing.
+type memoryAudit struct {
+	mu   sync.Mutex
+	head audit.Anchor
+}
 
-func (a *bufferAudit) Append(_ context.Context, r *audit.Record) error {
-	h, err := r.ComputeHash()
+func (a *memoryAudit) Append(_ context.Context, r *audit.Record) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rec := *r
+	rec.Seq, rec.Prev = a.head.Seq+1, a.head.Hash
+	if rec.Prev == "" {
+		rec.Prev = audit.ZeroHash
+	}
+	h, err := rec.ComputeHash()
 	if err != nil {
 		return err
 	}
-	if a.buf.Len() > 1<<20 {
-		a.buf.Reset()
-	}
-	a.buf.WriteString(h)
+	rec.Hash = h
+	a.head = audit.Anchor{Seq: rec.Seq, Hash: h}
+	*r = rec
 	return nil
 }
 
 // benchAuthorizer is the full path of a LIMIT order: limits.Guard over a
-// MemoryStore and an in-memory price source, the real audit log on a temp
-// file without fsync, and the documentation HMAC key.
+// MemoryStore and an in-memory price source, the audit chain in memory,
+// and the documentation HMAC key.
 func benchAuthorizer(b *testing.B) *exchange.Authorizer {
 	b.Helper()
 	nd := func(s string) decimal.NullDecimal { return decimal.NewNullDecimal(decimal.RequireFromString(s)) }
@@ -59,28 +69,30 @@ func benchAuthorizer(b *testing.B) *exchange.Authorizer {
 	if err != nil {
 		b.Fatal(err)
 	}
+	sg, _ := hmacSigner(b)
+	return &exchange.Authorizer{Scheme: mustScheme(b, 5000), Signer: sg, Guard: g, Audit: &memoryAudit{}}
+}
+
+// BenchmarkPlaceOrderSigned measures what keyfence adds to a LIMIT order
+// before it goes on the wire: build the request, classify, parse the
+// intent, guard (reserve), record (the audit chain in memory), stamp and
+// sign with HMAC-SHA256, then release the reservation. No network, no
+// file.
+func BenchmarkPlaceOrderSigned(b *testing.B) {
+	benchPlaceOrder(b, benchAuthorizer(b))
+}
+
+// BenchmarkPlaceOrderSignedFileAudit is BenchmarkPlaceOrderSigned with the
+// real audit log on a temp file opened with audit.NoSync: one write(2)
+// per record, no fsync.
+func BenchmarkPlaceOrderSignedFileAudit(b *testing.B) {
+	auth := benchAuthorizer(b)
 	log, err := audit.Open(context.Background(), filepath.Join(b.TempDir(), "audit.log"), audit.NoSync())
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = log.Close() })
-	sg, _ := hmacSigner(b)
-	return &exchange.Authorizer{Scheme: mustScheme(b, 5000), Signer: sg, Guard: g, Audit: log}
-}
-
-// BenchmarkPlaceOrderSigned measures what keyfence adds to a LIMIT order
-// before it goes on the wire: build the request, classify, parse the
-// intent, guard (reserve), audit (append, no fsync), stamp and sign with
-// HMAC-SHA256, then release the reservation. No network.
-func BenchmarkPlaceOrderSigned(b *testing.B) {
-	benchPlaceOrder(b, benchAuthorizer(b))
-}
-
-// BenchmarkPlaceOrderSignedBufferAudit is BenchmarkPlaceOrderSigned with
-// the audit log's encoding and hashing but no file write.
-func BenchmarkPlaceOrderSignedBufferAudit(b *testing.B) {
-	auth := benchAuthorizer(b)
-	auth.Audit = &bufferAudit{}
+	auth.Audit = log
 	benchPlaceOrder(b, auth)
 }
 

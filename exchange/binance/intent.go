@@ -215,6 +215,18 @@ func parseDecimal(s string) (decimal.Decimal, error) {
 			}
 		}
 	}
+	if len(intPart)+len(frac) <= 18 {
+		// What decimal.NewFromString builds, without its intermediate
+		// string: the digits as the coefficient, the fraction's length
+		// as the negative exponent.
+		var v int64
+		for _, part := range []string{intPart, frac} {
+			for i := 0; i < len(part); i++ {
+				v = v*10 + int64(part[i]-'0')
+			}
+		}
+		return decimal.New(v, -int32(len(frac))), nil
+	}
 	return decimal.NewFromString(s)
 }
 

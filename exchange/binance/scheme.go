@@ -152,7 +152,9 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 		return nil, fmt.Errorf("binance: %s: payload does not end with the body; Prepare the request first", name)
 	}
 	query := payload[:len(payload)-len(req.Body)]
-	w := &exchange.Wire{Method: req.Method, Path: req.Path, Header: req.Header.Clone(), Body: req.Body}
+	// One allocation for the wire request and its API-key header value.
+	wa := &signedWire{Wire: exchange.Wire{Method: req.Method, Path: req.Path, Header: req.Header.Clone(), Body: req.Body}}
+	w := &wa.Wire
 	if w.Header == nil {
 		w.Header = make(http.Header, 2)
 	}
@@ -202,6 +204,13 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 			delete(w.Header, k) // the key's own API key, never the caller's
 		}
 	}
-	w.Header[canonicalAPIKeyHeader] = []string{key.APIKey}
+	wa.apiKey[0] = key.APIKey
+	w.Header[canonicalAPIKeyHeader] = wa.apiKey[:1:1]
 	return w, nil
+}
+
+// signedWire is a wire request with room for its API-key header value.
+type signedWire struct {
+	exchange.Wire
+	apiKey [1]string
 }
