@@ -11,23 +11,15 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// fakeClock is a clock tests move by hand.
+// fakeClock is a clock tests move by hand; it is safe for concurrent use.
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func (c *fakeClock) add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
 func TestQuoteCacheAge(t *testing.T) {
 	const maxAge = time.Second
@@ -180,31 +172,41 @@ func (b *blockingFetch) fetch(ctx context.Context, _ string) (Quote, error) {
 	}
 }
 
-func TestQuoteCacheCollapsesConcurrentFetches(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1_000, 0)}
+// blockingCache returns a cache over a blockingFetch and a channel that
+// receives once for each Reference that waits on another's fetch.
+func blockingCache(clock func() time.Time) (*QuoteCache, *blockingFetch, <-chan struct{}) {
 	bf := newBlockingFetch()
-	c := NewQuoteCache(QuoteCacheConfig{MaxAge: time.Second, Clock: clk.now, Fetch: bf.fetch})
+	c := NewQuoteCache(QuoteCacheConfig{MaxAge: time.Second, Clock: clock, Fetch: bf.fetch})
 	joined := make(chan struct{}, 8)
 	c.joined = func(string) { joined <- struct{}{} }
+	return c, bf, joined
+}
 
+// goReference runs c.Reference(ctx, "X") and delivers its result.
+func goReference(ctx context.Context, c *QuoteCache) <-chan result {
+	ch := make(chan result, 1)
+	go func() {
+		q, err := c.Reference(ctx, "X")
+		ch <- result{q, err}
+	}()
+	return ch
+}
+
+func TestQuoteCacheCollapsesConcurrentFetches(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_000, 0)}
+	c, bf, joined := blockingCache(clk.now)
 	const waiters = 5
-	results := make(chan result, waiters+1)
-	ask := func() {
-		q, err := c.Reference(context.Background(), "X")
-		results <- result{q, err}
-	}
-	go ask()
+	results := []<-chan result{goReference(context.Background(), c)}
 	<-bf.started
 	for range waiters {
-		go ask()
+		results = append(results, goReference(context.Background(), c))
 	}
 	for range waiters {
 		<-joined
 	}
 	bf.release <- result{q: Quote{Symbol: "X", Bid: decimal.NewFromInt(7), At: clk.now()}}
-	for range waiters + 1 {
-		r := <-results
-		if r.err != nil || !r.q.Bid.Equal(decimal.NewFromInt(7)) {
+	for _, ch := range results {
+		if r := <-ch; r.err != nil || !r.q.Bid.Equal(decimal.NewFromInt(7)) {
 			t.Errorf("waiter got %+v, %v", r.q, r.err)
 		}
 	}
@@ -214,70 +216,54 @@ func TestQuoteCacheCollapsesConcurrentFetches(t *testing.T) {
 }
 
 func TestQuoteCacheSharedErrorReachesWaiters(t *testing.T) {
-	bf := newBlockingFetch()
-	c := NewQuoteCache(QuoteCacheConfig{MaxAge: time.Second, Fetch: bf.fetch})
-	joined := make(chan struct{}, 1)
-	c.joined = func(string) { joined <- struct{}{} }
+	c, bf, joined := blockingCache(nil)
 	boom := errors.New("venue down")
-	results := make(chan error, 2)
-	go func() { _, err := c.Reference(context.Background(), "X"); results <- err }()
+	leader := goReference(context.Background(), c)
 	<-bf.started
-	go func() { _, err := c.Reference(context.Background(), "X"); results <- err }()
+	waiter := goReference(context.Background(), c)
 	<-joined
 	bf.release <- result{err: boom}
-	for range 2 {
-		if err := <-results; !errors.Is(err, boom) {
-			t.Errorf("got %v, want the fetch's error", err)
+	for _, ch := range []<-chan result{leader, waiter} {
+		if r := <-ch; !errors.Is(r.err, boom) {
+			t.Errorf("got %v, want the fetch's error", r.err)
 		}
 	}
 }
 
 func TestQuoteCacheWaiterContext(t *testing.T) {
-	bf := newBlockingFetch()
-	c := NewQuoteCache(QuoteCacheConfig{MaxAge: time.Second, Fetch: bf.fetch})
-	joined := make(chan struct{}, 1)
-	c.joined = func(string) { joined <- struct{}{} }
-	leader := make(chan error, 1)
-	go func() { _, err := c.Reference(context.Background(), "X"); leader <- err }()
+	c, bf, joined := blockingCache(nil)
+	leader := goReference(context.Background(), c)
 	<-bf.started
-
 	// A waiter whose context ends stops waiting; the fetch goes on.
 	ctx, cancel := context.WithCancel(context.Background())
-	waiter := make(chan error, 1)
-	go func() { _, err := c.Reference(ctx, "X"); waiter <- err }()
+	waiter := goReference(ctx, c)
 	<-joined
 	cancel()
-	if err := <-waiter; !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled waiter: %v", err)
+	if r := <-waiter; !errors.Is(r.err, context.Canceled) {
+		t.Errorf("cancelled waiter: %v", r.err)
 	}
 	bf.release <- result{q: Quote{Symbol: "X", At: time.Now()}}
-	if err := <-leader; err != nil {
-		t.Errorf("leader: %v", err)
+	if r := <-leader; r.err != nil {
+		t.Errorf("leader: %v", r.err)
 	}
 }
 
 func TestQuoteCacheLeaderCancelledWaiterRefetches(t *testing.T) {
-	bf := newBlockingFetch()
-	c := NewQuoteCache(QuoteCacheConfig{MaxAge: time.Second, Fetch: bf.fetch})
-	joined := make(chan struct{}, 1)
-	c.joined = func(string) { joined <- struct{}{} }
+	c, bf, joined := blockingCache(nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	leader := make(chan error, 1)
-	go func() { _, err := c.Reference(ctx, "X"); leader <- err }()
+	leader := goReference(ctx, c)
 	<-bf.started
-	waiter := make(chan result, 1)
-	go func() { q, err := c.Reference(context.Background(), "X"); waiter <- result{q, err} }()
+	waiter := goReference(context.Background(), c)
 	<-joined
 	cancel()
-	if err := <-leader; !errors.Is(err, context.Canceled) {
-		t.Fatalf("leader: %v", err)
+	if r := <-leader; !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("leader: %v", r.err)
 	}
 	// The waiter's context is live: it fetches again rather than failing
 	// with the leader's cancellation.
 	<-bf.started
 	bf.release <- result{q: Quote{Symbol: "X", Bid: decimal.NewFromInt(3), At: time.Now()}}
-	r := <-waiter
-	if r.err != nil || !r.q.Bid.Equal(decimal.NewFromInt(3)) {
+	if r := <-waiter; r.err != nil || !r.q.Bid.Equal(decimal.NewFromInt(3)) {
 		t.Errorf("waiter: %+v, %v", r.q, r.err)
 	}
 	if n := bf.calls.Load(); n != 2 {
