@@ -94,6 +94,11 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain bytes at a time.
+		if i+8 <= len(s) && plain8(s[i:i+8]) {
+			i += 8
+			continue
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if jsonSafe[b] {
@@ -138,6 +143,27 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// plain8 reports whether the 8 bytes of s are all bytes jsonSafe accepts:
+// ASCII, none below 0x20, none of '"', '\\', '<', '>' and '&'.
+func plain8(s string) bool {
+	_ = s[7]
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// hasZero(x) is non-zero when a byte of x is zero (exact for the
+	// lowest such byte; any report sends the caller to the byte loop,
+	// which decides exactly).
+	hasZero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
+	bad := w & highs                    // non-ASCII
+	bad |= (w - 0x20*ones) & ^w & highs // below 0x20 (w has no high bits here)
+	bad |= hasZero(w ^ '"'*ones)
+	bad |= hasZero(w ^ '\\'*ones)
+	bad |= hasZero(w ^ '<'*ones)
+	bad |= hasZero(w ^ '>'*ones)
+	bad |= hasZero(w ^ '&'*ones)
+	return bad == 0
 }
 
 // jsonSafe reports the ASCII bytes encoding/json writes as they are with
