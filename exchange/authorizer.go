@@ -212,7 +212,9 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		return deny("intent", err)
 	}
 	sum := sha256.Sum256(payload)
-	rec.PayloadSHA256 = hex.EncodeToString(sum[:])
+	var sumHex [2 * sha256.Size]byte
+	hex.Encode(sumHex[:], sum[:])
+	rec.PayloadSHA256 = string(sumHex[:])
 	rec.Decision, rec.Time = audit.Allow, now
 	if err := a.Audit.Append(ctx, rec); err != nil {
 		release()
