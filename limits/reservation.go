@@ -57,6 +57,9 @@ func (r *reservation) Release(ctx context.Context, cause error) error {
 			err = fmt.Errorf("limits: releasing reservation: %w", e)
 		}
 	}
+	if cause == nil {
+		return err
+	}
 	var api *exchange.APIError
 	if errors.As(cause, &api) {
 		err = errors.Join(err, r.g.countRejection(ctx, r.cg))
