@@ -27,16 +27,11 @@ type Binance struct {
 }
 
 type binanceConfig struct {
-	now      func() time.Time
-	listener net.Listener
-	limits   []BinanceRateLimit
-	ban      time.Duration
-	symbols  []Symbol
-	balances []exchange.Balance
-	keys     []BinanceKey
-	log      *slog.Logger
-	maker    decimal.Decimal
-	taker    decimal.Decimal
+	simConfig
+	limits  []BinanceRateLimit
+	ban     time.Duration
+	symbols []Symbol
+	keys    []BinanceKey
 }
 
 // BinanceOption configures NewBinance.
@@ -46,11 +41,7 @@ type BinanceOption func(*binanceConfig)
 // receive windows, rate-limit windows and bans all follow it, so tests move
 // time forward instead of sleeping.
 func WithBinanceClock(now func() time.Time) BinanceOption {
-	return func(c *binanceConfig) {
-		if now != nil {
-			c.now = now
-		}
-	}
+	return func(c *binanceConfig) { c.setClock(now) }
 }
 
 // WithBinanceListener serves on l instead of a new loopback listener. The
@@ -79,7 +70,7 @@ func WithBinanceSymbols(symbols ...Symbol) BinanceOption {
 // WithBinanceBalances replaces the balances every new key's account is
 // funded with.
 func WithBinanceBalances(balances ...exchange.Balance) BinanceOption {
-	return func(c *binanceConfig) { c.balances = append([]exchange.Balance(nil), balances...) }
+	return func(c *binanceConfig) { c.setBalances(balances) }
 }
 
 // WithBinanceKeys registers keys at start, as AddKey does.
@@ -97,11 +88,7 @@ func WithBinanceCommission(maker, taker decimal.Decimal) BinanceOption {
 // WithBinanceLogger logs one line per request (method, path, status, code,
 // API key; never a signature or a secret). The default logs nothing.
 func WithBinanceLogger(l *slog.Logger) BinanceOption {
-	return func(c *binanceConfig) {
-		if l != nil {
-			c.log = l
-		}
-	}
+	return func(c *binanceConfig) { c.setLogger(l) }
 }
 
 // NewBinance starts a simulated Binance at once, on a new listener on
@@ -122,12 +109,10 @@ func NewBinance(opts ...BinanceOption) *Binance {
 // binanceConfigOf applies the options to the defaults and checks them.
 func binanceConfigOf(opts []BinanceOption) (binanceConfig, error) {
 	c := binanceConfig{
-		now:      time.Now,
-		limits:   DefaultBinanceRateLimits(),
-		ban:      DefaultBinanceBanDuration,
-		symbols:  DefaultBinanceSymbols(),
-		balances: DefaultBalances(),
-		log:      slog.New(slog.DiscardHandler),
+		simConfig: defaultSimConfig(DefaultBalances()),
+		limits:    DefaultBinanceRateLimits(),
+		ban:       DefaultBinanceBanDuration,
+		symbols:   DefaultBinanceSymbols(),
 	}
 	for _, o := range opts {
 		o(&c)
@@ -142,8 +127,7 @@ func binanceConfigOf(opts []BinanceOption) (binanceConfig, error) {
 
 func startBinance(c binanceConfig) *Binance {
 	b := &Binance{lim: newBinanceLimiter(c.limits, c.ban)}
-	b.init("binance", c.listener, c.log, c.now, newMarket(c.now, c.symbols, c.balances))
-	b.mkt.makerFee, b.mkt.takerFee = c.maker, c.taker
+	b.init("binance", c.simConfig, c.symbols)
 	// Called with the market locked; the limiter has its own lock.
 	b.mkt.onFirstFill = func(account string) { b.lim.unfilled(account, b.now()) }
 	for _, k := range c.keys {

@@ -57,14 +57,9 @@ type cbOrderMeta struct {
 }
 
 type coinbaseConfig struct {
-	now      func() time.Time
-	listener net.Listener
+	simConfig
 	products []CoinbaseProduct
-	balances []exchange.Balance
 	keys     []CoinbaseKey
-	log      *slog.Logger
-	maker    decimal.Decimal
-	taker    decimal.Decimal
 	private  int
 	public   int
 }
@@ -76,11 +71,7 @@ type CoinbaseOption func(*coinbaseConfig)
 // and rate-limit windows follow it, so tests move time instead of
 // sleeping.
 func WithCoinbaseClock(now func() time.Time) CoinbaseOption {
-	return func(c *coinbaseConfig) {
-		if now != nil {
-			c.now = now
-		}
-	}
+	return func(c *coinbaseConfig) { c.setClock(now) }
 }
 
 // WithCoinbaseListener serves on l instead of a new loopback listener.
@@ -96,7 +87,7 @@ func WithCoinbaseProducts(products ...CoinbaseProduct) CoinbaseOption {
 // WithCoinbaseBalances replaces the balances every new key's account is
 // funded with.
 func WithCoinbaseBalances(balances ...exchange.Balance) CoinbaseOption {
-	return func(c *coinbaseConfig) { c.balances = append([]exchange.Balance(nil), balances...) }
+	return func(c *coinbaseConfig) { c.setBalances(balances) }
 }
 
 // WithCoinbaseKeys registers keys at start, as AddKey does.
@@ -126,11 +117,7 @@ func WithCoinbaseRateLimits(private, public int) CoinbaseOption {
 // WithCoinbaseLogger logs one line per request (method, path, status, key
 // name; never a JWT). The default logs nothing.
 func WithCoinbaseLogger(l *slog.Logger) CoinbaseOption {
-	return func(c *coinbaseConfig) {
-		if l != nil {
-			c.log = l
-		}
-	}
+	return func(c *coinbaseConfig) { c.setLogger(l) }
 }
 
 // NewCoinbase starts a simulated Coinbase at once, on a new listener on
@@ -162,12 +149,10 @@ func ListenCoinbase(addr string, opts ...CoinbaseOption) (*Coinbase, error) {
 
 func coinbaseConfigOf(opts []CoinbaseOption) coinbaseConfig {
 	c := coinbaseConfig{
-		now:      time.Now,
-		products: DefaultCoinbaseProducts(),
-		balances: DefaultCoinbaseBalances(),
-		log:      slog.New(slog.DiscardHandler),
-		private:  DefaultCoinbasePrivateRate,
-		public:   DefaultCoinbasePublicRate,
+		simConfig: defaultSimConfig(DefaultCoinbaseBalances()),
+		products:  DefaultCoinbaseProducts(),
+		private:   DefaultCoinbasePrivateRate,
+		public:    DefaultCoinbasePublicRate,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -192,8 +177,7 @@ func startCoinbase(c coinbaseConfig) *Coinbase {
 		byUUID:   make(map[string]int64),
 		rl:       make(map[string]*window),
 	}
-	cb.init("coinbase", c.listener, c.log, c.now, newMarket(c.now, syms, c.balances))
-	cb.mkt.makerFee, cb.mkt.takerFee = c.maker, c.taker
+	cb.init("coinbase", c.simConfig, syms)
 	for _, k := range c.keys {
 		cb.AddKey(k)
 	}

@@ -95,15 +95,10 @@ func DefaultKuCoinPoolLimits() KuCoinPoolLimits {
 }
 
 type kucoinConfig struct {
-	now      func() time.Time
-	listener net.Listener
-	symbols  []Symbol
-	balances []exchange.Balance
-	keys     []KuCoinKey
-	log      *slog.Logger
-	maker    decimal.Decimal
-	taker    decimal.Decimal
-	pools    KuCoinPoolLimits
+	simConfig
+	symbols []Symbol
+	keys    []KuCoinKey
+	pools   KuCoinPoolLimits
 }
 
 // KuCoinOption configures NewKuCoin.
@@ -112,11 +107,7 @@ type KuCoinOption func(*kucoinConfig)
 // WithKuCoinClock makes the simulator read time from now: the timestamp
 // window and rate-limit windows follow it.
 func WithKuCoinClock(now func() time.Time) KuCoinOption {
-	return func(c *kucoinConfig) {
-		if now != nil {
-			c.now = now
-		}
-	}
+	return func(c *kucoinConfig) { c.setClock(now) }
 }
 
 // WithKuCoinListener serves on l instead of a new loopback listener.
@@ -136,7 +127,7 @@ func WithKuCoinSymbols(symbols ...Symbol) KuCoinOption {
 // WithKuCoinBalances replaces the trade-account balances every new key is
 // funded with.
 func WithKuCoinBalances(balances ...exchange.Balance) KuCoinOption {
-	return func(c *kucoinConfig) { c.balances = append([]exchange.Balance(nil), balances...) }
+	return func(c *kucoinConfig) { c.setBalances(balances) }
 }
 
 // WithKuCoinKeys registers keys at start, as AddKey does.
@@ -169,11 +160,7 @@ func WithKuCoinPoolLimits(l KuCoinPoolLimits) KuCoinOption {
 // WithKuCoinLogger logs one line per request (method, path, status, code,
 // API key; never a signature, passphrase or secret).
 func WithKuCoinLogger(l *slog.Logger) KuCoinOption {
-	return func(c *kucoinConfig) {
-		if l != nil {
-			c.log = l
-		}
-	}
+	return func(c *kucoinConfig) { c.setLogger(l) }
 }
 
 // DefaultKuCoinSymbols returns the simulated KuCoin's market: BTC-USDT,
@@ -219,11 +206,9 @@ func DefaultKuCoinSymbols() []Symbol {
 // it panics if it cannot listen on loopback.
 func NewKuCoin(opts ...KuCoinOption) *KuCoin {
 	c := kucoinConfig{
-		now:      time.Now,
-		symbols:  DefaultKuCoinSymbols(),
-		balances: DefaultBalances(),
-		log:      slog.New(slog.DiscardHandler),
-		pools:    DefaultKuCoinPoolLimits(),
+		simConfig: defaultSimConfig(DefaultBalances()),
+		symbols:   DefaultKuCoinSymbols(),
+		pools:     DefaultKuCoinPoolLimits(),
 	}
 	for _, o := range opts {
 		o(&c)
@@ -236,8 +221,7 @@ func NewKuCoin(opts ...KuCoinOption) *KuCoin {
 		meta:  make(map[int64]*kcOrderMeta),
 		rl:    make(map[string]*kcWindow),
 	}
-	k.init("kucoin", c.listener, c.log, c.now, newMarket(c.now, c.symbols, c.balances))
-	k.mkt.makerFee, k.mkt.takerFee = c.maker, c.taker
+	k.init("kucoin", c.simConfig, c.symbols)
 	for _, key := range c.keys {
 		k.AddKey(key)
 	}

@@ -42,14 +42,52 @@ type failRule struct {
 	execute bool
 }
 
-// init prepares s to serve on l; start starts it.
-func (s *simServer) init(venue string, l net.Listener, log *slog.Logger, now func() time.Time, mkt *market) {
+// simConfig is the configuration every simulator takes; each venue's
+// config embeds it and its options fill it in.
+type simConfig struct {
+	now      func() time.Time
+	listener net.Listener
+	balances []exchange.Balance
+	log      *slog.Logger
+	maker    decimal.Decimal
+	taker    decimal.Decimal
+}
+
+// defaultSimConfig is the default configuration: the system clock, no
+// listener yet, accounts funded with balances, no logging, no fees.
+func defaultSimConfig(balances []exchange.Balance) simConfig {
+	return simConfig{now: time.Now, balances: balances, log: slog.New(slog.DiscardHandler)}
+}
+
+// setClock makes the simulator read time from now; nil keeps the clock.
+func (c *simConfig) setClock(now func() time.Time) {
+	if now != nil {
+		c.now = now
+	}
+}
+
+// setBalances replaces the balances every new account is funded with.
+func (c *simConfig) setBalances(balances []exchange.Balance) {
+	c.balances = append([]exchange.Balance(nil), balances...)
+}
+
+// setLogger logs one line per request to l; nil keeps the logger.
+func (c *simConfig) setLogger(l *slog.Logger) {
+	if l != nil {
+		c.log = l
+	}
+}
+
+// init prepares s to serve on c.listener over a market of symbols; start
+// starts it.
+func (s *simServer) init(venue string, c simConfig, symbols []Symbol) {
 	s.venue = venue
-	s.url = "http://" + l.Addr().String()
+	s.url = "http://" + c.listener.Addr().String()
 	s.served = make(chan error, 1)
-	s.log = log
-	s.now = now
-	s.mkt = mkt
+	s.log = c.log
+	s.now = c.now
+	s.mkt = newMarket(c.now, symbols, c.balances)
+	s.mkt.makerFee, s.mkt.takerFee = c.maker, c.taker
 }
 
 // start serves h on l in the background.
