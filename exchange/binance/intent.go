@@ -14,7 +14,7 @@ import (
 // another. On order-creating routes only the parameters the route takes are
 // accepted, so no parameter the parser does not read can change the order.
 func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.Intent, error) {
-	name, spec, ok := lookup(req.Method, req.Path)
+	name, spec, ok := s.lookup(req.Method, req.Path)
 	if !ok {
 		return exchange.Intent{}, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
 	}

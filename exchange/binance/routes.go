@@ -161,18 +161,33 @@ func testWeight(p exchange.Params) int {
 type routeKey struct{ method, path string }
 
 // routes is routeTable indexed by method and path, with each route's name.
-var routes = func() map[routeKey]namedRoute {
-	m := make(map[routeKey]namedRoute, len(routeTable))
+var routes = func() map[routeKey]*namedRoute {
+	m := make(map[routeKey]*namedRoute, len(routeTable))
 	for name, spec := range routeTable {
 		method, path, _ := strings.Cut(name, " ")
-		m[routeKey{method, path}] = namedRoute{name, spec}
+		m[routeKey{method, path}] = &namedRoute{routeKey{method, path}, name, spec}
 	}
 	return m
 }()
 
 type namedRoute struct {
+	key  routeKey
 	name string
 	spec *routeSpec
+}
+
+// lookup finds the route of a method and path like the package-level
+// lookup. The Scheme remembers the last route of the table it found:
+// Classify, Intent, Prepare and Sign of one request look up the same one.
+func (s *Scheme) lookup(method, path string) (string, *routeSpec, bool) {
+	if r := s.lastRoute.Load(); r != nil && r.key.method == method && r.key.path == path {
+		return r.name, r.spec, true
+	}
+	if r, ok := routes[routeKey{method, path}]; ok {
+		s.lastRoute.Store(r)
+		return r.name, r.spec, true
+	}
+	return lookup(method, path)
 }
 
 // lookup finds the route of a method and path.

@@ -34,6 +34,7 @@ const MaxRecvWindow = 60 * time.Second
 type Scheme struct {
 	recvWindow string // encoded recvWindow parameter, or ""
 	symbols    atomic.Pointer[map[string]exchange.SymbolInfo]
+	lastRoute  atomic.Pointer[namedRoute] // see Scheme.lookup
 }
 
 // NewScheme returns the Binance scheme. A positive recvWindow (at most
@@ -86,7 +87,7 @@ func (s *Scheme) Symbol(symbol string) (exchange.SymbolInfo, bool) {
 // weight and orders, and whether it is signed. A method and path outside
 // the route table wrap exchange.ErrUnknownEndpoint.
 func (s *Scheme) Classify(req *exchange.Request) (exchange.Route, error) {
-	name, spec, ok := lookup(req.Method, req.Path)
+	name, spec, ok := s.lookup(req.Method, req.Path)
 	if !ok {
 		return exchange.Route{}, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
 	}
@@ -109,7 +110,7 @@ func (s *Scheme) Classify(req *exchange.Request) (exchange.Route, error) {
 // percent-encoded query string followed by the body with no separator. An
 // unsigned route is returned as sent, unstamped.
 func (s *Scheme) Prepare(req *exchange.Request, key signer.KeyInfo, now time.Time) ([]byte, error) {
-	name, spec, ok := lookup(req.Method, req.Path)
+	name, spec, ok := s.lookup(req.Method, req.Path)
 	if !ok {
 		return nil, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
 	}
@@ -144,7 +145,7 @@ func (s *Scheme) Prepare(req *exchange.Request, key signer.KeyInfo, now time.Tim
 // parameter, the API key goes in X-MBX-APIKEY, and the body is sent as it
 // was signed.
 func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo, req *exchange.Request, payload []byte, now time.Time) (*exchange.Wire, error) {
-	name, spec, ok := lookup(req.Method, req.Path)
+	name, spec, ok := s.lookup(req.Method, req.Path)
 	if !ok {
 		return nil, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
 	}

@@ -54,3 +54,24 @@ func FuzzParseDecimal(f *testing.F) {
 	}
 	f.Fuzz(checkParseDecimal)
 }
+
+// TestSchemeLookupMatchesTable checks the Scheme's remembered route against
+// the route table, switching routes on every call.
+func TestSchemeLookupMatchesTable(t *testing.T) {
+	s := mustScheme(t, 5000)
+	keys := []routeKey{{"GET", "/nope"}, {"POST", "/sapi/v1/capital/withdraw/apply"}, {"GET", "/api/v3/order?x"}}
+	for k := range routes {
+		keys = append(keys, k)
+	}
+	for range 3 {
+		for i, k := range keys {
+			for _, kk := range []routeKey{k, k, keys[(i+1)%len(keys)]} {
+				name, spec, ok := s.lookup(kk.method, kk.path)
+				wname, wspec, wok := lookup(kk.method, kk.path)
+				if name != wname || ok != wok || (spec == nil) != (wspec == nil) || (spec != wspec && (spec.class != wspec.class || spec.weight != wspec.weight || spec.signed != wspec.signed || spec.kind != wspec.kind || spec.orders != wspec.orders)) {
+					t.Fatalf("Scheme.lookup(%s %s) = %q %v %v, lookup = %q %v %v", kk.method, kk.path, name, spec, ok, wname, wspec, wok)
+				}
+			}
+		}
+	}
+}
