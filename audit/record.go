@@ -62,7 +62,7 @@ func (r Record) ComputeHash() (string, error) {
 // encode returns the line that stores r (without the newline) and the hash
 // it carries. r.Hash is ignored.
 func (r Record) encode() (line []byte, hash string, err error) {
-	line, h, err := appendLine(nil, &r)
+	line, h, err := appendLine(make([]byte, 0, 640), &r)
 	if err != nil {
 		return nil, "", err
 	}
@@ -92,11 +92,12 @@ func parseLine(line []byte) (Record, string) {
 	if err := json.Unmarshal(line, &r); err != nil {
 		return r, "not a record: " + oneLine(err.Error())
 	}
-	want, hash, err := r.encode()
+	var buf [1024]byte
+	want, hash, err := appendLine(buf[:0], &r)
 	if err != nil {
 		return r, "not a record: " + oneLine(err.Error())
 	}
-	if hash != r.Hash {
+	if string(hash[:]) != r.Hash {
 		return r, "hash does not match the record: the record was edited"
 	}
 	if !bytes.Equal(want, line) {
