@@ -140,6 +140,18 @@ func ExampleParams_Encode() {
 	// １２３ a+b & c=d <nil>
 }
 
+// AppendEncoded writes the same encoding into a caller's buffer, for a
+// scheme that signs the query followed by other bytes.
+func ExampleParams_AppendEncoded() {
+	p := exchange.Params{{Key: "symbol", Value: "LTCBTC"}, {Key: "price", Value: "0.1"}}
+	buf := make([]byte, 0, 64)
+	buf = p.AppendEncoded(buf)
+	buf = append(buf, "&body=x"...)
+	fmt.Println(string(buf), string(p.AppendEncoded(nil)) == p.Encode())
+	// Output:
+	// symbol=LTCBTC&price=0.1&body=x true
+}
+
 // A key that can withdraw and works from any address is refused unless the
 // policy accepts those risks.
 func ExampleCheckPermissions() {
