@@ -20,10 +20,14 @@ type Guard struct {
 	policy *Policy
 	hash   string
 	store  Store
+	fast   fastStore // store's fast path, or nil
 	prices map[string]exchange.PriceSource
 	now    func() time.Time
 	log    *slog.Logger
 	creds  map[string]*credGuard
+	// credList holds the credentials when they are few, which a scan
+	// finds faster than the map.
+	credList []*credGuard
 
 	maxRejections int
 	maxDenials    int
@@ -66,6 +70,8 @@ type credGuard struct {
 	types     []exchange.OrderType
 	typesText string
 	maxOpen   decimal.Decimal
+	maxOpenU  units
+	openC     *counter // fast path: the open-order gauge
 	band      decimal.Decimal
 	bandUp    decimal.Decimal // 1 + band
 	bandDown  decimal.Decimal // 1 - band
@@ -90,6 +96,11 @@ type symGuard struct {
 	quoteDaily    decimal.NullDecimal
 	symKey        string
 	quoteKey      string
+	// Fast path: the caps in units and the counters.
+	dailyCapU   units
+	quoteDailyU units
+	symC        *counter
+	quoteC      *counter
 }
 
 const denialKey = "denials"
@@ -117,6 +128,12 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 	}
 	for _, o := range opts {
 		o(g)
+	}
+	// The fast path is taken for the stores of this package only, never
+	// for a type that embeds one: a wrapper that overrides Store methods
+	// must see every call.
+	if m, ok := store.(*MemoryStore); ok {
+		g.fast = m
 	}
 	for i := range g.legs {
 		g.legs[i] = decimal.NewFromInt(int64(i))
@@ -167,11 +184,46 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 					sg.hasOrderCap = true
 				}
 			}
+			if g.fast != nil {
+				if sg.dailyCap.Valid {
+					sg.dailyCapU = unitsOf(sg.dailyCap.Decimal, false)
+					sg.symC = g.fast.fastCounter(sg.symKey, DailyWindow)
+				}
+				if sg.quoteDaily.Valid {
+					sg.quoteDailyU = unitsOf(sg.quoteDaily.Decimal, false)
+					sg.quoteC = g.fast.fastCounter(sg.quoteKey, DailyWindow)
+				}
+			}
 			cg.symbols[s] = sg
+		}
+		if g.fast != nil {
+			cg.maxOpenU = unitsOf(cg.maxOpen, false)
+			cg.openC = g.fast.fastCounter(cg.openKey, 0)
 		}
 		g.creds[name] = cg
 	}
+	if len(g.creds) <= maxCredScan {
+		for _, name := range sortedKeys(g.creds) {
+			g.credList = append(g.credList, g.creds[name])
+		}
+	}
 	return g, nil
+}
+
+// maxCredScan is the most credentials cred finds by a scan.
+const maxCredScan = 4
+
+// cred returns the policy of a credential, or nil.
+func (g *Guard) cred(name string) *credGuard {
+	if g.credList == nil {
+		return g.creds[name]
+	}
+	for _, cg := range g.credList {
+		if cg.name == name {
+			return cg
+		}
+	}
+	return nil
 }
 
 func orderTypesText(ts []exchange.OrderType) string {
@@ -218,17 +270,21 @@ func (g *Guard) check(ctx context.Context, in *exchange.Intent) (exchange.Reserv
 	}
 	class := in.Route.Class
 	if class == exchange.ClassTrade {
-		ks, err := g.store.KillSwitch(ctx)
-		if err != nil {
-			return nil, g.undecidable(ctx, in.Credential, "reading the kill switch", err)
-		}
-		if ks.Tripped {
-			return nil, &Violation{Rule: RuleKillSwitch, Credential: in.Credential, Cause: ErrKillSwitch,
-				Detail: "trading halted since " + ks.At.UTC().Format(time.RFC3339) + ": " + ks.Reason,
-				Fix:    "find the cause, then reset the kill switch"}
+		// A fast store's KillSwitch cannot fail, so it is read only when
+		// the switch looks tripped.
+		if g.fast == nil || g.fast.fastTripped() {
+			ks, err := g.store.KillSwitch(ctx)
+			if err != nil {
+				return nil, g.undecidable(ctx, in.Credential, "reading the kill switch", err)
+			}
+			if ks.Tripped {
+				return nil, &Violation{Rule: RuleKillSwitch, Credential: in.Credential, Cause: ErrKillSwitch,
+					Detail: "trading halted since " + ks.At.UTC().Format(time.RFC3339) + ": " + ks.Reason,
+					Fix:    "find the cause, then reset the kill switch"}
+			}
 		}
 	}
-	cg := g.creds[in.Credential]
+	cg := g.cred(in.Credential)
 	if cg == nil {
 		return nil, &Violation{Rule: RuleCredential, Credential: in.Credential, Detail: "credential not in the policy",
 			Fix: "add it under credentials in the policy"}
@@ -282,8 +338,12 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 		}
 	}
 	now := g.now()
-	res := &reservation{g: g, cg: cg}
-	lims := res.lims[:]
+	if g.fast != nil && n == 1 {
+		return g.checkTradeFast(ctx, cg, syms[0], in, now)
+	}
+	sr := &slowReservation{res: reservation{g: g, cg: cg}}
+	res := &sr.res
+	lims := sr.lims[:]
 	if 2*n+1 > len(lims) {
 		lims = make([]Limit, 2*n+1)
 	}
@@ -314,7 +374,7 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 	}
 	lims[nl] = Limit{Key: cg.openKey, Amount: g.legs[n], Cap: cg.maxOpen}
 	nl++
-	req := &res.req
+	req := &sr.req
 	*req = ReserveRequest{Owner: cg.name, Now: now, Limits: lims[:nl:nl], DryRun: in.Test}
 	t, err := g.store.Reserve(ctx, req)
 	if err != nil {
@@ -331,6 +391,16 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 // notional checks one order's reference price, price band and per-order
 // caps, and returns the notional it reserves.
 func (g *Guard) notional(ctx context.Context, cg *credGuard, sg *symGuard, o *exchange.Order, now time.Time) (decimal.Decimal, *Violation) {
+	ref, v := g.orderRef(ctx, cg, o, now)
+	if v != nil {
+		return decimal.Decimal{}, v
+	}
+	return g.notionalAt(cg, sg, o, ref)
+}
+
+// orderRef checks one order's fields, reference price and price band, and
+// returns the reference price.
+func (g *Guard) orderRef(ctx context.Context, cg *credGuard, o *exchange.Order, now time.Time) (decimal.Decimal, *Violation) {
 	qty, quoteQty := o.Quantity, o.QuoteQuantity
 	if qty.IsNegative() || quoteQty.IsNegative() || (!qty.IsPositive() && !quoteQty.IsPositive()) {
 		return decimal.Decimal{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order without a positive quantity or quote quantity",
@@ -347,16 +417,25 @@ func (g *Guard) notional(ctx context.Context, cg *credGuard, sg *symGuard, o *ex
 	if v != nil {
 		return decimal.Decimal{}, v
 	}
-	var price decimal.Decimal
 	if isPriced {
-		price = o.Price
 		if o.Side == exchange.Buy {
-			if unitsOf(price, true).cmp(mulUnits(ref, cg.bandUp, false)) > 0 {
+			if unitsOf(o.Price, true).cmp(mulUnits(ref, cg.bandUp, false)) > 0 {
 				return decimal.Decimal{}, g.bandViolation(cg, o, ref, "above the ask")
 			}
-		} else if unitsOf(price, false).cmp(mulUnits(ref, cg.bandDown, true)) < 0 {
+		} else if unitsOf(o.Price, false).cmp(mulUnits(ref, cg.bandDown, true)) < 0 {
 			return decimal.Decimal{}, g.bandViolation(cg, o, ref, "below the bid")
 		}
+	}
+	return ref, nil
+}
+
+// notionalAt returns the notional of an order orderRef accepted with ref,
+// and checks the per-order caps.
+func (g *Guard) notionalAt(cg *credGuard, sg *symGuard, o *exchange.Order, ref decimal.Decimal) (decimal.Decimal, *Violation) {
+	qty, quoteQty := o.Quantity, o.QuoteQuantity
+	var price decimal.Decimal
+	if priced(o.Type) {
+		price = o.Price
 	} else {
 		// A market order may fill anywhere the book lets it: value it at
 		// the reference widened by the band.

@@ -15,10 +15,20 @@ import (
 type reservation struct {
 	g       *Guard
 	cg      *credGuard
-	ticket  Ticket
+	ticket  Ticket // from Store.Reserve
 	settled atomic.Bool
-	// Scratch space for Check, so that one allocation serves the request
-	// and the reservation.
+	// With a fastStore, fast is set when tk holds the reservation: the
+	// store's ticket lives here, so one allocation serves the request,
+	// the reservation and the ticket. lims is the request's scratch space.
+	fast fastStore
+	tk   ticket
+	lims [3]fastLimit
+}
+
+// slowReservation is a reservation with scratch space for a
+// ReserveRequest, for stores without the fast path.
+type slowReservation struct {
+	res  reservation
 	req  ReserveRequest
 	lims [3]Limit
 }
@@ -29,6 +39,16 @@ type reservation struct {
 func (r *reservation) Commit(ctx context.Context, out exchange.Outcome) error {
 	if !r.settled.CompareAndSwap(false, true) {
 		return ErrSettled
+	}
+	if r.fast != nil {
+		clear := ""
+		if r.g.maxRejections > 0 {
+			clear = r.cg.rejectKey
+		}
+		if e := r.fast.fastCommit(ctx, &r.tk, Settlement{Open: out.Open, OrderIDs: out.OrderIDs, Filled: out.FilledQuote}, clear); e != nil {
+			return fmt.Errorf("limits: committing reservation: %w", e)
+		}
+		return nil
 	}
 	var err error
 	if r.ticket != "" {
@@ -52,7 +72,11 @@ func (r *reservation) Release(ctx context.Context, cause error) error {
 		return ErrSettled
 	}
 	var err error
-	if r.ticket != "" {
+	if r.fast != nil {
+		if e := r.fast.fastRelease(ctx, &r.tk); e != nil {
+			err = fmt.Errorf("limits: releasing reservation: %w", e)
+		}
+	} else if r.ticket != "" {
 		if e := r.g.store.Release(ctx, r.ticket); e != nil {
 			err = fmt.Errorf("limits: releasing reservation: %w", e)
 		}

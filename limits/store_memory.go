@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -15,6 +16,8 @@ import (
 type MemoryStore struct {
 	mu sync.Mutex
 	s  *state
+	// tripped mirrors s.kill.Tripped for lock-free reads.
+	tripped atomic.Bool
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -99,6 +102,7 @@ func (m *MemoryStore) Trip(ctx context.Context, k KillState) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.s.trip(k)
+	m.tripped.Store(true)
 	return nil
 }
 
@@ -107,6 +111,7 @@ func (m *MemoryStore) Reset(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.s.reset()
+	m.tripped.Store(false)
 	return nil
 }
 

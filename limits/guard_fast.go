@@ -1,0 +1,96 @@
+package limits
+
+import (
+	"context"
+	"time"
+
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/shopspring/decimal"
+)
+
+// checkTradeFast is checkTrade for one order on a fastStore: the same
+// rules, limits and decisions, with the notional in units and the counters
+// resolved when the guard was created. Decimals are built only to explain
+// a refusal.
+func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard, in *exchange.Intent, now time.Time) (exchange.Reservation, *Violation) {
+	o := &in.Orders[0]
+	ref, v := g.orderRef(ctx, cg, o, now)
+	if v != nil {
+		return nil, v
+	}
+	amount, v := g.notionalUnits(cg, sg, o, ref)
+	if v != nil {
+		return nil, v
+	}
+	res := &reservation{g: g, cg: cg}
+	nl := 0
+	if sg.dailyCap.Valid {
+		res.lims[nl] = fastLimit{c: sg.symC, amount: amount, cap: sg.dailyCapU}
+		nl++
+	}
+	if sg.quoteDaily.Valid {
+		res.lims[nl] = fastLimit{c: sg.quoteC, amount: amount, cap: sg.quoteDailyU}
+		nl++
+	}
+	res.lims[nl] = fastLimit{c: cg.openC, amount: oneUnit, cap: cg.maxOpenU}
+	nl++
+	i, used, err := g.fast.fastReserve(ctx, cg.name, nanos(now), res.lims[:nl], in.Test, &res.tk)
+	if err != nil {
+		return nil, g.undecidable(ctx, cg.name, "reserving notional", err)
+	}
+	if i >= 0 {
+		return nil, g.exceededFast(cg, sg, in, ref, i, used)
+	}
+	if !in.Test {
+		res.fast = g.fast
+	}
+	return res, nil
+}
+
+// notionalUnits is notionalAt in units, rounded up. A refusal is
+// explained by notionalAt.
+func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, ref decimal.Decimal) (units, *Violation) {
+	if !priced(o.Type) {
+		d, v := g.notionalAt(cg, sg, o, ref)
+		if v != nil {
+			return units{}, v
+		}
+		return unitsOf(d, true), nil
+	}
+	// ceil(max(a, b)) == max(ceil(a), ceil(b)), so this is what the store
+	// makes of notionalAt's decimal.
+	var u units
+	if o.Quantity.IsPositive() {
+		u = mulUnits(o.Price, o.Quantity, true)
+	}
+	if o.QuoteQuantity.IsPositive() {
+		if q := unitsOf(o.QuoteQuantity, true); q.cmp(u) > 0 {
+			u = q
+		}
+	}
+	if sg.hasOrderCap && u.cmp(sg.orderCapU) > 0 {
+		if _, v := g.notionalAt(cg, sg, o, ref); v != nil {
+			return units{}, v
+		}
+	}
+	return u, nil
+}
+
+// exceededFast explains a refusal of fastReserve as checkTrade explains
+// the *ExceededError of Store.Reserve.
+func (g *Guard) exceededFast(cg *credGuard, sg *symGuard, in *exchange.Intent, ref decimal.Decimal, i int, used units) *Violation {
+	notional, _ := g.notionalAt(cg, sg, &in.Orders[0], ref)
+	var lims [3]Limit
+	nl := 0
+	if sg.dailyCap.Valid {
+		lims[nl] = Limit{Key: sg.symKey, Amount: notional, Cap: sg.dailyCap.Decimal, Window: DailyWindow}
+		nl++
+	}
+	if sg.quoteDaily.Valid {
+		lims[nl] = Limit{Key: sg.quoteKey, Amount: notional, Cap: sg.quoteDaily.Decimal, Window: DailyWindow}
+		nl++
+	}
+	lims[nl] = Limit{Key: cg.openKey, Amount: g.legs[1], Cap: cg.maxOpen}
+	l := &lims[i]
+	return g.exceeded(cg, in, l, &ExceededError{Index: i, Key: l.Key, Used: used.decimal(), Cap: l.Cap})
+}
