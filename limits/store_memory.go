@@ -13,6 +13,10 @@ import (
 // MemoryStore is a Store in memory: for tests, and for bots that accept
 // that a restart resets the limits (it does not survive one; use FileStore
 // for that). The zero value is not usable; call NewMemoryStore.
+//
+// A Guard on a *MemoryStore resolves its counters once and reserves
+// through an internal fast path with the same atomicity; a type that
+// embeds a MemoryStore is driven through the Store methods alone.
 type MemoryStore struct {
 	mu sync.Mutex
 	s  *state
