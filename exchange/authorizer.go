@@ -150,7 +150,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 	// One allocation holds what Authorize returns and what it records.
 	st := new(authorization)
 	r, rec := &st.req, &st.rec
-	req.cloneInto(r)
+	req.cloneIntoBuf(r, st.params[:0])
 	venue := a.Scheme.Venue()
 	*rec = audit.Record{
 		Credential:   r.Credential,
@@ -236,10 +236,15 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 
 // authorization is the working state of one Authorize call.
 type authorization struct {
-	out Authorized
-	req Request
-	rec audit.Record
+	out    Authorized
+	req    Request
+	rec    audit.Record
+	params [authorizeParams]Param // req.Params, when they fit
 }
+
+// authorizeParams is the room for parameters in an authorization: a
+// typical order's parameters and the ones schemes stamp on.
+const authorizeParams = 10
 
 func (a *Authorizer) log(ctx context.Context, rec *audit.Record) {
 	if a.Logger == nil {

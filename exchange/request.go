@@ -146,10 +146,17 @@ func (r *Request) Clone() *Request {
 const cloneSpare = 2
 
 // cloneInto sets *c to a deep copy of r.
-func (r *Request) cloneInto(c *Request) {
+func (r *Request) cloneInto(c *Request) { r.cloneIntoBuf(c, nil) }
+
+// cloneIntoBuf sets *c to a deep copy of r, with its parameters in buf
+// when they fit there with room for the stamped ones.
+func (r *Request) cloneIntoBuf(c *Request, buf Params) {
 	*c = *r
 	if r.Params != nil {
-		c.Params = append(make(Params, 0, len(r.Params)+cloneSpare), r.Params...)
+		if cap(buf) < len(r.Params)+cloneSpare {
+			buf = make(Params, 0, len(r.Params)+cloneSpare)
+		}
+		c.Params = append(buf[:0], r.Params...)
 	}
 	c.Body = bytes.Clone(r.Body) // nil stays nil, empty stays empty
 	c.Header = r.Header.Clone()

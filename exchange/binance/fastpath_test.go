@@ -3,18 +3,28 @@ package binance
 import (
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/shopspring/decimal"
 )
 
-// checkParseDecimal holds parseDecimal to decimal.NewFromString on every
-// string parseDecimal accepts: the same coefficient and exponent.
-func checkParseDecimal(t *testing.T, s string) {
+// checkParseDecimal holds parseDecimal, without and with a cache, to
+// decimal.NewFromString on every string parseDecimal accepts: the same
+// coefficient and exponent.
+func checkParseDecimal(t *testing.T, cache *decimalCache, s string) {
 	t.Helper()
-	got, err := parseDecimal(s)
+	got, err := parseDecimal(s, nil)
+	cached, cerr := parseDecimal(s, cache)
+	if (err == nil) != (cerr == nil) {
+		t.Fatalf("parseDecimal(%q): error %v without cache, %v with", s, err, cerr)
+	}
 	if err != nil {
 		return
+	}
+	if cached.Exponent() != got.Exponent() || cached.Coefficient().Cmp(got.Coefficient()) != 0 {
+		t.Fatalf("parseDecimal(%q) = %se%d from cache, %se%d without", s,
+			cached.Coefficient(), cached.Exponent(), got.Coefficient(), got.Exponent())
 	}
 	want, werr := decimal.NewFromString(s)
 	if werr != nil {
@@ -27,10 +37,11 @@ func checkParseDecimal(t *testing.T, s string) {
 }
 
 func TestParseDecimalMatchesNewFromString(t *testing.T) {
+	cache := new(decimalCache)
 	for _, s := range []string{"0", "1", "0.1", "0.10", "00.1", "000", "0.000", "123456789012345678",
 		"1234567890123456789", "99999999999999999.9", "999999999.999999999", "9999999999.999999999",
 		strings.Repeat("9", 20) + "." + strings.Repeat("9", 20), "50000.00000001"} {
-		checkParseDecimal(t, s)
+		checkParseDecimal(t, cache, s)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range 20000 {
@@ -44,7 +55,7 @@ func TestParseDecimalMatchesNewFromString(t *testing.T) {
 				b.WriteByte(byte('0' + rng.IntN(10)))
 			}
 		}
-		checkParseDecimal(t, b.String())
+		checkParseDecimal(t, cache, b.String())
 	}
 }
 
@@ -52,7 +63,8 @@ func FuzzParseDecimal(f *testing.F) {
 	for _, s := range []string{"0", "0.1", "1.", ".1", "12345678901234567890.5", "1e5", "-1"} {
 		f.Add(s)
 	}
-	f.Fuzz(checkParseDecimal)
+	cache := new(decimalCache)
+	f.Fuzz(func(t *testing.T, s string) { checkParseDecimal(t, cache, s) })
 }
 
 // TestSchemeLookupMatchesTable checks the Scheme's remembered route against
@@ -73,5 +85,40 @@ func TestSchemeLookupMatchesTable(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestDecimalCacheConcurrent has goroutines share a small set of values
+// that collide in the cache's slots: every value handed out is the decimal
+// asked for, and a value asked for again while in its slot is not rebuilt.
+func TestDecimalCacheConcurrent(t *testing.T) {
+	cache := new(decimalCache)
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 7))
+			for range 20000 {
+				coef, exp := rng.Int64N(3*decimalCacheSlots), -rng.Int32N(4)
+				d := cache.get(coef, exp)
+				if d.Exponent() != exp || !d.Coefficient().IsInt64() || d.CoefficientInt64() != coef {
+					errs <- d.String()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for s := range errs {
+		t.Fatalf("cache handed out %s for another value", s)
+	}
+	a, b := cache.get(12345, -2), cache.get(12345, -2)
+	if a.Coefficient().Cmp(b.Coefficient()) != 0 || testing.AllocsPerRun(100, func() { _ = cache.get(12345, -2) }) != 0 {
+		t.Fatal("a value asked for twice is built twice")
+	}
+	var none *decimalCache
+	if d := none.get(5, -1); d.String() != "0.5" {
+		t.Fatalf("nil cache: %s", d)
 	}
 }

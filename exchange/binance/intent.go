@@ -18,7 +18,7 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.I
 	if !ok {
 		return exchange.Intent{}, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
 	}
-	p := &parser{route: name}
+	p := &parser{route: name, decimals: &s.decimals}
 	params := req.Params
 	if len(req.Body) > 0 {
 		body, err := exchange.ParseParams(string(req.Body))
@@ -116,8 +116,9 @@ func typeSet(ts ...exchange.OrderType) map[exchange.OrderType]bool {
 
 // parser reads one request's parameters.
 type parser struct {
-	route  string
-	params exchange.Params
+	route    string
+	params   exchange.Params
+	decimals *decimalCache // the scheme's; nil builds every decimal anew
 }
 
 func (p *parser) errf(format string, args ...any) error {
@@ -171,7 +172,7 @@ func (p *parser) decimalParam(key string) (d decimal.Decimal, present bool, err 
 	if !ok {
 		return decimal.Decimal{}, false, nil
 	}
-	d, err = parseDecimal(v)
+	d, err = parseDecimal(v, p.decimals)
 	if err != nil {
 		return decimal.Decimal{}, true, p.errf("%s %q: %v", key, v, err)
 	}
@@ -193,8 +194,9 @@ func (p *parser) positive(key string) (decimal.Decimal, error) {
 }
 
 // parseDecimal parses a non-negative decimal in the venue's format:
-// 1 to 20 digits, optionally a dot and 1 to 20 digits.
-func parseDecimal(s string) (decimal.Decimal, error) {
+// 1 to 20 digits, optionally a dot and 1 to 20 digits. Values of at most
+// 18 digits come from cache (which may be nil).
+func parseDecimal(s string, cache *decimalCache) (decimal.Decimal, error) {
 	intPart, frac := s, ""
 	for i := 0; i < len(s); i++ {
 		if s[i] == '.' {
@@ -225,7 +227,7 @@ func parseDecimal(s string) (decimal.Decimal, error) {
 				v = v*10 + int64(part[i]-'0')
 			}
 		}
-		return decimal.New(v, -int32(len(frac))), nil
+		return cache.get(v, -int32(len(frac))), nil
 	}
 	return decimal.NewFromString(s)
 }

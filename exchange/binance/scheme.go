@@ -35,6 +35,7 @@ type Scheme struct {
 	recvWindow string // encoded recvWindow parameter, or ""
 	symbols    atomic.Pointer[map[string]exchange.SymbolInfo]
 	lastRoute  atomic.Pointer[namedRoute] // see Scheme.lookup
+	decimals   decimalCache               // quantities and prices of recent intents
 }
 
 // NewScheme returns the Binance scheme. A positive recvWindow (at most
@@ -200,9 +201,11 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	q.WriteString("signature=")
 	q.Write(enc)
 	w.Query = q.String()
-	for k := range w.Header {
-		if strings.EqualFold(k, APIKeyHeader) {
-			delete(w.Header, k) // the key's own API key, never the caller's
+	if len(req.Header) > 0 {
+		for k := range w.Header {
+			if strings.EqualFold(k, APIKeyHeader) {
+				delete(w.Header, k) // the key's own API key, never the caller's
+			}
 		}
 	}
 	wa.apiKey[0] = key.APIKey
