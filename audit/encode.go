@@ -75,13 +75,81 @@ func appendRecordJSON(dst []byte, r *Record) (_ []byte, ok bool) {
 // quotes. ok is false for the times MarshalJSON refuses (a year outside
 // 0..9999, a zone offset of 24 hours or more).
 func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
-	if y := t.Year(); y < 0 || y > 9999 {
+	_, off := t.Zone()
+	if off <= -24*60*60 || off >= 24*60*60 {
 		return dst, false
 	}
-	if _, off := t.Zone(); off <= -24*60*60 || off >= 24*60*60 {
+	return appendRFC3339Nano(dst, t, off)
+}
+
+// appendRFC3339Nano appends t, whose zone offset is off seconds, as
+// t.AppendFormat(dst, time.RFC3339Nano) does. ok is false, and dst is
+// returned unchanged, for a year outside 0..9999.
+func appendRFC3339Nano(dst []byte, t time.Time, off int) (_ []byte, ok bool) {
+	const secondsPerDay = 24 * 60 * 60
+	local := t.Unix() + int64(off)
+	days, sec := local/secondsPerDay, local%secondsPerDay
+	if sec < 0 {
+		days, sec = days-1, sec+secondsPerDay
+	}
+	year, month, day := civilDate(days)
+	if year < 0 || year > 9999 {
 		return dst, false
 	}
-	return t.AppendFormat(dst, time.RFC3339Nano), true
+	dst = append(dst,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+sec/36000), byte('0'+sec/3600%10), ':',
+		byte('0'+sec/600%6), byte('0'+sec/60%10), ':',
+		byte('0'+sec%60/10), byte('0'+sec%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i > 0; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := len(frac)
+		for frac[n-1] == '0' {
+			n--
+		}
+		dst = append(dst, frac[:n]...)
+	}
+	if off == 0 {
+		return append(dst, 'Z'), true
+	}
+	sign, zone := byte('+'), off/60 // minutes, truncated as time formats them
+	if zone < 0 {
+		sign, zone = '-', -zone
+	}
+	h, m := zone/60, zone%60
+	return append(dst, sign, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10)), true
+}
+
+// civilDate returns the proleptic Gregorian date of a day counted from
+// 1970-01-01 (day 0), for any day of the years -9999..9999 and beyond.
+func civilDate(days int64) (year, month, day int64) {
+	// Days from 0000-03-01, counted in 400-year eras of 146097 days, so
+	// that the leap day ends each year.
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097                                  // day of era, 0..146096
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // year of era, 0..399
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // day of the year from March 1, 0..365
+	mp := (5*doy + 2) / 153                                // month from March, 0..11
+	day = doy - (153*mp+2)/5 + 1
+	month = mp + 3
+	if month > 12 {
+		month -= 12
+	}
+	year = yoe + era*400
+	if month <= 2 {
+		year++
+	}
+	return year, month, day
 }
 
 // appendJSONString appends s as encoding/json encodes a string with HTML
@@ -92,20 +160,15 @@ func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
 func appendJSONString(dst []byte, s string) []byte {
 	const hexLower = "0123456789abcdef"
 	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Skip eight plain bytes at a time.
-		if i+8 <= len(s) && plain8(s[i:i+8]) {
-			i += 8
-			continue
+	for {
+		n := plainLen(s)
+		dst = append(dst, s[:n]...)
+		if s = s[n:]; s == "" {
+			return append(dst, '"')
 		}
-		b := s[i]
+		// s[0] is a byte to escape or the start of a multi-byte sequence.
+		b := s[0]
 		if b < utf8.RuneSelf {
-			if jsonSafe[b] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
 			switch b {
 			case '\\', '"':
 				dst = append(dst, '\\', b)
@@ -122,48 +185,55 @@ func appendJSONString(dst []byte, s string) []byte {
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexLower[b>>4], hexLower[b&0xF])
 			}
-			i++
-			start = i
+			s = s[1:]
 			continue
 		}
-		c, size := utf8.DecodeRuneInString(s[i:])
+		c, size := utf8.DecodeRuneInString(s)
 		switch {
 		case c == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
 		case c == '\u2028' || c == '\u2029':
-			dst = append(dst, s[start:i]...)
 			dst = append(dst, '\\', 'u', '2', '0', '2', hexLower[c&0xF])
 		default:
-			i += size
-			continue
+			dst = append(dst, s[:size]...)
 		}
-		i += size
-		start = i
+		s = s[size:]
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
-// plain8 reports whether the 8 bytes of s are all bytes jsonSafe accepts:
-// ASCII, none below 0x20, none of '"', '\\', '<', '>' and '&'.
-func plain8(s string) bool {
-	_ = s[7]
-	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+// plainLen returns the length of the longest prefix of s made of bytes
+// jsonSafe accepts: bytes encoding/json copies as they are.
+func plainLen(s string) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	// hasZero(x) is non-zero when a byte of x is zero (exact for the
-	// lowest such byte; any report sends the caller to the byte loop,
-	// which decides exactly).
-	hasZero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
-	bad := w & highs                    // non-ASCII
-	bad |= (w - 0x20*ones) & ^w & highs // below 0x20 (w has no high bits here)
-	bad |= hasZero(w ^ '"'*ones)
-	bad |= hasZero(w ^ '\\'*ones)
-	bad |= hasZero(w ^ '<'*ones)
-	bad |= hasZero(w ^ '>'*ones)
-	bad |= hasZero(w ^ '&'*ones)
-	return bad == 0
+	n := len(s)
+	for len(s) >= 8 {
+		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		// (x - ones) &^ x has the high bit of a byte set when that byte of
+		// x is zero, exactly for the lowest such byte and perhaps for
+		// others above it; a report of any kind hands the eight bytes to
+		// the byte loop below, which decides exactly. With no high bit in
+		// w (else bad is set anyway), no byte borrows from a byte above
+		// it unless it is the one reported.
+		//
+		// Zero bytes of x1, x2 and x3 are the bytes to escape: '\\'; '"'
+		// (0x22) or '&' (0x26), which differ in bit 2 only; '<' (0x3c) or
+		// '>' (0x3e), which differ in bit 1 only.
+		x1 := w ^ '\\'*ones
+		x2 := (w | 0x04*ones) ^ '&'*ones
+		x3 := (w | 0x02*ones) ^ '>'*ones
+		bad := w | // non-ASCII
+			(w-0x20*ones)&^w | // below 0x20
+			(x1-ones)&^x1 | (x2-ones)&^x2 | (x3-ones)&^x3
+		if bad&highs != 0 {
+			break
+		}
+		s = s[8:]
+	}
+	for len(s) > 0 && s[0] < utf8.RuneSelf && jsonSafe[s[0]] {
+		s = s[1:]
+	}
+	return n - len(s)
 }
 
 // jsonSafe reports the ASCII bytes encoding/json writes as they are with
