@@ -71,21 +71,19 @@ func (p Params) AppendEncoded(dst []byte) []byte {
 // as '+', every other byte as %XX with upper-case hex digits.
 func appendQueryEscaped(dst []byte, s string) []byte {
 	const hexUpper = "0123456789ABCDEF"
-	start := 0
+	// Byte by byte: parameter keys and values are short, and appending a
+	// byte costs less than calling memmove for a run of a few bytes.
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if unreserved[c] {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		if c == ' ' {
+		switch c := s[i]; {
+		case unreserved[c]:
+			dst = append(dst, c)
+		case c == ' ':
 			dst = append(dst, '+')
-		} else {
+		default:
 			dst = append(dst, '%', hexUpper[c>>4], hexUpper[c&15])
 		}
-		start = i + 1
 	}
-	return append(dst, s[start:]...)
+	return dst
 }
 
 // unreserved reports the bytes url.QueryEscape leaves as they are.
