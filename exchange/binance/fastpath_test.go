@@ -19,6 +19,11 @@ func checkParseDecimal(t *testing.T, cache *decimalCache, s string) {
 	if (err == nil) != (cerr == nil) {
 		t.Fatalf("parseDecimal(%q): error %v without cache, %v with", s, err, cerr)
 	}
+	checked, kerr := parseDecimalChecked(s, nil)
+	if (err == nil) != (kerr == nil) || err != nil && err.Error() != kerr.Error() ||
+		err == nil && (checked.Exponent() != got.Exponent() || checked.Coefficient().Cmp(got.Coefficient()) != 0) {
+		t.Fatalf("parseDecimal(%q) = %v, %v; parseDecimalChecked = %v, %v", s, got, err, checked, kerr)
+	}
 	if err != nil {
 		return
 	}
@@ -38,7 +43,8 @@ func checkParseDecimal(t *testing.T, cache *decimalCache, s string) {
 
 func TestParseDecimalMatchesNewFromString(t *testing.T) {
 	cache := new(decimalCache)
-	for _, s := range []string{"0", "1", "0.1", "0.10", "00.1", "000", "0.000", "123456789012345678",
+	for _, s := range []string{"", ".", "1.", ".1", "1..2", "1.2.3", "-1", "+1", "1e5", " 1", "1 ",
+		"0", "1", "0.1", "0.10", "00.1", "000", "0.000", "123456789012345678", "12345678901234567.8", "1234567890123456789",
 		"1234567890123456789", "99999999999999999.9", "999999999.999999999", "9999999999.999999999",
 		strings.Repeat("9", 20) + "." + strings.Repeat("9", 20), "50000.00000001"} {
 		checkParseDecimal(t, cache, s)

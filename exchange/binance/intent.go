@@ -197,6 +197,36 @@ func (p *parser) positive(key string) (decimal.Decimal, error) {
 // 1 to 20 digits, optionally a dot and 1 to 20 digits. Values of at most
 // 18 digits come from cache (which may be nil).
 func parseDecimal(s string, cache *decimalCache) (decimal.Decimal, error) {
+	// One pass for the usual value: at most 18 digits, at most one dot,
+	// with a digit on either side. Anything else, valid or not, is left to
+	// parseDecimalChecked.
+	if len(s) <= 19 {
+		var v int64
+		dot := -1
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; {
+			case '0' <= c && c <= '9':
+				v = v*10 + int64(c-'0')
+			case c == '.' && dot < 0 && i > 0 && i < len(s)-1:
+				dot = i
+			default:
+				return parseDecimalChecked(s, cache)
+			}
+		}
+		switch {
+		case len(s) == 0 || dot < 0 && len(s) > 18:
+			return parseDecimalChecked(s, cache)
+		case dot < 0:
+			return cache.get(v, 0), nil
+		}
+		return cache.get(v, -int32(len(s)-dot-1)), nil
+	}
+	return parseDecimalChecked(s, cache)
+}
+
+// parseDecimalChecked is parseDecimal step by step, with the reason of a
+// refusal.
+func parseDecimalChecked(s string, cache *decimalCache) (decimal.Decimal, error) {
 	intPart, frac := s, ""
 	for i := 0; i < len(s); i++ {
 		if s[i] == '.' {
