@@ -128,3 +128,34 @@ func TestDecimalCacheConcurrent(t *testing.T) {
 		t.Fatalf("nil cache: %s", d)
 	}
 }
+
+// TestParamSetMatchesAllowList holds each route's paramSet to its
+// allow-list: every name of every list, near misses and odd strings.
+func TestParamSetMatchesAllowList(t *testing.T) {
+	var names []string
+	for _, spec := range routeTable {
+		for k := range spec.params {
+			names = append(names, k, k[1:], k[:len(k)-1], strings.ToUpper(k[:1])+k[1:], k+"x", "x"+k[1:])
+		}
+	}
+	names = append(names, "", "a", strings.Repeat("s", 31), strings.Repeat("s", 32), strings.Repeat("s", 100), "symbol\x00", "\xffymbol")
+	n := 0
+	for _, nr := range routes {
+		spec := nr.spec
+		if (spec.params == nil) != (spec.allowed == nil) {
+			t.Fatalf("%s: params %v, paramSet %v", nr.name, spec.params, spec.allowed)
+		}
+		if spec.params == nil {
+			continue
+		}
+		for _, k := range names {
+			if got, want := spec.allowed.has(k), spec.params[k]; got != want {
+				t.Fatalf("%s: paramSet.has(%q) = %v, allow-list says %v", nr.name, k, got, want)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no route with an allow-list")
+	}
+}

@@ -28,7 +28,7 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.I
 		params = append(append(make(exchange.Params, 0, len(params)+len(body)), params...), body...)
 	}
 	p.params = params
-	if err := p.checkParams(spec.params); err != nil {
+	if err := p.checkParams(spec.allowed); err != nil {
 		return exchange.Intent{}, err
 	}
 	in := exchange.Intent{Route: route, Test: spec.test}
@@ -127,9 +127,9 @@ func (p *parser) errf(format string, args ...any) error {
 
 // checkParams refuses duplicated parameters and, when allowed is not nil,
 // parameters outside it.
-func (p *parser) checkParams(allowed map[string]bool) error {
+func (p *parser) checkParams(allowed *paramSet) error {
 	for i, kv := range p.params {
-		if allowed != nil && !allowed[kv.Key] {
+		if allowed != nil && !allowed.has(kv.Key) {
 			return p.errf("parameter %q is not accepted on this route", kv.Key)
 		}
 		for _, prev := range p.params[:i] {

@@ -36,6 +36,46 @@ type routeSpec struct {
 	// params is the allow-list of parameters of order-creating routes; nil
 	// allows any parameter (routes that create nothing).
 	params map[string]bool
+	// allowed is params for lookups, set up with the routes index.
+	allowed *paramSet
+}
+
+// paramSet is a set of parameter names, looked up by length first: the
+// allow-lists hold at most a few names of each length.
+type paramSet struct {
+	byLen [][]string // names by length
+}
+
+// newParamSet returns the set of the keys of m that are true, or nil for a
+// nil map.
+func newParamSet(m map[string]bool) *paramSet {
+	if m == nil {
+		return nil
+	}
+	ps := new(paramSet)
+	for k, ok := range m {
+		if !ok {
+			continue
+		}
+		for len(ps.byLen) <= len(k) {
+			ps.byLen = append(ps.byLen, nil)
+		}
+		ps.byLen[len(k)] = append(ps.byLen[len(k)], k)
+	}
+	return ps
+}
+
+// has reports whether k is in the set.
+func (ps *paramSet) has(k string) bool {
+	if len(k) >= len(ps.byLen) {
+		return false
+	}
+	for _, c := range ps.byLen[len(k)] {
+		if c == k {
+			return true
+		}
+	}
+	return false
 }
 
 // The route table: every endpoint the client uses and every endpoint that
@@ -164,6 +204,7 @@ type routeKey struct{ method, path string }
 var routes = func() map[routeKey]*namedRoute {
 	m := make(map[routeKey]*namedRoute, len(routeTable))
 	for name, spec := range routeTable {
+		spec.allowed = newParamSet(spec.params)
 		method, path, _ := strings.Cut(name, " ")
 		m[routeKey{method, path}] = &namedRoute{routeKey{method, path}, name, spec}
 	}
