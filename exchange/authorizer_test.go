@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -438,7 +437,7 @@ func TestAuthorizeGuardWithoutReservation(t *testing.T) {
 func TestAuthorizeCallerMutationAfterwards(t *testing.T) {
 	f := newFixture(t)
 	req := limitOrder("50000", "0.01")
-	req.Header = http.Header{"X-Trace": {"1"}}
+	req.Header = exchange.Header{{Name: "X-Trace", Value: "1"}}
 	before := req.Clone()
 	a, err := f.auth.Authorize(context.Background(), req)
 	if err != nil {

@@ -60,8 +60,8 @@ func Do(ctx context.Context, c *http.Client, base string, w *Wire) (*Response, e
 	if err != nil {
 		return nil, fmt.Errorf("exchange: building request: %w", err)
 	}
-	for k, vs := range w.Header {
-		req.Header[k] = append([]string(nil), vs...)
+	for _, f := range w.Header {
+		req.Header.Add(f.Name, f.Value)
 	}
 	nc := *c
 	nc.CheckRedirect = noRedirects

@@ -34,7 +34,7 @@ func TestDoSendsExactly(t *testing.T) {
 
 	w := &exchange.Wire{
 		Method: "POST", Path: "/api/v3/order", Query: "symbol=BTCUSDT&q=%2B1&signature=abc",
-		Header: http.Header{"X-Mbx-Apikey": {"key-1"}, "Content-Type": {"application/x-www-form-urlencoded"}},
+		Header: exchange.Header{{Name: "X-Mbx-Apikey", Value: "key-1"}, {Name: "Content-Type", Value: "application/x-www-form-urlencoded"}},
 		Body:   []byte("newClientOrderId=%EF%BC%91&a=b"),
 	}
 	resp, err := exchange.Do(context.Background(), exchange.NewHTTPClient(), srv.URL+"/", w)
@@ -184,7 +184,7 @@ func TestDoDoesNotFollowRedirects(t *testing.T) {
 
 	for _, c := range []*http.Client{exchange.NewHTTPClient(), {}} {
 		resp, err := exchange.Do(context.Background(), c, srv.URL, &exchange.Wire{Method: "POST", Path: "/api/v3/order",
-			Header: http.Header{"X-Mbx-Apikey": {"key-1"}}, Body: []byte("a=1")})
+			Header: exchange.Header{{Name: "X-Mbx-Apikey", Value: "key-1"}}, Body: []byte("a=1")})
 		if err != nil {
 			t.Fatal(err)
 		}

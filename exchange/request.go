@@ -2,7 +2,6 @@ package exchange
 
 import (
 	"bytes"
-	"net/http"
 	"net/url"
 	"strings"
 )
@@ -129,7 +128,7 @@ type Request struct {
 	Path       string // "/api/v3/order"; no query
 	Params     Params // query parameters (or form parameters, as the venue says)
 	Body       []byte // exact body bytes, or nil
-	Header     http.Header
+	Header     Header // extra header fields, sent before the scheme's own
 }
 
 // Clone returns a deep copy of r.
@@ -165,7 +164,7 @@ type Wire struct {
 	Method string
 	Path   string
 	Query  string // encoded, signature included where the venue puts it there
-	Header http.Header
+	Header Header // in the order sent, authentication fields included
 	Body   []byte
 }
 

@@ -156,7 +156,7 @@ func TestRequestCloneIsDeep(t *testing.T) {
 		Credential: "bot", Method: "POST", Path: "/api/v3/order",
 		Params: exchange.Params{{"symbol", "BTCUSDT"}, {"quantity", "1"}},
 		Body:   []byte("price=100"),
-		Header: http.Header{"X-Test": {"a"}},
+		Header: exchange.Header{{Name: "X-Test", Value: "a"}},
 	}
 	c := orig.Clone()
 	if !reflect.DeepEqual(c, orig) {
@@ -167,7 +167,7 @@ func TestRequestCloneIsDeep(t *testing.T) {
 	c.Params[0].Value = "ETHUSDT"
 	c.Params = append(c.Params, exchange.Param{"timestamp", "1"})
 	c.Body[0] = 'P'
-	c.Header["X-Test"][0] = "b"
+	c.Header[0].Value = "b"
 	c.Header.Set("X-Other", "x")
 	c.Credential = "other"
 	if v, _ := orig.Params.Get("symbol"); v != "BTCUSDT" || len(orig.Params) != 2 {
@@ -187,7 +187,7 @@ func TestRequestCloneIsDeep(t *testing.T) {
 	c2 := orig.Clone()
 	orig.Params[1].Value = "999"
 	orig.Body[len(orig.Body)-1] = '9'
-	orig.Header["X-Test"][0] = "z"
+	orig.Header[0].Value = "z"
 	if v, _ := c2.Params.Get("quantity"); v != "1" {
 		t.Errorf("clone params changed: %q", c2.Params)
 	}

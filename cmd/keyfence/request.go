@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -186,16 +187,13 @@ func requestPolicy(file, key, venue string) (*limits.Policy, error) {
 var bearerHeaders = map[string]bool{"Authorization": true, "Kc-Api-Passphrase": true}
 
 // printWire prints a request as it goes on the wire: the request line, the
-// headers, a blank line and the body. Bearer credentials are redacted.
+// headers in the order net/http writes them (sorted by name), a blank line
+// and the body. Bearer credentials are redacted.
 func printWire(w io.Writer, base string, wire *exchange.Wire) error {
 	fmt.Fprintf(w, "%s %s\n", wire.Method, wire.URL(base))
-	names := make([]string, 0, len(wire.Header))
-	for k := range wire.Header {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		for _, v := range wire.Header[k] {
+	h := wire.Header.HTTP()
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
 			if bearerHeaders[k] {
 				v = redactCredential(v)
 			}

@@ -154,14 +154,17 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 		return nil, fmt.Errorf("binance: %s: payload does not end with the body; Prepare the request first", name)
 	}
 	query := payload[:len(payload)-len(req.Body)]
-	// One allocation for the wire request and its API-key header value.
-	wa := &signedWire{Wire: exchange.Wire{Method: req.Method, Path: req.Path, Header: req.Header.Clone(), Body: req.Body}}
+	// One allocation for the wire request and, usually, its header.
+	wa := &signedWire{Wire: exchange.Wire{Method: req.Method, Path: req.Path, Body: req.Body}}
 	w := &wa.Wire
-	if w.Header == nil {
-		w.Header = make(http.Header, 2)
+	w.Header = wa.fields[:0]
+	for _, f := range req.Header {
+		if !strings.EqualFold(f.Name, APIKeyHeader) { // the key's own API key, never the caller's
+			w.Header = append(w.Header, f)
+		}
 	}
-	if len(req.Body) > 0 && w.Header.Get("Content-Type") == "" {
-		w.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if len(req.Body) > 0 && !w.Header.Has("Content-Type") {
+		w.Header = append(w.Header, exchange.HeaderField{Name: "Content-Type", Value: "application/x-www-form-urlencoded"})
 	}
 	if !spec.signed {
 		w.Query = string(query)
@@ -201,20 +204,13 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	q.WriteString("signature=")
 	q.Write(enc)
 	w.Query = q.String()
-	if len(req.Header) > 0 {
-		for k := range w.Header {
-			if strings.EqualFold(k, APIKeyHeader) {
-				delete(w.Header, k) // the key's own API key, never the caller's
-			}
-		}
-	}
-	wa.apiKey[0] = key.APIKey
-	w.Header[canonicalAPIKeyHeader] = wa.apiKey[:1:1]
+	w.Header = append(w.Header, exchange.HeaderField{Name: canonicalAPIKeyHeader, Value: key.APIKey})
 	return w, nil
 }
 
-// signedWire is a wire request with room for its API-key header value.
+// signedWire is a wire request with room for the header of a request
+// that brings none of its own: Content-Type and the API key.
 type signedWire struct {
 	exchange.Wire
-	apiKey [1]string
+	fields [2]exchange.HeaderField
 }

@@ -286,7 +286,7 @@ func TestMutationAfterAuthorizeChangesNothing(t *testing.T) {
 	auth := &exchange.Authorizer{Scheme: s, Signer: sg, Guard: &recorder{}, Audit: &memAudit{},
 		Clock: func() time.Time { return time.UnixMilli(1499827319559) }}
 	req := docOrder()
-	req.Header = map[string][]string{"X-Test": {"a"}, "X-MBX-APIKEY": {"someone-else"}}
+	req.Header = exchange.Header{{Name: "X-Test", Value: "a"}, {Name: "X-MBX-APIKEY", Value: "someone-else"}}
 	got, err := auth.Authorize(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -183,9 +182,6 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 		return nil, fmt.Errorf("coinbase: %s: the request changed after it was prepared; Prepare it again", name)
 	}
 	w := &exchange.Wire{Method: req.Method, Path: req.Path, Query: req.Params.Encode(), Header: req.Header.Clone(), Body: req.Body}
-	if w.Header == nil {
-		w.Header = make(http.Header, 2)
-	}
 	if len(req.Body) > 0 && w.Header.Get("Content-Type") == "" {
 		w.Header.Set("Content-Type", "application/json")
 	}

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -260,7 +259,7 @@ func TestSignSendsCheckedBody(t *testing.T) {
 		t.Error("Sign accepted a body that changed after Prepare")
 	}
 	// A caller cannot smuggle its own Authorization header.
-	req2 := &exchange.Request{Method: "GET", Path: Prefix + "/accounts", Header: http.Header{"Authorization": {"Bearer x"}}}
+	req2 := &exchange.Request{Method: "GET", Path: Prefix + "/accounts", Header: exchange.Header{{Name: "Authorization", Value: "Bearer x"}}}
 	if _, err := s.Prepare(req2, k.info, now); !errors.Is(err, exchange.ErrMalformedRequest) {
 		t.Errorf("own Authorization header: %v", err)
 	}

@@ -202,10 +202,7 @@ func (s *Scheme) Prepare(req *exchange.Request, key signer.KeyInfo, now time.Tim
 	ts := ""
 	if spec.signed {
 		ts = strconv.FormatInt(now.UnixMilli(), 10)
-		if req.Header == nil {
-			req.Header = make(http.Header, 6)
-		}
-		req.Header[canonTimestamp] = []string{ts}
+		req.Header.Set(canonTimestamp, ts)
 	}
 	payload, err := prehash(make([]byte, 0, 20+len(req.Method)+len(req.Path)+32*len(req.Params)+len(req.Body)), ts, req)
 	if err != nil {
@@ -231,9 +228,6 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	}
 	query, _ := appendQuery(nil, req.Params)
 	w := &exchange.Wire{Method: req.Method, Path: req.Path, Query: string(query), Header: req.Header.Clone(), Body: req.Body}
-	if w.Header == nil {
-		w.Header = make(http.Header, 6)
-	}
 	if len(req.Body) > 0 {
 		w.Header.Set("Content-Type", "application/json")
 	}
@@ -260,10 +254,10 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	if err != nil {
 		return nil, err
 	}
-	w.Header[canonKey] = []string{key.APIKey}
-	w.Header[canonSign] = []string{base64.StdEncoding.EncodeToString(sig)}
-	w.Header[canonPassphrase] = []string{base64.StdEncoding.EncodeToString(pass)}
-	w.Header[canonKeyVersion] = []string{s.keyVersion}
+	w.Header.Set(canonKey, key.APIKey)
+	w.Header.Set(canonSign, base64.StdEncoding.EncodeToString(sig))
+	w.Header.Set(canonPassphrase, base64.StdEncoding.EncodeToString(pass))
+	w.Header.Set(canonKeyVersion, s.keyVersion)
 	w.Header.Set("Content-Type", "application/json")
 	return w, nil
 }

@@ -95,7 +95,7 @@ func TestSchemeRefusals(t *testing.T) {
 		{"escaped query value", sg, key, exchange.Request{Method: "GET", Path: "/api/v1/accounts", Params: params("currency", "BTC USDT")}, "escap"},
 		{"query on POST", sg, key, exchange.Request{Method: "POST", Path: "/api/v1/hf/orders", Params: params("a", "b"), Body: []byte(`{}`)}, "POST"},
 		{"body on GET", sg, key, exchange.Request{Method: "GET", Path: "/api/v1/accounts", Body: []byte(`{}`)}, "no body"},
-		{"presigned", sg, key, exchange.Request{Method: "GET", Path: "/api/v1/accounts", Header: map[string][]string{"Kc-Api-Sign": {"x"}}}, "already"},
+		{"presigned", sg, key, exchange.Request{Method: "GET", Path: "/api/v1/accounts", Header: exchange.Header{{Name: "Kc-Api-Sign", Value: "x"}}}, "already"},
 		{"no passphrase", noPass, noPassKey, exchange.Request{Method: "GET", Path: "/api/v1/accounts"}, "passphrase"},
 		{"no passphrase signer", signOnly{sg}, key, exchange.Request{Method: "GET", Path: "/api/v1/accounts"}, "PassphraseSigner"},
 		{"unknown route", sg, key, exchange.Request{Method: "GET", Path: "/api/v1/nope"}, "not classified"},
