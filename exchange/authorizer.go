@@ -158,9 +158,17 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		PolicySHA256: a.Guard.PolicyHash(r.Credential),
 	}
 	classified := false
+	// The intent's summary is kept in a stack buffer until the payload's
+	// hash is known: one string then holds both (rec.Intent and
+	// rec.PayloadSHA256 are slices of it). A denial makes its own.
+	var summary [192]byte
+	var intent []byte // the summary, once the intent is parsed
 	deny := func(rule string, err error) (*Authorized, error) {
 		if !classified {
 			rec.Route = r.Method + " " + r.Path
+		}
+		if intent != nil && rec.Intent == "" {
+			rec.Intent = string(intent)
 		}
 		rec.Decision, rec.Rule, rec.Reason = audit.Deny, rule, err.Error()
 		rec.Time = a.now()
@@ -188,7 +196,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		return deny("intent", err)
 	}
 	in.Credential, in.Venue, in.Route = r.Credential, venue, route
-	rec.Intent = in.String()
+	intent = in.appendTo(summary[:0])
 
 	res, err := a.Guard.Check(ctx, in)
 	if err != nil {
@@ -212,9 +220,10 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		return deny("intent", err)
 	}
 	sum := sha256.Sum256(payload)
-	var sumHex [2 * sha256.Size]byte
-	hex.Encode(sumHex[:], sum[:])
-	rec.PayloadSHA256 = string(sumHex[:])
+	n := len(intent)
+	strs := hex.AppendEncode(intent, sum[:])
+	s := string(strs)
+	rec.Intent, rec.PayloadSHA256 = s[:n], s[n:]
 	rec.Decision, rec.Time = audit.Allow, now
 	if err := a.Audit.Append(ctx, rec); err != nil {
 		release()

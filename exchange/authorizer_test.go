@@ -229,7 +229,7 @@ func TestAuthorizeGuardDenies(t *testing.T) {
 			}
 			assertDenied(t, f, tt.rule)
 			r := f.records(t)[0]
-			if r.Reason != err.Error() || r.Intent == "" || r.Class != "trade" {
+			if r.Reason != err.Error() || r.Intent != "POST /api/v3/order: BUY LIMIT "+tt.qty+" BTCUSDT @ "+tt.price+" GTC" || r.Class != "trade" {
 				t.Errorf("record = %+v", r)
 			}
 			if r.PolicySHA256 != f.limits.PolicyHash("bot") {

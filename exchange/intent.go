@@ -33,7 +33,12 @@ func (in *Intent) Class() Class { return in.Route.Class }
 // String summarises the intent for the audit log: no secrets, no signature.
 func (in *Intent) String() string {
 	var stack [256]byte
-	b := append(stack[:0], in.Route.Name...)
+	return string(in.appendTo(stack[:0]))
+}
+
+// appendTo appends String's summary to b.
+func (in *Intent) appendTo(b []byte) []byte {
+	b = append(b, in.Route.Name...)
 	if in.Test {
 		b = append(b, " (test)"...)
 	}
@@ -45,5 +50,5 @@ func (in *Intent) String() string {
 		}
 		b = in.Orders[i].appendTo(b)
 	}
-	return string(b)
+	return b
 }

@@ -36,7 +36,7 @@ func TestAuthorizeSignFailureIsRecorded(t *testing.T) {
 	if recs[0].Decision != audit.Allow || recs[1].Decision != audit.Deny || recs[1].Rule != "sign" {
 		t.Errorf("records = %+v / %+v, want allow then deny by rule sign", recs[0], recs[1])
 	}
-	if recs[1].PayloadSHA256 != recs[0].PayloadSHA256 || recs[1].Seq != recs[0].Seq+1 {
+	if recs[1].PayloadSHA256 != recs[0].PayloadSHA256 || recs[1].Intent != recs[0].Intent || recs[1].Intent == "" || recs[1].Seq != recs[0].Seq+1 {
 		t.Errorf("the deny record must name the same payload and follow the allow record")
 	}
 	if got := f.guard.Releases(); got != 1 {
