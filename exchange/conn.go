@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/keyfence/keyfence/signer"
 )
 
 // ConnConfig configures NewConn. Venue, Credential, Scheme and Answer are
@@ -22,8 +24,12 @@ type ConnConfig struct {
 	DefaultBaseURL string
 	HTTPClient     *http.Client // NewHTTPClient() if nil
 	Logger         *slog.Logger // nil discards
-	Guard          Guard        // told of closed orders (Settler)
 	Scheme         Scheme       // classifies the requests
+	// Signer, Guard and Audit are the Authorizer's (NewAuthorizer); the
+	// Guard is also told of closed orders (Settler).
+	Signer signer.Signer
+	Guard  Guard
+	Audit  Auditor
 
 	// Answer splits a venue's answer into its payload and the venue's
 	// error, which is nil when the venue accepted the request.
@@ -119,6 +125,36 @@ func (c *Conn) Settler() Settler { return c.settle }
 
 // Clock returns the venue's clock as the connection knows it.
 func (c *Conn) Clock() *ClockOffset { return &c.clock }
+
+// NewAuthorizer returns an Authorizer of the connection's scheme, signer,
+// guard and audit log that waits on rate and stamps requests on the
+// venue's clock. rate may be nil.
+func (c *Conn) NewAuthorizer(rate RateLimiter) *Authorizer {
+	return &Authorizer{Scheme: c.cfg.Scheme, Signer: c.cfg.Signer, Guard: c.cfg.Guard, Audit: c.cfg.Audit,
+		Rate: rate, Clock: c.clock.Now, Logger: c.logger}
+}
+
+// CheckKey reads the key's permissions with permissions and refuses a key
+// that can do more than risks accepts (CheckPermissions).
+func (c *Conn) CheckKey(ctx context.Context, permissions func(ctx context.Context) (Permissions, error), risks KeyRisks) error {
+	p, err := permissions(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: checking the key's permissions: %w", c.cfg.Venue, err)
+	}
+	return CheckPermissions(c.cfg.Venue, p, risks)
+}
+
+// StatusAnswer returns an Answer hook for a venue that refuses by HTTP
+// status: the payload of a 2xx answer is its body, and apiError maps any
+// other answer to the venue's error.
+func StatusAnswer(apiError func(status int, h http.Header, body []byte) *APIError) func(resp *Response) ([]byte, *APIError) {
+	return func(resp *Response) ([]byte, *APIError) {
+		if resp.Status/100 != 2 {
+			return nil, apiError(resp.Status, resp.Header, resp.Body)
+		}
+		return resp.Body, nil
+	}
+}
 
 // Own returns a copy of req for the connection's credential (OwnRequest).
 func (c *Conn) Own(req *Request) (*Request, error) {

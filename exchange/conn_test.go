@@ -409,3 +409,53 @@ func TestConnClockOffset(t *testing.T) {
 		t.Fatalf("offset 0: venue clock %s ahead", d)
 	}
 }
+
+func TestConnNewAuthorizerStampsOnTheVenueClock(t *testing.T) {
+	e := newConnEnv(t, func(c *exchange.ConnConfig) {
+		c.Signer, c.Audit = newFixture(t).signer, &recordingAuditor{}
+	})
+	rate := &recordingRate{hits: &e.venue.hits}
+	a := e.conn.NewAuthorizer(rate)
+	if a.Scheme == nil || a.Signer == nil || a.Guard == nil || a.Audit == nil || a.Rate != rate || a.Logger == nil {
+		t.Fatalf("authorizer %+v", a)
+	}
+	e.conn.Clock().Store(time.Hour)
+	if d := time.Until(a.Clock()); d < time.Hour-time.Minute {
+		t.Fatalf("authorizer clock %s ahead, want the venue's offset of 1h", d)
+	}
+}
+
+func TestConnCheckKey(t *testing.T) {
+	e := newConnEnv(t, nil)
+	ctx := context.Background()
+	safe := func(context.Context) (exchange.Permissions, error) {
+		return exchange.Permissions{Read: true, Trade: true, IPRestricted: true}, nil
+	}
+	if err := e.conn.CheckKey(ctx, safe, exchange.KeyRisks{}); err != nil {
+		t.Fatalf("trade-only restricted key refused: %v", err)
+	}
+	withdraws := func(context.Context) (exchange.Permissions, error) {
+		return exchange.Permissions{Read: true, Trade: true, Withdraw: true, IPRestricted: true}, nil
+	}
+	if err := e.conn.CheckKey(ctx, withdraws, exchange.KeyRisks{}); !errors.Is(err, exchange.ErrKeyTooPowerful) {
+		t.Fatalf("withdrawing key: %v", err)
+	}
+	down := errors.New("venue down")
+	unreadable := func(context.Context) (exchange.Permissions, error) { return exchange.Permissions{}, down }
+	if err := e.conn.CheckKey(ctx, unreadable, exchange.KeyRisks{}); !errors.Is(err, down) ||
+		!strings.HasPrefix(err.Error(), "binance: checking the key's permissions: ") {
+		t.Fatalf("unreadable permissions: %v", err)
+	}
+}
+
+func TestStatusAnswer(t *testing.T) {
+	answer := exchange.StatusAnswer(func(status int, _ http.Header, body []byte) *exchange.APIError {
+		return &exchange.APIError{Venue: "testvenue", Status: status, Msg: string(body)}
+	})
+	if payload, err := answer(&exchange.Response{Status: http.StatusCreated, Body: []byte("ok")}); err != nil || string(payload) != "ok" {
+		t.Fatalf("2xx: %q, %v", payload, err)
+	}
+	if payload, err := answer(&exchange.Response{Status: http.StatusTeapot, Body: []byte("no")}); err == nil || err.Status != http.StatusTeapot || payload != nil {
+		t.Fatalf("418: %q, %v", payload, err)
+	}
+}
