@@ -82,8 +82,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{scheme: scheme, rate: cfg.Rate, prices: cfg.Prices}
 	c.conn, err = exchange.NewConn(exchange.ConnConfig{
 		Venue: Venue, Credential: cfg.Credential, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL,
-		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Guard: cfg.Guard, Scheme: scheme,
-		Answer: answer,
+		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
+		Answer: exchange.StatusAnswer(apiError),
 		Rate:   func(*exchange.Request) exchange.RateLimiter { return c.rate },
 		Usage: func(_ *exchange.Request, at time.Time, resp *exchange.Response) exchange.Usage {
 			return usage(at, resp.Status, resp.Header)
@@ -114,16 +114,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		c.prices = NewPriceFeed(PriceFeedConfig{BaseURL: c.conn.BaseURL(), HTTPClient: c.conn.HTTPClient(), Clock: time.Now})
 	}
 	c.prices.useRate(c.rate)
-	c.auth = &exchange.Authorizer{
-		Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
-		Rate: c.rate, Clock: c.offset.Now, Logger: cfg.Logger,
-	}
+	c.auth = c.conn.NewAuthorizer(c.rate)
 	if !cfg.SkipKeyCheck {
-		p, err := c.Permissions(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("binance: checking the key's permissions: %w", err)
-		}
-		if err := exchange.CheckPermissions(Venue, p, cfg.KeyRisks); err != nil {
+		if err := c.conn.CheckKey(ctx, c.Permissions, cfg.KeyRisks); err != nil {
 			return nil, err
 		}
 	}
@@ -266,14 +259,6 @@ func (c *Client) public(ctx context.Context, req *exchange.Request) (*exchange.R
 func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
 	resp, _, err := c.conn.Signed(ctx, req)
 	return resp, err
-}
-
-// answer maps a non-2xx answer to the venue's error.
-func answer(resp *exchange.Response) ([]byte, *exchange.APIError) {
-	if resp.Status/100 != 2 {
-		return nil, apiError(resp.Status, resp.Header, resp.Body)
-	}
-	return resp.Body, nil
 }
 
 // accepted commits an accepted order answer.

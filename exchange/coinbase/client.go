@@ -94,8 +94,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{scheme: scheme, rate: cfg.Rate, prices: cfg.Prices}
 	c.conn, err = exchange.NewConn(exchange.ConnConfig{
 		Venue: Venue, Credential: cfg.Credential, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL,
-		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Guard: cfg.Guard, Scheme: scheme,
-		Answer: answer,
+		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
+		Answer: exchange.StatusAnswer(apiError),
 		Rate:   func(*exchange.Request) exchange.RateLimiter { return c.rate },
 		Usage: func(_ *exchange.Request, at time.Time, resp *exchange.Response) exchange.Usage {
 			return usage(at, resp.Status, resp.Header)
@@ -107,14 +107,13 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := c.conn.Clock().Now
 	if c.rate == nil {
 		n := cfg.RateLimit
 		if n <= 0 {
 			n = DefaultRateLimit
 		}
 		rg, err := limits.NewRateGuard(Venue, []limits.RateLimit{{Name: RateBucket, Interval: time.Second, Limit: n, Counts: limits.RateRequests}},
-			limits.RateClock(now), limits.RateLogger(c.conn.Logger()))
+			limits.RateClock(c.conn.Clock().Now), limits.RateLogger(c.conn.Logger()))
 		if err != nil {
 			return nil, fmt.Errorf("coinbase: rate guard: %w", err)
 		}
@@ -125,10 +124,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			return nil, err
 		}
 	}
-	c.auth = &exchange.Authorizer{
-		Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
-		Rate: c.rate, Clock: now, Logger: cfg.Logger,
-	}
+	c.auth = c.conn.NewAuthorizer(c.rate)
 	if c.prices == nil {
 		c.prices = NewPriceFeed(PriceFeedConfig{})
 	}
@@ -141,11 +137,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if !cfg.SkipKeyCheck {
-		p, err := c.Permissions(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("coinbase: checking the key's permissions: %w", err)
-		}
-		if err := exchange.CheckPermissions(Venue, p, cfg.KeyRisks); err != nil {
+		if err := c.conn.CheckKey(ctx, c.Permissions, cfg.KeyRisks); err != nil {
 			return nil, err
 		}
 	}
@@ -264,14 +256,6 @@ func (c *Client) Do(ctx context.Context, req *exchange.Request) (*exchange.Respo
 func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
 	resp, _, err := c.conn.Signed(ctx, req)
 	return resp, err
-}
-
-// answer maps a non-2xx answer to the venue's error.
-func answer(resp *exchange.Response) ([]byte, *exchange.APIError) {
-	if resp.Status/100 != 2 {
-		return nil, apiError(resp.Status, resp.Header, resp.Body)
-	}
-	return resp.Body, nil
 }
 
 // accepted settles the 200 answer of a request that creates an order.

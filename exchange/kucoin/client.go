@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{scheme: scheme, rate: cfg.Rate, prices: cfg.Prices}
 	c.conn, err = exchange.NewConn(exchange.ConnConfig{
 		Venue: Venue, Credential: cfg.Credential, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL,
-		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Guard: cfg.Guard, Scheme: scheme,
+		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
 		Answer: func(resp *exchange.Response) ([]byte, *exchange.APIError) {
 			return decode(resp.Status, resp.Header, resp.Body)
 		},
@@ -104,9 +104,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := c.conn.Clock().Now
 	if c.rate == nil {
-		p, err := NewPools(DefaultPoolLimits, now, c.conn.Logger())
+		p, err := NewPools(DefaultPoolLimits, c.conn.Clock().Now, c.conn.Logger())
 		if err != nil {
 			return nil, err
 		}
@@ -118,10 +117,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c.prices.useRate(c.rate.Pool(PoolPublic))
 	c.auth = make(map[Pool]*exchange.Authorizer, 3)
 	for _, pool := range []Pool{PoolSpot, PoolManagement, PoolPublic} {
-		c.auth[pool] = &exchange.Authorizer{
-			Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
-			Rate: c.rate.Pool(pool), Clock: now, Logger: cfg.Logger,
-		}
+		c.auth[pool] = c.conn.NewAuthorizer(c.rate.Pool(pool))
 	}
 	if err := c.SyncTime(ctx); err != nil {
 		return nil, err
@@ -130,11 +126,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if !cfg.SkipKeyCheck {
-		p, err := c.Permissions(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("kucoin: checking the key's permissions: %w", err)
-		}
-		if err := exchange.CheckPermissions(Venue, p, cfg.KeyRisks); err != nil {
+		if err := c.conn.CheckKey(ctx, c.Permissions, cfg.KeyRisks); err != nil {
 			return nil, err
 		}
 	}
