@@ -84,7 +84,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		Venue: Venue, Credential: cfg.Credential, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL,
 		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
 		Answer: exchange.StatusAnswer(apiError),
-		Rate:   func(*exchange.Request) exchange.RateLimiter { return c.rate },
+		// Until New builds the limiter from exchangeInfo, the server time and
+		// exchangeInfo are read without waiting.
+		Rate: func(*exchange.Request) exchange.RateLimiter { return c.rate },
 		Usage: func(_ *exchange.Request, at time.Time, resp *exchange.Response) exchange.Usage {
 			return usage(at, resp.Status, resp.Header)
 		},
@@ -164,7 +166,7 @@ func (c *Client) Scheme() *Scheme { return c.scheme }
 // against the local clock, taking the middle of the round trip.
 func (c *Client) SyncTime(ctx context.Context) error {
 	return c.offset.Sync(ctx, func(ctx context.Context) (time.Time, error) {
-		resp, err := c.public(ctx, &exchange.Request{Method: http.MethodGet, Path: "/api/v3/time"})
+		resp, _, err := c.conn.Public(ctx, &exchange.Request{Method: http.MethodGet, Path: "/api/v3/time"})
 		if err != nil {
 			return time.Time{}, fmt.Errorf("binance: server time: %w", err)
 		}
@@ -181,7 +183,7 @@ func (c *Client) SyncTime(ctx context.Context) error {
 // LoadExchangeInfo (re)loads symbols, filters and rate limits
 // (GET /api/v3/exchangeInfo) and installs the symbol table in the scheme.
 func (c *Client) LoadExchangeInfo(ctx context.Context) error {
-	resp, err := c.public(ctx, &exchange.Request{Method: http.MethodGet, Path: "/api/v3/exchangeInfo"})
+	resp, _, err := c.conn.Public(ctx, &exchange.Request{Method: http.MethodGet, Path: "/api/v3/exchangeInfo"})
 	if err != nil {
 		return fmt.Errorf("binance: exchangeInfo: %w", err)
 	}
@@ -245,19 +247,6 @@ func (c *Client) Authorize(ctx context.Context, req *exchange.Request) (*exchang
 // response and an *exchange.APIError.
 func (c *Client) Do(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
 	resp, _, err := c.conn.Do(ctx, req)
-	return resp, err
-}
-
-// public sends an unsigned request of a public route through the rate
-// limiter. Before New has a limiter (time, exchangeInfo), it sends directly.
-func (c *Client) public(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
-	resp, _, err := c.conn.Public(ctx, req)
-	return resp, err
-}
-
-// signed authorizes, sends and settles a signed request.
-func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
-	resp, _, err := c.conn.Signed(ctx, req)
 	return resp, err
 }
 

@@ -131,7 +131,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c.prices.attach(func(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
 		r := req.Clone()
 		r.Credential = c.conn.Credential()
-		return c.signed(ctx, r)
+		resp, _, err := c.conn.Signed(ctx, r)
+		return resp, err
 	})
 	if err := c.LoadProducts(ctx); err != nil {
 		return nil, err
@@ -252,12 +253,6 @@ func (c *Client) Do(ctx context.Context, req *exchange.Request) (*exchange.Respo
 	return resp, err
 }
 
-// signed authorizes, sends and settles an authenticated request.
-func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
-	resp, _, err := c.conn.Signed(ctx, req)
-	return resp, err
-}
-
 // accepted settles the 200 answer of a request that creates an order.
 func (c *Client) accepted(ctx context.Context, a *exchange.Authorized, _ *exchange.Response, body []byte) error {
 	if _, spec, _ := lookup(a.Wire.Method, a.Wire.Path); spec != nil {
@@ -352,7 +347,8 @@ func (c *Client) settleEdit(ctx context.Context, a *exchange.Authorized, body []
 // signedRequest sends an authenticated request of the client's
 // credential; path is below Prefix.
 func (c *Client) signedRequest(ctx context.Context, method, path string, p exchange.Params, body []byte) (*exchange.Response, error) {
-	return c.signed(ctx, &exchange.Request{Credential: c.conn.Credential(), Method: method, Path: Prefix + path, Params: p, Body: body})
+	resp, _, err := c.conn.Signed(ctx, &exchange.Request{Credential: c.conn.Credential(), Method: method, Path: Prefix + path, Params: p, Body: body})
+	return resp, err
 }
 
 // signedJSON sends an authenticated request and decodes a 2xx answer.

@@ -237,12 +237,6 @@ func (c *Client) publicJSON(ctx context.Context, path string, p exchange.Params)
 	return data, err
 }
 
-// signed authorizes, sends and settles a signed request; it returns the
-// answer's data along with the response.
-func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.Response, json.RawMessage, error) {
-	return c.conn.Signed(ctx, req)
-}
-
 // accepted settles the accepted answer of an order placement.
 func (c *Client) accepted(ctx context.Context, a *exchange.Authorized, resp *exchange.Response, data []byte) error {
 	out, ok := outcomeOf(a.Intent, data)
