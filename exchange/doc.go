@@ -27,6 +27,18 @@
 // neither when the outcome is unknown (5xx, timeout), so the budget stays
 // reserved until the order is looked up.
 //
+// A venue client holds a Conn: the connection of one credential to one
+// venue (base URL, http.Client, the venue's clock as a ClockOffset, the
+// Settler) that runs these flows for it. Public requests are classified,
+// wait on the rate limiter, are sent and mapped to the venue's APIError;
+// signed ones go through the Authorizer and are settled as above. What
+// differs between venues comes in as ConnConfig hooks: how an answer maps
+// to the venue's error, how usage is read from it, which limiter and
+// Authorizer a request uses, and how an accepted order answer is settled.
+// The venue client keeps its routes, its decoding and its own methods.
+// A venue's public price feed is a TickerFeed in the same way: the venue
+// gives the ticker request and how to read a quote from its answer.
+//
 // The Guard, RateLimiter and Auditor are interfaces so that the same
 // Authorizer runs inside the bot or inside a signer daemon; package limits
 // and package audit provide the implementations.

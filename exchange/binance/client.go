@@ -8,9 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
@@ -54,16 +52,12 @@ type Config struct {
 // unsigned but through the rate limiter. A Client is safe for concurrent
 // use.
 type Client struct {
-	base       string
-	credential string
-	http       *http.Client
-	scheme     *Scheme
-	auth       *exchange.Authorizer
-	rate       exchange.RateLimiter
-	prices     *PriceFeed
-	logger     *slog.Logger
-	settle     exchange.Settler
-	offset     atomic.Int64 // server time minus local time, ns
+	conn   *exchange.Conn
+	offset *exchange.ClockOffset // the venue's clock, conn's
+	scheme *Scheme
+	auth   *exchange.Authorizer
+	rate   exchange.RateLimiter
+	prices *PriceFeed
 
 	mu         sync.RWMutex
 	rules      map[string]*symbolRules
@@ -85,25 +79,26 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{
-		base:       strings.TrimRight(cfg.BaseURL, "/"),
-		credential: cfg.Credential,
-		http:       cfg.HTTPClient,
-		scheme:     scheme,
-		rate:       cfg.Rate,
-		prices:     cfg.Prices,
-		logger:     cfg.Logger,
+	c := &Client{scheme: scheme, rate: cfg.Rate, prices: cfg.Prices}
+	c.conn, err = exchange.NewConn(exchange.ConnConfig{
+		Venue: Venue, Credential: cfg.Credential, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL,
+		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
+		Answer: exchange.StatusAnswer(apiError),
+		// Until New builds the limiter from exchangeInfo, the server time and
+		// exchangeInfo are read without waiting.
+		Rate: func(*exchange.Request) exchange.RateLimiter { return c.rate },
+		Usage: func(_ *exchange.Request, at time.Time, resp *exchange.Response) exchange.Usage {
+			return usage(at, resp.Status, resp.Header)
+		},
+		Authorizer: func(*exchange.Request) *exchange.Authorizer { return c.auth },
+		Accepted:   c.accepted,
+		Refused:    c.refused,
+		Closed:     c.closed,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if c.base == "" {
-		c.base = DefaultBaseURL
-	}
-	if c.http == nil {
-		c.http = exchange.NewHTTPClient()
-	}
-	if c.logger == nil {
-		c.logger = slog.New(slog.DiscardHandler)
-	}
-	c.settle = exchange.Settler{Venue: Venue, Credential: c.credential, Guard: cfg.Guard, Logger: c.logger}
+	c.offset = c.conn.Clock()
 	if err := c.SyncTime(ctx); err != nil {
 		return nil, err
 	}
@@ -111,26 +106,19 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if c.rate == nil {
-		rg, err := newRateGuard(c.RateLimits(), c.now, c.logger)
+		rg, err := newRateGuard(c.RateLimits(), c.offset.Now, c.conn.Logger())
 		if err != nil {
 			return nil, err
 		}
 		c.rate = rg
 	}
 	if c.prices == nil {
-		c.prices = NewPriceFeed(PriceFeedConfig{BaseURL: c.base, HTTPClient: c.http, Clock: time.Now})
+		c.prices = NewPriceFeed(PriceFeedConfig{BaseURL: c.conn.BaseURL(), HTTPClient: c.conn.HTTPClient(), Clock: time.Now})
 	}
 	c.prices.useRate(c.rate)
-	c.auth = &exchange.Authorizer{
-		Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
-		Rate: c.rate, Clock: c.now, Logger: cfg.Logger,
-	}
+	c.auth = c.conn.NewAuthorizer(c.rate)
 	if !cfg.SkipKeyCheck {
-		p, err := c.Permissions(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("binance: checking the key's permissions: %w", err)
-		}
-		if err := exchange.CheckPermissions(Venue, p, cfg.KeyRisks); err != nil {
+		if err := c.conn.CheckKey(ctx, c.Permissions, cfg.KeyRisks); err != nil {
 			return nil, err
 		}
 	}
@@ -164,12 +152,9 @@ func newRateGuard(rls []RateLimit, now func() time.Time, logger *slog.Logger) (*
 	return rg, nil
 }
 
-// now is the venue's clock as the client knows it.
-func (c *Client) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
-
 // Offset returns the server-time offset measured by SyncTime: server time
 // minus local time.
-func (c *Client) Offset() time.Duration { return time.Duration(c.offset.Load()) }
+func (c *Client) Offset() time.Duration { return c.offset.Load() }
 
 // Venue returns "binance".
 func (c *Client) Venue() string { return Venue }
@@ -180,27 +165,25 @@ func (c *Client) Scheme() *Scheme { return c.scheme }
 // SyncTime measures the offset of the server's clock (GET /api/v3/time)
 // against the local clock, taking the middle of the round trip.
 func (c *Client) SyncTime(ctx context.Context) error {
-	t0 := time.Now()
-	resp, err := c.public(ctx, &exchange.Request{Method: http.MethodGet, Path: "/api/v3/time"})
-	if err != nil {
-		return fmt.Errorf("binance: server time: %w", err)
-	}
-	t1 := time.Now()
-	var st struct {
-		ServerTime int64 `json:"serverTime"`
-	}
-	if err := json.Unmarshal(resp.Body, &st); err != nil || st.ServerTime <= 0 {
-		return fmt.Errorf("binance: server time: unreadable answer")
-	}
-	mid := t0.Add(t1.Sub(t0) / 2)
-	c.offset.Store(int64(time.UnixMilli(st.ServerTime).Sub(mid)))
-	return nil
+	return c.offset.Sync(ctx, func(ctx context.Context) (time.Time, error) {
+		resp, _, err := c.conn.Public(ctx, &exchange.Request{Method: http.MethodGet, Path: "/api/v3/time"})
+		if err != nil {
+			return time.Time{}, fmt.Errorf("binance: server time: %w", err)
+		}
+		var st struct {
+			ServerTime int64 `json:"serverTime"`
+		}
+		if err := json.Unmarshal(resp.Body, &st); err != nil || st.ServerTime <= 0 {
+			return time.Time{}, fmt.Errorf("binance: server time: unreadable answer")
+		}
+		return time.UnixMilli(st.ServerTime), nil
+	})
 }
 
 // LoadExchangeInfo (re)loads symbols, filters and rate limits
 // (GET /api/v3/exchangeInfo) and installs the symbol table in the scheme.
 func (c *Client) LoadExchangeInfo(ctx context.Context) error {
-	resp, err := c.public(ctx, &exchange.Request{Method: http.MethodGet, Path: "/api/v3/exchangeInfo"})
+	resp, _, err := c.conn.Public(ctx, &exchange.Request{Method: http.MethodGet, Path: "/api/v3/exchangeInfo"})
 	if err != nil {
 		return fmt.Errorf("binance: exchangeInfo: %w", err)
 	}
@@ -255,11 +238,7 @@ func (c *Client) Reference(ctx context.Context, symbol string) (exchange.Quote, 
 // Reservation is held: Release it if the request is not sent, or settle it
 // from the venue's answer.
 func (c *Client) Authorize(ctx context.Context, req *exchange.Request) (*exchange.Authorized, error) {
-	r, err := c.own(req)
-	if err != nil {
-		return nil, err
-	}
-	return c.auth.Authorize(ctx, r)
+	return c.conn.Authorize(ctx, req)
 }
 
 // Do sends any request of the route table. Public routes go unsigned
@@ -267,127 +246,40 @@ func (c *Client) Authorize(ctx context.Context, req *exchange.Request) (*exchang
 // reservation is settled from the answer. A non-2xx answer returns the
 // response and an *exchange.APIError.
 func (c *Client) Do(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
-	r, err := c.own(req)
-	if err != nil {
-		return nil, err
-	}
-	route, err := c.scheme.Classify(r)
-	if err != nil {
-		return nil, err
-	}
-	if !route.Signed {
-		return c.public(ctx, r)
-	}
-	resp, _, err := c.signed(ctx, r)
+	resp, _, err := c.conn.Do(ctx, req)
 	return resp, err
 }
 
-// own returns a copy of req for the client's credential.
-func (c *Client) own(req *exchange.Request) (*exchange.Request, error) {
-	return exchange.OwnRequest(Venue, c.credential, req)
-}
-
-// public sends an unsigned request of a public route through the rate
-// limiter. Before New has a limiter (time, exchangeInfo), it sends directly.
-func (c *Client) public(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
-	route, err := c.scheme.Classify(req)
-	if err != nil {
-		return nil, err
-	}
-	if route.Signed {
-		return nil, fmt.Errorf("binance: %s is signed; send it through Do", route.Name)
-	}
-	if c.rate != nil {
-		if err := c.rate.Wait(ctx, route.Cost); err != nil {
-			return nil, err
-		}
-	}
-	w := &exchange.Wire{Method: req.Method, Path: req.Path, Query: req.Params.Encode(), Header: req.Header.Clone(), Body: req.Body}
-	resp, err := exchange.Do(ctx, c.http, c.base, w)
-	if err != nil {
-		return nil, err
-	}
-	c.observe(resp)
-	if resp.Status/100 != 2 {
-		return resp, apiError(resp.Status, resp.Header, resp.Body)
-	}
-	return resp, nil
-}
-
-func (c *Client) observe(resp *exchange.Response) {
-	if c.rate != nil {
-		c.rate.Observe(usage(c.now(), resp.Status, resp.Header))
-	}
-}
-
-// signed authorizes, sends and settles a signed request. It returns the
-// answer and the intent the guard saw.
-func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.Response, exchange.Intent, error) {
-	a, err := c.auth.Authorize(ctx, req)
-	if err != nil {
-		return nil, exchange.Intent{}, err
-	}
-	settleCtx := context.WithoutCancel(ctx)
-	resp, err := exchange.Do(ctx, c.http, c.base, a.Wire)
-	if err != nil {
-		if errors.Is(err, exchange.ErrOutcomeUnknown) && a.Intent.Class() == exchange.ClassTrade && !a.Intent.Test {
-			// The venue may have acted: the budget stays reserved.
-			return nil, a.Intent, unknownOutcome(a.Intent, err)
-		}
-		c.settle.Release(settleCtx, a, err)
-		return nil, a.Intent, err
-	}
-	c.observe(resp)
-	if resp.Status/100 == 2 {
-		c.commit(settleCtx, a, resp.Body)
-		return resp, a.Intent, nil
-	}
-	apiErr := apiError(resp.Status, resp.Header, resp.Body)
-	trade := a.Intent.Class() == exchange.ClassTrade && !a.Intent.Test
-	switch {
-	case trade && errors.Is(apiErr, exchange.ErrOutcomeUnknown):
-		return resp, a.Intent, unknownOutcome(a.Intent, apiErr)
-	case trade && apiErr.Code == "-2021" && partialNewOrder(resp.Body) != nil:
-		// cancelReplace: the cancel failed but the new order was placed.
-		c.settle.Commit(settleCtx, a, outcomeOf(partialNewOrder(resp.Body)))
-		return resp, a.Intent, apiErr
-	}
-	c.settle.Release(settleCtx, a, apiErr)
-	return resp, a.Intent, apiErr
-}
-
-func (c *Client) commit(ctx context.Context, a *exchange.Authorized, body []byte) {
-	if a.Intent.Class() != exchange.ClassTrade || a.Intent.Test {
-		// Nothing was created: reads, cancels and venue dry runs give the
-		// budget back. Orders a cancel closed are reported to the guard.
-		c.settle.Release(ctx, a, nil)
-		if a.Intent.Class() == exchange.ClassCancel {
-			c.closedIn(ctx, body)
-		}
-		return
-	}
+// accepted commits an accepted order answer.
+func (c *Client) accepted(ctx context.Context, a *exchange.Authorized, _ *exchange.Response, body []byte) error {
 	var ans orderAnswer
 	if err := json.Unmarshal(body, &ans); err != nil {
-		c.logger.LogAttrs(ctx, slog.LevelWarn, "binance: accepted order answer unreadable; budget kept reserved",
+		c.conn.Logger().LogAttrs(ctx, slog.LevelWarn, "binance: accepted order answer unreadable; budget kept reserved",
 			slog.String("route", a.Intent.Route.Name))
-		return
+		return nil
 	}
-	c.settle.Commit(ctx, a, outcomeOf(ans.orders()))
+	c.conn.Settler().Commit(ctx, a, outcomeOf(ans.orders()))
+	return nil
 }
 
-func unknownOutcome(in exchange.Intent, cause error) error {
-	var ids []string
-	for _, o := range in.Orders {
-		if o.ClientID != "" {
-			ids = append(ids, o.ClientID)
-		}
+// refused commits the new order of a cancelReplace whose cancel failed.
+func (c *Client) refused(ctx context.Context, a *exchange.Authorized, resp *exchange.Response, apiErr *exchange.APIError) bool {
+	if apiErr.Code != "-2021" {
+		return false
 	}
-	which := ""
-	if len(ids) > 0 {
-		which = " (client order id " + strings.Join(ids, ", ") + ")"
+	placed := partialNewOrder(resp.Body)
+	if placed == nil {
+		return false
 	}
-	return fmt.Errorf("%w: binance %s%s: %w; the order may have been placed: look it up (GetOrder, OpenOrders) before placing it again",
-		exchange.ErrOutcomeUnknown, in.Route.Name, which, cause)
+	c.conn.Settler().Commit(ctx, a, outcomeOf(placed))
+	return true
+}
+
+// closed reports the orders an accepted cancel closed.
+func (c *Client) closed(ctx context.Context, a *exchange.Authorized, body []byte) {
+	if a.Intent.Class() == exchange.ClassCancel {
+		c.closedIn(ctx, body)
+	}
 }
 
 // closedIn reports the orders a cancel answer lists as closed: one order
@@ -404,7 +296,7 @@ func (c *Client) closedIn(ctx context.Context, body []byte) {
 	}
 	for i := range answers {
 		for _, j := range answers[i].orders() {
-			c.settle.Closed(ctx, j.order())
+			c.conn.Settler().Closed(ctx, j.order())
 		}
 	}
 }

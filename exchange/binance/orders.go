@@ -199,7 +199,7 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 	p = append(p, exchange.Param{Key: "newClientOrderId", Value: o.ClientID},
 		exchange.Param{Key: "newOrderRespType", Value: "RESULT"})
 
-	resp, _, err := c.signed(ctx, &exchange.Request{Credential: c.credential, Method: http.MethodPost, Path: "/api/v3/order", Params: p})
+	resp, _, err := c.conn.Signed(ctx, &exchange.Request{Credential: c.conn.Credential(), Method: http.MethodPost, Path: "/api/v3/order", Params: p})
 	if err != nil {
 		if errors.Is(err, exchange.ErrOutcomeUnknown) {
 			o.Status, o.ID = exchange.StatusUnknown, ""
@@ -252,7 +252,7 @@ func (c *Client) getOrder(ctx context.Context, p exchange.Params) (exchange.Orde
 		return exchange.Order{}, err
 	}
 	o := ans.order()
-	c.settle.Closed(ctx, o)
+	c.conn.Settler().Closed(ctx, o)
 	return o, nil
 }
 
@@ -372,7 +372,7 @@ func parsePermissions(raw map[string]json.RawMessage) (exchange.Permissions, err
 // signedJSON sends a signed request of the client's credential and decodes
 // a 2xx answer into v.
 func (c *Client) signedJSON(ctx context.Context, method, path string, p exchange.Params, v any) error {
-	resp, _, err := c.signed(ctx, &exchange.Request{Credential: c.credential, Method: method, Path: path, Params: p})
+	resp, _, err := c.conn.Signed(ctx, &exchange.Request{Credential: c.conn.Credential(), Method: method, Path: path, Params: p})
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
@@ -27,14 +26,8 @@ const DefaultPriceMaxAge = time.Second
 // concurrent References of a symbol that is not cached share one request
 // (exchange.QuoteCache).
 type PriceFeed struct {
-	base   string
-	http   *http.Client
-	now    func() time.Time
-	rate   atomic.Pointer[rateHolder]
-	quotes *exchange.QuoteCache
+	ticker *exchange.TickerFeed
 }
-
-type rateHolder struct{ r exchange.RateLimiter }
 
 // PriceFeedConfig configures NewPriceFeed. Every field is optional.
 type PriceFeedConfig struct {
@@ -48,29 +41,22 @@ type PriceFeedConfig struct {
 
 // NewPriceFeed returns a price feed.
 func NewPriceFeed(cfg PriceFeedConfig) *PriceFeed {
-	f := &PriceFeed{base: cfg.BaseURL, http: cfg.HTTPClient, now: cfg.Clock}
-	if f.base == "" {
-		f.base = DefaultBaseURL
-	}
-	if f.http == nil {
-		f.http = exchange.NewHTTPClient()
-	}
-	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = DefaultPriceMaxAge
-	}
-	if f.now == nil {
-		f.now = time.Now
-	}
-	f.quotes = exchange.NewQuoteCache(exchange.QuoteCacheConfig{MaxAge: cfg.MaxAge, Clock: f.now, Fetch: f.fetch})
-	return f
+	return &PriceFeed{ticker: exchange.NewTickerFeed(exchange.TickerFeedConfig{
+		Name: "binance: book ticker", BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTPClient: cfg.HTTPClient,
+		MaxAge: cfg.MaxAge, DefaultMaxAge: DefaultPriceMaxAge, Clock: cfg.Clock,
+		Request: func(symbol string) (*exchange.Wire, exchange.Cost) {
+			return &exchange.Wire{Method: http.MethodGet, Path: "/api/v3/ticker/bookTicker",
+				Query: exchange.Params{{Key: "symbol", Value: symbol}}.Encode()}, exchange.Cost{Weight: 2}
+		},
+		Usage: func(at time.Time, resp *exchange.Response) exchange.Usage {
+			return usage(at, resp.Status, resp.Header)
+		},
+		Quote: bookTicker,
+	})}
 }
 
 // useRate makes the feed wait on r before each request and report usage.
-func (f *PriceFeed) useRate(r exchange.RateLimiter) {
-	if r != nil {
-		f.rate.Store(&rateHolder{r})
-	}
-}
+func (f *PriceFeed) useRate(r exchange.RateLimiter) { f.ticker.UseRate(r) }
 
 // Reference returns the best bid and ask of symbol, from the cache when the
 // cached quote is at most MaxAge old.
@@ -78,27 +64,11 @@ func (f *PriceFeed) Reference(ctx context.Context, symbol string) (exchange.Quot
 	if symbol == "" {
 		return exchange.Quote{}, errors.New("binance: price feed: empty symbol")
 	}
-	return f.quotes.Reference(ctx, symbol)
+	return f.ticker.Reference(ctx, symbol)
 }
 
-func (f *PriceFeed) fetch(ctx context.Context, symbol string) (exchange.Quote, error) {
-	w := &exchange.Wire{Method: http.MethodGet, Path: "/api/v3/ticker/bookTicker",
-		Query: exchange.Params{{Key: "symbol", Value: symbol}}.Encode()}
-	var rl exchange.RateLimiter
-	if h := f.rate.Load(); h != nil {
-		rl = h.r
-		if err := rl.Wait(ctx, exchange.Cost{Weight: 2}); err != nil {
-			return exchange.Quote{}, err
-		}
-	}
-	resp, err := exchange.Do(ctx, f.http, f.base, w)
-	if err != nil {
-		return exchange.Quote{}, fmt.Errorf("binance: book ticker %s: %w", symbol, err)
-	}
-	at := f.now()
-	if rl != nil {
-		rl.Observe(usage(at, resp.Status, resp.Header))
-	}
+// bookTicker reads the quote of symbol from a book ticker answer.
+func bookTicker(symbol string, resp *exchange.Response, at time.Time) (exchange.Quote, error) {
 	if resp.Status/100 != 2 {
 		return exchange.Quote{}, apiError(resp.Status, resp.Header, resp.Body)
 	}

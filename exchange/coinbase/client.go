@@ -9,9 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
@@ -69,16 +67,11 @@ type Config struct {
 // requests go unsigned but through the rate limiter. A Client is safe for
 // concurrent use.
 type Client struct {
-	base       string
-	credential string
-	http       *http.Client
-	scheme     *Scheme
-	auth       *exchange.Authorizer
-	rate       exchange.RateLimiter
-	prices     *PriceFeed
-	logger     *slog.Logger
-	settle     exchange.Settler
-	offset     atomic.Int64 // server time minus local time, ns
+	conn   *exchange.Conn
+	scheme *Scheme
+	auth   *exchange.Authorizer
+	rate   exchange.RateLimiter
+	prices *PriceFeed
 
 	mu       sync.RWMutex
 	products map[string]Product
@@ -98,32 +91,29 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{
-		base:       strings.TrimRight(cfg.BaseURL, "/"),
-		credential: cfg.Credential,
-		http:       cfg.HTTPClient,
-		scheme:     scheme,
-		rate:       cfg.Rate,
-		prices:     cfg.Prices,
-		logger:     cfg.Logger,
+	c := &Client{scheme: scheme, rate: cfg.Rate, prices: cfg.Prices}
+	c.conn, err = exchange.NewConn(exchange.ConnConfig{
+		Venue: Venue, Credential: cfg.Credential, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL,
+		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
+		Answer: exchange.StatusAnswer(apiError),
+		Rate:   func(*exchange.Request) exchange.RateLimiter { return c.rate },
+		Usage: func(_ *exchange.Request, at time.Time, resp *exchange.Response) exchange.Usage {
+			return usage(at, resp.Status, resp.Header)
+		},
+		Authorizer: func(*exchange.Request) *exchange.Authorizer { return c.auth },
+		Accepted:   c.accepted,
+		SignedName: "authenticated",
+	})
+	if err != nil {
+		return nil, err
 	}
-	if c.base == "" {
-		c.base = DefaultBaseURL
-	}
-	if c.http == nil {
-		c.http = exchange.NewHTTPClient()
-	}
-	if c.logger == nil {
-		c.logger = slog.New(slog.DiscardHandler)
-	}
-	c.settle = exchange.Settler{Venue: Venue, Credential: c.credential, Guard: cfg.Guard, Logger: c.logger}
 	if c.rate == nil {
 		n := cfg.RateLimit
 		if n <= 0 {
 			n = DefaultRateLimit
 		}
 		rg, err := limits.NewRateGuard(Venue, []limits.RateLimit{{Name: RateBucket, Interval: time.Second, Limit: n, Counts: limits.RateRequests}},
-			limits.RateClock(c.now), limits.RateLogger(c.logger))
+			limits.RateClock(c.conn.Clock().Now), limits.RateLogger(c.conn.Logger()))
 		if err != nil {
 			return nil, fmt.Errorf("coinbase: rate guard: %w", err)
 		}
@@ -134,39 +124,29 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			return nil, err
 		}
 	}
-	c.auth = &exchange.Authorizer{
-		Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
-		Rate: c.rate, Clock: c.now, Logger: cfg.Logger,
-	}
+	c.auth = c.conn.NewAuthorizer(c.rate)
 	if c.prices == nil {
 		c.prices = NewPriceFeed(PriceFeedConfig{})
 	}
 	c.prices.attach(func(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
 		r := req.Clone()
-		r.Credential = c.credential
-		resp, err := c.signed(ctx, r)
+		r.Credential = c.conn.Credential()
+		resp, _, err := c.conn.Signed(ctx, r)
 		return resp, err
 	})
 	if err := c.LoadProducts(ctx); err != nil {
 		return nil, err
 	}
 	if !cfg.SkipKeyCheck {
-		p, err := c.Permissions(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("coinbase: checking the key's permissions: %w", err)
-		}
-		if err := exchange.CheckPermissions(Venue, p, cfg.KeyRisks); err != nil {
+		if err := c.conn.CheckKey(ctx, c.Permissions, cfg.KeyRisks); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
 }
 
-// now is the venue's clock as the client knows it.
-func (c *Client) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
-
 // Offset returns the server-time offset measured by SyncTime.
-func (c *Client) Offset() time.Duration { return time.Duration(c.offset.Load()) }
+func (c *Client) Offset() time.Duration { return c.conn.Clock().Load() }
 
 // Venue returns "coinbase".
 func (c *Client) Venue() string { return Venue }
@@ -178,25 +158,23 @@ func (c *Client) Scheme() *Scheme { return c.scheme }
 // (GET /api/v3/brokerage/time) against the local clock, taking the middle
 // of the round trip. JWTs are stamped on the venue's clock.
 func (c *Client) SyncTime(ctx context.Context) error {
-	t0 := time.Now()
-	resp, err := c.public(ctx, &exchange.Request{Method: http.MethodGet, Path: Prefix + "/time"})
-	if err != nil {
-		return fmt.Errorf("coinbase: server time: %w", err)
-	}
-	t1 := time.Now()
-	var st struct {
-		EpochMillis json.Number `json:"epochMillis"`
-	}
-	if err := json.Unmarshal(resp.Body, &st); err != nil {
-		return errors.New("coinbase: server time: unreadable answer")
-	}
-	ms, err := strconv.ParseInt(st.EpochMillis.String(), 10, 64)
-	if err != nil || ms <= 0 {
-		return errors.New("coinbase: server time: unreadable answer")
-	}
-	mid := t0.Add(t1.Sub(t0) / 2)
-	c.offset.Store(int64(time.UnixMilli(ms).Sub(mid)))
-	return nil
+	return c.conn.Clock().Sync(ctx, func(ctx context.Context) (time.Time, error) {
+		resp, _, err := c.conn.Public(ctx, &exchange.Request{Method: http.MethodGet, Path: Prefix + "/time"})
+		if err != nil {
+			return time.Time{}, fmt.Errorf("coinbase: server time: %w", err)
+		}
+		var st struct {
+			EpochMillis json.Number `json:"epochMillis"`
+		}
+		if err := json.Unmarshal(resp.Body, &st); err != nil {
+			return time.Time{}, errors.New("coinbase: server time: unreadable answer")
+		}
+		ms, err := strconv.ParseInt(st.EpochMillis.String(), 10, 64)
+		if err != nil || ms <= 0 {
+			return time.Time{}, errors.New("coinbase: server time: unreadable answer")
+		}
+		return time.UnixMilli(ms), nil
+	})
 }
 
 // LoadProducts (re)loads the products (GET /api/v3/brokerage/products)
@@ -262,11 +240,7 @@ func (c *Client) Reference(ctx context.Context, product string) (exchange.Quote,
 // settle it from the venue's answer. The wire request carries a JWT valid
 // for two minutes: do not log it.
 func (c *Client) Authorize(ctx context.Context, req *exchange.Request) (*exchange.Authorized, error) {
-	r, err := c.own(req)
-	if err != nil {
-		return nil, err
-	}
-	return c.auth.Authorize(ctx, r)
+	return c.conn.Authorize(ctx, req)
 }
 
 // Do sends any request of the route table. Public routes go unsigned
@@ -275,92 +249,22 @@ func (c *Client) Authorize(ctx context.Context, req *exchange.Request) (*exchang
 // refused inside a 200 answer, returns the response and an
 // *exchange.APIError.
 func (c *Client) Do(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
-	r, err := c.own(req)
-	if err != nil {
-		return nil, err
-	}
-	route, err := c.scheme.Classify(r)
-	if err != nil {
-		return nil, err
-	}
-	if !route.Signed {
-		return c.public(ctx, r)
-	}
-	return c.signed(ctx, r)
+	resp, _, err := c.conn.Do(ctx, req)
+	return resp, err
 }
 
-// own returns a copy of req for the client's credential.
-func (c *Client) own(req *exchange.Request) (*exchange.Request, error) {
-	return exchange.OwnRequest(Venue, c.credential, req)
-}
-
-// public sends an unsigned request of a public route through the rate
-// limiter.
-func (c *Client) public(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
-	route, err := c.scheme.Classify(req)
-	if err != nil {
-		return nil, err
-	}
-	if route.Signed {
-		return nil, fmt.Errorf("coinbase: %s is authenticated; send it through Do", route.Name)
-	}
-	if err := c.rate.Wait(ctx, route.Cost); err != nil {
-		return nil, err
-	}
-	w := &exchange.Wire{Method: req.Method, Path: req.Path, Query: req.Params.Encode(), Header: req.Header.Clone(), Body: req.Body}
-	resp, err := exchange.Do(ctx, c.http, c.base, w)
-	if err != nil {
-		return nil, err
-	}
-	c.observe(resp)
-	if resp.Status/100 != 2 {
-		return resp, apiError(resp.Status, resp.Header, resp.Body)
-	}
-	return resp, nil
-}
-
-func (c *Client) observe(resp *exchange.Response) {
-	c.rate.Observe(usage(c.now(), resp.Status, resp.Header))
-}
-
-// signed authorizes, sends and settles an authenticated request.
-func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
-	a, err := c.auth.Authorize(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	_, spec, _ := lookup(req.Method, req.Path)
-	creates := a.Intent.Class() == exchange.ClassTrade && !a.Intent.Test
-	settleCtx := context.WithoutCancel(ctx)
-	resp, err := exchange.Do(ctx, c.http, c.base, a.Wire)
-	if err != nil {
-		if creates && errors.Is(err, exchange.ErrOutcomeUnknown) {
-			return nil, unknownOutcome(a.Intent, err) // the venue may have acted: the budget stays reserved
+// accepted settles the 200 answer of a request that creates an order.
+func (c *Client) accepted(ctx context.Context, a *exchange.Authorized, _ *exchange.Response, body []byte) error {
+	if _, spec, _ := lookup(a.Wire.Method, a.Wire.Path); spec != nil {
+		switch spec.kind {
+		case kindOrder:
+			return c.settleCreate(ctx, a, body)
+		case kindEdit:
+			return c.settleEdit(ctx, a, body)
 		}
-		c.settle.Release(settleCtx, a, err)
-		return nil, err
 	}
-	c.observe(resp)
-	if resp.Status/100 != 2 {
-		apiErr := apiError(resp.Status, resp.Header, resp.Body)
-		if creates && errors.Is(apiErr, exchange.ErrOutcomeUnknown) {
-			return resp, unknownOutcome(a.Intent, apiErr)
-		}
-		c.settle.Release(settleCtx, a, apiErr)
-		return resp, apiErr
-	}
-	if !creates {
-		c.settle.Release(settleCtx, a, nil)
-		return resp, nil
-	}
-	switch spec.kind {
-	case kindOrder:
-		return resp, c.settleCreate(settleCtx, a, resp.Body)
-	case kindEdit:
-		return resp, c.settleEdit(settleCtx, a, resp.Body)
-	}
-	c.settle.Release(settleCtx, a, nil)
-	return resp, nil
+	c.conn.Settler().Release(ctx, a, nil)
+	return nil
 }
 
 // settleCreate settles a create-order answer. Coinbase answers 200 for
@@ -383,7 +287,7 @@ func (c *Client) settleCreate(ctx context.Context, a *exchange.Authorized, body 
 		} `json:"error_response"`
 	}
 	if err := json.Unmarshal(body, &ans); err != nil || ans.Success == nil {
-		return unknownOutcome(a.Intent, errors.New("accepted order answer unreadable"))
+		return c.conn.UnknownOutcome(a.Intent, errors.New("accepted order answer unreadable"))
 	}
 	if !*ans.Success {
 		code, msg := ans.ErrorResponse.Error, ans.ErrorResponse.Message
@@ -398,16 +302,16 @@ func (c *Client) settleCreate(ctx context.Context, a *exchange.Authorized, body 
 			msg = ans.ErrorResponse.ErrorDetails
 		}
 		apiErr := orderFailure(code, msg)
-		c.settle.Release(ctx, a, apiErr)
+		c.conn.Settler().Release(ctx, a, apiErr)
 		return apiErr
 	}
 	id := ans.SuccessResponse.OrderID
 	if id == "" {
-		return unknownOutcome(a.Intent, errors.New("accepted order answer has no order id"))
+		return c.conn.UnknownOutcome(a.Intent, errors.New("accepted order answer has no order id"))
 	}
 	o := a.Intent.Orders[0]
 	c.scheme.Track(id, TrackedOrder{Product: o.Symbol, Side: o.Side, PostOnly: o.Type == exchange.LimitMaker, TIF: o.TimeInForce})
-	c.settle.Commit(ctx, a, exchange.Outcome{OrderIDs: []string{id}, Open: true})
+	c.conn.Settler().Commit(ctx, a, exchange.Outcome{OrderIDs: []string{id}, Open: true})
 	return nil
 }
 
@@ -421,7 +325,7 @@ func (c *Client) settleEdit(ctx context.Context, a *exchange.Authorized, body []
 		} `json:"errors"`
 	}
 	if err := json.Unmarshal(body, &ans); err != nil || ans.Success == nil {
-		return unknownOutcome(a.Intent, errors.New("edit answer unreadable"))
+		return c.conn.UnknownOutcome(a.Intent, errors.New("edit answer unreadable"))
 	}
 	if !*ans.Success {
 		code := "UNKNOWN_EDIT_ORDER_FAILURE_REASON"
@@ -433,26 +337,18 @@ func (c *Client) settleEdit(ctx context.Context, a *exchange.Authorized, body []
 			}
 		}
 		apiErr := orderFailure(code, "edit refused")
-		c.settle.Release(ctx, a, apiErr)
+		c.conn.Settler().Release(ctx, a, apiErr)
 		return apiErr
 	}
-	c.settle.Commit(ctx, a, exchange.Outcome{OrderIDs: []string{a.Intent.Orders[0].ID}, Open: true})
+	c.conn.Settler().Commit(ctx, a, exchange.Outcome{OrderIDs: []string{a.Intent.Orders[0].ID}, Open: true})
 	return nil
-}
-
-func unknownOutcome(in exchange.Intent, cause error) error {
-	which := ""
-	if len(in.Orders) > 0 && in.Orders[0].ClientID != "" {
-		which = " (client order id " + in.Orders[0].ClientID + ")"
-	}
-	return fmt.Errorf("%w: coinbase %s%s: %w; the order may have been placed: look it up (GetOrder, OpenOrders) before placing it again",
-		exchange.ErrOutcomeUnknown, in.Route.Name, which, cause)
 }
 
 // signedRequest sends an authenticated request of the client's
 // credential; path is below Prefix.
 func (c *Client) signedRequest(ctx context.Context, method, path string, p exchange.Params, body []byte) (*exchange.Response, error) {
-	return c.signed(ctx, &exchange.Request{Credential: c.credential, Method: method, Path: Prefix + path, Params: p, Body: body})
+	resp, _, err := c.conn.Signed(ctx, &exchange.Request{Credential: c.conn.Credential(), Method: method, Path: Prefix + path, Params: p, Body: body})
+	return resp, err
 }
 
 // signedJSON sends an authenticated request and decodes a 2xx answer.

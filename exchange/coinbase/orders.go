@@ -185,7 +185,7 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 	placed, err := c.GetOrder(ctx, o.Symbol, o.ID)
 	if err != nil {
 		// Placed, but not read back: the guard keeps it open until it is.
-		c.logger.LogAttrs(ctx, slog.LevelWarn, "coinbase: order placed but not read back",
+		c.conn.Logger().LogAttrs(ctx, slog.LevelWarn, "coinbase: order placed but not read back",
 			slog.String("order", o.ID), slog.String("error", err.Error()))
 		return o, nil
 	}
@@ -236,7 +236,7 @@ func (c *Client) CancelOrder(ctx context.Context, symbol, id string) (exchange.O
 	o, err := c.GetOrder(ctx, symbol, id)
 	if err != nil {
 		o = exchange.Order{Symbol: symbol, ID: id, Status: exchange.StatusCanceled}
-		c.settle.Closed(ctx, o)
+		c.conn.Settler().Closed(ctx, o)
 	}
 	return o, nil
 }
@@ -259,7 +259,7 @@ func (c *Client) GetOrder(ctx context.Context, symbol, id string) (exchange.Orde
 		return exchange.Order{}, fmt.Errorf("%w: coinbase: order %s is on %s, not %s", exchange.ErrNotFound, id, o.Symbol, symbol)
 	}
 	c.track(o)
-	c.settle.Closed(ctx, o)
+	c.conn.Settler().Closed(ctx, o)
 	return o, nil
 }
 

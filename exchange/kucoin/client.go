@@ -8,9 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
@@ -54,16 +52,11 @@ type Config struct {
 // limiter of the route's pool; public requests go unsigned through the
 // public pool. A Client is safe for concurrent use.
 type Client struct {
-	base       string
-	credential string
-	http       *http.Client
-	scheme     *Scheme
-	auth       map[Pool]*exchange.Authorizer
-	rate       Limiter
-	prices     *PriceFeed
-	logger     *slog.Logger
-	settle     exchange.Settler
-	offset     atomic.Int64 // server time minus local time, ns
+	conn   *exchange.Conn
+	scheme *Scheme
+	auth   map[Pool]*exchange.Authorizer
+	rate   Limiter
+	prices *PriceFeed
 
 	mu    sync.RWMutex
 	rules map[string]*symbolRules
@@ -84,42 +77,47 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{
-		base:       strings.TrimRight(cfg.BaseURL, "/"),
-		credential: cfg.Credential,
-		http:       cfg.HTTPClient,
-		scheme:     scheme,
-		rate:       cfg.Rate,
-		prices:     cfg.Prices,
-		logger:     cfg.Logger,
+	c := &Client{scheme: scheme, rate: cfg.Rate, prices: cfg.Prices}
+	c.conn, err = exchange.NewConn(exchange.ConnConfig{
+		Venue: Venue, Credential: cfg.Credential, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL,
+		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
+		Answer: func(resp *exchange.Response) ([]byte, *exchange.APIError) {
+			return decode(resp.Status, resp.Header, resp.Body)
+		},
+		Rate: func(r *exchange.Request) exchange.RateLimiter {
+			pool, _ := PoolOf(r.Method, r.Path)
+			return c.rate.Pool(pool)
+		},
+		Usage: func(r *exchange.Request, at time.Time, resp *exchange.Response) exchange.Usage {
+			pool, _ := PoolOf(r.Method, r.Path)
+			return usage(pool, at, resp.Status, resp.Header)
+		},
+		Authorizer: c.authorizer,
+		Query: func(p exchange.Params) (string, error) {
+			q, err := appendQuery(nil, p)
+			return string(q), err
+		},
+		Accepted:     c.accepted,
+		ClientIDName: "clientOid",
+		LookUp:       "GetOrderByClientID, OpenOrders",
+	})
+	if err != nil {
+		return nil, err
 	}
-	if c.base == "" {
-		c.base = DefaultBaseURL
-	}
-	if c.http == nil {
-		c.http = exchange.NewHTTPClient()
-	}
-	if c.logger == nil {
-		c.logger = slog.New(slog.DiscardHandler)
-	}
-	c.settle = exchange.Settler{Venue: Venue, Credential: c.credential, Guard: cfg.Guard, Logger: c.logger}
 	if c.rate == nil {
-		p, err := NewPools(DefaultPoolLimits, c.now, c.logger)
+		p, err := NewPools(DefaultPoolLimits, c.conn.Clock().Now, c.conn.Logger())
 		if err != nil {
 			return nil, err
 		}
 		c.rate = p
 	}
 	if c.prices == nil {
-		c.prices = NewPriceFeed(PriceFeedConfig{BaseURL: c.base, HTTPClient: c.http, Clock: time.Now})
+		c.prices = NewPriceFeed(PriceFeedConfig{BaseURL: c.conn.BaseURL(), HTTPClient: c.conn.HTTPClient(), Clock: time.Now})
 	}
 	c.prices.useRate(c.rate.Pool(PoolPublic))
 	c.auth = make(map[Pool]*exchange.Authorizer, 3)
 	for _, pool := range []Pool{PoolSpot, PoolManagement, PoolPublic} {
-		c.auth[pool] = &exchange.Authorizer{
-			Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
-			Rate: c.rate.Pool(pool), Clock: c.now, Logger: cfg.Logger,
-		}
+		c.auth[pool] = c.conn.NewAuthorizer(c.rate.Pool(pool))
 	}
 	if err := c.SyncTime(ctx); err != nil {
 		return nil, err
@@ -128,22 +126,15 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if !cfg.SkipKeyCheck {
-		p, err := c.Permissions(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("kucoin: checking the key's permissions: %w", err)
-		}
-		if err := exchange.CheckPermissions(Venue, p, cfg.KeyRisks); err != nil {
+		if err := c.conn.CheckKey(ctx, c.Permissions, cfg.KeyRisks); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
 }
 
-// now is the venue's clock as the client knows it.
-func (c *Client) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
-
 // Offset returns the server-time offset measured by SyncTime.
-func (c *Client) Offset() time.Duration { return time.Duration(c.offset.Load()) }
+func (c *Client) Offset() time.Duration { return c.conn.Clock().Load() }
 
 // Venue returns "kucoin".
 func (c *Client) Venue() string { return Venue }
@@ -155,19 +146,17 @@ func (c *Client) Scheme() *Scheme { return c.scheme }
 // /api/v1/timestamp) against the local clock, taking the middle of the
 // round trip.
 func (c *Client) SyncTime(ctx context.Context) error {
-	t0 := time.Now()
-	data, err := c.publicJSON(ctx, "/api/v1/timestamp", nil)
-	if err != nil {
-		return fmt.Errorf("kucoin: server time: %w", err)
-	}
-	t1 := time.Now()
-	var ms int64
-	if err := json.Unmarshal(data, &ms); err != nil || ms <= 0 {
-		return errors.New("kucoin: server time: unreadable answer")
-	}
-	mid := t0.Add(t1.Sub(t0) / 2)
-	c.offset.Store(int64(time.UnixMilli(ms).Sub(mid)))
-	return nil
+	return c.conn.Clock().Sync(ctx, func(ctx context.Context) (time.Time, error) {
+		data, err := c.publicJSON(ctx, "/api/v1/timestamp", nil)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("kucoin: server time: %w", err)
+		}
+		var ms int64
+		if err := json.Unmarshal(data, &ms); err != nil || ms <= 0 {
+			return time.Time{}, errors.New("kucoin: server time: unreadable answer")
+		}
+		return time.UnixMilli(ms), nil
+	})
 }
 
 // LoadSymbols (re)loads the symbols and their rules (GET /api/v2/symbols)
@@ -220,35 +209,15 @@ func (c *Client) Reference(ctx context.Context, symbol string) (exchange.Quote, 
 // and returns it signed, without sending it (a dry run). Release the
 // returned Reservation if the request is not sent.
 func (c *Client) Authorize(ctx context.Context, req *exchange.Request) (*exchange.Authorized, error) {
-	r, err := c.own(req)
-	if err != nil {
-		return nil, err
-	}
-	return c.authorizer(r).Authorize(ctx, r)
+	return c.conn.Authorize(ctx, req)
 }
 
 // Do sends any request of the route table. Public routes go unsigned;
 // others through the Authorizer, and the reservation is settled from the
 // answer. A refusal returns the response and an *exchange.APIError.
 func (c *Client) Do(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
-	r, err := c.own(req)
-	if err != nil {
-		return nil, err
-	}
-	route, err := c.scheme.Classify(r)
-	if err != nil {
-		return nil, err
-	}
-	if !route.Signed {
-		return c.public(ctx, r)
-	}
-	resp, _, err := c.signed(ctx, r)
+	resp, _, err := c.conn.Do(ctx, req)
 	return resp, err
-}
-
-// own returns a copy of req for the client's credential.
-func (c *Client) own(req *exchange.Request) (*exchange.Request, error) {
-	return exchange.OwnRequest(Venue, c.credential, req)
 }
 
 // authorizer returns the Authorizer whose rate limiter is the request's
@@ -261,107 +230,27 @@ func (c *Client) authorizer(r *exchange.Request) *exchange.Authorizer {
 	return c.auth[pool]
 }
 
+// publicJSON sends an unsigned GET of a public route through the public
+// pool and returns the answer's data.
 func (c *Client) publicJSON(ctx context.Context, path string, p exchange.Params) (json.RawMessage, error) {
-	resp, err := c.public(ctx, &exchange.Request{Method: http.MethodGet, Path: path, Params: p})
-	if err != nil {
-		return nil, err
-	}
-	data, apiErr := decode(resp.Status, resp.Header, resp.Body)
-	if apiErr != nil {
-		return nil, apiErr
-	}
-	return data, nil
+	_, data, err := c.conn.Public(ctx, &exchange.Request{Method: http.MethodGet, Path: path, Params: p})
+	return data, err
 }
 
-// public sends an unsigned request of a public route through the public
-// pool.
-func (c *Client) public(ctx context.Context, req *exchange.Request) (*exchange.Response, error) {
-	route, err := c.scheme.Classify(req)
-	if err != nil {
-		return nil, err
-	}
-	if route.Signed {
-		return nil, fmt.Errorf("kucoin: %s is signed; send it through Do", route.Name)
-	}
-	pool, _ := PoolOf(req.Method, req.Path)
-	rl := c.rate.Pool(pool)
-	if err := rl.Wait(ctx, route.Cost); err != nil {
-		return nil, err
-	}
-	q, err := appendQuery(nil, req.Params)
-	if err != nil {
-		return nil, fmt.Errorf("%w: kucoin %s: %v", exchange.ErrMalformedRequest, route.Name, err)
-	}
-	w := &exchange.Wire{Method: req.Method, Path: req.Path, Query: string(q), Header: req.Header.Clone(), Body: req.Body}
-	resp, err := exchange.Do(ctx, c.http, c.base, w)
-	if err != nil {
-		return nil, err
-	}
-	rl.Observe(usage(pool, c.now(), resp.Status, resp.Header))
-	if _, apiErr := decode(resp.Status, resp.Header, resp.Body); apiErr != nil {
-		return resp, apiErr
-	}
-	return resp, nil
-}
-
-// signed authorizes, sends and settles a signed request; it returns the
-// answer's data along with the response.
-func (c *Client) signed(ctx context.Context, req *exchange.Request) (*exchange.Response, json.RawMessage, error) {
-	a, err := c.authorizer(req).Authorize(ctx, req)
-	if err != nil {
-		return nil, nil, err
-	}
-	pool, _ := PoolOf(req.Method, req.Path)
-	settleCtx := context.WithoutCancel(ctx)
-	trade := a.Intent.Class() == exchange.ClassTrade && !a.Intent.Test
-	resp, err := exchange.Do(ctx, c.http, c.base, a.Wire)
-	if err != nil {
-		if errors.Is(err, exchange.ErrOutcomeUnknown) && trade {
-			return nil, nil, unknownOutcome(a.Intent, err)
-		}
-		c.settle.Release(settleCtx, a, err)
-		return nil, nil, err
-	}
-	c.rate.Pool(pool).Observe(usage(pool, c.now(), resp.Status, resp.Header))
-	data, apiErr := decode(resp.Status, resp.Header, resp.Body)
-	if apiErr != nil {
-		if trade && errors.Is(apiErr, exchange.ErrOutcomeUnknown) {
-			return resp, nil, unknownOutcome(a.Intent, apiErr)
-		}
-		c.settle.Release(settleCtx, a, apiErr)
-		return resp, nil, apiErr
-	}
-	if !trade {
-		c.settle.Release(settleCtx, a, nil)
-		return resp, data, nil
-	}
+// accepted settles the accepted answer of an order placement.
+func (c *Client) accepted(ctx context.Context, a *exchange.Authorized, resp *exchange.Response, data []byte) error {
 	out, ok := outcomeOf(a.Intent, data)
 	if !ok {
-		c.logger.LogAttrs(ctx, slog.LevelWarn, "kucoin: accepted order answer unreadable; budget kept reserved",
+		c.conn.Logger().LogAttrs(ctx, slog.LevelWarn, "kucoin: accepted order answer unreadable; budget kept reserved",
 			slog.String("route", a.Intent.Route.Name))
-		return resp, data, nil
+		return nil
 	}
 	if len(out.OrderIDs) == 0 {
 		// A batch whose every order the venue refused.
-		c.settle.Release(settleCtx, a, &exchange.APIError{Venue: Venue, Status: resp.Status, Code: CodeOK,
+		c.conn.Settler().Release(ctx, a, &exchange.APIError{Venue: Venue, Status: resp.Status, Code: CodeOK,
 			Msg: "every order of the batch was refused", Kind: exchange.ErrRejected})
-		return resp, data, nil
+		return nil
 	}
-	c.settle.Commit(settleCtx, a, out)
-	return resp, data, nil
-}
-
-func unknownOutcome(in exchange.Intent, cause error) error {
-	var ids []string
-	for _, o := range in.Orders {
-		if o.ClientID != "" {
-			ids = append(ids, o.ClientID)
-		}
-	}
-	which := ""
-	if len(ids) > 0 {
-		which = " (clientOid " + strings.Join(ids, ", ") + ")"
-	}
-	return fmt.Errorf("%w: kucoin %s%s: %w; the order may have been placed: look it up (GetOrderByClientID, OpenOrders) before placing it again",
-		exchange.ErrOutcomeUnknown, in.Route.Name, which, cause)
+	c.conn.Settler().Commit(ctx, a, out)
+	return nil
 }

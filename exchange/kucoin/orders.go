@@ -223,7 +223,7 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 	if err != nil {
 		return o, fmt.Errorf("kucoin: encoding the order: %w", err)
 	}
-	_, data, err := c.signed(ctx, &exchange.Request{Credential: c.credential, Method: http.MethodPost, Path: "/api/v1/hf/orders/sync", Body: body})
+	_, data, err := c.conn.Signed(ctx, &exchange.Request{Credential: c.conn.Credential(), Method: http.MethodPost, Path: "/api/v1/hf/orders/sync", Body: body})
 	if err != nil {
 		if errors.Is(err, exchange.ErrOutcomeUnknown) {
 			o.Status, o.ID = exchange.StatusUnknown, ""
@@ -294,7 +294,7 @@ func (c *Client) getOrder(ctx context.Context, path, symbol string) (exchange.Or
 		return exchange.Order{}, err
 	}
 	o := j.order()
-	c.settle.Closed(ctx, o)
+	c.conn.Settler().Closed(ctx, o)
 	return o, nil
 }
 
@@ -419,7 +419,7 @@ func parsePermissions(list, ipWhitelist string) exchange.Permissions {
 // signedJSON sends a signed request of the client's credential and
 // decodes the answer's data into v (if not nil).
 func (c *Client) signedJSON(ctx context.Context, method, path string, p exchange.Params, v any) error {
-	_, data, err := c.signed(ctx, &exchange.Request{Credential: c.credential, Method: method, Path: path, Params: p})
+	_, data, err := c.conn.Signed(ctx, &exchange.Request{Credential: c.conn.Credential(), Method: method, Path: path, Params: p})
 	if err != nil {
 		return err
 	}

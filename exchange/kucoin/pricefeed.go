@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
@@ -27,14 +26,8 @@ const DefaultPriceMaxAge = time.Second
 // for concurrent use; concurrent References of a symbol that is not
 // cached share one request (exchange.QuoteCache).
 type PriceFeed struct {
-	base   string
-	http   *http.Client
-	now    func() time.Time
-	rate   atomic.Pointer[rateHolder]
-	quotes *exchange.QuoteCache
+	ticker *exchange.TickerFeed
 }
-
-type rateHolder struct{ r exchange.RateLimiter }
 
 // PriceFeedConfig configures NewPriceFeed. Every field is optional.
 type PriceFeedConfig struct {
@@ -46,28 +39,22 @@ type PriceFeedConfig struct {
 
 // NewPriceFeed returns a price feed.
 func NewPriceFeed(cfg PriceFeedConfig) *PriceFeed {
-	f := &PriceFeed{base: cfg.BaseURL, http: cfg.HTTPClient, now: cfg.Clock}
-	if f.base == "" {
-		f.base = DefaultBaseURL
-	}
-	if f.http == nil {
-		f.http = exchange.NewHTTPClient()
-	}
-	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = DefaultPriceMaxAge
-	}
-	if f.now == nil {
-		f.now = time.Now
-	}
-	f.quotes = exchange.NewQuoteCache(exchange.QuoteCacheConfig{MaxAge: cfg.MaxAge, Clock: f.now, Fetch: f.fetch})
-	return f
+	const path = "/api/v1/market/orderbook/level1"
+	return &PriceFeed{ticker: exchange.NewTickerFeed(exchange.TickerFeedConfig{
+		Name: "kucoin: level1 ticker", BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTPClient: cfg.HTTPClient,
+		MaxAge: cfg.MaxAge, DefaultMaxAge: DefaultPriceMaxAge, Clock: cfg.Clock,
+		Request: func(symbol string) (*exchange.Wire, exchange.Cost) {
+			return &exchange.Wire{Method: http.MethodGet, Path: path, Query: "symbol=" + symbol},
+				exchange.Cost{Weight: routeTable["GET "+path].weight}
+		},
+		Usage: func(at time.Time, resp *exchange.Response) exchange.Usage {
+			return usage(PoolPublic, at, resp.Status, resp.Header)
+		},
+		Quote: level1,
+	})}
 }
 
-func (f *PriceFeed) useRate(r exchange.RateLimiter) {
-	if r != nil {
-		f.rate.Store(&rateHolder{r})
-	}
-}
+func (f *PriceFeed) useRate(r exchange.RateLimiter) { f.ticker.UseRate(r) }
 
 // Reference returns the best bid and ask of symbol, from the cache when
 // the cached quote is at most MaxAge old.
@@ -75,26 +62,11 @@ func (f *PriceFeed) Reference(ctx context.Context, symbol string) (exchange.Quot
 	if _, _, err := SplitSymbol(symbol); err != nil {
 		return exchange.Quote{}, fmt.Errorf("kucoin: price feed: %w", err)
 	}
-	return f.quotes.Reference(ctx, symbol)
+	return f.ticker.Reference(ctx, symbol)
 }
 
-func (f *PriceFeed) fetch(ctx context.Context, symbol string) (exchange.Quote, error) {
-	w := &exchange.Wire{Method: http.MethodGet, Path: "/api/v1/market/orderbook/level1", Query: "symbol=" + symbol}
-	var rl exchange.RateLimiter
-	if h := f.rate.Load(); h != nil {
-		rl = h.r
-		if err := rl.Wait(ctx, exchange.Cost{Weight: routeTable["GET "+w.Path].weight}); err != nil {
-			return exchange.Quote{}, err
-		}
-	}
-	resp, err := exchange.Do(ctx, f.http, f.base, w)
-	if err != nil {
-		return exchange.Quote{}, fmt.Errorf("kucoin: level1 ticker %s: %w", symbol, err)
-	}
-	at := f.now()
-	if rl != nil {
-		rl.Observe(usage(PoolPublic, at, resp.Status, resp.Header))
-	}
+// level1 reads the quote of symbol from a level-1 ticker answer.
+func level1(symbol string, resp *exchange.Response, at time.Time) (exchange.Quote, error) {
 	data, apiErr := decode(resp.Status, resp.Header, resp.Body)
 	if apiErr != nil {
 		return exchange.Quote{}, apiErr
