@@ -20,7 +20,7 @@ type Guard struct {
 	policy *Policy
 	hash   string
 	store  Store
-	fast   fastStore // store's fast path, or nil
+	fast   *MemoryStore // the store, when it has the fast path
 	prices map[string]exchange.PriceSource
 	now    func() time.Time
 	log    *slog.Logger
@@ -63,6 +63,7 @@ func WithLogger(l *slog.Logger) GuardOption {
 
 // credGuard is the precomputed policy of one credential.
 type credGuard struct {
+	g         *Guard
 	name      string
 	venue     string
 	pol       *CredentialPolicy
@@ -85,6 +86,7 @@ type credGuard struct {
 
 // symGuard is the precomputed policy of one allowlisted symbol.
 type symGuard struct {
+	cg            *credGuard
 	symbol, quote string
 	field         string // "credentials.NAME.symbols.SYMBOL"
 	quoteField    string // "credentials.NAME.quotes.QUOTE"
@@ -140,6 +142,7 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 	}
 	for name, c := range e.Credentials {
 		cg := &credGuard{
+			g:         g,
 			name:      name,
 			venue:     c.Venue,
 			pol:       c,
@@ -164,6 +167,7 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 		for s, sp := range c.Symbols {
 			qc := c.Quotes[sp.Quote]
 			sg := &symGuard{
+				cg:            cg,
 				symbol:        s,
 				quote:         sp.Quote,
 				field:         "credentials." + name + ".symbols." + s,

@@ -8,7 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// checkTradeFast is checkTrade for one order on a fastStore: the same
+// checkTradeFast is checkTrade for one order on a MemoryStore: the same
 // rules, limits and decisions, with the notional in units and the counters
 // resolved when the guard was created. Decimals are built only to explain
 // a refusal.
@@ -22,27 +22,36 @@ func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard,
 	if v != nil {
 		return nil, v
 	}
-	res := &reservation{g: g, cg: cg}
+	var lims [3]fastLimit
 	nl := 0
 	if sg.dailyCap.Valid {
-		res.lims[nl] = fastLimit{c: sg.symC, amount: amount, cap: sg.dailyCapU}
+		lims[nl] = fastLimit{c: sg.symC, amount: amount, cap: sg.dailyCapU}
 		nl++
 	}
 	if sg.quoteDaily.Valid {
-		res.lims[nl] = fastLimit{c: sg.quoteC, amount: amount, cap: sg.quoteDailyU}
+		lims[nl] = fastLimit{c: sg.quoteC, amount: amount, cap: sg.quoteDailyU}
 		nl++
 	}
-	res.lims[nl] = fastLimit{c: cg.openC, amount: oneUnit, cap: cg.maxOpenU}
+	lims[nl] = fastLimit{c: cg.openC, amount: oneUnit, cap: cg.maxOpenU}
 	nl++
-	i, used, err := g.fast.fastReserve(ctx, cg.name, nanos(now), res.lims[:nl], in.Test, &res.tk)
+	i, used, err := g.fast.fastReserve(ctx, nanos(now), lims[:nl], in.Test)
 	if err != nil {
 		return nil, g.undecidable(ctx, cg.name, "reserving notional", err)
 	}
 	if i >= 0 {
 		return nil, g.exceededFast(cg, sg, in, ref, i, used)
 	}
-	if !in.Test {
-		res.fast = g.fast
+	if in.Test {
+		return &reservation{g: g, cg: cg}, nil
+	}
+	res := &fastReservation{sg: sg}
+	nl = 0
+	if sg.dailyCap.Valid {
+		res.idx[0] = lims[nl].idx
+		nl++
+	}
+	if sg.quoteDaily.Valid {
+		res.idx[1] = lims[nl].idx
 	}
 	return res, nil
 }

@@ -233,8 +233,14 @@ func (s *state) ticket(id Ticket) (*ticket, bool) {
 
 // release returns all of a pending ticket's amounts.
 func (s *state) release(t *ticket) {
-	for i := range t.parts {
-		p := &t.parts[i]
+	releaseParts(t.parts)
+	delete(s.tickets, t.id)
+}
+
+// releaseParts returns the amounts of a pending reservation's parts.
+func releaseParts(ps []part) {
+	for i := range ps {
+		p := &ps[i]
 		if p.rolling() {
 			p.c.setEntry(p.idx, units{})
 		} else {
@@ -242,7 +248,6 @@ func (s *state) release(t *ticket) {
 			p.gauge = units{}
 		}
 	}
-	delete(s.tickets, t.id)
 }
 
 // commit settles a pending ticket.
@@ -278,8 +283,15 @@ func (s *state) commit(t *ticket, st Settlement) {
 // finish releases a ticket's gauges and trims its windowed amounts to
 // filled, then forgets the ticket; its entries age out of their windows.
 func (s *state) finish(t *ticket, filled units) {
-	for i := range t.parts {
-		p := &t.parts[i]
+	finishParts(t.parts, filled)
+	delete(s.tickets, t.id)
+}
+
+// finishParts releases the gauges of a reservation's parts and trims its
+// windowed amounts to filled.
+func finishParts(ps []part, filled units) {
+	for i := range ps {
+		p := &ps[i]
 		if p.rolling() {
 			if e := p.c.entry(p.idx); e != nil && filled.cmp(e.amount) < 0 {
 				p.c.setEntry(p.idx, filled)
@@ -289,7 +301,6 @@ func (s *state) finish(t *ticket, filled units) {
 		p.c.sum = p.c.sum.sub(p.gauge)
 		p.gauge = units{}
 	}
-	delete(s.tickets, t.id)
 }
 
 var oneUnit = units{lo: pow10u64[unitScale]}
