@@ -74,8 +74,8 @@ type credGuard struct {
 	maxOpenU  units
 	openC     *counter // fast path: the open-order gauge
 	band      decimal.Decimal
-	bandUp    decimal.Decimal // 1 + band
-	bandDown  decimal.Decimal // 1 - band
+	bandUp    num // 1 + band
+	bandDown  num // 1 - band
 	bandText  string
 	maxAge    time.Duration
 	symbols   map[string]*symGuard
@@ -150,8 +150,8 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 			typesText: orderTypesText(c.OrderTypes),
 			maxOpen:   decimal.NewFromInt(int64(c.MaxOpenOrders)),
 			band:      c.PriceBand.Decimal,
-			bandUp:    decimal.NewFromInt(1).Add(c.PriceBand.Decimal),
-			bandDown:  decimal.NewFromInt(1).Sub(c.PriceBand.Decimal),
+			bandUp:    numOf(decimal.NewFromInt(1).Add(c.PriceBand.Decimal)),
+			bandDown:  numOf(decimal.NewFromInt(1).Sub(c.PriceBand.Decimal)),
 			bandText:  percent(c.PriceBand.Decimal),
 			maxAge:    c.ReferenceMaxAge,
 			symbols:   make(map[string]*symGuard, len(c.Symbols)),
@@ -395,42 +395,44 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 // notional checks one order's reference price, price band and per-order
 // caps, and returns the notional it reserves.
 func (g *Guard) notional(ctx context.Context, cg *credGuard, sg *symGuard, o *exchange.Order, now time.Time) (decimal.Decimal, *Violation) {
-	ref, v := g.orderRef(ctx, cg, o, now)
+	ref, _, v := g.orderRef(ctx, cg, o, now)
 	if v != nil {
 		return decimal.Decimal{}, v
 	}
-	return g.notionalAt(cg, sg, o, ref)
+	return g.notionalAt(cg, sg, o, ref.d)
 }
 
 // orderRef checks one order's fields, reference price and price band, and
-// returns the reference price.
-func (g *Guard) orderRef(ctx context.Context, cg *credGuard, o *exchange.Order, now time.Time) (decimal.Decimal, *Violation) {
-	qty, quoteQty := o.Quantity, o.QuoteQuantity
+// returns the reference price and, for a priced order, its price.
+func (g *Guard) orderRef(ctx context.Context, cg *credGuard, o *exchange.Order, now time.Time) (ref, price num, v *Violation) {
+	qty, quoteQty := &o.Quantity, &o.QuoteQuantity
 	if qty.IsNegative() || quoteQty.IsNegative() || (!qty.IsPositive() && !quoteQty.IsPositive()) {
-		return decimal.Decimal{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order without a positive quantity or quote quantity",
+		return num{}, num{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order without a positive quantity or quote quantity",
 			Fix: "set a positive quantity"}
 	}
 	if o.Side != exchange.Buy && o.Side != exchange.Sell {
-		return decimal.Decimal{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order side " + string(o.Side) + " is neither BUY nor SELL", Fix: "set the side"}
+		return num{}, num{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order side " + string(o.Side) + " is neither BUY nor SELL", Fix: "set the side"}
 	}
 	isPriced := priced(o.Type)
-	if isPriced && !o.Price.IsPositive() {
-		return decimal.Decimal{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: string(o.Type) + " order without a positive price", Fix: "set the limit price"}
+	if isPriced {
+		if price = numOf(o.Price); !price.ok && !o.Price.IsPositive() {
+			return num{}, num{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: string(o.Type) + " order without a positive price", Fix: "set the limit price"}
+		}
 	}
-	ref, v := g.reference(ctx, cg, o, now)
+	ref, v = g.reference(ctx, cg, o, now)
 	if v != nil {
-		return decimal.Decimal{}, v
+		return num{}, num{}, v
 	}
 	if isPriced {
 		if o.Side == exchange.Buy {
-			if unitsOf(o.Price, true).cmp(mulUnits(ref, cg.bandUp, false)) > 0 {
-				return decimal.Decimal{}, g.bandViolation(cg, o, ref, "above the ask")
+			if price.units(true).cmp(mulNums(ref, cg.bandUp, false)) > 0 {
+				return num{}, num{}, g.bandViolation(cg, o, ref.d, "above the ask")
 			}
-		} else if unitsOf(o.Price, false).cmp(mulUnits(ref, cg.bandDown, true)) < 0 {
-			return decimal.Decimal{}, g.bandViolation(cg, o, ref, "below the bid")
+		} else if price.units(false).cmp(mulNums(ref, cg.bandDown, true)) < 0 {
+			return num{}, num{}, g.bandViolation(cg, o, ref.d, "below the bid")
 		}
 	}
-	return ref, nil
+	return ref, price, nil
 }
 
 // notionalAt returns the notional of an order orderRef accepted with ref,
@@ -443,7 +445,7 @@ func (g *Guard) notionalAt(cg *credGuard, sg *symGuard, o *exchange.Order, ref d
 	} else {
 		// A market order may fill anywhere the book lets it: value it at
 		// the reference widened by the band.
-		price = mulDec(ref, cg.bandUp)
+		price = mulDec(ref, cg.bandUp.d)
 	}
 	var notional decimal.Decimal
 	if qty.IsPositive() {
@@ -473,19 +475,16 @@ func orderCapViolation(cg *credGuard, sg *symGuard, notional, capv decimal.Decim
 
 // reference returns the reference price for o: the ask for a buy, the bid
 // for a sell, from a quote no older than the credential's max age.
-func (g *Guard) reference(ctx context.Context, cg *credGuard, o *exchange.Order, now time.Time) (decimal.Decimal, *Violation) {
-	noRef := func(detail, fix string) (decimal.Decimal, *Violation) {
-		return decimal.Decimal{}, &Violation{Rule: RuleReference, Credential: cg.name, Symbol: o.Symbol, Cause: ErrNoReference, Detail: detail, Fix: fix}
-	}
+func (g *Guard) reference(ctx context.Context, cg *credGuard, o *exchange.Order, now time.Time) (num, *Violation) {
 	if cg.prices == nil {
-		return noRef("no price source for venue "+cg.venue, "pass limits.WithPrices(\""+cg.venue+"\", client) to NewGuard")
+		return noRef(cg, o, "no price source for venue "+cg.venue, "pass limits.WithPrices(\""+cg.venue+"\", client) to NewGuard")
 	}
 	q, err := cg.prices.Reference(ctx, o.Symbol)
 	if err != nil {
-		return noRef("reference price unavailable: "+err.Error(), "retry when the venue's ticker is reachable")
+		return noRef(cg, o, "reference price unavailable: "+err.Error(), "retry when the venue's ticker is reachable")
 	}
 	if q.Symbol != "" && q.Symbol != o.Symbol {
-		return noRef("price source answered for "+q.Symbol, "fix the price source")
+		return noRef(cg, o, "price source answered for "+q.Symbol, "fix the price source")
 	}
 	age := now.Sub(q.At)
 	if q.At.IsZero() || age > cg.maxAge || -age > cg.maxAge {
@@ -495,19 +494,25 @@ func (g *Guard) reference(ctx context.Context, cg *credGuard, o *exchange.Order,
 		if q.At.IsZero() {
 			v.Observed = "no time"
 		}
-		return decimal.Decimal{}, v
+		return num{}, v
 	}
-	if q.Bid.IsPositive() && q.Ask.IsPositive() && unitsOf(q.Bid, false).cmp(unitsOf(q.Ask, true)) > 0 {
-		return noRef("crossed quote (bid "+q.Bid.String()+" > ask "+q.Ask.String()+")", "retry with a fresh quote")
+	bid, ask := numOf(q.Bid), numOf(q.Ask)
+	if (bid.ok || q.Bid.IsPositive()) && (ask.ok || q.Ask.IsPositive()) && bid.units(false).cmp(ask.units(true)) > 0 {
+		return noRef(cg, o, "crossed quote (bid "+q.Bid.String()+" > ask "+q.Ask.String()+")", "retry with a fresh quote")
 	}
-	ref := q.Ask
+	ref := ask
 	if o.Side == exchange.Sell {
-		ref = q.Bid
+		ref = bid
 	}
-	if !ref.IsPositive() {
-		return noRef("quote has no "+map[exchange.Side]string{exchange.Buy: "ask", exchange.Sell: "bid"}[o.Side], "retry when the book has both sides")
+	if !ref.ok && !ref.d.IsPositive() {
+		return noRef(cg, o, "quote has no "+map[exchange.Side]string{exchange.Buy: "ask", exchange.Sell: "bid"}[o.Side], "retry when the book has both sides")
 	}
 	return ref, nil
+}
+
+// noRef is the refusal of an order without a usable reference price.
+func noRef(cg *credGuard, o *exchange.Order, detail, fix string) (num, *Violation) {
+	return num{}, &Violation{Rule: RuleReference, Credential: cg.name, Symbol: o.Symbol, Cause: ErrNoReference, Detail: detail, Fix: fix}
 }
 
 func (g *Guard) bandViolation(cg *credGuard, o *exchange.Order, ref decimal.Decimal, where string) *Violation {

@@ -14,11 +14,11 @@ import (
 // a refusal.
 func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard, in *exchange.Intent, now time.Time) (exchange.Reservation, *Violation) {
 	o := &in.Orders[0]
-	ref, v := g.orderRef(ctx, cg, o, now)
+	ref, price, v := g.orderRef(ctx, cg, o, now)
 	if v != nil {
 		return nil, v
 	}
-	amount, v := g.notionalUnits(cg, sg, o, ref)
+	amount, v := g.notionalUnits(cg, sg, o, ref, price)
 	if v != nil {
 		return nil, v
 	}
@@ -39,7 +39,7 @@ func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard,
 		return nil, g.undecidable(ctx, cg.name, "reserving notional", err)
 	}
 	if i >= 0 {
-		return nil, g.exceededFast(cg, sg, in, ref, i, used)
+		return nil, g.exceededFast(cg, sg, in, ref.d, i, used)
 	}
 	if in.Test {
 		return &reservation{g: g, cg: cg}, nil
@@ -56,21 +56,26 @@ func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard,
 	return res, nil
 }
 
-// notionalUnits is notionalAt in units, rounded up. A refusal is
-// explained by notionalAt.
-func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, ref decimal.Decimal) (units, *Violation) {
+// notionalUnits is notionalAt in units, rounded up, with price the
+// order's price when it is priced. A refusal is explained by notionalAt.
+func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, ref, price num) (units, *Violation) {
 	if !priced(o.Type) {
-		d, v := g.notionalAt(cg, sg, o, ref)
-		if v != nil {
-			return units{}, v
+		// notionalAt's price, the reference widened by the band, when its
+		// coefficient fits.
+		if price = mulNum(ref, cg.bandUp); !price.ok {
+			d, v := g.notionalAt(cg, sg, o, ref.d)
+			if v != nil {
+				return units{}, v
+			}
+			return unitsOf(d, true), nil
 		}
-		return unitsOf(d, true), nil
 	}
-	// ceil(max(a, b)) == max(ceil(a), ceil(b)), so this is what the store
-	// makes of notionalAt's decimal.
+	// notionalAt's products are exact, and ceil(max(a, b)) ==
+	// max(ceil(a), ceil(b)), so this is what the store makes of
+	// notionalAt's decimal.
 	var u units
 	if o.Quantity.IsPositive() {
-		u = mulUnits(o.Price, o.Quantity, true)
+		u = mulNums(price, numOf(o.Quantity), true)
 	}
 	if o.QuoteQuantity.IsPositive() {
 		if q := unitsOf(o.QuoteQuantity, true); q.cmp(u) > 0 {
@@ -78,7 +83,7 @@ func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, re
 		}
 	}
 	if sg.hasOrderCap && u.cmp(sg.orderCapU) > 0 {
-		if _, v := g.notionalAt(cg, sg, o, ref); v != nil {
+		if _, v := g.notionalAt(cg, sg, o, ref.d); v != nil {
 			return units{}, v
 		}
 	}
