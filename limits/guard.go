@@ -79,6 +79,9 @@ type credGuard struct {
 	bandText  string
 	maxAge    time.Duration
 	symbols   map[string]*symGuard
+	// symList holds the symbols when they are few, which a scan finds
+	// faster than the map.
+	symList   []*symGuard
 	openKey   string
 	rejectKey string
 	prices    exchange.PriceSource
@@ -200,6 +203,11 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 			}
 			cg.symbols[s] = sg
 		}
+		if len(cg.symbols) <= maxSymScan {
+			for _, s := range sortedKeys(cg.symbols) {
+				cg.symList = append(cg.symList, cg.symbols[s])
+			}
+		}
 		if g.fast != nil {
 			cg.maxOpenU = unitsOf(cg.maxOpen, false)
 			cg.openC = g.fast.fastCounter(cg.openKey, 0)
@@ -216,6 +224,22 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 
 // maxCredScan is the most credentials cred finds by a scan.
 const maxCredScan = 4
+
+// maxSymScan is the most symbols symbol finds by a scan.
+const maxSymScan = 8
+
+// symbol returns the policy of an allowlisted symbol, or nil.
+func (cg *credGuard) symbol(name string) *symGuard {
+	if cg.symList == nil {
+		return cg.symbols[name]
+	}
+	for _, sg := range cg.symList {
+		if sg.symbol == name {
+			return sg
+		}
+	}
+	return nil
+}
 
 // cred returns the policy of a credential, or nil.
 func (g *Guard) cred(name string) *credGuard {
@@ -327,24 +351,22 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 	if n > maxLegs {
 		return nil, &Violation{Rule: RuleIntent, Credential: cg.name, Detail: fmt.Sprintf("%d orders in one request", n), Fix: "send at most 8 orders per request"}
 	}
+	if g.fast != nil && n == 1 {
+		sg, v := cg.order(&in.Orders[0])
+		if v != nil {
+			return nil, v
+		}
+		return g.checkTradeFast(ctx, cg, sg, in, g.now())
+	}
 	var syms [maxLegs]*symGuard
 	for i := range in.Orders {
-		o := &in.Orders[i]
-		sg := cg.symbols[o.Symbol]
-		if sg == nil {
-			return nil, &Violation{Rule: RuleSymbol, Credential: cg.name, Symbol: o.Symbol, Detail: "symbol not in the allowlist",
-				Fix: "add it under credentials." + cg.name + ".symbols if it is meant"}
+		sg, v := cg.order(&in.Orders[i])
+		if v != nil {
+			return nil, v
 		}
 		syms[i] = sg
-		if !slices.Contains(cg.types, o.Type) {
-			return nil, &Violation{Rule: RuleOrderType, Credential: cg.name, Symbol: o.Symbol, Observed: string(o.Type), Limit: cg.typesText,
-				Detail: "order type not allowed", Fix: "use an allowed type or add it to credentials." + cg.name + ".order_types"}
-		}
 	}
 	now := g.now()
-	if g.fast != nil && n == 1 {
-		return g.checkTradeFast(ctx, cg, syms[0], in, now)
-	}
 	sr := &slowReservation{res: reservation{g: g, cg: cg}}
 	res := &sr.res
 	lims := sr.lims[:]
@@ -390,6 +412,20 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 	}
 	res.ticket = t
 	return res, nil
+}
+
+// order checks an order's symbol and type and returns the symbol's policy.
+func (cg *credGuard) order(o *exchange.Order) (*symGuard, *Violation) {
+	sg := cg.symbol(o.Symbol)
+	if sg == nil {
+		return nil, &Violation{Rule: RuleSymbol, Credential: cg.name, Symbol: o.Symbol, Detail: "symbol not in the allowlist",
+			Fix: "add it under credentials." + cg.name + ".symbols if it is meant"}
+	}
+	if !slices.Contains(cg.types, o.Type) {
+		return nil, &Violation{Rule: RuleOrderType, Credential: cg.name, Symbol: o.Symbol, Observed: string(o.Type), Limit: cg.typesText,
+			Detail: "order type not allowed", Fix: "use an allowed type or add it to credentials." + cg.name + ".order_types"}
+	}
+	return sg, nil
 }
 
 // notional checks one order's reference price, price band and per-order
@@ -529,7 +565,7 @@ func (g *Guard) exceeded(cg *credGuard, in *exchange.Intent, l *Limit, ex *Excee
 			Detail: "too many open orders", Fix: "cancel orders or raise credentials." + cg.name + ".max_open_orders"}
 	}
 	for i := range in.Orders {
-		sg := cg.symbols[in.Orders[i].Symbol]
+		sg := cg.symbol(in.Orders[i].Symbol)
 		if sg == nil {
 			continue
 		}

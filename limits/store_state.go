@@ -122,6 +122,26 @@ func (c *counter) setEntry(i uint64, v units) {
 	}
 }
 
+// drop returns the amount of entry i, if it is still live: the newest
+// entry is removed, so that a reservation released before the next one
+// leaves nothing in the window, and an older one is set to zero.
+func (c *counter) drop(i uint64) {
+	e := c.entry(i)
+	if e == nil {
+		return
+	}
+	c.sum = c.sum.sub(e.amount)
+	// Every block but the last is full, so a last block that is not empty
+	// ends with the newest entry.
+	last := &c.blocks[len(c.blocks)-1]
+	if i == c.base+uint64(c.n-1) && len(*last) > 0 {
+		*last = (*last)[:len(*last)-1]
+		c.n--
+		return
+	}
+	e.amount = units{}
+}
+
 // ticket is a reservation: one part per limit.
 type ticket struct {
 	id        Ticket
@@ -242,7 +262,7 @@ func releaseParts(ps []part) {
 	for i := range ps {
 		p := &ps[i]
 		if p.rolling() {
-			p.c.setEntry(p.idx, units{})
+			p.c.drop(p.idx)
 		} else {
 			p.c.sum = p.c.sum.sub(p.gauge)
 			p.gauge = units{}
