@@ -68,6 +68,7 @@ type credGuard struct {
 	venue     string
 	pol       *CredentialPolicy
 	classes   uint16 // bit per class index
+	trade     bool   // ClassTrade is allowed
 	types     []exchange.OrderType
 	typesText string
 	maxOpen   decimal.Decimal
@@ -167,6 +168,7 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 				cg.classes |= 1 << classIndex(cl)
 			}
 		}
+		cg.trade = c.AllowsClass(exchange.ClassTrade)
 		for s, sp := range c.Symbols {
 			qc := c.Quotes[sp.Quote]
 			sg := &symGuard{
@@ -297,7 +299,8 @@ func (g *Guard) check(ctx context.Context, in *exchange.Intent) (exchange.Reserv
 		return nil, &Violation{Rule: RuleIntent, Detail: "no intent"}
 	}
 	class := in.Route.Class
-	if class == exchange.ClassTrade {
+	trade := class == exchange.ClassTrade
+	if trade {
 		// A fast store's KillSwitch cannot fail, so it is read only when
 		// the switch looks tripped.
 		if g.fast == nil || g.fast.fastTripped() {
@@ -321,14 +324,24 @@ func (g *Guard) check(ctx context.Context, in *exchange.Intent) (exchange.Reserv
 		return nil, &Violation{Rule: RuleCredential, Credential: in.Credential, Observed: "venue " + in.Venue, Limit: "venue " + cg.venue,
 			Detail: "the policy binds this credential to another venue", Fix: "use the credential on its venue or fix credentials." + cg.name + ".venue"}
 	}
-	if i := classIndex(class); i < 0 || cg.classes&(1<<i) == 0 {
+	if !cg.allows(class, trade) {
 		return nil, &Violation{Rule: RuleClass, Credential: cg.name, Observed: "class " + string(class), Limit: "allow " + classesText(cg.pol.Allow),
 			Detail: "endpoint class not allowed", Fix: "add it to credentials." + cg.name + ".allow if it is meant"}
 	}
-	if class != exchange.ClassTrade {
+	if !trade {
 		return &reservation{g: g, cg: cg}, nil
 	}
 	return g.checkTrade(ctx, cg, in)
+}
+
+// allows reports whether the credential may use endpoints of class cl;
+// trade tells whether cl is ClassTrade.
+func (cg *credGuard) allows(cl exchange.Class, trade bool) bool {
+	if trade {
+		return cg.trade
+	}
+	i := classIndex(cl)
+	return i >= 0 && cg.classes&(1<<i) != 0
 }
 
 func classesText(cs []exchange.Class) string {
@@ -431,44 +444,53 @@ func (cg *credGuard) order(o *exchange.Order) (*symGuard, *Violation) {
 // notional checks one order's reference price, price band and per-order
 // caps, and returns the notional it reserves.
 func (g *Guard) notional(ctx context.Context, cg *credGuard, sg *symGuard, o *exchange.Order, now time.Time) (decimal.Decimal, *Violation) {
-	ref, _, v := g.orderRef(ctx, cg, o, now)
+	n, v := g.orderRef(ctx, cg, o, now)
 	if v != nil {
 		return decimal.Decimal{}, v
 	}
-	return g.notionalAt(cg, sg, o, ref.d)
+	return g.notionalAt(cg, sg, o, n.ref.d)
+}
+
+// orderNums are the decimals of an order and its reference price that
+// orderRef resolved.
+type orderNums struct {
+	ref   num
+	price num // the limit price, when the order is priced
+	qty   num
 }
 
 // orderRef checks one order's fields, reference price and price band, and
-// returns the reference price and, for a priced order, its price.
-func (g *Guard) orderRef(ctx context.Context, cg *credGuard, o *exchange.Order, now time.Time) (ref, price num, v *Violation) {
+// returns the reference price and the order's decimals.
+func (g *Guard) orderRef(ctx context.Context, cg *credGuard, o *exchange.Order, now time.Time) (n orderNums, v *Violation) {
+	n.qty = numOf(o.Quantity)
 	qty, quoteQty := &o.Quantity, &o.QuoteQuantity
-	if qty.IsNegative() || quoteQty.IsNegative() || (!qty.IsPositive() && !quoteQty.IsPositive()) {
-		return num{}, num{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order without a positive quantity or quote quantity",
+	if !n.qty.ok && (qty.IsNegative() || !qty.IsPositive() && !quoteQty.IsPositive()) || quoteQty.IsNegative() {
+		return orderNums{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order without a positive quantity or quote quantity",
 			Fix: "set a positive quantity"}
 	}
 	if o.Side != exchange.Buy && o.Side != exchange.Sell {
-		return num{}, num{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order side " + string(o.Side) + " is neither BUY nor SELL", Fix: "set the side"}
+		return orderNums{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order side " + string(o.Side) + " is neither BUY nor SELL", Fix: "set the side"}
 	}
 	isPriced := priced(o.Type)
 	if isPriced {
-		if price = numOf(o.Price); !price.ok && !o.Price.IsPositive() {
-			return num{}, num{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: string(o.Type) + " order without a positive price", Fix: "set the limit price"}
+		if n.price = numOf(o.Price); !n.price.ok && !o.Price.IsPositive() {
+			return orderNums{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: string(o.Type) + " order without a positive price", Fix: "set the limit price"}
 		}
 	}
-	ref, v = g.reference(ctx, cg, o, now)
+	n.ref, v = g.reference(ctx, cg, o, now)
 	if v != nil {
-		return num{}, num{}, v
+		return orderNums{}, v
 	}
 	if isPriced {
 		if o.Side == exchange.Buy {
-			if price.units(true).cmp(mulNums(ref, cg.bandUp, false)) > 0 {
-				return num{}, num{}, g.bandViolation(cg, o, ref.d, "above the ask")
+			if n.price.units(true).cmp(mulNums(n.ref, cg.bandUp, false)) > 0 {
+				return orderNums{}, g.bandViolation(cg, o, n.ref.d, "above the ask")
 			}
-		} else if price.units(false).cmp(mulNums(ref, cg.bandDown, true)) < 0 {
-			return num{}, num{}, g.bandViolation(cg, o, ref.d, "below the bid")
+		} else if n.price.units(false).cmp(mulNums(n.ref, cg.bandDown, true)) < 0 {
+			return orderNums{}, g.bandViolation(cg, o, n.ref.d, "below the bid")
 		}
 	}
-	return ref, price, nil
+	return n, nil
 }
 
 // notionalAt returns the notional of an order orderRef accepted with ref,

@@ -14,11 +14,11 @@ import (
 // a refusal.
 func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard, in *exchange.Intent, now time.Time) (exchange.Reservation, *Violation) {
 	o := &in.Orders[0]
-	ref, price, v := g.orderRef(ctx, cg, o, now)
+	n, v := g.orderRef(ctx, cg, o, now)
 	if v != nil {
 		return nil, v
 	}
-	amount, v := g.notionalUnits(cg, sg, o, ref, price)
+	amount, v := g.notionalUnits(cg, sg, o, &n)
 	if v != nil {
 		return nil, v
 	}
@@ -39,7 +39,7 @@ func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard,
 		return nil, g.undecidable(ctx, cg.name, "reserving notional", err)
 	}
 	if i >= 0 {
-		return nil, g.exceededFast(cg, sg, in, ref.d, i, used)
+		return nil, g.exceededFast(cg, sg, in, n.ref.d, i, used)
 	}
 	if in.Test {
 		return &reservation{g: g, cg: cg}, nil
@@ -56,9 +56,10 @@ func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard,
 	return res, nil
 }
 
-// notionalUnits is notionalAt in units, rounded up, with price the
-// order's price when it is priced. A refusal is explained by notionalAt.
-func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, ref, price num) (units, *Violation) {
+// notionalUnits is notionalAt in units, rounded up, for the decimals
+// orderRef resolved. A refusal is explained by notionalAt.
+func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, n *orderNums) (units, *Violation) {
+	ref, price := n.ref, n.price
 	if !priced(o.Type) {
 		// notionalAt's price, the reference widened by the band, when its
 		// coefficient fits.
@@ -74,8 +75,8 @@ func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, re
 	// max(ceil(a), ceil(b)), so this is what the store makes of
 	// notionalAt's decimal.
 	var u units
-	if o.Quantity.IsPositive() {
-		u = mulNums(price, numOf(o.Quantity), true)
+	if n.qty.ok || o.Quantity.IsPositive() {
+		u = mulNums(price, n.qty, true)
 	}
 	if o.QuoteQuantity.IsPositive() {
 		if q := unitsOf(o.QuoteQuantity, true); q.cmp(u) > 0 {

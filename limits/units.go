@@ -100,10 +100,16 @@ type num struct {
 }
 
 func numOf(d decimal.Decimal) num {
-	if d.Sign() <= 0 || d.NumDigits() > 18 {
+	// With at most 18 digits the coefficient is exact, so its sign is the
+	// decimal's.
+	if d.NumDigits() > 18 {
 		return num{d: d}
 	}
-	return num{d: d, c: uint64(d.CoefficientInt64()), e: d.Exponent(), ok: true}
+	c := d.CoefficientInt64()
+	if c <= 0 {
+		return num{d: d}
+	}
+	return num{d: d, c: uint64(c), e: d.Exponent(), ok: true}
 }
 
 // units is unitsOf(n.d, up).
