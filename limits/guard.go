@@ -555,7 +555,7 @@ func (g *Guard) reference(ctx context.Context, cg *credGuard, o *exchange.Order,
 		return num{}, v
 	}
 	bid, ask := numOf(q.Bid), numOf(q.Ask)
-	if (bid.ok || q.Bid.IsPositive()) && (ask.ok || q.Ask.IsPositive()) && bid.units(false).cmp(ask.units(true)) > 0 {
+	if (bid.ok || q.Bid.IsPositive()) && (ask.ok || q.Ask.IsPositive()) && unitsGreater(bid, ask) {
 		return noRef(cg, o, "crossed quote (bid "+q.Bid.String()+" > ask "+q.Ask.String()+")", "retry with a fresh quote")
 	}
 	ref := ask

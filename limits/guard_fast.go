@@ -11,7 +11,8 @@ import (
 // checkTradeFast is checkTrade for one order on a MemoryStore: the same
 // rules, limits and decisions, with the notional in units and the counters
 // resolved when the guard was created. Decimals are built only to explain
-// a refusal.
+// a refusal, or to value a market order whose reference times the band
+// has more than 18 digits.
 func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard, in *exchange.Intent, now time.Time) (exchange.Reservation, *Violation) {
 	o := &in.Orders[0]
 	n, v := g.orderRef(ctx, cg, o, now)

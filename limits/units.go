@@ -123,6 +123,16 @@ func (n num) units(up bool) units {
 	return scaleUnits(units{lo: n.c}, int(n.e), up)
 }
 
+// unitsGreater reports whether a.units(false) > b.units(true).
+func unitsGreater(a, b num) bool {
+	// With one exponent from -18 to 2, both convert exactly (c < 10^18
+	// times at most 10^20 stays below 2^128): compare the coefficients.
+	if a.ok && b.ok && a.e == b.e && a.e >= -unitScale && a.e <= 2 {
+		return a.c > b.c
+	}
+	return a.units(false).cmp(b.units(true)) > 0
+}
+
 // scaleUnits returns u*10^exp in units, rounding up when up is set.
 func scaleUnits(u units, exp int, up bool) units {
 	shift := exp + unitScale

@@ -134,3 +134,19 @@ func TestNumMatchesDecimal(t *testing.T) {
 		}
 	}
 }
+
+func TestUnitsGreater(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for range 20000 {
+		e := int32(r.IntN(30)) - 24
+		a := decimal.New(r.Int64N(1e6), e)
+		b := decimal.New(r.Int64N(1e6), e)
+		if r.IntN(4) == 0 {
+			b = decimal.New(r.Int64N(1e17), int32(r.IntN(30))-24)
+		}
+		want := unitsOf(a, false).cmp(unitsOf(b, true)) > 0
+		if got := unitsGreater(numOf(a), numOf(b)); got != want {
+			t.Fatalf("unitsGreater(%s, %s) = %v, want %v", a, b, got, want)
+		}
+	}
+}
