@@ -9,10 +9,10 @@ import (
 	"github.com/keyfence/keyfence/exchange"
 )
 
-// reservation is what Check returns for an allowed intent on a Store
-// without the fast path. For trade intents it holds a store ticket; for
-// other classes and venue test orders it holds nothing but still counts
-// venue rejections.
+// reservation is what Check returns for an allowed intent that is not a
+// fastReservation. For trade intents it holds a store ticket; for other
+// classes and venue test orders it holds nothing but still counts venue
+// rejections.
 type reservation struct {
 	g       *Guard
 	cg      *credGuard
