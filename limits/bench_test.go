@@ -84,6 +84,28 @@ func BenchmarkGuardCheck(b *testing.B) {
 	}
 }
 
+// BenchmarkGuardCheckRelease: an allowed limit order, then its release
+// without a cause, as an Authorizer does when the request is not sent;
+// MemoryStore.
+func BenchmarkGuardCheckRelease(b *testing.B) {
+	g, intents := benchGuard(b, NewMemoryStore())
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	cpu := processCPU()
+	defer func() { reportCPU(b, cpu) }()
+	for b.Loop() {
+		res, err := g.Check(ctx, intents[i%len(intents)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := res.Release(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
 // BenchmarkGuardCheckParallel: the same from 64 goroutines.
 func BenchmarkGuardCheckParallel(b *testing.B) {
 	g, intents := benchGuard(b, NewMemoryStore())

@@ -20,7 +20,7 @@ type Guard struct {
 	policy *Policy
 	hash   string
 	store  Store
-	fast   fastStore // store's fast path, or nil
+	fast   *MemoryStore // the store, when it has the fast path
 	prices map[string]exchange.PriceSource
 	now    func() time.Time
 	log    *slog.Logger
@@ -63,21 +63,26 @@ func WithLogger(l *slog.Logger) GuardOption {
 
 // credGuard is the precomputed policy of one credential.
 type credGuard struct {
+	g         *Guard
 	name      string
 	venue     string
 	pol       *CredentialPolicy
 	classes   uint16 // bit per class index
+	trade     bool   // ClassTrade is allowed
 	types     []exchange.OrderType
 	typesText string
 	maxOpen   decimal.Decimal
 	maxOpenU  units
 	openC     *counter // fast path: the open-order gauge
 	band      decimal.Decimal
-	bandUp    decimal.Decimal // 1 + band
-	bandDown  decimal.Decimal // 1 - band
+	bandUp    num // 1 + band
+	bandDown  num // 1 - band
 	bandText  string
 	maxAge    time.Duration
 	symbols   map[string]*symGuard
+	// symList holds the symbols when they are few, which a scan finds
+	// faster than the map.
+	symList   []*symGuard
 	openKey   string
 	rejectKey string
 	prices    exchange.PriceSource
@@ -85,6 +90,7 @@ type credGuard struct {
 
 // symGuard is the precomputed policy of one allowlisted symbol.
 type symGuard struct {
+	cg            *credGuard
 	symbol, quote string
 	field         string // "credentials.NAME.symbols.SYMBOL"
 	quoteField    string // "credentials.NAME.quotes.QUOTE"
@@ -140,6 +146,7 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 	}
 	for name, c := range e.Credentials {
 		cg := &credGuard{
+			g:         g,
 			name:      name,
 			venue:     c.Venue,
 			pol:       c,
@@ -147,8 +154,8 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 			typesText: orderTypesText(c.OrderTypes),
 			maxOpen:   decimal.NewFromInt(int64(c.MaxOpenOrders)),
 			band:      c.PriceBand.Decimal,
-			bandUp:    decimal.NewFromInt(1).Add(c.PriceBand.Decimal),
-			bandDown:  decimal.NewFromInt(1).Sub(c.PriceBand.Decimal),
+			bandUp:    numOf(decimal.NewFromInt(1).Add(c.PriceBand.Decimal)),
+			bandDown:  numOf(decimal.NewFromInt(1).Sub(c.PriceBand.Decimal)),
 			bandText:  percent(c.PriceBand.Decimal),
 			maxAge:    c.ReferenceMaxAge,
 			symbols:   make(map[string]*symGuard, len(c.Symbols)),
@@ -161,9 +168,11 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 				cg.classes |= 1 << classIndex(cl)
 			}
 		}
+		cg.trade = c.AllowsClass(exchange.ClassTrade)
 		for s, sp := range c.Symbols {
 			qc := c.Quotes[sp.Quote]
 			sg := &symGuard{
+				cg:            cg,
 				symbol:        s,
 				quote:         sp.Quote,
 				field:         "credentials." + name + ".symbols." + s,
@@ -196,6 +205,11 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 			}
 			cg.symbols[s] = sg
 		}
+		if len(cg.symbols) <= maxSymScan {
+			for _, s := range sortedKeys(cg.symbols) {
+				cg.symList = append(cg.symList, cg.symbols[s])
+			}
+		}
 		if g.fast != nil {
 			cg.maxOpenU = unitsOf(cg.maxOpen, false)
 			cg.openC = g.fast.fastCounter(cg.openKey, 0)
@@ -212,6 +226,22 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 
 // maxCredScan is the most credentials cred finds by a scan.
 const maxCredScan = 4
+
+// maxSymScan is the most symbols symbol finds by a scan.
+const maxSymScan = 8
+
+// symbol returns the policy of an allowlisted symbol, or nil.
+func (cg *credGuard) symbol(name string) *symGuard {
+	if cg.symList == nil {
+		return cg.symbols[name]
+	}
+	for _, sg := range cg.symList {
+		if sg.symbol == name {
+			return sg
+		}
+	}
+	return nil
+}
 
 // cred returns the policy of a credential, or nil.
 func (g *Guard) cred(name string) *credGuard {
@@ -269,7 +299,8 @@ func (g *Guard) check(ctx context.Context, in *exchange.Intent) (exchange.Reserv
 		return nil, &Violation{Rule: RuleIntent, Detail: "no intent"}
 	}
 	class := in.Route.Class
-	if class == exchange.ClassTrade {
+	trade := class == exchange.ClassTrade
+	if trade {
 		// A fast store's KillSwitch cannot fail, so it is read only when
 		// the switch looks tripped.
 		if g.fast == nil || g.fast.fastTripped() {
@@ -293,14 +324,24 @@ func (g *Guard) check(ctx context.Context, in *exchange.Intent) (exchange.Reserv
 		return nil, &Violation{Rule: RuleCredential, Credential: in.Credential, Observed: "venue " + in.Venue, Limit: "venue " + cg.venue,
 			Detail: "the policy binds this credential to another venue", Fix: "use the credential on its venue or fix credentials." + cg.name + ".venue"}
 	}
-	if i := classIndex(class); i < 0 || cg.classes&(1<<i) == 0 {
+	if !cg.allows(class, trade) {
 		return nil, &Violation{Rule: RuleClass, Credential: cg.name, Observed: "class " + string(class), Limit: "allow " + classesText(cg.pol.Allow),
 			Detail: "endpoint class not allowed", Fix: "add it to credentials." + cg.name + ".allow if it is meant"}
 	}
-	if class != exchange.ClassTrade {
+	if !trade {
 		return &reservation{g: g, cg: cg}, nil
 	}
 	return g.checkTrade(ctx, cg, in)
+}
+
+// allows reports whether the credential may use endpoints of class cl;
+// trade tells whether cl is ClassTrade.
+func (cg *credGuard) allows(cl exchange.Class, trade bool) bool {
+	if trade {
+		return cg.trade
+	}
+	i := classIndex(cl)
+	return i >= 0 && cg.classes&(1<<i) != 0
 }
 
 func classesText(cs []exchange.Class) string {
@@ -323,24 +364,22 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 	if n > maxLegs {
 		return nil, &Violation{Rule: RuleIntent, Credential: cg.name, Detail: fmt.Sprintf("%d orders in one request", n), Fix: "send at most 8 orders per request"}
 	}
+	if g.fast != nil && n == 1 {
+		sg, v := cg.order(&in.Orders[0])
+		if v != nil {
+			return nil, v
+		}
+		return g.checkTradeFast(ctx, cg, sg, in, g.now())
+	}
 	var syms [maxLegs]*symGuard
 	for i := range in.Orders {
-		o := &in.Orders[i]
-		sg := cg.symbols[o.Symbol]
-		if sg == nil {
-			return nil, &Violation{Rule: RuleSymbol, Credential: cg.name, Symbol: o.Symbol, Detail: "symbol not in the allowlist",
-				Fix: "add it under credentials." + cg.name + ".symbols if it is meant"}
+		sg, v := cg.order(&in.Orders[i])
+		if v != nil {
+			return nil, v
 		}
 		syms[i] = sg
-		if !slices.Contains(cg.types, o.Type) {
-			return nil, &Violation{Rule: RuleOrderType, Credential: cg.name, Symbol: o.Symbol, Observed: string(o.Type), Limit: cg.typesText,
-				Detail: "order type not allowed", Fix: "use an allowed type or add it to credentials." + cg.name + ".order_types"}
-		}
 	}
 	now := g.now()
-	if g.fast != nil && n == 1 {
-		return g.checkTradeFast(ctx, cg, syms[0], in, now)
-	}
 	sr := &slowReservation{res: reservation{g: g, cg: cg}}
 	res := &sr.res
 	lims := sr.lims[:]
@@ -388,45 +427,70 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 	return res, nil
 }
 
+// order checks an order's symbol and type and returns the symbol's policy.
+func (cg *credGuard) order(o *exchange.Order) (*symGuard, *Violation) {
+	sg := cg.symbol(o.Symbol)
+	if sg == nil {
+		return nil, &Violation{Rule: RuleSymbol, Credential: cg.name, Symbol: o.Symbol, Detail: "symbol not in the allowlist",
+			Fix: "add it under credentials." + cg.name + ".symbols if it is meant"}
+	}
+	if !slices.Contains(cg.types, o.Type) {
+		return nil, &Violation{Rule: RuleOrderType, Credential: cg.name, Symbol: o.Symbol, Observed: string(o.Type), Limit: cg.typesText,
+			Detail: "order type not allowed", Fix: "use an allowed type or add it to credentials." + cg.name + ".order_types"}
+	}
+	return sg, nil
+}
+
 // notional checks one order's reference price, price band and per-order
 // caps, and returns the notional it reserves.
 func (g *Guard) notional(ctx context.Context, cg *credGuard, sg *symGuard, o *exchange.Order, now time.Time) (decimal.Decimal, *Violation) {
-	ref, v := g.orderRef(ctx, cg, o, now)
+	n, v := g.orderRef(ctx, cg, o, now)
 	if v != nil {
 		return decimal.Decimal{}, v
 	}
-	return g.notionalAt(cg, sg, o, ref)
+	return g.notionalAt(cg, sg, o, n.ref.d)
+}
+
+// orderNums are the decimals of an order and its reference price that
+// orderRef resolved.
+type orderNums struct {
+	ref   num
+	price num // the limit price, when the order is priced
+	qty   num
 }
 
 // orderRef checks one order's fields, reference price and price band, and
-// returns the reference price.
-func (g *Guard) orderRef(ctx context.Context, cg *credGuard, o *exchange.Order, now time.Time) (decimal.Decimal, *Violation) {
-	qty, quoteQty := o.Quantity, o.QuoteQuantity
-	if qty.IsNegative() || quoteQty.IsNegative() || (!qty.IsPositive() && !quoteQty.IsPositive()) {
-		return decimal.Decimal{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order without a positive quantity or quote quantity",
+// returns the reference price and the order's decimals.
+func (g *Guard) orderRef(ctx context.Context, cg *credGuard, o *exchange.Order, now time.Time) (n orderNums, v *Violation) {
+	n.qty = numOf(o.Quantity)
+	qty, quoteQty := &o.Quantity, &o.QuoteQuantity
+	if !n.qty.ok && (qty.IsNegative() || !qty.IsPositive() && !quoteQty.IsPositive()) || quoteQty.IsNegative() {
+		return orderNums{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order without a positive quantity or quote quantity",
 			Fix: "set a positive quantity"}
 	}
 	if o.Side != exchange.Buy && o.Side != exchange.Sell {
-		return decimal.Decimal{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order side " + string(o.Side) + " is neither BUY nor SELL", Fix: "set the side"}
+		return orderNums{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "order side " + string(o.Side) + " is neither BUY nor SELL", Fix: "set the side"}
 	}
 	isPriced := priced(o.Type)
-	if isPriced && !o.Price.IsPositive() {
-		return decimal.Decimal{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: string(o.Type) + " order without a positive price", Fix: "set the limit price"}
+	if isPriced {
+		if n.price = numOf(o.Price); !n.price.ok && !o.Price.IsPositive() {
+			return orderNums{}, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: string(o.Type) + " order without a positive price", Fix: "set the limit price"}
+		}
 	}
-	ref, v := g.reference(ctx, cg, o, now)
+	n.ref, v = g.reference(ctx, cg, o, now)
 	if v != nil {
-		return decimal.Decimal{}, v
+		return orderNums{}, v
 	}
 	if isPriced {
 		if o.Side == exchange.Buy {
-			if unitsOf(o.Price, true).cmp(mulUnits(ref, cg.bandUp, false)) > 0 {
-				return decimal.Decimal{}, g.bandViolation(cg, o, ref, "above the ask")
+			if n.price.units(true).cmp(mulNums(n.ref, cg.bandUp, false)) > 0 {
+				return orderNums{}, g.bandViolation(cg, o, n.ref.d, "above the ask")
 			}
-		} else if unitsOf(o.Price, false).cmp(mulUnits(ref, cg.bandDown, true)) < 0 {
-			return decimal.Decimal{}, g.bandViolation(cg, o, ref, "below the bid")
+		} else if n.price.units(false).cmp(mulNums(n.ref, cg.bandDown, true)) < 0 {
+			return orderNums{}, g.bandViolation(cg, o, n.ref.d, "below the bid")
 		}
 	}
-	return ref, nil
+	return n, nil
 }
 
 // notionalAt returns the notional of an order orderRef accepted with ref,
@@ -439,7 +503,7 @@ func (g *Guard) notionalAt(cg *credGuard, sg *symGuard, o *exchange.Order, ref d
 	} else {
 		// A market order may fill anywhere the book lets it: value it at
 		// the reference widened by the band.
-		price = mulDec(ref, cg.bandUp)
+		price = mulDec(ref, cg.bandUp.d)
 	}
 	var notional decimal.Decimal
 	if qty.IsPositive() {
@@ -469,19 +533,16 @@ func orderCapViolation(cg *credGuard, sg *symGuard, notional, capv decimal.Decim
 
 // reference returns the reference price for o: the ask for a buy, the bid
 // for a sell, from a quote no older than the credential's max age.
-func (g *Guard) reference(ctx context.Context, cg *credGuard, o *exchange.Order, now time.Time) (decimal.Decimal, *Violation) {
-	noRef := func(detail, fix string) (decimal.Decimal, *Violation) {
-		return decimal.Decimal{}, &Violation{Rule: RuleReference, Credential: cg.name, Symbol: o.Symbol, Cause: ErrNoReference, Detail: detail, Fix: fix}
-	}
+func (g *Guard) reference(ctx context.Context, cg *credGuard, o *exchange.Order, now time.Time) (num, *Violation) {
 	if cg.prices == nil {
-		return noRef("no price source for venue "+cg.venue, "pass limits.WithPrices(\""+cg.venue+"\", client) to NewGuard")
+		return noRef(cg, o, "no price source for venue "+cg.venue, "pass limits.WithPrices(\""+cg.venue+"\", client) to NewGuard")
 	}
 	q, err := cg.prices.Reference(ctx, o.Symbol)
 	if err != nil {
-		return noRef("reference price unavailable: "+err.Error(), "retry when the venue's ticker is reachable")
+		return noRef(cg, o, "reference price unavailable: "+err.Error(), "retry when the venue's ticker is reachable")
 	}
 	if q.Symbol != "" && q.Symbol != o.Symbol {
-		return noRef("price source answered for "+q.Symbol, "fix the price source")
+		return noRef(cg, o, "price source answered for "+q.Symbol, "fix the price source")
 	}
 	age := now.Sub(q.At)
 	if q.At.IsZero() || age > cg.maxAge || -age > cg.maxAge {
@@ -491,19 +552,25 @@ func (g *Guard) reference(ctx context.Context, cg *credGuard, o *exchange.Order,
 		if q.At.IsZero() {
 			v.Observed = "no time"
 		}
-		return decimal.Decimal{}, v
+		return num{}, v
 	}
-	if q.Bid.IsPositive() && q.Ask.IsPositive() && unitsOf(q.Bid, false).cmp(unitsOf(q.Ask, true)) > 0 {
-		return noRef("crossed quote (bid "+q.Bid.String()+" > ask "+q.Ask.String()+")", "retry with a fresh quote")
+	bid, ask := numOf(q.Bid), numOf(q.Ask)
+	if (bid.ok || q.Bid.IsPositive()) && (ask.ok || q.Ask.IsPositive()) && unitsGreater(bid, ask) {
+		return noRef(cg, o, "crossed quote (bid "+q.Bid.String()+" > ask "+q.Ask.String()+")", "retry with a fresh quote")
 	}
-	ref := q.Ask
+	ref := ask
 	if o.Side == exchange.Sell {
-		ref = q.Bid
+		ref = bid
 	}
-	if !ref.IsPositive() {
-		return noRef("quote has no "+map[exchange.Side]string{exchange.Buy: "ask", exchange.Sell: "bid"}[o.Side], "retry when the book has both sides")
+	if !ref.ok && !ref.d.IsPositive() {
+		return noRef(cg, o, "quote has no "+map[exchange.Side]string{exchange.Buy: "ask", exchange.Sell: "bid"}[o.Side], "retry when the book has both sides")
 	}
 	return ref, nil
+}
+
+// noRef is the refusal of an order without a usable reference price.
+func noRef(cg *credGuard, o *exchange.Order, detail, fix string) (num, *Violation) {
+	return num{}, &Violation{Rule: RuleReference, Credential: cg.name, Symbol: o.Symbol, Cause: ErrNoReference, Detail: detail, Fix: fix}
 }
 
 func (g *Guard) bandViolation(cg *credGuard, o *exchange.Order, ref decimal.Decimal, where string) *Violation {
@@ -520,7 +587,7 @@ func (g *Guard) exceeded(cg *credGuard, in *exchange.Intent, l *Limit, ex *Excee
 			Detail: "too many open orders", Fix: "cancel orders or raise credentials." + cg.name + ".max_open_orders"}
 	}
 	for i := range in.Orders {
-		sg := cg.symbols[in.Orders[i].Symbol]
+		sg := cg.symbol(in.Orders[i].Symbol)
 		if sg == nil {
 			continue
 		}

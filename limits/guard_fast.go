@@ -8,60 +8,76 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// checkTradeFast is checkTrade for one order on a fastStore: the same
+// checkTradeFast is checkTrade for one order on a MemoryStore: the same
 // rules, limits and decisions, with the notional in units and the counters
 // resolved when the guard was created. Decimals are built only to explain
-// a refusal.
+// a refusal, or to value a market order whose reference times the band
+// has more than 18 digits.
 func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard, in *exchange.Intent, now time.Time) (exchange.Reservation, *Violation) {
 	o := &in.Orders[0]
-	ref, v := g.orderRef(ctx, cg, o, now)
+	n, v := g.orderRef(ctx, cg, o, now)
 	if v != nil {
 		return nil, v
 	}
-	amount, v := g.notionalUnits(cg, sg, o, ref)
+	amount, v := g.notionalUnits(cg, sg, o, &n)
 	if v != nil {
 		return nil, v
 	}
-	res := &reservation{g: g, cg: cg}
+	var lims [3]fastLimit
 	nl := 0
 	if sg.dailyCap.Valid {
-		res.lims[nl] = fastLimit{c: sg.symC, amount: amount, cap: sg.dailyCapU}
+		lims[nl] = fastLimit{c: sg.symC, amount: amount, cap: sg.dailyCapU}
 		nl++
 	}
 	if sg.quoteDaily.Valid {
-		res.lims[nl] = fastLimit{c: sg.quoteC, amount: amount, cap: sg.quoteDailyU}
+		lims[nl] = fastLimit{c: sg.quoteC, amount: amount, cap: sg.quoteDailyU}
 		nl++
 	}
-	res.lims[nl] = fastLimit{c: cg.openC, amount: oneUnit, cap: cg.maxOpenU}
+	lims[nl] = fastLimit{c: cg.openC, amount: oneUnit, cap: cg.maxOpenU}
 	nl++
-	i, used, err := g.fast.fastReserve(ctx, cg.name, nanos(now), res.lims[:nl], in.Test, &res.tk)
+	i, used, err := g.fast.fastReserve(ctx, nanos(now), lims[:nl], in.Test)
 	if err != nil {
 		return nil, g.undecidable(ctx, cg.name, "reserving notional", err)
 	}
 	if i >= 0 {
-		return nil, g.exceededFast(cg, sg, in, ref, i, used)
+		return nil, g.exceededFast(cg, sg, in, n.ref.d, i, used)
 	}
-	if !in.Test {
-		res.fast = g.fast
+	if in.Test {
+		return &reservation{g: g, cg: cg}, nil
+	}
+	res := &fastReservation{sg: sg}
+	nl = 0
+	if sg.dailyCap.Valid {
+		res.idx[0] = lims[nl].idx
+		nl++
+	}
+	if sg.quoteDaily.Valid {
+		res.idx[1] = lims[nl].idx
 	}
 	return res, nil
 }
 
-// notionalUnits is notionalAt in units, rounded up. A refusal is
-// explained by notionalAt.
-func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, ref decimal.Decimal) (units, *Violation) {
+// notionalUnits is notionalAt in units, rounded up, for the decimals
+// orderRef resolved. A refusal is explained by notionalAt.
+func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, n *orderNums) (units, *Violation) {
+	ref, price := n.ref, n.price
 	if !priced(o.Type) {
-		d, v := g.notionalAt(cg, sg, o, ref)
-		if v != nil {
-			return units{}, v
+		// notionalAt's price, the reference widened by the band, when its
+		// coefficient fits.
+		if price = mulNum(ref, cg.bandUp); !price.ok {
+			d, v := g.notionalAt(cg, sg, o, ref.d)
+			if v != nil {
+				return units{}, v
+			}
+			return unitsOf(d, true), nil
 		}
-		return unitsOf(d, true), nil
 	}
-	// ceil(max(a, b)) == max(ceil(a), ceil(b)), so this is what the store
-	// makes of notionalAt's decimal.
+	// notionalAt's products are exact, and ceil(max(a, b)) ==
+	// max(ceil(a), ceil(b)), so this is what the store makes of
+	// notionalAt's decimal.
 	var u units
-	if o.Quantity.IsPositive() {
-		u = mulUnits(o.Price, o.Quantity, true)
+	if n.qty.ok || o.Quantity.IsPositive() {
+		u = mulNums(price, n.qty, true)
 	}
 	if o.QuoteQuantity.IsPositive() {
 		if q := unitsOf(o.QuoteQuantity, true); q.cmp(u) > 0 {
@@ -69,7 +85,7 @@ func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, re
 		}
 	}
 	if sg.hasOrderCap && u.cmp(sg.orderCapU) > 0 {
-		if _, v := g.notionalAt(cg, sg, o, ref); v != nil {
+		if _, v := g.notionalAt(cg, sg, o, ref.d); v != nil {
 			return units{}, v
 		}
 	}

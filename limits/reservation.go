@@ -9,20 +9,15 @@ import (
 	"github.com/keyfence/keyfence/exchange"
 )
 
-// reservation is what Check returns for an allowed intent. For trade
-// intents it holds a store ticket; for other classes and venue test orders
-// it holds nothing but still counts venue rejections.
+// reservation is what Check returns for an allowed intent that is not a
+// fastReservation. For trade intents it holds a store ticket; for other
+// classes and venue test orders it holds nothing but still counts venue
+// rejections.
 type reservation struct {
 	g       *Guard
 	cg      *credGuard
 	ticket  Ticket // from Store.Reserve
 	settled atomic.Bool
-	// With a fastStore, fast is set when tk holds the reservation: the
-	// store's ticket lives here, so one allocation serves the request,
-	// the reservation and the ticket. lims is the request's scratch space.
-	fast fastStore
-	tk   ticket
-	lims [3]fastLimit
 }
 
 // slowReservation is a reservation with scratch space for a
@@ -39,16 +34,6 @@ type slowReservation struct {
 func (r *reservation) Commit(ctx context.Context, out exchange.Outcome) error {
 	if !r.settled.CompareAndSwap(false, true) {
 		return ErrSettled
-	}
-	if r.fast != nil {
-		clear := ""
-		if r.g.maxRejections > 0 {
-			clear = r.cg.rejectKey
-		}
-		if e := r.fast.fastCommit(ctx, &r.tk, Settlement{Open: out.Open, OrderIDs: out.OrderIDs, Filled: out.FilledQuote}, clear); e != nil {
-			return fmt.Errorf("limits: committing reservation: %w", e)
-		}
-		return nil
 	}
 	var err error
 	if r.ticket != "" {
@@ -72,11 +57,7 @@ func (r *reservation) Release(ctx context.Context, cause error) error {
 		return ErrSettled
 	}
 	var err error
-	if r.fast != nil {
-		if e := r.fast.fastRelease(ctx, &r.tk); e != nil {
-			err = fmt.Errorf("limits: releasing reservation: %w", e)
-		}
-	} else if r.ticket != "" {
+	if r.ticket != "" {
 		if e := r.g.store.Release(ctx, r.ticket); e != nil {
 			err = fmt.Errorf("limits: releasing reservation: %w", e)
 		}
@@ -84,9 +65,68 @@ func (r *reservation) Release(ctx context.Context, cause error) error {
 	if cause == nil {
 		return err
 	}
-	var api *exchange.APIError
-	if errors.As(cause, &api) {
+	if isRejection(cause) {
 		err = errors.Join(err, r.g.countRejection(ctx, r.cg))
+	}
+	return err
+}
+
+// isRejection reports whether a release's cause is the venue's refusal.
+func isRejection(cause error) bool {
+	var api *exchange.APIError
+	return errors.As(cause, &api)
+}
+
+// fastReservation is what Check returns for an allowed one-order trade
+// intent on a MemoryStore: the entries it pushed on the symbol's rolling
+// counters and, implicitly, one unit of the credential's open-order
+// gauge. Everything else is resolved through sg, so the reservation is
+// one pointer and two indices.
+type fastReservation struct {
+	sg      *symGuard
+	idx     [2]uint64 // entries in sg.symC and sg.quoteC, when set
+	settled atomic.Bool
+}
+
+// parts appends the reservation's parts to dst, in the order
+// checkTradeFast reserved them.
+func (r *fastReservation) parts(dst []part) []part {
+	sg := r.sg
+	if sg.symC != nil {
+		dst = append(dst, part{c: sg.symC, idx: r.idx[0]})
+	}
+	if sg.quoteC != nil {
+		dst = append(dst, part{c: sg.quoteC, idx: r.idx[1]})
+	}
+	return append(dst, part{c: sg.cg.openC, gauge: oneUnit})
+}
+
+// Commit implements exchange.Reservation as reservation.Commit does.
+func (r *fastReservation) Commit(ctx context.Context, out exchange.Outcome) error {
+	if !r.settled.CompareAndSwap(false, true) {
+		return ErrSettled
+	}
+	cg := r.sg.cg
+	clear := ""
+	if cg.g.maxRejections > 0 {
+		clear = cg.rejectKey
+	}
+	var buf [3]part
+	cg.g.fast.fastCommit(cg.name, r.parts(buf[:0]), Settlement{Open: out.Open, OrderIDs: out.OrderIDs, Filled: out.FilledQuote}, clear)
+	return nil
+}
+
+// Release implements exchange.Reservation as reservation.Release does.
+func (r *fastReservation) Release(ctx context.Context, cause error) error {
+	if !r.settled.CompareAndSwap(false, true) {
+		return ErrSettled
+	}
+	cg := r.sg.cg
+	var buf [3]part
+	cg.g.fast.fastRelease(r.parts(buf[:0]))
+	var err error // a fast release cannot fail
+	if cause != nil && isRejection(cause) {
+		err = errors.Join(err, cg.g.countRejection(ctx, cg))
 	}
 	return err
 }

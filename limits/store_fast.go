@@ -5,52 +5,42 @@ import (
 	"time"
 )
 
-// fastStore is the optional fast path of the stores of this package that
-// keep their state in this process (MemoryStore). A Guard detects such a
-// store by its concrete type when it is created and then reserves on counters it resolved
-// once, with amounts already in units, into a ticket that lives inside the
-// reservation it returns, so an allowed order allocates only that
-// reservation. The contract is the Store contract: fastReserve checks
-// every limit and records all of them, or none, atomically with respect
-// to every other method of the store. Stores that do not implement it (a
-// networked store, say) are driven through Store alone.
-type fastStore interface {
-	Store
-	// fastCounter returns the counter key, creating it with window when
-	// new. The counter stays valid as long as the store.
-	fastCounter(key string, window time.Duration) *counter
-	// fastTripped reports whether the kill switch is tripped, without
-	// locking; the caller reads KillSwitch for the details.
-	fastTripped() bool
-	// fastReserve checks lims at now and, unless dryRun, records them in
-	// t. When limit i would exceed its cap it returns i and the counter's
-	// usage before the request, and records nothing; otherwise -1.
-	fastReserve(ctx context.Context, owner string, now int64, lims []fastLimit, dryRun bool, t *ticket) (int, units, error)
-	// fastCommit settles t as Commit does, then clears the strike counter
-	// clear when it is not empty.
-	fastCommit(ctx context.Context, t *ticket, s Settlement, clear string) error
-	// fastRelease releases t as Release does.
-	fastRelease(ctx context.Context, t *ticket) error
-}
+// The fast path of MemoryStore. A Guard on a *MemoryStore (the concrete
+// type, never a type that embeds one) resolves its counters once when it
+// is created and then reserves on them with amounts already in units. A
+// fast reservation is not a ticket of the store: it lives in the
+// reservation the guard returns, as the counters and entry indices it
+// holds, so an allowed order allocates only that small reservation. The
+// contract is the Store contract: fastReserve checks every limit and
+// records all of them, or none, atomically with respect to every other
+// method of the store. Other stores are driven through Store alone.
 
-// fastLimit is a Limit resolved to its counter, in units.
+// fastLimit is a Limit resolved to its counter, in units. fastReserve
+// sets idx to the entry it pushed on a rolling counter.
 type fastLimit struct {
 	c      *counter
 	amount units
 	cap    units
+	idx    uint64
 }
 
-var _ fastStore = (*MemoryStore)(nil)
-
+// fastCounter returns the counter key, creating it with window when new.
+// The counter stays valid as long as the store.
 func (m *MemoryStore) fastCounter(key string, window time.Duration) *counter {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.s.counter(key, int64(window))
 }
 
+// fastTripped reports whether the kill switch is tripped, without
+// locking; the caller reads KillSwitch for the details.
 func (m *MemoryStore) fastTripped() bool { return m.tripped.Load() }
 
-func (m *MemoryStore) fastReserve(ctx context.Context, owner string, now int64, lims []fastLimit, dryRun bool, t *ticket) (int, units, error) {
+// fastReserve checks lims at now and, unless dryRun, records them,
+// setting the idx of each limit on a rolling counter. When limit i would
+// exceed its cap it returns i and the counter's usage before the request,
+// and records nothing; otherwise -1.
+func (m *MemoryStore) fastReserve(ctx context.Context, now int64, lims []fastLimit, dryRun bool) (int, units, error) {
 	if err := ctx.Err(); err != nil {
 		return -1, units{}, err
 	}
@@ -60,33 +50,45 @@ func (m *MemoryStore) fastReserve(ctx context.Context, owner string, now int64, 
 		return i, used, nil
 	}
 	if !dryRun {
-		m.s.fastRecord(owner, now, lims, t)
+		fastRecord(now, lims)
 	}
 	return -1, units{}, nil
 }
 
-func (m *MemoryStore) fastCommit(ctx context.Context, t *ticket, st Settlement, clear string) error {
+// fastCommit settles the parts of a fast reservation of owner as Commit
+// settles a ticket, then clears the strike counter clear when it is not
+// empty.
+func (m *MemoryStore) fastCommit(owner string, ps []part, st Settlement, clear string) {
+	var filled units
+	var t *ticket
+	if !st.Open {
+		filled = unitsOf(st.Filled, true)
+	} else if len(st.OrderIDs) > 0 {
+		// Its orders close it later: the ticket outlives the reservation.
+		t = &ticket{owner: owner}
+		t.parts = append(t.inline[:0], ps...)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if t.committed || t.parts == nil {
-		return ErrUnknownTicket
+	switch {
+	case t != nil:
+		m.s.commit(t, st)
+	case !st.Open:
+		finishParts(ps, filled)
 	}
-	m.s.commit(t, st)
+	// Open without order ids: nothing can close it, so its parts stay
+	// held, as commit keeps such a ticket (fail closed).
 	if clear != "" {
 		m.s.clearStrikes(clear)
 	}
-	return nil
 }
 
-func (m *MemoryStore) fastRelease(ctx context.Context, t *ticket) error {
+// fastRelease releases the parts of a fast reservation as Release
+// releases a ticket.
+func (m *MemoryStore) fastRelease(ps []part) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if t.committed || t.parts == nil {
-		return ErrUnknownTicket
-	}
-	m.s.release(t)
-	t.parts = nil
-	return nil
+	releaseParts(ps)
 }
 
 // fastCheck is check for resolved limits: it advances each counter to now
@@ -110,23 +112,14 @@ func (s *state) fastCheck(now int64, lims []fastLimit) (int, units) {
 	return -1, units{}
 }
 
-// fastRecord is reserve for checked, resolved limits. The ticket has no
-// id and is not in s.tickets: only its holder can settle it.
-func (s *state) fastRecord(owner string, now int64, lims []fastLimit, t *ticket) {
-	t.owner, t.at = owner, now
-	if len(lims) <= len(t.inline) {
-		t.parts = t.inline[:len(lims)]
-	} else {
-		t.parts = make([]part, len(lims))
-	}
+// fastRecord is reserve for checked, resolved limits.
+func fastRecord(now int64, lims []fastLimit) {
 	for i := range lims {
 		l := &lims[i]
 		c := l.c
 		c.sum = c.sum.add(l.amount)
-		if c.window == 0 {
-			t.parts[i] = part{c: c, gauge: l.amount}
-			continue
+		if c.window != 0 {
+			l.idx = c.push(entry{at: now, amount: l.amount})
 		}
-		t.parts[i] = part{c: c, idx: c.push(entry{at: now, amount: l.amount})}
 	}
 }

@@ -122,6 +122,26 @@ func (c *counter) setEntry(i uint64, v units) {
 	}
 }
 
+// drop returns the amount of entry i, if it is still live: the newest
+// entry is removed, so that a reservation released before the next one
+// leaves nothing in the window, and an older one is set to zero.
+func (c *counter) drop(i uint64) {
+	e := c.entry(i)
+	if e == nil {
+		return
+	}
+	c.sum = c.sum.sub(e.amount)
+	// Every block but the last is full, so a last block that is not empty
+	// ends with the newest entry.
+	last := &c.blocks[len(c.blocks)-1]
+	if i == c.base+uint64(c.n-1) && len(*last) > 0 {
+		*last = (*last)[:len(*last)-1]
+		c.n--
+		return
+	}
+	e.amount = units{}
+}
+
 // ticket is a reservation: one part per limit.
 type ticket struct {
 	id        Ticket
@@ -233,16 +253,21 @@ func (s *state) ticket(id Ticket) (*ticket, bool) {
 
 // release returns all of a pending ticket's amounts.
 func (s *state) release(t *ticket) {
-	for i := range t.parts {
-		p := &t.parts[i]
+	releaseParts(t.parts)
+	delete(s.tickets, t.id)
+}
+
+// releaseParts returns the amounts of a pending reservation's parts.
+func releaseParts(ps []part) {
+	for i := range ps {
+		p := &ps[i]
 		if p.rolling() {
-			p.c.setEntry(p.idx, units{})
+			p.c.drop(p.idx)
 		} else {
 			p.c.sum = p.c.sum.sub(p.gauge)
 			p.gauge = units{}
 		}
 	}
-	delete(s.tickets, t.id)
 }
 
 // commit settles a pending ticket.
@@ -278,8 +303,15 @@ func (s *state) commit(t *ticket, st Settlement) {
 // finish releases a ticket's gauges and trims its windowed amounts to
 // filled, then forgets the ticket; its entries age out of their windows.
 func (s *state) finish(t *ticket, filled units) {
-	for i := range t.parts {
-		p := &t.parts[i]
+	finishParts(t.parts, filled)
+	delete(s.tickets, t.id)
+}
+
+// finishParts releases the gauges of a reservation's parts and trims its
+// windowed amounts to filled.
+func finishParts(ps []part, filled units) {
+	for i := range ps {
+		p := &ps[i]
 		if p.rolling() {
 			if e := p.c.entry(p.idx); e != nil && filled.cmp(e.amount) < 0 {
 				p.c.setEntry(p.idx, filled)
@@ -289,7 +321,6 @@ func (s *state) finish(t *ticket, filled units) {
 		p.c.sum = p.c.sum.sub(p.gauge)
 		p.gauge = units{}
 	}
-	delete(s.tickets, t.id)
 }
 
 var oneUnit = units{lo: pow10u64[unitScale]}

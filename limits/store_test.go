@@ -438,3 +438,46 @@ func TestStoreLongWindow(t *testing.T) {
 		}
 	})
 }
+
+// TestCounterDrop: releasing the newest entry removes it, an older one is
+// zeroed, and the window's blocks stay consistent either way.
+func TestCounterDrop(t *testing.T) {
+	c := &counter{key: "k", window: int64(DailyWindow)}
+	one := units{lo: 1}
+	var idx []uint64
+	for i := range blockSize + 1 {
+		idx = append(idx, c.push(entry{at: int64(i), amount: one}))
+		c.sum = c.sum.add(one)
+	}
+	// The newest, alone in the second block: removed, leaving it empty.
+	c.drop(idx[blockSize])
+	if c.n != blockSize || len(c.blocks[1]) != 0 || c.sum != (units{lo: blockSize}) {
+		t.Fatalf("after dropping the newest: n %d, last block %d, sum %v", c.n, len(c.blocks[1]), c.sum.decimal())
+	}
+	// The newest now ends a full block before the empty one: zeroed.
+	c.drop(idx[blockSize-1])
+	if c.n != blockSize || c.at(blockSize-1).amount != (units{}) || c.sum != (units{lo: blockSize - 1}) {
+		t.Fatalf("after dropping the newest of a full block: n %d, sum %v", c.n, c.sum.decimal())
+	}
+	// An older entry: zeroed.
+	c.drop(idx[3])
+	if c.n != blockSize || c.entry(idx[3]).amount != (units{}) || c.sum != (units{lo: blockSize - 2}) {
+		t.Fatalf("after dropping an older entry: n %d, sum %v", c.n, c.sum.decimal())
+	}
+	// Dropping twice changes nothing more.
+	c.drop(idx[3])
+	if c.sum != (units{lo: blockSize - 2}) {
+		t.Fatalf("dropping twice: sum %v", c.sum.decimal())
+	}
+	// The next push fills the empty block and reuses the removed index.
+	if i := c.push(entry{at: blockSize + 1, amount: one}); i != idx[blockSize] || c.entry(i).amount != one {
+		t.Fatalf("push after drop: index %d, want %d", i, idx[blockSize])
+	}
+	c.sum = c.sum.add(one)
+	c.drop(idx[blockSize])
+	// The first block leaves the window: the rest is what remains.
+	c.advance(blockSize + int64(DailyWindow))
+	if c.base != blockSize || c.live() != 0 || !c.sum.isZero() {
+		t.Fatalf("after the window rolled: base %d, live %d, sum %v", c.base, c.live(), c.sum.decimal())
+	}
+}

@@ -84,14 +84,58 @@ func (a units) mul10(k int) units {
 // unitsOf converts a decimal to units, rounding up when up is set and down
 // otherwise. Negative values are zero.
 func unitsOf(d decimal.Decimal, up bool) units {
-	if d.Sign() <= 0 {
-		return units{}
-	}
+	return numOf(d).units(up)
+}
+
+// num is a decimal with its coefficient resolved once. When ok, its value
+// is c*10^e, positive with c below 10^18, which the conversions to units
+// use without math/big, and d is that value or, for mulNum's products,
+// unset. Otherwise d is the value. The hot path resolves each decimal of
+// an order once and converts it as often as it needs.
+type num struct {
+	d  decimal.Decimal
+	c  uint64
+	e  int32
+	ok bool
+}
+
+func numOf(d decimal.Decimal) num {
+	// With at most 18 digits the coefficient is exact, so its sign is the
+	// decimal's.
 	if d.NumDigits() > 18 {
-		return unitsOfBig(d, up)
+		return num{d: d}
 	}
-	u := units{lo: uint64(d.CoefficientInt64())}
-	shift := int(d.Exponent()) + unitScale
+	c := d.CoefficientInt64()
+	if c <= 0 {
+		return num{d: d}
+	}
+	return num{d: d, c: uint64(c), e: d.Exponent(), ok: true}
+}
+
+// units is unitsOf(n.d, up).
+func (n num) units(up bool) units {
+	if !n.ok {
+		if n.d.Sign() <= 0 {
+			return units{}
+		}
+		return unitsOfBig(n.d, up)
+	}
+	return scaleUnits(units{lo: n.c}, int(n.e), up)
+}
+
+// unitsGreater reports whether a.units(false) > b.units(true).
+func unitsGreater(a, b num) bool {
+	// With one exponent from -18 to 2, both convert exactly (c < 10^18
+	// times at most 10^20 stays below 2^128): compare the coefficients.
+	if a.ok && b.ok && a.e == b.e && a.e >= -unitScale && a.e <= 2 {
+		return a.c > b.c
+	}
+	return a.units(false).cmp(b.units(true)) > 0
+}
+
+// scaleUnits returns u*10^exp in units, rounding up when up is set.
+func scaleUnits(u units, exp int, up bool) units {
+	shift := exp + unitScale
 	for shift > 0 {
 		k := min(shift, 19)
 		u = u.mul10(k)
@@ -100,17 +144,21 @@ func unitsOf(d decimal.Decimal, up bool) units {
 			return u
 		}
 	}
-	if shift < 0 {
+	for shift < 0 {
 		k := -shift
-		if k > 19 {
-			if up {
+		if k > 38 {
+			// u < 2^128 < 10^39 divided by 10^39 or more.
+			if up && !u.isZero() {
 				return units{lo: 1}
 			}
 			return units{}
 		}
-		q, r := u.lo/pow10u64[k], u.lo%pow10u64[k]
-		u = units{lo: q}
-		if up && r != 0 {
+		k = min(k, 19)
+		shift += k
+		var r uint64
+		u, r = u.div10(k)
+		if r != 0 && up {
+			// ceil(ceil(x/m)/n) == ceil(x/(m*n)) for positive integers.
 			u = u.add(units{lo: 1})
 		}
 	}
@@ -144,34 +192,34 @@ func (a units) decimal() decimal.Decimal {
 // mulUnits returns a*b in units, rounding up when up is set. When both
 // coefficients fit in 64 bits it does not allocate.
 func mulUnits(a, b decimal.Decimal, up bool) units {
-	if a.Sign() <= 0 || b.Sign() <= 0 {
-		return units{}
-	}
-	if a.NumDigits() > 18 || b.NumDigits() > 18 {
-		return unitsOf(a.Mul(b), up)
-	}
-	hi, lo := bits.Mul64(uint64(a.CoefficientInt64()), uint64(b.CoefficientInt64()))
-	u := units{hi, lo}
-	shift := int(a.Exponent()) + int(b.Exponent()) + unitScale
-	for shift > 0 {
-		k := min(shift, 19)
-		u = u.mul10(k)
-		shift -= k
-		if u == maxUnits {
-			return u
+	return mulNums(numOf(a), numOf(b), up)
+}
+
+// mulNums is mulUnits(a.d, b.d, up).
+func mulNums(a, b num, up bool) units {
+	if !a.ok || !b.ok {
+		if a.d.Sign() <= 0 || b.d.Sign() <= 0 {
+			return units{}
 		}
+		// Both positive, so one has more than 18 digits.
+		return unitsOf(a.d.Mul(b.d), up)
 	}
-	for shift < 0 {
-		k := min(-shift, 19)
-		shift += k
-		var r uint64
-		u, r = u.div10(k)
-		if r != 0 && up {
-			// ceil(ceil(x/m)/n) == ceil(x/(m*n)) for positive integers.
-			u = u.add(units{lo: 1})
-		}
+	hi, lo := bits.Mul64(a.c, b.c)
+	return scaleUnits(units{hi, lo}, int(a.e)+int(b.e), up)
+}
+
+// mulNum returns a*b as a num, exact, or a num that is not ok when the
+// product's coefficient has more than 18 digits or either is not ok.
+func mulNum(a, b num) num {
+	if !a.ok || !b.ok {
+		return num{}
 	}
-	return u
+	hi, lo := bits.Mul64(a.c, b.c)
+	e := int64(a.e) + int64(b.e)
+	if hi != 0 || lo >= pow10u64[18] || e < -1<<30 || e > 1<<30 {
+		return num{}
+	}
+	return num{c: lo, e: int32(e), ok: true}
 }
 
 // div10 divides by 10^k (k <= 19) and returns the remainder.

@@ -92,3 +92,61 @@ func TestMulDec(t *testing.T) {
 		}
 	}
 }
+
+// TestNumMatchesDecimal checks the conversions of resolved coefficients
+// against math/big: unitsOf against unitsOfBig, mulNums against the
+// decimal product, and mulNum against mulDec.
+func TestNumMatchesDecimal(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	rnd := func() decimal.Decimal {
+		switch r.IntN(8) {
+		case 0:
+			return decimal.New(r.Int64N(1<<62)-1<<61, int32(r.IntN(80))-60)
+		case 1:
+			return decimal.New(r.Int64N(1000), -int32(r.IntN(60)))
+		}
+		return decimal.New(r.Int64N(1<<40), int32(r.IntN(30))-20)
+	}
+	for range 20000 {
+		a, b := rnd(), rnd()
+		for _, up := range []bool{true, false} {
+			want := units{}
+			if a.IsPositive() {
+				want = unitsOfBig(a, up)
+			}
+			if got := unitsOf(a, up); got != want {
+				t.Fatalf("unitsOf(%s, %v) = %s, want %s", a, up, got.decimal(), want.decimal())
+			}
+			want = units{}
+			if a.IsPositive() && b.IsPositive() {
+				want = unitsOfBig(a.Mul(b), up)
+			}
+			if got := mulNums(numOf(a), numOf(b), up); got != want {
+				t.Fatalf("mulNums(%s, %s, %v) = %s, want %s", a, b, up, got.decimal(), want.decimal())
+			}
+		}
+		if p := mulNum(numOf(a), numOf(b)); p.ok {
+			if got, want := decimal.New(int64(p.c), p.e), mulDec(a, b); !got.Equal(want) {
+				t.Fatalf("mulNum(%s, %s) = %s, want %s", a, b, got, want)
+			}
+		} else if numOf(a).ok && numOf(b).ok && a.Mul(b).NumDigits() <= 18 && a.Exponent() > -1<<29 && b.Exponent() > -1<<29 {
+			t.Fatalf("mulNum(%s, %s) not resolved", a, b)
+		}
+	}
+}
+
+func TestUnitsGreater(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for range 20000 {
+		e := int32(r.IntN(30)) - 24
+		a := decimal.New(r.Int64N(1e6), e)
+		b := decimal.New(r.Int64N(1e6), e)
+		if r.IntN(4) == 0 {
+			b = decimal.New(r.Int64N(1e17), int32(r.IntN(30))-24)
+		}
+		want := unitsOf(a, false).cmp(unitsOf(b, true)) > 0
+		if got := unitsGreater(numOf(a), numOf(b)); got != want {
+			t.Fatalf("unitsGreater(%s, %s) = %v, want %v", a, b, got, want)
+		}
+	}
+}
