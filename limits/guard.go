@@ -545,7 +545,7 @@ func (g *Guard) reference(ctx context.Context, cg *credGuard, o *exchange.Order,
 		return noRef(cg, o, "price source answered for "+q.Symbol, "fix the price source")
 	}
 	age := now.Sub(q.At)
-	if q.At.IsZero() || age > cg.maxAge || -age > cg.maxAge {
+	if q.At.IsZero() || age > cg.maxAge || age < -cg.maxAge { // not -age: now.Sub saturates at the minimum Duration
 		v := &Violation{Rule: RuleReference, Credential: cg.name, Symbol: o.Symbol, Cause: ErrNoReference,
 			Observed: "age " + age.String(), Limit: cg.maxAge.String(), Detail: "reference price is stale",
 			Fix: "refresh the ticker or raise credentials." + cg.name + ".reference_max_age"}

@@ -53,6 +53,8 @@ func TestGuardRules(t *testing.T) {
 		{name: "reference exactly max age", in: trade("main", limit("BTCUSDT", B, "100", "1")), setup: func(f *fixture) { f.clock.Advance(5 * time.Second) }},
 		{name: "reference stale by 1ms", in: trade("main", limit("BTCUSDT", B, "100", "1")), setup: func(f *fixture) { f.clock.Advance(5*time.Second + time.Millisecond) }, want: RuleReference},
 		{name: "reference from the future", in: trade("main", limit("BTCUSDT", B, "100", "1")), setup: func(f *fixture) { f.prices.Set("BTCUSDT", "99", "100", t0.Add(6*time.Second)) }, want: RuleReference},
+		{name: "reference from centuries ahead", in: trade("main", limit("BTCUSDT", B, "100", "1")), setup: func(f *fixture) { f.prices.Set("BTCUSDT", "99", "100", t0.AddDate(300, 0, 0)) }, want: RuleReference},
+		{name: "reference from centuries ago", in: trade("main", limit("BTCUSDT", B, "100", "1")), setup: func(f *fixture) { f.prices.Set("BTCUSDT", "99", "100", t0.AddDate(-300, 0, 0)) }, want: RuleReference},
 		{name: "reference without time", in: trade("main", limit("BTCUSDT", B, "100", "1")), setup: func(f *fixture) { f.prices.Set("BTCUSDT", "99", "100", time.Time{}) }, want: RuleReference},
 		{name: "buy without ask", in: trade("main", limit("BTCUSDT", B, "100", "1")), setup: func(f *fixture) { f.prices.Set("BTCUSDT", "99", "", t0) }, want: RuleReference},
 		{name: "sell without bid", in: trade("main", limit("BTCUSDT", S, "100", "1")), setup: func(f *fixture) { f.prices.Set("BTCUSDT", "", "100", t0) }, want: RuleReference},
