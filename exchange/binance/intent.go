@@ -31,9 +31,8 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.I
 	if err := p.checkParams(spec.allowed); err != nil {
 		return exchange.Intent{}, err
 	}
-	in := exchange.Intent{Route: route, Test: spec.test}
 	if spec.kind == kindNone {
-		return in, nil
+		return exchange.Intent{Route: route, Test: spec.test}, nil
 	}
 	symbol, err := s.symbol(p)
 	if err != nil {
@@ -70,8 +69,7 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.I
 	for i := range orders {
 		orders[i].Symbol = symbol
 	}
-	in.Orders = orders
-	return in, nil
+	return exchange.Intent{Route: route, Orders: orders, Test: spec.test}, nil
 }
 
 var (
@@ -479,7 +477,9 @@ func (p *parser) leg(l *legSpec, o *exchange.Order) error {
 	if _, _, err := p.decimalParam(l.iceberg); err != nil {
 		return err
 	}
-	o.ClientID, _ = p.get(l.clientID)
+	if id, ok := p.get(l.clientID); ok {
+		o.ClientID = id
+	}
 	return nil
 }
 
