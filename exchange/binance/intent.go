@@ -142,7 +142,9 @@ type parser struct {
 	// at holds, by parameter number, 1 + the index in params of each
 	// parameter of the route's allow-list that is present, 0 for the
 	// absent. checkParams fills it; params holds each name at most once
-	// and at most maxParamIDs-1 of them, so the index fits.
+	// and at most maxParamIDs-1 of them, so the index fits. It is indexed
+	// by id%maxParamIDs, which is the id itself: the modulo only spares a
+	// bounds check.
 	at [maxParamIDs]uint8
 }
 
@@ -188,10 +190,10 @@ func (p *parser) checkParams(allowed *paramSet) error {
 		switch {
 		case !ok:
 			return p.errf("parameter %q is not accepted on this route", kv.Key)
-		case p.at[id] != 0:
+		case p.at[id%maxParamIDs] != 0:
 			return p.errf("parameter %q is given more than once", kv.Key)
 		}
-		p.at[id] = uint8(i + 1)
+		p.at[id%maxParamIDs] = uint8(i + 1)
 	}
 	return nil
 }
@@ -199,14 +201,14 @@ func (p *parser) checkParams(allowed *paramSet) error {
 // get returns the value of a parameter of the route's allow-list and
 // whether it is present. checkParams must have accepted the parameters.
 func (p *parser) get(k param) (string, bool) {
-	if j := p.at[k.id]; j != 0 {
+	if j := p.at[k.id%maxParamIDs]; j != 0 {
 		return p.params[j-1].Value, true
 	}
 	return "", false
 }
 
 // has reports whether a parameter of the route's allow-list is present.
-func (p *parser) has(k param) bool { return p.at[k.id] != 0 }
+func (p *parser) has(k param) bool { return p.at[k.id%maxParamIDs] != 0 }
 
 func (s *Scheme) symbol(p *parser) (string, error) {
 	sym, ok := p.get(pSymbol)
@@ -400,10 +402,12 @@ func (p *parser) leg(l *legSpec, o *exchange.Order) error {
 	if err != nil {
 		return err
 	}
+	// The optional decimals below are parsed only when present: most
+	// orders have none of them.
 	var quote decimal.Decimal
-	hasQuote := false
-	if l.quote.name != "" {
-		if quote, hasQuote, err = p.decimalParam(l.quote); err != nil {
+	hasQuote := p.has(l.quote) // false when the leg takes no quote quantity
+	if hasQuote {
+		if quote, _, err = p.decimalParam(l.quote); err != nil {
 			return err
 		}
 	}
@@ -454,13 +458,17 @@ func (p *parser) leg(l *legSpec, o *exchange.Order) error {
 
 	// Stop orders trigger on stopPrice or trailingDelta.
 	stopKey, trailKey := l.stop.name, l.trail.name
-	stop, hasStop, err := p.decimalParam(l.stop)
-	if err != nil {
-		return err
+	var stop, trail decimal.Decimal
+	hasStop, hasTrail := p.has(l.stop), p.has(l.trail)
+	if hasStop {
+		if stop, _, err = p.decimalParam(l.stop); err != nil {
+			return err
+		}
 	}
-	trail, hasTrail, err := p.decimalParam(l.trail)
-	if err != nil {
-		return err
+	if hasTrail {
+		if trail, _, err = p.decimalParam(l.trail); err != nil {
+			return err
+		}
 	}
 	isStop := o.Type == exchange.StopLoss || o.Type == exchange.StopLimit ||
 		o.Type == exchange.TakeProfit || o.Type == exchange.TakeLimit
@@ -474,8 +482,10 @@ func (p *parser) leg(l *legSpec, o *exchange.Order) error {
 	case hasTrail && (trail.Sign() <= 0 || !trail.IsInteger()):
 		return p.errf("%s must be a whole number of basis points above zero", trailKey)
 	}
-	if _, _, err := p.decimalParam(l.iceberg); err != nil {
-		return err
+	if p.has(l.iceberg) {
+		if _, _, err := p.decimalParam(l.iceberg); err != nil {
+			return err
+		}
 	}
 	if id, ok := p.get(l.clientID); ok {
 		o.ClientID = id
