@@ -78,3 +78,56 @@ func TestTypeSet(t *testing.T) {
 		}
 	}
 }
+
+// The first parameter at fault, in request order (query, then body), gives
+// the error, whether it is unknown or repeated.
+func TestIntentFirstFaultyParameter(t *testing.T) {
+	s := mustScheme(t, 0)
+	order := []string{"symbol", "BTCUSDT", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC", "price", "1"}
+	cases := []struct {
+		name  string
+		query exchange.Params
+		body  string
+		msg   string
+	}{
+		{"unknown before repeat", params(append(order, "quantity", "1", "Foo", "2", "quantity", "3")...), "",
+			`parameter "Foo" is not accepted on this route`},
+		{"repeat before unknown", params(append(order, "quantity", "1", "quantity", "3", "Foo", "2")...), "",
+			`parameter "quantity" is given more than once`},
+		{"repeat across query and body", params(append(order, "quantity", "1")...), "quantity=2",
+			`parameter "quantity" is given more than once`},
+		{"unknown in body", params(order...), "quantity=1&pegOffsetValue=2",
+			`parameter "pegOffsetValue" is not accepted on this route`},
+		{"repeated unknown", params(append(order, "Foo", "1", "Foo", "2")...), "",
+			`parameter "Foo" is not accepted on this route`},
+		{"another route's parameter", params(append(order, "quantity", "1", "newQty", "2")...), "",
+			`parameter "newQty" is not accepted on this route`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &exchange.Request{Method: "POST", Path: "/api/v3/order", Params: tc.query}
+			if tc.body != "" {
+				req.Body = []byte(tc.body)
+			}
+			route, err := s.Classify(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Intent(req, route)
+			want := "exchange: malformed request: binance POST /api/v3/order: " + tc.msg
+			if err == nil || err.Error() != want {
+				t.Fatalf("err = %v, want %q", err, want)
+			}
+		})
+	}
+	// Without the fault the same request parses, from query and body alike.
+	req := &exchange.Request{Method: "POST", Path: "/api/v3/order", Params: params(order...), Body: []byte("quantity=2&newClientOrderId=c1")}
+	route, err := s.Classify(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.Intent(req, route)
+	if err != nil || len(in.Orders) != 1 || in.Orders[0].String() != "BUY LIMIT 2 BTCUSDT @ 1 GTC" || in.Orders[0].ClientID != "c1" {
+		t.Fatalf("intent %+v, %v", in, err)
+	}
+}
