@@ -31,9 +31,8 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.I
 	if err := p.checkParams(spec.allowed); err != nil {
 		return exchange.Intent{}, err
 	}
-	in := exchange.Intent{Route: route, Test: spec.test}
 	if spec.kind == kindNone {
-		return in, nil
+		return exchange.Intent{Route: route, Test: spec.test}, nil
 	}
 	symbol, err := s.symbol(p)
 	if err != nil {
@@ -46,17 +45,11 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.I
 		if spec.sor {
 			l = &sorLeg
 		}
-		o, err := p.leg(l)
-		if err != nil {
-			return exchange.Intent{}, err
-		}
-		orders = []exchange.Order{o}
+		orders = make([]exchange.Order, 1)
+		err = p.leg(l, &orders[0])
 	case kindAmend:
-		o, err := p.amend()
-		if err != nil {
-			return exchange.Intent{}, err
-		}
-		orders = []exchange.Order{o}
+		orders = make([]exchange.Order, 1)
+		err = p.amend(&orders[0])
 	case kindOCO:
 		orders, err = p.legs(&ocoAbove, &ocoBelow)
 	case kindOTO:
@@ -76,17 +69,16 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.I
 	for i := range orders {
 		orders[i].Symbol = symbol
 	}
-	in.Orders = orders
-	return in, nil
+	return exchange.Intent{Route: route, Orders: orders, Test: spec.test}, nil
 }
 
 var (
-	allTypes = typeSet(exchange.Limit, exchange.Market, exchange.LimitMaker, exchange.StopLoss,
+	allTypes = newTypeSet(exchange.Limit, exchange.Market, exchange.LimitMaker, exchange.StopLoss,
 		exchange.StopLimit, exchange.TakeProfit, exchange.TakeLimit)
-	sorTypes      = typeSet(exchange.Limit, exchange.Market)
-	workingTypes  = typeSet(exchange.Limit, exchange.LimitMaker)
-	ocoAboveTypes = typeSet(exchange.StopLoss, exchange.StopLimit, exchange.LimitMaker, exchange.TakeProfit, exchange.TakeLimit)
-	ocoBelowTypes = typeSet(exchange.StopLoss, exchange.StopLimit, exchange.TakeProfit, exchange.TakeLimit)
+	sorTypes      = newTypeSet(exchange.Limit, exchange.Market)
+	workingTypes  = newTypeSet(exchange.Limit, exchange.LimitMaker)
+	ocoAboveTypes = newTypeSet(exchange.StopLoss, exchange.StopLimit, exchange.LimitMaker, exchange.TakeProfit, exchange.TakeLimit)
+	ocoBelowTypes = newTypeSet(exchange.StopLoss, exchange.StopLimit, exchange.TakeProfit, exchange.TakeLimit)
 )
 
 // The legs of each order-creating route. In OPO and OPOCO lists the pending
@@ -106,12 +98,40 @@ var (
 	opocoBelow = newLeg("pendingBelow", "pendingSide", "workingQuantity", "", ocoBelowTypes)
 )
 
-func typeSet(ts ...exchange.OrderType) map[exchange.OrderType]bool {
-	m := make(map[exchange.OrderType]bool, len(ts))
+// typeSet is a set of the order types of typeBit, one bit each.
+type typeSet uint8
+
+func newTypeSet(ts ...exchange.OrderType) typeSet {
+	var s typeSet
 	for _, t := range ts {
-		m[t] = true
+		s |= typeBit(t)
 	}
-	return m
+	return s
+}
+
+// has reports whether t is in the set.
+func (s typeSet) has(t exchange.OrderType) bool { return s&typeBit(t) != 0 }
+
+// typeBit is the bit of an order type a leg may take, 0 for any other
+// string.
+func typeBit(t exchange.OrderType) typeSet {
+	switch t {
+	case exchange.Limit:
+		return 1 << 0
+	case exchange.Market:
+		return 1 << 1
+	case exchange.LimitMaker:
+		return 1 << 2
+	case exchange.StopLoss:
+		return 1 << 3
+	case exchange.StopLimit:
+		return 1 << 4
+	case exchange.TakeProfit:
+		return 1 << 5
+	case exchange.TakeLimit:
+		return 1 << 6
+	}
+	return 0
 }
 
 // parser reads one request's parameters.
@@ -119,41 +139,95 @@ type parser struct {
 	route    string
 	params   exchange.Params
 	decimals *decimalCache // the scheme's; nil builds every decimal anew
+	// at holds, by parameter number, 1 + the index in params of each
+	// parameter of the route's allow-list that is present, 0 for the
+	// absent. checkParams fills it; params holds each name at most once
+	// and at most maxParamIDs-1 of them, so the index fits. It is indexed
+	// by id%maxParamIDs, which is the id itself: the modulo only spares a
+	// bounds check.
+	at [maxParamIDs]uint8
 }
+
+// Parameters read by name outside the legs.
+var (
+	pSymbol               = paramOf("symbol")
+	pSide                 = paramOf("side")
+	pQuantity             = paramOf("quantity")
+	pPrice                = paramOf("price")
+	pOrderID              = paramOf("orderId")
+	pOrigClientOrderID    = paramOf("origClientOrderId")
+	pNewQty               = paramOf("newQty")
+	pLimitClientOrderID   = paramOf("limitClientOrderId")
+	pStopClientOrderID    = paramOf("stopClientOrderId")
+	pStopPrice            = paramOf("stopPrice")
+	pTrailingDelta        = paramOf("trailingDelta")
+	pStopLimitTimeInForce = paramOf("stopLimitTimeInForce")
+	pStopLimitPrice       = paramOf("stopLimitPrice")
+	pLimitIcebergQty      = paramOf("limitIcebergQty")
+	pStopIcebergQty       = paramOf("stopIcebergQty")
+)
 
 func (p *parser) errf(format string, args ...any) error {
 	return fmt.Errorf("%w: binance %s: %s", exchange.ErrMalformedRequest, p.route, fmt.Sprintf(format, args...))
 }
 
 // checkParams refuses duplicated parameters and, when allowed is not nil,
-// parameters outside it.
+// parameters outside it; the first parameter at fault, in order, gives the
+// error. With an allow-list it also notes where each parameter is, for get.
 func (p *parser) checkParams(allowed *paramSet) error {
-	for i, kv := range p.params {
-		if allowed != nil && !allowed.has(kv.Key) {
-			return p.errf("parameter %q is not accepted on this route", kv.Key)
-		}
-		for _, prev := range p.params[:i] {
-			if prev.Key == kv.Key {
-				return p.errf("parameter %q is given more than once", kv.Key)
+	if allowed == nil {
+		for i, kv := range p.params {
+			for _, prev := range p.params[:i] {
+				if prev.Key == kv.Key {
+					return p.errf("parameter %q is given more than once", kv.Key)
+				}
 			}
 		}
+		return nil
+	}
+	for i, kv := range p.params {
+		id, ok := allowed.id(kv.Key)
+		switch {
+		case !ok:
+			return p.errf("parameter %q is not accepted on this route", kv.Key)
+		case p.at[id%maxParamIDs] != 0:
+			return p.errf("parameter %q is given more than once", kv.Key)
+		}
+		p.at[id%maxParamIDs] = uint8(i + 1)
 	}
 	return nil
 }
 
-func (p *parser) get(key string) (string, bool) { return p.params.Get(key) }
+// get returns the value of a parameter of the route's allow-list and
+// whether it is present. checkParams must have accepted the parameters.
+func (p *parser) get(k param) (string, bool) {
+	if j := p.at[k.id%maxParamIDs]; j != 0 {
+		return p.params[j-1].Value, true
+	}
+	return "", false
+}
+
+// has reports whether a parameter of the route's allow-list is present.
+func (p *parser) has(k param) bool { return p.at[k.id%maxParamIDs] != 0 }
 
 func (s *Scheme) symbol(p *parser) (string, error) {
-	sym, ok := p.get("symbol")
+	sym, ok := p.get(pSymbol)
 	if !ok || sym == "" {
 		return "", p.errf("symbol is missing")
 	}
-	if !utf8.ValidString(sym) || len(sym) > 64 {
-		return "", p.errf("symbol is not valid")
+	// Printable ASCII of at most 64 bytes passes the checks below.
+	printable := len(sym) <= 64
+	for i := 0; i < len(sym) && printable; i++ {
+		printable = 0x21 <= sym[i] && sym[i] < 0x7f
 	}
-	for _, r := range sym {
-		if r < 0x21 || r == 0x7f {
-			return "", p.errf("symbol %q contains a space or control character", sym)
+	if !printable {
+		if !utf8.ValidString(sym) || len(sym) > 64 {
+			return "", p.errf("symbol is not valid")
+		}
+		for _, r := range sym {
+			if r < 0x21 || r == 0x7f {
+				return "", p.errf("symbol %q contains a space or control character", sym)
+			}
 		}
 	}
 	if m := s.symbols.Load(); m != nil {
@@ -167,28 +241,28 @@ func (s *Scheme) symbol(p *parser) (string, error) {
 // decimalParam parses an optional decimal parameter in the venue's format
 // (digits with an optional fraction, no sign, no exponent). present is
 // false when the parameter is absent.
-func (p *parser) decimalParam(key string) (d decimal.Decimal, present bool, err error) {
+func (p *parser) decimalParam(key param) (d decimal.Decimal, present bool, err error) {
 	v, ok := p.get(key)
 	if !ok {
 		return decimal.Decimal{}, false, nil
 	}
 	d, err = parseDecimal(v, p.decimals)
 	if err != nil {
-		return decimal.Decimal{}, true, p.errf("%s %q: %v", key, v, err)
+		return decimal.Decimal{}, true, p.errf("%s %q: %v", key.name, v, err)
 	}
 	return d, true, nil
 }
 
 // positive parses a decimal parameter that must be present and above zero.
-func (p *parser) positive(key string) (decimal.Decimal, error) {
+func (p *parser) positive(key param) (decimal.Decimal, error) {
 	d, ok, err := p.decimalParam(key)
 	switch {
 	case err != nil:
 		return d, err
 	case !ok:
-		return d, p.errf("%s is missing", key)
+		return d, p.errf("%s is missing", key.name)
 	case d.Sign() <= 0:
-		return d, p.errf("%s must be above zero", key)
+		return d, p.errf("%s must be above zero", key.name)
 	}
 	return d, nil
 }
@@ -265,199 +339,206 @@ func parseDecimalChecked(s string, cache *decimalCache) (decimal.Decimal, error)
 // legSpec names the parameters of one order (a plain order, or a leg of an
 // order list).
 type legSpec struct {
-	side, qty string // parameters holding the side and the base quantity
-	quote     string // parameter holding a quote quantity, or ""
-	// Parameter names of the other fields, from the prefix: "type" for a
-	// plain order, "aboveType" for the above leg.
-	typ, price, tif, stop, trail, iceberg, clientID string
-	types                                           map[exchange.OrderType]bool
+	side, qty param // parameters holding the side and the base quantity
+	quote     param // parameter holding a quote quantity, or none (name "")
+	// Parameters of the other fields, from the prefix: "type" for a plain
+	// order, "aboveType" for the above leg.
+	typ, price, tif, stop, trail, iceberg, clientID param
+	types                                           typeSet
 }
 
 // newLeg names a leg's parameters once, so that parsing builds no strings.
 // An empty prefix is a plain order, whose client id is newClientOrderId.
-func newLeg(prefix, side, qty, quote string, types map[exchange.OrderType]bool) legSpec {
-	key := func(field string) string {
+func newLeg(prefix, side, qty, quote string, types typeSet) legSpec {
+	key := func(field string) param {
 		if prefix == "" {
-			return string(field[0]+'a'-'A') + field[1:]
+			return paramOf(string(field[0]+'a'-'A') + field[1:])
 		}
-		return prefix + field
+		return paramOf(prefix + field)
 	}
-	l := legSpec{side: side, qty: qty, quote: quote, types: types,
+	l := legSpec{side: paramOf(side), qty: paramOf(qty), quote: paramOf(quote), types: types,
 		typ: key("Type"), price: key("Price"), tif: key("TimeInForce"), stop: key("StopPrice"),
 		trail: key("TrailingDelta"), iceberg: key("IcebergQty"), clientID: key("ClientOrderId")}
 	if prefix == "" {
-		l.clientID = "newClientOrderId"
+		l.clientID = paramOf("newClientOrderId")
 	}
 	return l
 }
 
 func (p *parser) legs(specs ...*legSpec) ([]exchange.Order, error) {
-	out := make([]exchange.Order, 0, len(specs))
-	for _, l := range specs {
-		o, err := p.leg(l)
-		if err != nil {
+	out := make([]exchange.Order, len(specs))
+	for i, l := range specs {
+		if err := p.leg(l, &out[i]); err != nil {
 			return nil, err
 		}
-		out = append(out, o)
 	}
 	return out, nil
 }
 
-// leg parses one order and checks that its parameters fit its type.
-func (p *parser) leg(l *legSpec) (exchange.Order, error) {
-	var o exchange.Order
+// leg parses one order into o, which must be the zero Order, and checks
+// that its parameters fit its type. On error o holds part of the order.
+func (p *parser) leg(l *legSpec, o *exchange.Order) error {
 	side, ok := p.get(l.side)
 	switch {
 	case !ok:
-		return o, p.errf("%s is missing", l.side)
+		return p.errf("%s is missing", l.side.name)
 	case side == string(exchange.Buy) || side == string(exchange.Sell):
 		o.Side = exchange.Side(side)
 	default:
-		return o, p.errf("%s %q is not BUY or SELL", l.side, side)
+		return p.errf("%s %q is not BUY or SELL", l.side.name, side)
 	}
-	typeKey := l.typ
-	typ, ok := p.get(typeKey)
+	typeKey := l.typ.name
+	typ, ok := p.get(l.typ)
 	if !ok {
-		return o, p.errf("%s is missing", typeKey)
+		return p.errf("%s is missing", typeKey)
 	}
 	o.Type = exchange.OrderType(typ)
-	if !l.types[o.Type] {
-		return o, p.errf("%s %q is not one of the order types this route takes", typeKey, typ)
+	if !l.types.has(o.Type) {
+		return p.errf("%s %q is not one of the order types this route takes", typeKey, typ)
 	}
 
 	// Quantity: base, or quote for market orders that allow it.
 	qty, hasQty, err := p.decimalParam(l.qty)
 	if err != nil {
-		return o, err
+		return err
 	}
+	// The optional decimals below are parsed only when present: most
+	// orders have none of them.
 	var quote decimal.Decimal
-	hasQuote := false
-	if l.quote != "" {
-		if quote, hasQuote, err = p.decimalParam(l.quote); err != nil {
-			return o, err
+	hasQuote := p.has(l.quote) // false when the leg takes no quote quantity
+	if hasQuote {
+		if quote, _, err = p.decimalParam(l.quote); err != nil {
+			return err
 		}
 	}
 	switch {
 	case hasQty && hasQuote:
-		return o, p.errf("give either %s or %s, not both", l.qty, l.quote)
+		return p.errf("give either %s or %s, not both", l.qty.name, l.quote.name)
 	case hasQuote && o.Type != exchange.Market:
-		return o, p.errf("%s is only accepted on MARKET orders", l.quote)
+		return p.errf("%s is only accepted on MARKET orders", l.quote.name)
 	case hasQuote:
 		if quote.Sign() <= 0 {
-			return o, p.errf("%s must be above zero", l.quote)
+			return p.errf("%s must be above zero", l.quote.name)
 		}
 		o.QuoteQuantity = quote
 	case !hasQty:
-		return o, p.errf("%s is missing", l.qty)
+		return p.errf("%s is missing", l.qty.name)
 	case qty.Sign() <= 0:
-		return o, p.errf("%s must be above zero", l.qty)
+		return p.errf("%s must be above zero", l.qty.name)
 	default:
 		o.Quantity = qty
 	}
 
 	limitPriced := o.Type == exchange.Limit || o.Type == exchange.LimitMaker ||
 		o.Type == exchange.StopLimit || o.Type == exchange.TakeLimit
-	priceKey := l.price
 	if limitPriced {
-		if o.Price, err = p.positive(priceKey); err != nil {
-			return o, err
+		if o.Price, err = p.positive(l.price); err != nil {
+			return err
 		}
-	} else if p.params.Has(priceKey) {
-		return o, p.errf("%s is not accepted on %s orders", priceKey, o.Type)
+	} else if p.has(l.price) {
+		return p.errf("%s is not accepted on %s orders", l.price.name, o.Type)
 	}
 
-	tifKey := l.tif
-	tif, hasTIF := p.get(tifKey)
+	tifKey := l.tif.name
+	tif, hasTIF := p.get(l.tif)
 	needsTIF := o.Type == exchange.Limit || o.Type == exchange.StopLimit || o.Type == exchange.TakeLimit
 	switch {
 	case needsTIF && !hasTIF:
-		return o, p.errf("%s is missing", tifKey)
+		return p.errf("%s is missing", tifKey)
 	case !needsTIF && hasTIF:
-		return o, p.errf("%s is not accepted on %s orders", tifKey, o.Type)
+		return p.errf("%s is not accepted on %s orders", tifKey, o.Type)
 	case hasTIF:
 		switch exchange.TimeInForce(tif) {
 		case exchange.GTC, exchange.IOC, exchange.FOK:
 			o.TimeInForce = exchange.TimeInForce(tif)
 		default:
-			return o, p.errf("%s %q is not GTC, IOC or FOK", tifKey, tif)
+			return p.errf("%s %q is not GTC, IOC or FOK", tifKey, tif)
 		}
 	}
 
 	// Stop orders trigger on stopPrice or trailingDelta.
-	stopKey, trailKey := l.stop, l.trail
-	stop, hasStop, err := p.decimalParam(stopKey)
-	if err != nil {
-		return o, err
+	stopKey, trailKey := l.stop.name, l.trail.name
+	var stop, trail decimal.Decimal
+	hasStop, hasTrail := p.has(l.stop), p.has(l.trail)
+	if hasStop {
+		if stop, _, err = p.decimalParam(l.stop); err != nil {
+			return err
+		}
 	}
-	trail, hasTrail, err := p.decimalParam(trailKey)
-	if err != nil {
-		return o, err
+	if hasTrail {
+		if trail, _, err = p.decimalParam(l.trail); err != nil {
+			return err
+		}
 	}
 	isStop := o.Type == exchange.StopLoss || o.Type == exchange.StopLimit ||
 		o.Type == exchange.TakeProfit || o.Type == exchange.TakeLimit
 	switch {
 	case isStop && !hasStop && !hasTrail:
-		return o, p.errf("%s or %s is needed on %s orders", stopKey, trailKey, o.Type)
+		return p.errf("%s or %s is needed on %s orders", stopKey, trailKey, o.Type)
 	case !isStop && (hasStop || hasTrail):
-		return o, p.errf("%s and %s are only accepted on stop and take-profit orders", stopKey, trailKey)
+		return p.errf("%s and %s are only accepted on stop and take-profit orders", stopKey, trailKey)
 	case hasStop && stop.Sign() <= 0:
-		return o, p.errf("%s must be above zero", stopKey)
+		return p.errf("%s must be above zero", stopKey)
 	case hasTrail && (trail.Sign() <= 0 || !trail.IsInteger()):
-		return o, p.errf("%s must be a whole number of basis points above zero", trailKey)
+		return p.errf("%s must be a whole number of basis points above zero", trailKey)
 	}
-	if _, _, err := p.decimalParam(l.iceberg); err != nil {
-		return o, err
+	if p.has(l.iceberg) {
+		if _, _, err := p.decimalParam(l.iceberg); err != nil {
+			return err
+		}
 	}
-	o.ClientID, _ = p.get(l.clientID)
-	return o, nil
+	if id, ok := p.get(l.clientID); ok {
+		o.ClientID = id
+	}
+	return nil
 }
 
-// amend parses PUT /api/v3/order/amend/keepPriority: a resting order's
-// quantity is reduced to newQty. The intent carries the new quantity and no
-// side, type or price: the guard values it at the reference price, which
-// bounds the order's remaining exposure.
-func (p *parser) amend() (exchange.Order, error) {
-	var o exchange.Order
-	if !p.params.Has("orderId") && !p.params.Has("origClientOrderId") {
-		return o, p.errf("orderId or origClientOrderId is missing")
+// amend parses PUT /api/v3/order/amend/keepPriority into o, which must be
+// the zero Order: a resting order's quantity is reduced to newQty. The
+// intent carries the new quantity and no side, type or price: the guard
+// values it at the reference price, which bounds the order's remaining
+// exposure.
+func (p *parser) amend(o *exchange.Order) error {
+	if !p.has(pOrderID) && !p.has(pOrigClientOrderID) {
+		return p.errf("orderId or origClientOrderId is missing")
 	}
-	q, err := p.positive("newQty")
+	q, err := p.positive(pNewQty)
 	if err != nil {
-		return o, err
+		return err
 	}
 	o.Quantity = q
-	o.ID, _ = p.get("orderId")
-	o.ClientID, _ = p.get("origClientOrderId")
-	return o, nil
+	o.ID, _ = p.get(pOrderID)
+	o.ClientID, _ = p.get(pOrigClientOrderID)
+	return nil
 }
 
 // legacyOCO parses POST /api/v3/order/oco: a LIMIT_MAKER leg at price and a
 // stop leg at stopPrice, a STOP_LOSS_LIMIT at stopLimitPrice when given.
 func (p *parser) legacyOCO() ([]exchange.Order, error) {
-	side, ok := p.get("side")
+	side, ok := p.get(pSide)
 	if !ok {
 		return nil, p.errf("side is missing")
 	}
 	if side != string(exchange.Buy) && side != string(exchange.Sell) {
 		return nil, p.errf("side %q is not BUY or SELL", side)
 	}
-	qty, err := p.positive("quantity")
+	qty, err := p.positive(pQuantity)
 	if err != nil {
 		return nil, err
 	}
-	price, err := p.positive("price")
+	price, err := p.positive(pPrice)
 	if err != nil {
 		return nil, err
 	}
 	limit := exchange.Order{Side: exchange.Side(side), Type: exchange.LimitMaker, Quantity: qty, Price: price}
-	limit.ClientID, _ = p.get("limitClientOrderId")
+	limit.ClientID, _ = p.get(pLimitClientOrderID)
 	stop := exchange.Order{Side: exchange.Side(side), Type: exchange.StopLoss, Quantity: qty}
-	stop.ClientID, _ = p.get("stopClientOrderId")
-	_, hasStop, err := p.decimalParam("stopPrice")
+	stop.ClientID, _ = p.get(pStopClientOrderID)
+	_, hasStop, err := p.decimalParam(pStopPrice)
 	if err != nil {
 		return nil, err
 	}
-	trail, hasTrail, err := p.decimalParam("trailingDelta")
+	trail, hasTrail, err := p.decimalParam(pTrailingDelta)
 	if err != nil {
 		return nil, err
 	}
@@ -467,9 +548,9 @@ func (p *parser) legacyOCO() ([]exchange.Order, error) {
 	if hasTrail && (trail.Sign() <= 0 || !trail.IsInteger()) {
 		return nil, p.errf("trailingDelta must be a whole number of basis points above zero")
 	}
-	tif, hasTIF := p.get("stopLimitTimeInForce")
-	if p.params.Has("stopLimitPrice") {
-		if stop.Price, err = p.positive("stopLimitPrice"); err != nil {
+	tif, hasTIF := p.get(pStopLimitTimeInForce)
+	if p.has(pStopLimitPrice) {
+		if stop.Price, err = p.positive(pStopLimitPrice); err != nil {
 			return nil, err
 		}
 		stop.Type = exchange.StopLimit
@@ -485,7 +566,7 @@ func (p *parser) legacyOCO() ([]exchange.Order, error) {
 	} else if hasTIF {
 		return nil, p.errf("stopLimitTimeInForce is only accepted with stopLimitPrice")
 	}
-	for _, k := range []string{"limitIcebergQty", "stopIcebergQty"} {
+	for _, k := range []param{pLimitIcebergQty, pStopIcebergQty} {
 		if _, _, err := p.decimalParam(k); err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package binance
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/keyfence/keyfence/exchange"
@@ -40,10 +41,51 @@ type routeSpec struct {
 	allowed *paramSet
 }
 
+// paramID numbers a parameter name of the allow-lists, from 1; 0 numbers
+// no name. The intent parser finds a request's parameters by number.
+type paramID uint8
+
+// maxParamIDs bounds the numbers: every name of every allow-list together
+// is numbered below it.
+const maxParamIDs = 128
+
+// paramIDs numbers every name of every allow-list, in sorted order.
+var paramIDs = func() map[string]paramID {
+	var names []string
+	seen := make(map[string]bool)
+	for _, spec := range routeTable {
+		for k, ok := range spec.params {
+			if ok && !seen[k] {
+				seen[k] = true
+				names = append(names, k)
+			}
+		}
+	}
+	if len(names) >= maxParamIDs {
+		panic("binance: the allow-lists name more parameters than maxParamIDs numbers")
+	}
+	sort.Strings(names)
+	m := make(map[string]paramID, len(names))
+	for i, k := range names {
+		m[k] = paramID(i + 1)
+	}
+	return m
+}()
+
+// param is a parameter name with its number (0 for a name in no
+// allow-list).
+type param struct {
+	name string
+	id   paramID
+}
+
+// paramOf returns the parameter named k.
+func paramOf(k string) param { return param{k, paramIDs[k]} }
+
 // paramSet is a set of parameter names, looked up by length first: the
 // allow-lists hold at most a few names of each length.
 type paramSet struct {
-	byLen [][]string // names by length
+	byLen [][]param // names by length
 }
 
 // newParamSet returns the set of the keys of m that are true, or nil for a
@@ -60,22 +102,28 @@ func newParamSet(m map[string]bool) *paramSet {
 		for len(ps.byLen) <= len(k) {
 			ps.byLen = append(ps.byLen, nil)
 		}
-		ps.byLen[len(k)] = append(ps.byLen[len(k)], k)
+		ps.byLen[len(k)] = append(ps.byLen[len(k)], paramOf(k))
 	}
 	return ps
 }
 
 // has reports whether k is in the set.
 func (ps *paramSet) has(k string) bool {
+	_, ok := ps.id(k)
+	return ok
+}
+
+// id returns the number of k and whether k is in the set.
+func (ps *paramSet) id(k string) (paramID, bool) {
 	if len(k) >= len(ps.byLen) {
-		return false
+		return 0, false
 	}
 	for _, c := range ps.byLen[len(k)] {
-		if c == k {
-			return true
+		if c.name == k {
+			return c.id, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // The route table: every endpoint the client uses and every endpoint that
