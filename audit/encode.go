@@ -14,9 +14,9 @@ import (
 
 // The canonical encoding of a Record is defined by encoding/json (see the
 // package doc). appendRecordJSON produces the same bytes without
-// reflection or intermediate allocations; encodeRecordJSON falls back to
-// encoding/json for the few values the fast path does not handle, and
-// TestFastEncoderMatchesEncodingJSON and FuzzRecordEncoding hold the two
+// reflection or intermediate allocations; for the few values it does not
+// handle (times encoding/json refuses) appendUnhashed returns the error
+// json.Marshal returns, and TestFastEncoderMatchesEncodingJSON and FuzzRecordEncoding hold the two
 // to the same output.
 
 // appendRecordJSON appends the encoding/json encoding of r to dst. ok is
@@ -24,50 +24,63 @@ import (
 // leaves to encoding/json: a time that encoding/json refuses.
 func appendRecordJSON(dst []byte, r *Record) (_ []byte, ok bool) {
 	n0 := len(dst)
+	if dst, ok = appendRecordPrefix(dst, r); !ok {
+		return dst[:n0], false
+	}
+	dst = appendJSONChars(dst, r.Hash)
+	return append(dst, `"}`...), true
+}
+
+// appendRecordPrefix appends the encoding/json encoding of r up to the
+// value of its hash: every field but the last, then `,"hash":"`. Followed
+// by `"}` it is the encoding of r with Hash empty; followed by the escaped
+// Hash and `"}`, the encoding of r. ok is false, and dst may hold part of
+// the encoding, for a time encoding/json refuses.
+//
+// Each constant run of the encoding (the closing quote of one value, the
+// next key, the opening quote of its value) is appended in one piece.
+func appendRecordPrefix(dst []byte, r *Record) (_ []byte, ok bool) {
 	dst = append(dst, `{"seq":`...)
 	dst = strconv.AppendUint(dst, r.Seq, 10)
 	dst = append(dst, `,"time":"`...)
-	var ok2 bool
-	if dst, ok2 = appendJSONTime(dst, r.Time); !ok2 {
-		return dst[:n0], false
+	if dst, ok = appendJSONTime(dst, r.Time); !ok {
+		return dst, false
 	}
-	dst = append(dst, `","credential":`...)
-	dst = appendJSONString(dst, r.Credential)
-	dst = append(dst, `,"venue":`...)
-	dst = appendJSONString(dst, r.Venue)
-	dst = append(dst, `,"class":`...)
-	dst = appendJSONString(dst, r.Class)
+	dst = append(dst, `","credential":"`...)
+	dst = appendJSONChars(dst, r.Credential)
+	dst = append(dst, `","venue":"`...)
+	dst = appendJSONChars(dst, r.Venue)
+	dst = append(dst, `","class":"`...)
+	dst = appendJSONChars(dst, r.Class)
 	if r.Route != "" {
-		dst = append(dst, `,"route":`...)
-		dst = appendJSONString(dst, r.Route)
+		dst = append(dst, `","route":"`...)
+		dst = appendJSONChars(dst, r.Route)
 	}
 	if r.Intent != "" {
-		dst = append(dst, `,"intent":`...)
-		dst = appendJSONString(dst, r.Intent)
+		dst = append(dst, `","intent":"`...)
+		dst = appendJSONChars(dst, r.Intent)
 	}
-	dst = append(dst, `,"decision":`...)
-	dst = appendJSONString(dst, r.Decision)
+	dst = append(dst, `","decision":"`...)
+	dst = appendJSONChars(dst, r.Decision)
 	if r.Rule != "" {
-		dst = append(dst, `,"rule":`...)
-		dst = appendJSONString(dst, r.Rule)
+		dst = append(dst, `","rule":"`...)
+		dst = appendJSONChars(dst, r.Rule)
 	}
 	if r.Reason != "" {
-		dst = append(dst, `,"reason":`...)
-		dst = appendJSONString(dst, r.Reason)
+		dst = append(dst, `","reason":"`...)
+		dst = appendJSONChars(dst, r.Reason)
 	}
 	if r.PayloadSHA256 != "" {
-		dst = append(dst, `,"payload_sha256":`...)
-		dst = appendJSONString(dst, r.PayloadSHA256)
+		dst = append(dst, `","payload_sha256":"`...)
+		dst = appendJSONChars(dst, r.PayloadSHA256)
 	}
 	if r.PolicySHA256 != "" {
-		dst = append(dst, `,"policy_sha256":`...)
-		dst = appendJSONString(dst, r.PolicySHA256)
+		dst = append(dst, `","policy_sha256":"`...)
+		dst = appendJSONChars(dst, r.PolicySHA256)
 	}
-	dst = append(dst, `,"prev":`...)
-	dst = appendJSONString(dst, r.Prev)
-	dst = append(dst, `,"hash":`...)
-	dst = appendJSONString(dst, r.Hash)
-	dst = append(dst, '}')
+	dst = append(dst, `","prev":"`...)
+	dst = appendJSONChars(dst, r.Prev)
+	dst = append(dst, `","hash":"`...)
 	return dst, true
 }
 
@@ -152,21 +165,26 @@ func civilDate(days int64) (year, month, day int64) {
 	return year, month, day
 }
 
-// appendJSONString appends s as encoding/json encodes a string with HTML
-// escaping on (json.Marshal's default): '"' and '\\' backslash-escaped;
-// \b, \f, \n, \r, \t by name; other bytes below 0x20 and '<', '>', '&' as
-// \u00XX (lower-case hex); invalid UTF-8 bytes as \ufffd; U+2028 and
-// U+2029 as \u2028 and \u2029; everything else as it is.
-func appendJSONString(dst []byte, s string) []byte {
+// appendJSONChars appends s as encoding/json encodes a string with HTML
+// escaping on (json.Marshal's default), without the quotes: '"' and '\\'
+// backslash-escaped; \b, \f, \n, \r, \t by name; other bytes below 0x20
+// and '<', '>', '&' as \u00XX (lower-case hex); invalid UTF-8 bytes as
+// \ufffd; U+2028 and U+2029 as \u2028 and \u2029; everything else as it
+// is.
+func appendJSONChars(dst []byte, s string) []byte {
+	n := plainLen(s)
+	dst = append(dst, s[:n]...)
+	if n == len(s) {
+		return dst
+	}
+	return appendEscaped(dst, s[n:])
+}
+
+// appendEscaped appends s as appendJSONChars does, s[0] being a byte to
+// escape or the start of a multi-byte sequence.
+func appendEscaped(dst []byte, s string) []byte {
 	const hexLower = "0123456789abcdef"
-	dst = append(dst, '"')
-	for {
-		n := plainLen(s)
-		dst = append(dst, s[:n]...)
-		if s = s[n:]; s == "" {
-			return append(dst, '"')
-		}
-		// s[0] is a byte to escape or the start of a multi-byte sequence.
+	for s != "" {
 		b := s[0]
 		if b < utf8.RuneSelf {
 			switch b {
@@ -186,19 +204,23 @@ func appendJSONString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'u', '0', '0', hexLower[b>>4], hexLower[b&0xF])
 			}
 			s = s[1:]
-			continue
+		} else {
+			c, size := utf8.DecodeRuneInString(s)
+			switch {
+			case c == utf8.RuneError && size == 1:
+				dst = append(dst, `\ufffd`...)
+			case c == '\u2028' || c == '\u2029':
+				dst = append(dst, '\\', 'u', '2', '0', '2', hexLower[c&0xF])
+			default:
+				dst = append(dst, s[:size]...)
+			}
+			s = s[size:]
 		}
-		c, size := utf8.DecodeRuneInString(s)
-		switch {
-		case c == utf8.RuneError && size == 1:
-			dst = append(dst, `\ufffd`...)
-		case c == '\u2028' || c == '\u2029':
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexLower[c&0xF])
-		default:
-			dst = append(dst, s[:size]...)
-		}
-		s = s[size:]
+		n := plainLen(s)
+		dst = append(dst, s[:n]...)
+		s = s[n:]
 	}
+	return dst
 }
 
 // plainLen returns the length of the longest prefix of s made of bytes
@@ -250,21 +272,16 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// encodeRecordJSON appends the encoding/json encoding of r to dst, or
-// fails as json.Marshal fails on r: the fast encoder handles every record
-// but those whose time encoding/json refuses, and for those it returns
-// the error json.Marshal returns.
-func encodeRecordJSON(dst []byte, r *Record) ([]byte, error) {
-	if out, ok := appendRecordJSON(dst, r); ok {
-		return out, nil
-	}
-	_, err := r.Time.MarshalJSON()
+// timeError returns the error json.Marshal returns for a record whose time
+// it refuses, wrapped in ErrInvalidRecord.
+func timeError(t time.Time) error {
+	_, err := t.MarshalJSON()
 	if err == nil {
 		// Unreachable: appendJSONTime refuses only what MarshalJSON refuses.
 		err = errors.New("time cannot be encoded")
 	}
 	err = &json.MarshalerError{Type: reflect.TypeFor[time.Time](), Err: err}
-	return dst, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 }
 
 // appendLine appends the line that stores r (without the newline) to dst
@@ -282,21 +299,15 @@ func appendLine(dst []byte, r *Record) (line []byte, hash [2 * sha256.Size]byte,
 }
 
 // appendUnhashed appends the encoding of r with Hash set to "" to dst and
-// returns it with its SHA-256 as lowercase hex.
+// returns it with its SHA-256 as lowercase hex. r.Hash is ignored.
 func appendUnhashed(dst []byte, r *Record) (_ []byte, hash [2 * sha256.Size]byte, err error) {
 	n0 := len(dst)
-	rr := *r
-	rr.Hash = ""
-	dst, err = encodeRecordJSON(dst, &rr)
-	if err != nil {
-		return dst[:n0], hash, err
+	dst, ok := appendRecordPrefix(dst, r)
+	if !ok {
+		return dst[:n0], hash, timeError(r.Time)
 	}
-	enc := dst[n0:]
-	if len(enc) < len(emptyHashSuffix) || string(enc[len(enc)-len(emptyHashSuffix):]) != string(emptyHashSuffix) {
-		// Unreachable while hash is the last field of Record.
-		return dst[:n0], hash, fmt.Errorf("%w: encoding does not end with the hash field", ErrInvalidRecord)
-	}
-	sum := sha256.Sum256(enc)
+	dst = append(dst, `"}`...)
+	sum := sha256.Sum256(dst[n0:])
 	hex.Encode(hash[:], sum[:])
 	return dst, hash, nil
 }

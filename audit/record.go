@@ -43,10 +43,6 @@ type Record struct {
 	Hash          string    `json:"hash"` // SHA-256 over this record with Hash empty
 }
 
-// emptyHashSuffix ends the encoding of every record whose Hash is empty:
-// hash is the last field of Record and has no omitempty.
-var emptyHashSuffix = []byte(`"hash":""}`)
-
 // ComputeHash returns the hash r should carry: the lowercase hex SHA-256 of
 // the JSON encoding (encoding/json) of r with Hash set to "". The Hash field
 // of r is ignored.
