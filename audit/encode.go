@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"reflect"
 	"strconv"
 	"time"
@@ -224,53 +225,93 @@ func appendEscaped(dst []byte, s string) []byte {
 }
 
 // plainLen returns the length of the longest prefix of s made of bytes
-// jsonSafe accepts: bytes encoding/json copies as they are.
+// encoding/json copies as they are (with HTML escaping on): printable
+// ASCII and DEL, except '"', '\\', '<', '>' and '&'. It looks at eight
+// bytes at a time, sixteen per loop, and at the last few bytes through an
+// eight-byte word that overlaps bytes already found plain.
 func plainLen(s string) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	n := len(s)
-	for len(s) >= 8 {
-		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-		// (x - ones) &^ x has the high bit of a byte set when that byte of
-		// x is zero, exactly for the lowest such byte and perhaps for
-		// others above it; a report of any kind hands the eight bytes to
-		// the byte loop below, which decides exactly. With no high bit in
-		// w (else bad is set anyway), no byte borrows from a byte above
-		// it unless it is the one reported.
-		//
-		// Zero bytes of x1, x2 and x3 are the bytes to escape: '\\'; '"'
-		// (0x22) or '&' (0x26), which differ in bit 2 only; '<' (0x3c) or
-		// '>' (0x3e), which differ in bit 1 only.
-		x1 := w ^ '\\'*ones
-		x2 := (w | 0x04*ones) ^ '&'*ones
-		x3 := (w | 0x02*ones) ^ '>'*ones
-		bad := w | // non-ASCII
-			(w-0x20*ones)&^w | // below 0x20
-			(x1-ones)&^x1 | (x2-ones)&^x2 | (x3-ones)&^x3
-		if bad&highs != 0 {
-			break
+	t := s
+	for len(t) >= 16 {
+		a, b := plainMask(load64(t)), plainMask(load64(t[8:]))
+		if a&b != allPlain {
+			if a != allPlain {
+				return n - len(t) + firstNotPlain(a)
+			}
+			return n - len(t) + 8 + firstNotPlain(b)
 		}
-		s = s[8:]
+		t = t[16:]
 	}
-	for len(s) > 0 && s[0] < utf8.RuneSelf && jsonSafe[s[0]] {
-		s = s[1:]
+	if len(t) >= 8 {
+		if a := plainMask(load64(t)); a != allPlain {
+			return n - len(t) + firstNotPlain(a)
+		}
+		t = t[8:]
 	}
-	return n - len(s)
+	switch {
+	case len(t) == 0:
+		return n
+	case n >= 8:
+		if a := plainMask(load64(s[n-8:])); a != allPlain {
+			return n - 8 + firstNotPlain(a)
+		}
+		return n
+	case n >= 4:
+		// Bytes 0..3, then bytes n-4..n-1: byte i of the word is byte
+		// i of s for i < 4, byte n-8+i of s above.
+		lo := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
+		hi := uint64(s[n-4]) | uint64(s[n-3])<<8 | uint64(s[n-2])<<16 | uint64(s[n-1])<<24
+		a := plainMask(lo | hi<<32)
+		if a == allPlain {
+			return n
+		}
+		if i := firstNotPlain(a); i < 4 {
+			return i
+		}
+		return n - 8 + firstNotPlain(a)
+	default:
+		// Bytes 0, n/2, n-1, then plain bytes: for n <= 3, byte i of the
+		// word is byte i of s up to the first repetition.
+		w := uint64(s[0]) | uint64(s[n/2])<<8 | uint64(s[n-1])<<16 | 'a'*0x0101010101000000
+		if a := plainMask(w); a != allPlain {
+			return firstNotPlain(a)
+		}
+		return n
+	}
 }
 
-// jsonSafe reports the ASCII bytes encoding/json writes as they are with
-// HTML escaping on: printable ASCII and DEL, except '"', '\\', '<', '>'
-// and '&'.
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for b := 0x20; b < utf8.RuneSelf; b++ {
-		switch b {
-		case '"', '\\', '<', '>', '&':
-		default:
-			t[b] = true
-		}
-	}
-	return t
-}()
+// allPlain is plainMask of eight plain bytes.
+const allPlain = 0x8080808080808080
+
+// plainMask returns the high bit of every byte of w that encoding/json
+// copies as it is. The answer is exact for every byte up to the first one
+// that is not plain (a byte with its high bit set carries into the bytes
+// above it); so plainMask(w) == allPlain exactly when all eight are plain.
+func plainMask(w uint64) uint64 {
+	const ones, low7 = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f
+	// For a byte x below 0x80, x+0x7f has its high bit set exactly when
+	// x is not zero, and does not carry. Zero bytes of x1, x2 and x3 are
+	// the bytes to escape: '\\'; '"' (0x22) or '&' (0x26), which differ
+	// in bit 2 only; '<' (0x3c) or '>' (0x3e), which differ in bit 1
+	// only. b+0x60 has its high bit set exactly when b >= 0x20.
+	x1 := w ^ '\\'*ones
+	x2 := (w | 0x04*ones) ^ '&'*ones
+	x3 := (w | 0x02*ones) ^ '>'*ones
+	return (x1 + low7) & (x2 + low7) & (x3 + low7) & (w + 0x60*ones) &^ w & allPlain
+}
+
+// firstNotPlain returns the index of the first byte that is not plain in
+// the word whose plainMask is m, m != allPlain.
+func firstNotPlain(m uint64) int {
+	return bits.TrailingZeros64(^m&allPlain) >> 3
+}
+
+// load64 returns the first eight bytes of s as a little-endian word.
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
 
 // timeError returns the error json.Marshal returns for a record whose time
 // it refuses, wrapped in ErrInvalidRecord.
