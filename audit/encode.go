@@ -89,12 +89,19 @@ func appendRecordPrefix(dst []byte, r *Record) (_ []byte, ok bool) {
 // quotes. ok is false for the times MarshalJSON refuses (a year outside
 // 0..9999, a zone offset of 24 hours or more).
 func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
-	_, off := t.Zone()
+	off := 0
+	if t.Location() != time.UTC { // records in the log are in UTC
+		_, off = t.Zone()
+	}
 	if off <= -24*60*60 || off >= 24*60*60 {
 		return dst, false
 	}
 	return appendRFC3339Nano(dst, t, off)
 }
+
+// The first and the last day, counted from 1970-01-01, of the years
+// 0..9999: 0000-01-01 and 9999-12-31.
+const firstDay, lastDay = -719528, 2932896
 
 // appendRFC3339Nano appends t, whose zone offset is off seconds, as
 // t.AppendFormat(dst, time.RFC3339Nano) does. ok is false, and dst is
@@ -106,23 +113,23 @@ func appendRFC3339Nano(dst []byte, t time.Time, off int) (_ []byte, ok bool) {
 	if sec < 0 {
 		days, sec = days-1, sec+secondsPerDay
 	}
-	year, month, day := civilDate(days)
-	if year < 0 || year > 9999 {
+	if days < firstDay || days > lastDay {
 		return dst, false
 	}
+	year, month, day := civilDate(days)
+	s := uint32(sec)
 	dst = append(dst,
 		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
 		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+sec/36000), byte('0'+sec/3600%10), ':',
-		byte('0'+sec/600%6), byte('0'+sec/60%10), ':',
-		byte('0'+sec%60/10), byte('0'+sec%10))
-	if ns := t.Nanosecond(); ns != 0 {
-		var frac [10]byte
-		frac[0] = '.'
-		for i := 9; i > 0; i-- {
-			frac[i] = byte('0' + ns%10)
-			ns /= 10
-		}
+		byte('0'+s/36000), byte('0'+s/3600%10), ':',
+		byte('0'+s/600%6), byte('0'+s/60%10), ':',
+		byte('0'+s%60/10), byte('0'+s%10))
+	if ns := uint32(t.Nanosecond()); ns != 0 {
+		// Each digit computed on its own, not one from the other.
+		frac := [10]byte{'.',
+			byte('0' + ns/1e8), byte('0' + ns/1e7%10), byte('0' + ns/1e6%10),
+			byte('0' + ns/1e5%10), byte('0' + ns/1e4%10), byte('0' + ns/1e3%10),
+			byte('0' + ns/100%10), byte('0' + ns/10%10), byte('0' + ns%10)}
 		n := len(frac)
 		for frac[n-1] == '0' {
 			n--
@@ -141,15 +148,13 @@ func appendRFC3339Nano(dst []byte, t time.Time, off int) (_ []byte, ok bool) {
 }
 
 // civilDate returns the proleptic Gregorian date of a day counted from
-// 1970-01-01 (day 0), for any day of the years -9999..9999 and beyond.
-func civilDate(days int64) (year, month, day int64) {
-	// Days from 0000-03-01, counted in 400-year eras of 146097 days, so
-	// that the leap day ends each year.
-	z := days + 719468
+// 1970-01-01 (day 0), for the days firstDay..lastDay (the years 0..9999).
+func civilDate(days int64) (year, month, day uint32) {
+	// Days from -0400-03-01, counted in 400-year eras of 146097 days, so
+	// that the leap day ends each year; from the year -400 so that every
+	// day of the domain is a small non-negative number.
+	z := uint32(days + 719468 + 146097)
 	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era--
-	}
 	doe := z - era*146097                                  // day of era, 0..146096
 	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // year of era, 0..399
 	doy := doe - (365*yoe + yoe/4 - yoe/100)               // day of the year from March 1, 0..365
@@ -159,7 +164,7 @@ func civilDate(days int64) (year, month, day int64) {
 	if month > 12 {
 		month -= 12
 	}
-	year = yoe + era*400
+	year = yoe + era*400 - 400
 	if month <= 2 {
 		year++
 	}

@@ -57,15 +57,20 @@ func TestAppendRFC3339NanoMatchesFormat(t *testing.T) {
 }
 
 func TestCivilDateEveryDay(t *testing.T) {
-	// Day by day from 1600-01-01 to 2500-01-01, against package time.
-	start := time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)
-	days := start.Unix() / 86400
-	for d := start; d.Year() < 2500; d = d.AddDate(0, 0, 1) {
+	// Day by day over the whole domain, 0000-01-01 to 9999-12-31, against
+	// package time.
+	if d := time.Unix(firstDay*86400, 0).UTC(); d.Format(time.DateOnly) != "0000-01-01" {
+		t.Fatalf("firstDay is %s", d.Format(time.DateOnly))
+	}
+	if d := time.Unix(lastDay*86400, 0).UTC(); d.Format(time.DateOnly) != "9999-12-31" {
+		t.Fatalf("lastDay is %s", d.Format(time.DateOnly))
+	}
+	for days := int64(firstDay); days <= lastDay; days++ {
 		y, m, dd := civilDate(days)
-		if wy, wm, wd := d.Date(); int64(wy) != y || int64(wm) != m || int64(wd) != dd {
+		d := time.Unix(days*86400, 0).UTC()
+		if wy, wm, wd := d.Date(); int(y) != wy || int(m) != int(wm) || int(dd) != wd {
 			t.Fatalf("civilDate(%d) = %d-%d-%d, want %s", days, y, m, dd, d.Format(time.DateOnly))
 		}
-		days++
 	}
 }
 
