@@ -2,7 +2,7 @@ package audit
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -354,6 +354,22 @@ func appendUnhashed(dst []byte, r *Record) (_ []byte, hash [2 * sha256.Size]byte
 	}
 	dst = append(dst, `"}`...)
 	sum := sha256.Sum256(dst[n0:])
-	hex.Encode(hash[:], sum[:])
+	hexSum(&hash, &sum)
 	return dst, hash, nil
+}
+
+// hexSum writes sum to h as lowercase hex, as hex.Encode does, four bytes
+// of sum (eight digits) at a time.
+func hexSum(h *[2 * sha256.Size]byte, sum *[sha256.Size]byte) {
+	const nibbles, ones = 0x000f000f000f000f, 0x0101010101010101
+	for i := 0; i < len(sum); i += 4 {
+		// One byte of sum per 16 bits of u, then one nibble per byte of
+		// n, the high nibble first: the digits in the order they are
+		// written.
+		u := uint64(sum[i]) | uint64(sum[i+1])<<16 | uint64(sum[i+2])<<32 | uint64(sum[i+3])<<48
+		n := u>>4&nibbles | (u&nibbles)<<8
+		// A nibble above 9 gets bit 4 from adding 6; it becomes a letter.
+		letter := (n + 6*ones) >> 4 & ones
+		binary.LittleEndian.PutUint64(h[2*i:], n+'0'*ones+letter*('a'-'0'-10))
+	}
 }

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 )
@@ -71,6 +73,25 @@ func TestPlainMask(t *testing.T) {
 			}
 			if m != allPlain && firstNotPlain(m) != i {
 				t.Fatalf("firstNotPlain(plainMask(%#x)) = %d, want %d", w, firstNotPlain(m), i)
+			}
+		}
+	}
+}
+
+// TestHexSum holds hexSum to hex.Encode on sums with every byte value in
+// every position.
+func TestHexSum(t *testing.T) {
+	for v := range 256 {
+		for i := range sha256.Size {
+			var sum [sha256.Size]byte
+			for j := range sum {
+				sum[j] = byte(v*7 + j*31)
+			}
+			sum[i] = byte(v)
+			var got [2 * sha256.Size]byte
+			hexSum(&got, &sum)
+			if want := hex.EncodeToString(sum[:]); string(got[:]) != want {
+				t.Fatalf("hexSum(%x) = %s", sum, got)
 			}
 		}
 	}
