@@ -117,24 +117,26 @@ func appendRFC3339Nano(dst []byte, t time.Time, off int) (_ []byte, ok bool) {
 		return dst, false
 	}
 	year, month, day := civilDate(days)
+	const ones = 0x0101010101010101
+	// YYYYMMDD, then YYYY-MM- and DD.
+	date := digits8(year*10000+month*100+day) + '0'*ones
+	dst = binary.LittleEndian.AppendUint64(dst,
+		date&0xffffffff|'-'<<32|date>>32&0xffff<<40|'-'<<56)
+	dst = append(dst, byte(date>>48), byte(date>>56), 'T')
+	// 00hhmmss, then hh:mm:ss.
 	s := uint32(sec)
-	dst = append(dst,
-		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+s/36000), byte('0'+s/3600%10), ':',
-		byte('0'+s/600%6), byte('0'+s/60%10), ':',
-		byte('0'+s%60/10), byte('0'+s%10))
+	clock := digits8(s/3600*10000+s/60%60*100+s%60) + '0'*ones
+	dst = binary.LittleEndian.AppendUint64(dst,
+		clock>>16&0xffff|':'<<16|clock>>32&0xffff<<24|':'<<40|clock>>48<<48)
 	if ns := uint32(t.Nanosecond()); ns != 0 {
-		// Each digit computed on its own, not one from the other.
-		frac := [10]byte{'.',
-			byte('0' + ns/1e8), byte('0' + ns/1e7%10), byte('0' + ns/1e6%10),
-			byte('0' + ns/1e5%10), byte('0' + ns/1e4%10), byte('0' + ns/1e3%10),
-			byte('0' + ns/100%10), byte('0' + ns/10%10), byte('0' + ns%10)}
-		n := len(frac)
-		for frac[n-1] == '0' {
-			n--
+		// The first digit, then eight more less their trailing zeros.
+		first, rest := ns/1e8, ns%1e8
+		dst = append(dst, '.', byte('0'+first))
+		if rest != 0 {
+			d := digits8(rest)
+			dst = binary.LittleEndian.AppendUint64(dst, d+'0'*ones)
+			dst = dst[:len(dst)-bits.LeadingZeros64(d)/8]
 		}
-		dst = append(dst, frac[:n]...)
 	}
 	if off == 0 {
 		return append(dst, 'Z'), true
@@ -145,6 +147,19 @@ func appendRFC3339Nano(dst []byte, t time.Time, off int) (_ []byte, ok bool) {
 	}
 	h, m := zone/60, zone%60
 	return append(dst, sign, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10)), true
+}
+
+// digits8 returns the eight decimal digits of v < 1e8, the first in the
+// lowest byte, as values 0..9 (not yet ASCII). It divides in parallel
+// lanes: v into two four-digit halves in 32-bit lanes, each into two
+// two-digit parts in 16-bit lanes, each into two digits in bytes, with
+// multiplications by reciprocals exact for the ranges of the lanes.
+func digits8(v uint32) uint64 {
+	x := uint64(v/10000) | uint64(v%10000)<<32
+	h := x * 10486 >> 20 & 0x0000007f0000007f // x / 100 in each 32-bit lane, x <= 9999
+	x = h | (x-h*100)<<16
+	t := x * 103 >> 10 & 0x000f000f000f000f // x / 10 in each 16-bit lane, x <= 99
+	return t | (x-t*10)<<8
 }
 
 // civilDate returns the proleptic Gregorian date of a day counted from

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -85,4 +86,27 @@ func FuzzRFC3339Nano(f *testing.F) {
 		name := strings.Repeat("z", 1+off&3)
 		checkRFC3339Nano(t, time.Unix(sec, nsec).In(time.FixedZone(name, off)))
 	})
+}
+
+// TestDigits8 holds digits8 to strconv on every value of each half with
+// edge values of the other half: the halves are computed in lanes that
+// must not disturb each other.
+func TestDigits8(t *testing.T) {
+	check := func(v uint32) {
+		d := digits8(v)
+		var got [8]byte
+		for i := range got {
+			got[i] = byte(d>>(8*i)) + '0'
+		}
+		if want := fmt.Sprintf("%08d", v); string(got[:]) != want {
+			t.Fatalf("digits8(%d) = %q, want %q", v, got, want)
+		}
+	}
+	edges := []uint32{0, 1, 9, 10, 99, 100, 999, 1000, 4999, 5000, 9899, 9900, 9990, 9999}
+	for half := range uint32(10000) {
+		for _, e := range edges {
+			check(half*10000 + e)
+			check(e*10000 + half)
+		}
+	}
 }
