@@ -253,12 +253,16 @@ func plainLen(s string) int {
 	n := len(s)
 	t := s
 	for len(t) >= 16 {
-		a, b := plainMask(load64(t)), plainMask(load64(t[8:]))
-		if a&b != allPlain {
-			if a != allPlain {
-				return n - len(t) + firstNotPlain(a)
+		a, b := load64(t), load64(t[8:])
+		if (a|b)&allPlain != 0 || roughPlainMask(a)&roughPlainMask(b)&allPlain != allPlain {
+			if m := plainMask(a); m != allPlain {
+				return n - len(t) + firstNotPlain(m)
 			}
-			return n - len(t) + 8 + firstNotPlain(b)
+			if m := plainMask(b); m != allPlain {
+				return n - len(t) + 8 + firstNotPlain(m)
+			}
+			// '^', '|' or '~', which roughPlainMask does not tell from
+			// bytes to escape.
 		}
 		t = t[16:]
 	}
@@ -318,6 +322,19 @@ func plainMask(w uint64) uint64 {
 	x2 := (w | 0x04*ones) ^ '&'*ones
 	x3 := (w | 0x02*ones) ^ '>'*ones
 	return (x1 + low7) & (x2 + low7) & (x3 + low7) & (w + 0x60*ones) &^ w & allPlain
+}
+
+// roughPlainMask is plainMask for a word w of bytes below 0x80, less
+// exact and cheaper: it also leaves out '^', '|' and '~' and control
+// bytes, and its high bits may be wrong for bytes of w at or above 0x80.
+func roughPlainMask(w uint64) uint64 {
+	const ones, low7 = 0x0101010101010101, 0x7f7f7f7f7f7f7f7f
+	// Zero bytes of x1: '"' (0x22) or '&' (0x26), which differ in bit 2
+	// only. Zero bytes of x2: the bytes that are 0x7e once bits 1, 5 and 6
+	// are set: '<', '>', '\\', '^', '|', '~' and two control bytes.
+	x1 := (w | 0x04*ones) ^ '&'*ones
+	x2 := (w | 0x62*ones) ^ 0x7e*ones
+	return (x1 + low7) & (x2 + low7) & (w + 0x60*ones)
 }
 
 // firstNotPlain returns the index of the first byte that is not plain in

@@ -96,3 +96,16 @@ func TestHexSum(t *testing.T) {
 		}
 	}
 }
+
+// TestRoughPlainMask checks that roughPlainMask never passes a byte
+// below 0x80 that plainMask does not, in every position of a word.
+func TestRoughPlainMask(t *testing.T) {
+	for v := range 0x80 {
+		for i := range 8 {
+			w := uint64(0x6161616161616161)&^(0xff<<(8*i)) | uint64(v)<<(8*i)
+			if !plainByte(byte(v)) && roughPlainMask(w)&allPlain == allPlain {
+				t.Fatalf("roughPlainMask(%#x) passes byte %#x at %d", w, v, i)
+			}
+		}
+	}
+}
