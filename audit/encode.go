@@ -398,7 +398,9 @@ func hexSum(h *[2 * sha256.Size]byte, sum *[sha256.Size]byte) {
 		// One byte of sum per 16 bits of u, then one nibble per byte of
 		// n, the high nibble first: the digits in the order they are
 		// written.
-		u := uint64(sum[i]) | uint64(sum[i+1])<<16 | uint64(sum[i+2])<<32 | uint64(sum[i+3])<<48
+		u := uint64(binary.LittleEndian.Uint32(sum[i:]))
+		u = (u | u<<16) & 0x0000ffff0000ffff
+		u = (u | u<<8) & 0x00ff00ff00ff00ff
 		n := u>>4&nibbles | (u&nibbles)<<8
 		// A nibble above 9 gets bit 4 from adding 6; it becomes a letter.
 		letter := (n + 6*ones) >> 4 & ones
