@@ -289,10 +289,11 @@ func plainLen(s string) int {
 		if a == allPlain {
 			return n
 		}
-		if i := firstNotPlain(a); i < 4 {
-			return i
+		i := firstNotPlain(a)
+		if i >= 4 {
+			i += n - 8
 		}
-		return n - 8 + firstNotPlain(a)
+		return i
 	default:
 		// Bytes 0, n/2, n-1, then plain bytes: for n <= 3, byte i of the
 		// word is byte i of s up to the first repetition.
