@@ -186,12 +186,26 @@ func FuzzRecordEncoding(f *testing.F) {
 	})
 }
 
-func BenchmarkComputeHash(b *testing.B) {
-	r := Record{
-		Seq: 42, Time: time.Date(2026, 11, 24, 12, 0, 0, 123456789, time.UTC),
+// benchRecord is a typical allow record as the in-memory auditor of the
+// signing path hashes it: every field of an allow record set, a
+// nanosecond time, 64-hex digests and the previous record's hash.
+func benchRecord() Record {
+	digest := func(s string) string {
+		sum := sha256.Sum256([]byte(s))
+		return hex.EncodeToString(sum[:])
+	}
+	return Record{
+		Seq: 1, Time: time.Date(2026, 11, 24, 16, 2, 52, 992986689, time.UTC),
 		Credential: "doc", Venue: "binance", Class: "trade", Route: "POST /api/v3/order",
 		Intent: "POST /api/v3/order: BUY LIMIT 1 LTCBTC @ 0.1 GTC", Decision: Allow,
-		PayloadSHA256: strings.Repeat("ab", 32), PolicySHA256: strings.Repeat("cd", 32), Prev: ZeroHash,
+		PayloadSHA256: digest("payload"), PolicySHA256: digest("policy"), Prev: digest("prev"),
+	}
+}
+
+func BenchmarkComputeHash(b *testing.B) {
+	r := benchRecord()
+	if n := len(mustMarshal(b, r)); n < 440 || n > 480 {
+		b.Fatalf("benchmark record encodes to %d bytes, want about 460", n)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -199,4 +213,25 @@ func BenchmarkComputeHash(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkEncodeRecord measures the canonical encoding alone.
+func BenchmarkEncodeRecord(b *testing.B) {
+	r := benchRecord()
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := appendRecordJSON(buf[:0], &r); !ok {
+			b.Fatal("fast encoder refused the benchmark record")
+		}
+	}
+}
+
+func mustMarshal(tb testing.TB, v any) []byte {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -57,15 +58,20 @@ func TestAppendRFC3339NanoMatchesFormat(t *testing.T) {
 }
 
 func TestCivilDateEveryDay(t *testing.T) {
-	// Day by day from 1600-01-01 to 2500-01-01, against package time.
-	start := time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)
-	days := start.Unix() / 86400
-	for d := start; d.Year() < 2500; d = d.AddDate(0, 0, 1) {
+	// Day by day over the whole domain, 0000-01-01 to 9999-12-31, against
+	// package time.
+	if d := time.Unix(firstDay*86400, 0).UTC(); d.Format(time.DateOnly) != "0000-01-01" {
+		t.Fatalf("firstDay is %s", d.Format(time.DateOnly))
+	}
+	if d := time.Unix(lastDay*86400, 0).UTC(); d.Format(time.DateOnly) != "9999-12-31" {
+		t.Fatalf("lastDay is %s", d.Format(time.DateOnly))
+	}
+	for days := int64(firstDay); days <= lastDay; days++ {
 		y, m, dd := civilDate(days)
-		if wy, wm, wd := d.Date(); int64(wy) != y || int64(wm) != m || int64(wd) != dd {
+		d := time.Unix(days*86400, 0).UTC()
+		if wy, wm, wd := d.Date(); int(y) != wy || int(m) != int(wm) || int(dd) != wd {
 			t.Fatalf("civilDate(%d) = %d-%d-%d, want %s", days, y, m, dd, d.Format(time.DateOnly))
 		}
-		days++
 	}
 }
 
@@ -80,4 +86,27 @@ func FuzzRFC3339Nano(f *testing.F) {
 		name := strings.Repeat("z", 1+off&3)
 		checkRFC3339Nano(t, time.Unix(sec, nsec).In(time.FixedZone(name, off)))
 	})
+}
+
+// TestDigits8 holds digits8 to strconv on every value of each half with
+// edge values of the other half: the halves are computed in lanes that
+// must not disturb each other.
+func TestDigits8(t *testing.T) {
+	check := func(v uint32) {
+		d := digits8(v)
+		var got [8]byte
+		for i := range got {
+			got[i] = byte(d>>(8*i)) + '0'
+		}
+		if want := fmt.Sprintf("%08d", v); string(got[:]) != want {
+			t.Fatalf("digits8(%d) = %q, want %q", v, got, want)
+		}
+	}
+	edges := []uint32{0, 1, 9, 10, 99, 100, 999, 1000, 4999, 5000, 9899, 9900, 9990, 9999}
+	for half := range uint32(10000) {
+		for _, e := range edges {
+			check(half*10000 + e)
+			check(e*10000 + half)
+		}
+	}
 }

@@ -43,15 +43,15 @@ type Record struct {
 	Hash          string    `json:"hash"` // SHA-256 over this record with Hash empty
 }
 
-// emptyHashSuffix ends the encoding of every record whose Hash is empty:
-// hash is the last field of Record and has no omitempty.
-var emptyHashSuffix = []byte(`"hash":""}`)
+// lineBufSize is room for the line of a usual record (an allow record
+// with digests is about 530 bytes); longer lines grow the buffer.
+const lineBufSize = 640
 
 // ComputeHash returns the hash r should carry: the lowercase hex SHA-256 of
 // the JSON encoding (encoding/json) of r with Hash set to "". The Hash field
 // of r is ignored.
 func (r Record) ComputeHash() (string, error) {
-	var buf [1024]byte
+	var buf [lineBufSize]byte // zeroed on every call: no larger than a usual line
 	_, h, err := appendUnhashed(buf[:0], &r)
 	if err != nil {
 		return "", err
@@ -62,7 +62,7 @@ func (r Record) ComputeHash() (string, error) {
 // encode returns the line that stores r (without the newline) and the hash
 // it carries. r.Hash is ignored.
 func (r Record) encode() (line []byte, hash string, err error) {
-	line, h, err := appendLine(make([]byte, 0, 640), &r)
+	line, h, err := appendLine(make([]byte, 0, lineBufSize), &r)
 	if err != nil {
 		return nil, "", err
 	}
