@@ -14,21 +14,30 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Scheme is one venue's request codec and signing scheme.
+// Scheme is one venue's request codec and signing scheme. Its methods
+// write into storage the caller provides (an Intent, a byte slice, a Wire),
+// so that the Authorizer can hold everything one request needs in one
+// allocation.
 type Scheme interface {
 	// Venue names the venue ("binance").
 	Venue() string
 	// Classify returns the route of a request, or an error wrapping
 	// ErrUnknownEndpoint for a route the scheme does not know.
 	Classify(req *Request) (Route, error)
-	// Intent parses what the request would do from the request itself.
-	Intent(req *Request, route Route) (Intent, error)
+	// Intent parses what the request would do from the request itself
+	// into in: it sets in.Route and in.Test and appends the orders the
+	// request creates to in.Orders[:0], whose capacity the caller may
+	// provide. It leaves in.Credential and in.Venue alone.
+	Intent(req *Request, route Route, in *Intent) error
 	// Prepare stamps the request for signing at time now (timestamps,
-	// receive windows) and returns the exact bytes the signature will cover,
-	// or for schemes that do not sign the body, the exact request bytes.
-	Prepare(req *Request, key signer.KeyInfo, now time.Time) (payload []byte, err error)
-	// Sign signs a prepared request and returns it as it goes on the wire.
-	Sign(ctx context.Context, s signer.Signer, key signer.KeyInfo, req *Request, payload []byte, now time.Time) (*Wire, error)
+	// receive windows) and appends to dst the exact bytes the signature
+	// will cover, or for schemes that do not sign the body, the exact
+	// request bytes. It returns the extended slice.
+	Prepare(dst []byte, req *Request, key signer.KeyInfo, now time.Time) (payload []byte, err error)
+	// Sign signs a prepared request into w, the request as it goes on the
+	// wire. It appends w's header fields to w.Header[:0], whose capacity
+	// the caller may provide, and sets every other field of w.
+	Sign(ctx context.Context, s signer.Signer, key signer.KeyInfo, req *Request, payload []byte, now time.Time, w *Wire) error
 }
 
 // Guard decides on intents. Package limits implements it.
@@ -192,7 +201,8 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 	}
 	rec.Route, rec.Class, classified = route.Name, string(route.Class), true
 	in := &st.out.Intent
-	if *in, err = a.Scheme.Intent(r, route); err != nil {
+	in.Orders = st.orders[:0]
+	if err := a.Scheme.Intent(r, route, in); err != nil {
 		return deny("intent", err)
 	}
 	in.Credential, in.Venue, in.Route = r.Credential, venue, route
@@ -214,7 +224,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		}
 	}
 	now := a.now()
-	payload, err := a.Scheme.Prepare(r, key, now)
+	payload, err := a.Scheme.Prepare(st.payload[:0], r, key, now)
 	if err != nil {
 		release()
 		return deny("intent", err)
@@ -230,8 +240,9 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		return nil, fmt.Errorf("%w: %w", ErrAudit, err)
 	}
 	a.log(ctx, rec)
-	wire, err := a.Scheme.Sign(ctx, a.Signer, key, r, payload, now)
-	if err != nil {
+	wire := &st.wire
+	wire.Header = st.header[:0]
+	if err := a.Scheme.Sign(ctx, a.Signer, key, r, payload, now, wire); err != nil {
 		release()
 		err = fmt.Errorf("exchange: signing %s: %w", route.Name, err)
 		// The allow record above says the guard passed it; this one says
@@ -243,17 +254,26 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 	return &st.out, nil
 }
 
-// authorization is the working state of one Authorize call.
+// authorization is the working state of one Authorize call, sized for a
+// typical order: what does not fit goes to the heap.
 type authorization struct {
-	out    Authorized
-	req    Request
-	rec    audit.Record
-	params [authorizeParams]Param // req.Params, when they fit
+	out     Authorized
+	req     Request
+	rec     audit.Record
+	wire    Wire
+	params  [authorizeParams]Param // req.Params
+	orders  [1]Order               // out.Intent.Orders
+	header  [2]HeaderField         // wire.Header
+	payload [authorizePayload]byte // the signed bytes
 }
 
-// authorizeParams is the room for parameters in an authorization: a
-// typical order's parameters and the ones schemes stamp on.
-const authorizeParams = 10
+const (
+	// authorizeParams is the room for a typical order's parameters and
+	// the ones schemes stamp on.
+	authorizeParams = 10
+	// authorizePayload is the room for a typical order's signed bytes.
+	authorizePayload = 192
+)
 
 func (a *Authorizer) log(ctx context.Context, rec *audit.Record) {
 	if a.Logger == nil {

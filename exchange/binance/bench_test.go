@@ -143,14 +143,14 @@ func BenchmarkSchemeOnly(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Intent(r, route); err != nil {
+		if err := s.Intent(r, route, &exchange.Intent{}); err != nil {
 			b.Fatal(err)
 		}
-		payload, err := s.Prepare(r, key, now)
+		payload, err := s.Prepare(nil, r, key, now)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Sign(ctx, sg, key, r, payload, now); err != nil {
+		if err := s.Sign(ctx, sg, key, r, payload, now, &exchange.Wire{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -32,10 +32,12 @@ func ExampleScheme() {
 		{Key: "symbol", Value: "LTCBTC"}, {Key: "side", Value: "BUY"}, {Key: "type", Value: "LIMIT"},
 		{Key: "timeInForce", Value: "GTC"}, {Key: "quantity", Value: "1"}, {Key: "price", Value: "0.1"}}}
 	route, _ := s.Classify(req)
-	in, _ := s.Intent(req, route)
+	var in exchange.Intent
+	_ = s.Intent(req, route, &in)
 	now := time.UnixMilli(1499827319559)
-	payload, _ := s.Prepare(req, key, now)
-	wire, _ := s.Sign(context.Background(), keys, key, req, payload, now)
+	payload, _ := s.Prepare(nil, req, key, now)
+	var wire exchange.Wire
+	_ = s.Sign(context.Background(), keys, key, req, payload, now, &wire)
 
 	fmt.Println(route.Class, route.Cost.Weight, route.Cost.Orders)
 	fmt.Println(in.String())

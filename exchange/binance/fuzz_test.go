@@ -53,7 +53,8 @@ func FuzzIntent(f *testing.F) {
 		if err != nil {
 			t.Fatalf("classify %s: %v", name, err)
 		}
-		in, err := s.Intent(req, route)
+		var in exchange.Intent
+		err = s.Intent(req, route, &in)
 		if err != nil {
 			if !errors.Is(err, exchange.ErrMalformedRequest) {
 				t.Fatalf("error does not wrap ErrMalformedRequest: %v", err)
@@ -97,7 +98,8 @@ func FuzzIntent(f *testing.F) {
 			}
 		}
 		// Re-encoding what was accepted parses to the same orders.
-		again, err := s.Intent(&exchange.Request{Method: method, Path: path, Params: all}, route)
+		var again exchange.Intent
+		err = s.Intent(&exchange.Request{Method: method, Path: path, Params: all}, route, &again)
 		if err != nil || len(again.Orders) != len(in.Orders) {
 			t.Fatalf("re-encoded request: %v", err)
 		}

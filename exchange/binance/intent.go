@@ -13,63 +13,68 @@ import (
 // is malformed: the guard would see one value and the venue perhaps
 // another. On order-creating routes only the parameters the route takes are
 // accepted, so no parameter the parser does not read can change the order.
-func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.Intent, error) {
+// See exchange.Scheme for how in is filled; on error in holds no orders.
+func (s *Scheme) Intent(req *exchange.Request, route exchange.Route, in *exchange.Intent) error {
+	in.Orders = in.Orders[:0]
 	name, spec, ok := s.lookup(req.Method, req.Path)
 	if !ok {
-		return exchange.Intent{}, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
+		return fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
 	}
 	p := &parser{route: name, decimals: &s.decimals}
 	params := req.Params
 	if len(req.Body) > 0 {
 		body, err := exchange.ParseParams(string(req.Body))
 		if err != nil {
-			return exchange.Intent{}, p.errf("the body is not a form-encoded parameter list")
+			return p.errf("the body is not a form-encoded parameter list")
 		}
 		params = append(append(make(exchange.Params, 0, len(params)+len(body)), params...), body...)
 	}
 	p.params = params
 	if err := p.checkParams(spec.allowed); err != nil {
-		return exchange.Intent{}, err
+		return err
 	}
+	in.Route, in.Test = route, spec.test
 	if spec.kind == kindNone {
-		return exchange.Intent{Route: route, Test: spec.test}, nil
+		return nil
 	}
 	symbol, err := s.symbol(p)
 	if err != nil {
-		return exchange.Intent{}, err
+		return err
 	}
-	var orders []exchange.Order
+	var legs []exchange.Order
 	switch spec.kind {
 	case kindOrder:
 		l := &orderLeg
 		if spec.sor {
 			l = &sorLeg
 		}
-		orders = make([]exchange.Order, 1)
-		err = p.leg(l, &orders[0])
+		in.Orders = append(in.Orders, exchange.Order{})
+		err = p.leg(l, &in.Orders[0])
 	case kindAmend:
-		orders = make([]exchange.Order, 1)
-		err = p.amend(&orders[0])
+		in.Orders = append(in.Orders, exchange.Order{})
+		err = p.amend(&in.Orders[0])
 	case kindOCO:
-		orders, err = p.legs(&ocoAbove, &ocoBelow)
+		legs, err = p.legs(&ocoAbove, &ocoBelow)
 	case kindOTO:
-		orders, err = p.legs(&workingLeg, &otoPending)
+		legs, err = p.legs(&workingLeg, &otoPending)
 	case kindOTOCO:
-		orders, err = p.legs(&workingLeg, &otocoAbove, &otocoBelow)
+		legs, err = p.legs(&workingLeg, &otocoAbove, &otocoBelow)
 	case kindOPO:
-		orders, err = p.legs(&workingLeg, &opoPending)
+		legs, err = p.legs(&workingLeg, &opoPending)
 	case kindOPOCO:
-		orders, err = p.legs(&workingLeg, &opocoAbove, &opocoBelow)
+		legs, err = p.legs(&workingLeg, &opocoAbove, &opocoBelow)
 	case kindLegacyOCO:
-		orders, err = p.legacyOCO()
+		legs, err = p.legacyOCO()
 	}
 	if err != nil {
-		return exchange.Intent{}, err
+		in.Orders = in.Orders[:0]
+		return err
 	}
-	for i := range orders {
-		orders[i].Symbol = symbol
+	in.Orders = append(in.Orders, legs...)
+	for i := range in.Orders {
+		in.Orders[i].Symbol = symbol
 	}
-	return exchange.Intent{Route: route, Orders: orders, Test: spec.test}, nil
+	return nil
 }
 
 var (

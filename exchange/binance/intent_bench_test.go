@@ -20,7 +20,8 @@ func BenchmarkIntent(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		in, err := s.Intent(req, route)
+		var in exchange.Intent
+		err := s.Intent(req, route, &in)
 		if err != nil || len(in.Orders) != 1 {
 			b.Fatal(err)
 		}

@@ -113,7 +113,7 @@ func TestIntentFirstFaultyParameter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = s.Intent(req, route)
+			err = s.Intent(req, route, &exchange.Intent{})
 			want := "exchange: malformed request: binance POST /api/v3/order: " + tc.msg
 			if err == nil || err.Error() != want {
 				t.Fatalf("err = %v, want %q", err, want)
@@ -126,7 +126,8 @@ func TestIntentFirstFaultyParameter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := s.Intent(req, route)
+	var in exchange.Intent
+	err = s.Intent(req, route, &in)
 	if err != nil || len(in.Orders) != 1 || in.Orders[0].String() != "BUY LIMIT 2 BTCUSDT @ 1 GTC" || in.Orders[0].ClientID != "c1" {
 		t.Fatalf("intent %+v, %v", in, err)
 	}

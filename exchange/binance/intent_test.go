@@ -15,7 +15,9 @@ func intentOf(t *testing.T, s *Scheme, method, path string, p exchange.Params) (
 	if err != nil {
 		return exchange.Intent{}, err
 	}
-	return s.Intent(req, route)
+	var in exchange.Intent
+	err = s.Intent(req, route, &in)
+	return in, err
 }
 
 // Every order-creating route yields an intent with one order per leg.

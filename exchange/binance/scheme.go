@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -107,10 +108,10 @@ func (s *Scheme) Classify(req *exchange.Request) (exchange.Route, error) {
 // Prepare stamps a signed request: it appends recvWindow (when the scheme
 // has one and neither query nor body has one) and timestamp (milliseconds,
 // unless the query or body already carries one) to the query string, after
-// the caller's parameters. It returns the signed payload: the
+// the caller's parameters. It appends the signed payload to dst: the
 // percent-encoded query string followed by the body with no separator. An
-// unsigned route is returned as sent, unstamped.
-func (s *Scheme) Prepare(req *exchange.Request, key signer.KeyInfo, now time.Time) ([]byte, error) {
+// unsigned route is appended as sent, unstamped.
+func (s *Scheme) Prepare(dst []byte, req *exchange.Request, key signer.KeyInfo, now time.Time) ([]byte, error) {
 	name, spec, ok := s.lookup(req.Method, req.Path)
 	if !ok {
 		return nil, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
@@ -134,30 +135,28 @@ func (s *Scheme) Prepare(req *exchange.Request, key signer.KeyInfo, now time.Tim
 			req.Params = append(req.Params, exchange.Param{Key: "timestamp", Value: strconv.FormatInt(now.UnixMilli(), 10)})
 		}
 	}
-	payload := make([]byte, 0, encodedLen(req.Params)+len(req.Body))
-	payload = appendQuery(payload, req.Params)
-	payload = append(payload, req.Body...)
-	return payload, nil
+	if n := encodedLen(req.Params) + len(req.Body); cap(dst)-len(dst) < n {
+		dst = slices.Grow(dst, n)
+	}
+	payload := appendQuery(dst, req.Params)
+	return append(payload, req.Body...), nil
 }
 
 // Sign signs a prepared request: HMAC-SHA256 as lowercase hex for HMAC
 // keys, Ed25519 and RSA PKCS#1 v1.5 SHA-256 as base64 (percent-encoded in
 // the URL). The signature is appended to the query string as the last
 // parameter, the API key goes in X-MBX-APIKEY, and the body is sent as it
-// was signed.
-func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo, req *exchange.Request, payload []byte, now time.Time) (*exchange.Wire, error) {
+// was signed. See exchange.Scheme for how w is filled.
+func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo, req *exchange.Request, payload []byte, now time.Time, w *exchange.Wire) error {
 	name, spec, ok := s.lookup(req.Method, req.Path)
 	if !ok {
-		return nil, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
+		return fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
 	}
 	if len(payload) < len(req.Body) || string(payload[len(payload)-len(req.Body):]) != string(req.Body) {
-		return nil, fmt.Errorf("binance: %s: payload does not end with the body; Prepare the request first", name)
+		return fmt.Errorf("binance: %s: payload does not end with the body; Prepare the request first", name)
 	}
 	query := payload[:len(payload)-len(req.Body)]
-	// One allocation for the wire request and, usually, its header.
-	wa := &signedWire{Wire: exchange.Wire{Method: req.Method, Path: req.Path, Body: req.Body}}
-	w := &wa.Wire
-	w.Header = wa.fields[:0]
+	*w = exchange.Wire{Method: req.Method, Path: req.Path, Header: w.Header[:0], Body: req.Body}
 	for _, f := range req.Header {
 		if !strings.EqualFold(f.Name, APIKeyHeader) { // the key's own API key, never the caller's
 			w.Header = append(w.Header, f)
@@ -168,10 +167,10 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	}
 	if !spec.signed {
 		w.Query = string(query)
-		return w, nil
+		return nil
 	}
 	if key.APIKey == "" {
-		return nil, fmt.Errorf("binance: key %q has no API key; set it in the keystore", key.Name)
+		return fmt.Errorf("binance: key %q has no API key; set it in the keystore", key.Name)
 	}
 	var alg signer.Algorithm
 	switch key.Type {
@@ -182,11 +181,11 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	case signer.KeyRSA:
 		alg = signer.RS256
 	default:
-		return nil, fmt.Errorf("binance: key %q is a %s key; Binance takes hmac, ed25519 or rsa keys", key.Name, key.Type)
+		return fmt.Errorf("binance: key %q is a %s key; Binance takes hmac, ed25519 or rsa keys", key.Name, key.Type)
 	}
 	sig, err := sg.Sign(ctx, key.Name, alg, payload)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var hexSig [2 * 64]byte
 	var enc []byte
@@ -205,12 +204,5 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	q.Write(enc)
 	w.Query = q.String()
 	w.Header = append(w.Header, exchange.HeaderField{Name: canonicalAPIKeyHeader, Value: key.APIKey})
-	return w, nil
-}
-
-// signedWire is a wire request with room for the header of a request
-// that brings none of its own: Content-Type and the API key.
-type signedWire struct {
-	exchange.Wire
-	fields [2]exchange.HeaderField
+	return nil
 }

@@ -32,7 +32,7 @@ func TestDocumentationHMACVector(t *testing.T) {
 	sg, key := hmacSigner(t)
 	req := docOrder()
 	now := time.UnixMilli(1499827319559)
-	payload, err := s.Prepare(req, key, now)
+	payload, err := s.Prepare(nil, req, key, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,8 @@ func TestDocumentationHMACVector(t *testing.T) {
 	if string(payload) != want {
 		t.Fatalf("payload\n got %s\nwant %s", payload, want)
 	}
-	w, err := s.Sign(context.Background(), sg, key, req, payload, now)
+	w := new(exchange.Wire)
+	err = s.Sign(context.Background(), sg, key, req, payload, now, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestPrepareKeepsCallerTimestamp(t *testing.T) {
 	_, key := hmacSigner(t)
 	req := docOrder()
 	req.Params = append(req.Params, exchange.Param{Key: "recvWindow", Value: "5000"}, exchange.Param{Key: "timestamp", Value: "1499827319559"})
-	payload, err := s.Prepare(req, key, time.Unix(0, 0))
+	payload, err := s.Prepare(nil, req, key, time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestPrepareKeepsCallerTimestamp(t *testing.T) {
 		t.Fatalf("payload %s", payload)
 	}
 	req.Params = append(req.Params, exchange.Param{Key: "signature", Value: "x"})
-	if _, err := s.Prepare(req, key, time.Unix(0, 0)); !errors.Is(err, exchange.ErrMalformedRequest) {
+	if _, err := s.Prepare(nil, req, key, time.Unix(0, 0)); !errors.Is(err, exchange.ErrMalformedRequest) {
 		t.Fatalf("presigned request: %v", err)
 	}
 }
@@ -130,11 +131,12 @@ func TestQueryAndBodySignedWithoutSeparator(t *testing.T) {
 	req := &exchange.Request{Method: "POST", Path: "/api/v3/order",
 		Params: params("symbol", "LTCBTC", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC"),
 		Body:   []byte("quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559")}
-	in, err := s.Intent(req, exchange.Route{Name: "POST /api/v3/order"})
+	var in exchange.Intent
+	err := s.Intent(req, exchange.Route{Name: "POST /api/v3/order"}, &in)
 	if err != nil || len(in.Orders) != 1 || !in.Orders[0].Price.Equal(dec("0.1")) {
 		t.Fatalf("intent from query and body: %v %+v", err, in)
 	}
-	payload, err := s.Prepare(req, key, time.UnixMilli(1))
+	payload, err := s.Prepare(nil, req, key, time.UnixMilli(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +145,8 @@ func TestQueryAndBodySignedWithoutSeparator(t *testing.T) {
 	if string(payload) != want {
 		t.Fatalf("payload %s", payload)
 	}
-	w, err := s.Sign(context.Background(), sg, key, req, payload, time.Time{})
+	w := new(exchange.Wire)
+	err = s.Sign(context.Background(), sg, key, req, payload, time.Time{}, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +159,7 @@ func TestQueryAndBodySignedWithoutSeparator(t *testing.T) {
 	// A parameter in both query and body is refused: the venue would read
 	// the query's.
 	req.Params = append(req.Params, exchange.Param{Key: "quantity", Value: "100"})
-	if _, err := s.Intent(req, exchange.Route{Name: "POST /api/v3/order"}); !errors.Is(err, exchange.ErrMalformedRequest) ||
+	if err := s.Intent(req, exchange.Route{Name: "POST /api/v3/order"}, &exchange.Intent{}); !errors.Is(err, exchange.ErrMalformedRequest) ||
 		!strings.Contains(err.Error(), `"quantity" is given more than once`) {
 		t.Fatalf("duplicate quantity across query and body: %v", err)
 	}
@@ -168,7 +171,7 @@ func TestNonASCIISymbolEncodedAndSignedAsSent(t *testing.T) {
 	req := &exchange.Request{Method: "POST", Path: "/api/v3/order",
 		Params: params("symbol", "１２３４５６", "side", "BUY", "type", "LIMIT", "timeInForce", "GTC", "quantity", "1", "price", "0.1")}
 	now := time.UnixMilli(1499827319559)
-	payload, err := s.Prepare(req, key, now)
+	payload, err := s.Prepare(nil, req, key, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +179,8 @@ func TestNonASCIISymbolEncodedAndSignedAsSent(t *testing.T) {
 	if !strings.HasPrefix(string(payload), enc) {
 		t.Fatalf("payload %s", payload)
 	}
-	w, err := s.Sign(context.Background(), sg, key, req, payload, now)
+	w := new(exchange.Wire)
+	err = s.Sign(context.Background(), sg, key, req, payload, now, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,11 +205,12 @@ func TestAsymmetricSignaturesVerify(t *testing.T) {
 			req := docOrder()
 			req.Credential = "asym"
 			now := time.UnixMilli(1499827319559)
-			payload, err := s.Prepare(req, key, now)
+			payload, err := s.Prepare(nil, req, key, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			w, err := s.Sign(context.Background(), sg, key, req, payload, now)
+			w := new(exchange.Wire)
+			err = s.Sign(context.Background(), sg, key, req, payload, now, w)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,15 +253,15 @@ func TestSignRefusesECDSAAndKeysWithoutAPIKey(t *testing.T) {
 	s := mustScheme(t, 0)
 	sg, key := hmacSigner(t)
 	req := docOrder()
-	payload, _ := s.Prepare(req, key, time.Unix(1, 0))
+	payload, _ := s.Prepare(nil, req, key, time.Unix(1, 0))
 	k := key
 	k.Type = signer.KeyECDSAP256
-	if _, err := s.Sign(context.Background(), sg, k, req, payload, time.Time{}); err == nil {
+	if err := s.Sign(context.Background(), sg, k, req, payload, time.Time{}, &exchange.Wire{}); err == nil {
 		t.Fatal("ecdsa key accepted")
 	}
 	k = key
 	k.APIKey = ""
-	if _, err := s.Sign(context.Background(), sg, k, req, payload, time.Time{}); err == nil {
+	if err := s.Sign(context.Background(), sg, k, req, payload, time.Time{}, &exchange.Wire{}); err == nil {
 		t.Fatal("key without API key accepted")
 	}
 }
@@ -266,11 +271,12 @@ func TestPublicRouteUnsigned(t *testing.T) {
 	s := mustScheme(t, 5000)
 	sg, key := hmacSigner(t)
 	req := &exchange.Request{Method: "GET", Path: "/api/v3/depth", Params: params("symbol", "BTCUSDT", "limit", "10")}
-	payload, err := s.Prepare(req, key, time.Unix(1, 0))
+	payload, err := s.Prepare(nil, req, key, time.Unix(1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := s.Sign(context.Background(), sg, key, req, payload, time.Time{})
+	w := new(exchange.Wire)
+	err = s.Sign(context.Background(), sg, key, req, payload, time.Time{}, w)
 	if err != nil {
 		t.Fatal(err)
 	}

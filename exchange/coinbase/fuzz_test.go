@@ -40,7 +40,8 @@ func FuzzIntent(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in, err := s.Intent(req, route)
+		var in exchange.Intent
+		err = s.Intent(req, route, &in)
 		if err != nil {
 			if !errors.Is(err, exchange.ErrMalformedRequest) && !errors.Is(err, exchange.ErrFilter) {
 				t.Fatalf("unexpected error kind: %v", err)

@@ -14,41 +14,43 @@ import (
 // it): the body must be one JSON object with no key given twice at any
 // depth, only the keys the route takes (exact, case-sensitive), and exactly
 // one known order configuration. Anything else wraps
-// exchange.ErrMalformedRequest.
-func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.Intent, error) {
+// exchange.ErrMalformedRequest. See exchange.Scheme for how in is filled.
+func (s *Scheme) Intent(req *exchange.Request, route exchange.Route, in *exchange.Intent) error {
+	in.Orders = in.Orders[:0]
 	name, spec, ok := lookup(req.Method, req.Path)
 	if !ok {
-		return exchange.Intent{}, fmt.Errorf("%w: coinbase %s", exchange.ErrUnknownEndpoint, name)
+		return fmt.Errorf("%w: coinbase %s", exchange.ErrUnknownEndpoint, name)
 	}
-	in := exchange.Intent{Route: route, Test: spec.test}
 	var (
 		o   exchange.Order
 		err error
 	)
 	switch spec.kind {
 	case kindNone:
-		return in, nil
+		in.Route, in.Test = route, spec.test
+		return nil
 	case kindRefused:
-		return exchange.Intent{}, fmt.Errorf("%w: coinbase %s: %s", exchange.ErrMalformedRequest, name, spec.why)
+		return fmt.Errorf("%w: coinbase %s: %s", exchange.ErrMalformedRequest, name, spec.why)
 	case kindOrder:
 		o, err = parseOrder(req.Body, spec.test)
 	case kindEdit:
 		o, err = s.parseEdit(req.Body)
 	}
 	if err != nil {
-		return exchange.Intent{}, fmt.Errorf("%w: coinbase %s: %w", exchange.ErrMalformedRequest, name, err)
+		return fmt.Errorf("%w: coinbase %s: %w", exchange.ErrMalformedRequest, name, err)
 	}
 	if m := s.products.Load(); m != nil {
 		p, ok := (*m)[o.Symbol]
 		if !ok {
-			return exchange.Intent{}, fmt.Errorf("%w: coinbase %s: product %q is not listed", exchange.ErrMalformedRequest, name, o.Symbol)
+			return fmt.Errorf("%w: coinbase %s: product %q is not listed", exchange.ErrMalformedRequest, name, o.Symbol)
 		}
 		if err := checkProduct(p, o, decimal.Decimal{}); err != nil {
-			return exchange.Intent{}, err
+			return err
 		}
 	}
-	in.Orders = []exchange.Order{o}
-	return in, nil
+	in.Route, in.Test = route, spec.test
+	in.Orders = append(in.Orders, o)
+	return nil
 }
 
 // Keys of a create-order (or preview) body. Leverage, margin and attached

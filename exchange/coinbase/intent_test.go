@@ -18,7 +18,9 @@ func intentOf(t *testing.T, s *Scheme, req *exchange.Request) (exchange.Intent, 
 	if err != nil {
 		return exchange.Intent{}, err
 	}
-	return s.Intent(req, r)
+	var in exchange.Intent
+	err = s.Intent(req, r, &in)
+	return in, err
 }
 
 const head = `{"client_order_id":"c1","product_id":"BTC-USD","side":"BUY","order_configuration":`

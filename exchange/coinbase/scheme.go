@@ -138,11 +138,11 @@ func (s *Scheme) Classify(req *exchange.Request) (exchange.Route, error) {
 	return exchange.Route{Name: name, Class: spec.class, Cost: cost, Signed: spec.signed}, nil
 }
 
-// Prepare returns the exact request as it will be sent, for the audit
-// log: "METHOD path[?query]\n" followed by the body bytes. Coinbase's JWT
-// does not cover the query or the body, so keyfence hashes them itself;
+// Prepare appends the exact request as it will be sent to dst, for the
+// audit log: "METHOD path[?query]\n" followed by the body bytes. Coinbase's
+// JWT does not cover the query or the body, so keyfence hashes them itself;
 // the JWT is minted in Sign and never enters the payload.
-func (s *Scheme) Prepare(req *exchange.Request, _ signer.KeyInfo, _ time.Time) ([]byte, error) {
+func (s *Scheme) Prepare(dst []byte, req *exchange.Request, _ signer.KeyInfo, _ time.Time) ([]byte, error) {
 	name, _, ok := lookup(req.Method, req.Path)
 	if !ok {
 		return nil, fmt.Errorf("%w: coinbase %s", exchange.ErrUnknownEndpoint, name)
@@ -150,50 +150,48 @@ func (s *Scheme) Prepare(req *exchange.Request, _ signer.KeyInfo, _ time.Time) (
 	if req.Header.Get("Authorization") != "" {
 		return nil, fmt.Errorf("%w: %s: the request already carries an Authorization header", exchange.ErrMalformedRequest, name)
 	}
-	return requestBytes(req), nil
+	return appendRequest(dst, req), nil
 }
 
-func requestBytes(req *exchange.Request) []byte {
-	q := req.Params.Encode()
-	var b bytes.Buffer
-	b.Grow(len(req.Method) + len(req.Path) + len(q) + len(req.Body) + 3)
-	b.WriteString(req.Method)
-	b.WriteByte(' ')
-	b.WriteString(req.Path)
-	if q != "" {
-		b.WriteByte('?')
-		b.WriteString(q)
+// appendRequest appends what Prepare describes to dst.
+func appendRequest(dst []byte, req *exchange.Request) []byte {
+	dst = append(dst, req.Method...)
+	dst = append(dst, ' ')
+	dst = append(dst, req.Path...)
+	if len(req.Params) > 0 {
+		dst = append(dst, '?')
+		dst = req.Params.AppendEncoded(dst)
 	}
-	b.WriteByte('\n')
-	b.Write(req.Body)
-	return b.Bytes()
+	dst = append(dst, '\n')
+	return append(dst, req.Body...)
 }
 
-// Sign mints the request's JWT with the signer and returns the wire
-// request: the query and body exactly as prepared (and checked), and
+// Sign mints the request's JWT with the signer and signs the request into
+// w: the query and body exactly as prepared (and checked), and
 // "Authorization: Bearer <jwt>". The JWT binds the method, host and path;
-// it lives two minutes and is minted per request.
-func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo, req *exchange.Request, payload []byte, now time.Time) (*exchange.Wire, error) {
+// it lives two minutes and is minted per request. See exchange.Scheme for
+// how w is filled.
+func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo, req *exchange.Request, payload []byte, now time.Time, w *exchange.Wire) error {
 	name, spec, ok := lookup(req.Method, req.Path)
 	if !ok {
-		return nil, fmt.Errorf("%w: coinbase %s", exchange.ErrUnknownEndpoint, name)
+		return fmt.Errorf("%w: coinbase %s", exchange.ErrUnknownEndpoint, name)
 	}
-	if !bytes.Equal(payload, requestBytes(req)) {
-		return nil, fmt.Errorf("coinbase: %s: the request changed after it was prepared; Prepare it again", name)
+	if !bytes.Equal(payload, appendRequest(nil, req)) {
+		return fmt.Errorf("coinbase: %s: the request changed after it was prepared; Prepare it again", name)
 	}
-	w := &exchange.Wire{Method: req.Method, Path: req.Path, Query: req.Params.Encode(), Header: req.Header.Clone(), Body: req.Body}
+	*w = exchange.Wire{Method: req.Method, Path: req.Path, Query: req.Params.Encode(), Header: append(w.Header[:0], req.Header...), Body: req.Body}
 	if len(req.Body) > 0 && w.Header.Get("Content-Type") == "" {
 		w.Header.Set("Content-Type", "application/json")
 	}
 	if !spec.signed {
-		return w, nil
+		return nil
 	}
 	jwt, err := s.MintJWT(ctx, sg, key, req.Method, req.Path, now)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	w.Header.Set("Authorization", "Bearer "+jwt)
-	return w, nil
+	return nil
 }
 
 // jwtHeader and jwtClaims are the JWT's parts, in the order Coinbase's

@@ -226,19 +226,21 @@ func TestSignSendsCheckedBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := s.Intent(req, route)
+	var in exchange.Intent
+	err = s.Intent(req, route, &in)
 	if err != nil || len(in.Orders) != 1 {
 		t.Fatal(in, err)
 	}
 	now := time.Now()
-	payload, err := s.Prepare(req, k.info, now)
+	payload, err := s.Prepare(nil, req, k.info, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "POST " + Prefix + "/orders?x=1\n" + string(body); string(payload) != want {
 		t.Fatalf("payload %q", payload)
 	}
-	w, err := s.Sign(context.Background(), k.store, k.info, req, payload, now)
+	w := new(exchange.Wire)
+	err = s.Sign(context.Background(), k.store, k.info, req, payload, now, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,18 +257,19 @@ func TestSignSendsCheckedBody(t *testing.T) {
 	}
 	// A body changed after Prepare is refused.
 	req.Body = bytes.Replace(body, []byte("0.001"), []byte("1.000"), 1)
-	if _, err := s.Sign(context.Background(), k.store, k.info, req, payload, now); err == nil {
+	if err := s.Sign(context.Background(), k.store, k.info, req, payload, now, &exchange.Wire{}); err == nil {
 		t.Error("Sign accepted a body that changed after Prepare")
 	}
 	// A caller cannot smuggle its own Authorization header.
 	req2 := &exchange.Request{Method: "GET", Path: Prefix + "/accounts", Header: exchange.Header{{Name: "Authorization", Value: "Bearer x"}}}
-	if _, err := s.Prepare(req2, k.info, now); !errors.Is(err, exchange.ErrMalformedRequest) {
+	if _, err := s.Prepare(nil, req2, k.info, now); !errors.Is(err, exchange.ErrMalformedRequest) {
 		t.Errorf("own Authorization header: %v", err)
 	}
 	// Public routes go unsigned.
 	pub := &exchange.Request{Method: "GET", Path: Prefix + "/time"}
-	p, _ := s.Prepare(pub, k.info, now)
-	w, err = s.Sign(context.Background(), k.store, k.info, pub, p, now)
+	p, _ := s.Prepare(nil, pub, k.info, now)
+	w = &exchange.Wire{}
+	err = s.Sign(context.Background(), k.store, k.info, pub, p, now, w)
 	if err != nil || w.Header.Get("Authorization") != "" {
 		t.Errorf("public route signed: %v", err)
 	}

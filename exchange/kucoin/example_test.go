@@ -31,10 +31,12 @@ func ExampleScheme() {
 	req := &exchange.Request{Credential: "doc", Method: "POST", Path: "/api/v1/hf/orders",
 		Body: []byte(`{"clientOid":"5c52e11203aa677f33e493fb","side":"buy","symbol":"BTC-USDT","type":"limit","price":"10000","size":"0.001"}`)}
 	route, _ := s.Classify(req)
-	in, _ := s.Intent(req, route)
+	var in exchange.Intent
+	_ = s.Intent(req, route, &in)
 	now := time.UnixMilli(1234567890000)
-	payload, _ := s.Prepare(req, key, now)
-	wire, _ := s.Sign(context.Background(), keys, key, req, payload, now)
+	payload, _ := s.Prepare(nil, req, key, now)
+	var wire exchange.Wire
+	_ = s.Sign(context.Background(), keys, key, req, payload, now, &wire)
 
 	fmt.Println(route.Class, route.Cost.Weight)
 	fmt.Println(in.String())

@@ -35,7 +35,8 @@ func FuzzIntent(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in, err := s.Intent(req, r)
+		var in exchange.Intent
+		err = s.Intent(req, r, &in)
 		if err != nil {
 			if !errors.Is(err, exchange.ErrMalformedRequest) {
 				t.Fatalf("error %v does not wrap ErrMalformedRequest", err)

@@ -38,42 +38,43 @@ var alterFields = map[string]bool{"symbol": true, "orderId": true, "clientOid": 
 // Intent parses what a request would do from the request itself: the
 // exact JSON body of order routes, nothing else. Order routes take no
 // query parameters; other routes create nothing and yield an intent
-// without orders.
-func (s *Scheme) Intent(req *exchange.Request, route exchange.Route) (exchange.Intent, error) {
+// without orders. See exchange.Scheme for how in is filled.
+func (s *Scheme) Intent(req *exchange.Request, route exchange.Route, in *exchange.Intent) error {
+	in.Orders = in.Orders[:0]
 	name, spec, _, ok := lookup(req.Method, req.Path)
 	if !ok {
-		return exchange.Intent{}, fmt.Errorf("%w: kucoin %s", exchange.ErrUnknownEndpoint, name)
+		return fmt.Errorf("%w: kucoin %s", exchange.ErrUnknownEndpoint, name)
 	}
-	in := exchange.Intent{Route: route, Test: spec.test}
+	in.Route, in.Test = route, spec.test
 	if spec.kind == kindNone {
-		return in, nil
+		return nil
 	}
 	p := parser{route: name, scheme: s}
 	if len(req.Params) > 0 {
-		return in, p.errf("order routes take their fields in the JSON body, not in the query")
+		return p.errf("order routes take their fields in the JSON body, not in the query")
 	}
 	obj, err := parseObject(req.Body)
 	if err != nil {
-		return in, p.errf("%v", err)
+		return p.errf("%v", err)
 	}
+	var orders []exchange.Order
 	switch spec.kind {
 	case kindOrder:
-		o, err := p.order(obj)
-		if err != nil {
-			return in, err
+		var o exchange.Order
+		if o, err = p.order(obj); err == nil {
+			in.Orders = append(in.Orders, o)
 		}
-		in.Orders = []exchange.Order{o}
 	case kindMulti:
-		in.Orders, err = p.multi(obj)
+		if orders, err = p.multi(obj); err == nil {
+			in.Orders = append(in.Orders, orders...)
+		}
 	case kindAlter:
 		var o exchange.Order
-		o, err = p.alter(obj)
-		in.Orders = []exchange.Order{o}
+		if o, err = p.alter(obj); err == nil {
+			in.Orders = append(in.Orders, o)
+		}
 	}
-	if err != nil {
-		return exchange.Intent{}, err
-	}
-	return in, nil
+	return err
 }
 
 // maxMultiOrders is the most orders a batch may hold (KuCoin allows 20

@@ -16,7 +16,9 @@ func intentOf(t testing.TB, s *Scheme, path, body string) (exchange.Intent, erro
 	if err != nil {
 		return exchange.Intent{}, err
 	}
-	return s.Intent(req, route)
+	var in exchange.Intent
+	err = s.Intent(req, route, &in)
+	return in, err
 }
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
@@ -123,7 +125,7 @@ func TestIntentRefusals(t *testing.T) {
 		})
 	}
 	req := &exchange.Request{Method: "POST", Path: "/api/v1/hf/orders", Params: params("symbol", "BTC-USDT"), Body: []byte(lim(""))}
-	if _, err := s.Intent(req, exchange.Route{}); !errors.Is(err, exchange.ErrMalformedRequest) {
+	if err := s.Intent(req, exchange.Route{}, &exchange.Intent{}); !errors.Is(err, exchange.ErrMalformedRequest) {
 		t.Fatalf("query on an order route: err = %v", err)
 	}
 }
@@ -133,7 +135,8 @@ func TestIntentNonOrderRoutes(t *testing.T) {
 	s := mustScheme(t, "")
 	req := &exchange.Request{Method: "GET", Path: "/api/v1/accounts", Params: params("currency", "BTC")}
 	route, _ := s.Classify(req)
-	in, err := s.Intent(req, route)
+	var in exchange.Intent
+	err := s.Intent(req, route, &in)
 	if err != nil || len(in.Orders) != 0 || in.Class() != exchange.ClassRead {
 		t.Fatalf("intent %s, %v", in.String(), err)
 	}

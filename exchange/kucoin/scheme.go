@@ -173,8 +173,8 @@ func prehash(dst []byte, ts string, req *exchange.Request) ([]byte, error) {
 // METHOD + path + "?" + query (when there is one) + body. GET and DELETE
 // requests carry no body and POST requests no query, so that everything
 // the venue acts on is signed. An unsigned route returns METHOD + path +
-// query.
-func (s *Scheme) Prepare(req *exchange.Request, key signer.KeyInfo, now time.Time) ([]byte, error) {
+// query. The payload is appended to dst.
+func (s *Scheme) Prepare(dst []byte, req *exchange.Request, key signer.KeyInfo, now time.Time) ([]byte, error) {
 	name, spec, _, ok := lookup(req.Method, req.Path)
 	if !ok {
 		return nil, fmt.Errorf("%w: kucoin %s", exchange.ErrUnknownEndpoint, name)
@@ -204,7 +204,7 @@ func (s *Scheme) Prepare(req *exchange.Request, key signer.KeyInfo, now time.Tim
 		ts = strconv.FormatInt(now.UnixMilli(), 10)
 		req.Header.Set(canonTimestamp, ts)
 	}
-	payload, err := prehash(make([]byte, 0, 20+len(req.Method)+len(req.Path)+32*len(req.Params)+len(req.Body)), ts, req)
+	payload, err := prehash(dst, ts, req)
 	if err != nil {
 		return nil, bad("%v", err)
 	}
@@ -215,49 +215,49 @@ func (s *Scheme) Prepare(req *exchange.Request, key signer.KeyInfo, now time.Tim
 // payload)) and KC-API-PASSPHRASE base64(HMAC-SHA256(secret, passphrase)),
 // both computed by the signer backend, which must implement
 // signer.PassphraseSigner and hold the key's passphrase. The query is sent
-// as signed, the body as signed.
-func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo, req *exchange.Request, payload []byte, now time.Time) (*exchange.Wire, error) {
+// as signed, the body as signed. See exchange.Scheme for how w is filled.
+func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo, req *exchange.Request, payload []byte, now time.Time, w *exchange.Wire) error {
 	name, spec, _, ok := lookup(req.Method, req.Path)
 	if !ok {
-		return nil, fmt.Errorf("%w: kucoin %s", exchange.ErrUnknownEndpoint, name)
+		return fmt.Errorf("%w: kucoin %s", exchange.ErrUnknownEndpoint, name)
 	}
 	ts := req.Header.Get(canonTimestamp)
 	want, err := prehash(make([]byte, 0, len(payload)), ts, req)
 	if err != nil || string(want) != string(payload) {
-		return nil, fmt.Errorf("kucoin: %s: the payload is not the request's; Prepare the request first", name)
+		return fmt.Errorf("kucoin: %s: the payload is not the request's; Prepare the request first", name)
 	}
 	query, _ := appendQuery(nil, req.Params)
-	w := &exchange.Wire{Method: req.Method, Path: req.Path, Query: string(query), Header: req.Header.Clone(), Body: req.Body}
+	*w = exchange.Wire{Method: req.Method, Path: req.Path, Query: string(query), Header: append(w.Header[:0], req.Header...), Body: req.Body}
 	if len(req.Body) > 0 {
 		w.Header.Set("Content-Type", "application/json")
 	}
 	if !spec.signed {
-		return w, nil
+		return nil
 	}
 	switch {
 	case key.APIKey == "":
-		return nil, fmt.Errorf("kucoin: key %q has no API key; set it in the keystore", key.Name)
+		return fmt.Errorf("kucoin: key %q has no API key; set it in the keystore", key.Name)
 	case key.Type != signer.KeyHMAC:
-		return nil, fmt.Errorf("kucoin: key %q is a %s key; KuCoin keys are HMAC keys", key.Name, key.Type)
+		return fmt.Errorf("kucoin: key %q is a %s key; KuCoin keys are HMAC keys", key.Name, key.Type)
 	case !key.HasPassphrase:
-		return nil, fmt.Errorf("kucoin: key %q has no API passphrase; store the passphrase with the key", key.Name)
+		return fmt.Errorf("kucoin: key %q has no API passphrase; store the passphrase with the key", key.Name)
 	}
 	ps, ok := sg.(signer.PassphraseSigner)
 	if !ok {
-		return nil, fmt.Errorf("kucoin: the signer backend of key %q cannot sign a passphrase; use one that implements signer.PassphraseSigner", key.Name)
+		return fmt.Errorf("kucoin: the signer backend of key %q cannot sign a passphrase; use one that implements signer.PassphraseSigner", key.Name)
 	}
 	sig, err := sg.Sign(ctx, key.Name, signer.HMACSHA256, payload)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	pass, err := ps.SignPassphrase(ctx, key.Name, signer.HMACSHA256)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	w.Header.Set(canonKey, key.APIKey)
 	w.Header.Set(canonSign, base64.StdEncoding.EncodeToString(sig))
 	w.Header.Set(canonPassphrase, base64.StdEncoding.EncodeToString(pass))
 	w.Header.Set(canonKeyVersion, s.keyVersion)
 	w.Header.Set("Content-Type", "application/json")
-	return w, nil
+	return nil
 }

@@ -18,11 +18,12 @@ func sign(t *testing.T, s *Scheme, sg signer.Signer, key signer.KeyInfo, req *ex
 	if _, err := s.Classify(r); err != nil {
 		return nil, nil, err
 	}
-	payload, err := s.Prepare(r, key, now)
+	payload, err := s.Prepare(nil, r, key, now)
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err := s.Sign(context.Background(), sg, key, r, payload, now)
+	w := new(exchange.Wire)
+	err = s.Sign(context.Background(), sg, key, r, payload, now, w)
 	return payload, w, err
 }
 
@@ -127,12 +128,12 @@ func TestSignRefusesForeignPayload(t *testing.T) {
 	sg, key := memSigner(t, "doc", docAPIKey, docSecret, docPassphrase)
 	s := mustScheme(t, "")
 	r := &exchange.Request{Method: "POST", Path: "/api/v1/hf/orders", Body: []byte(`{"a":1}`)}
-	payload, err := s.Prepare(r, key, time.UnixMilli(docTS))
+	payload, err := s.Prepare(nil, r, key, time.UnixMilli(docTS))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Body = []byte(`{"a":2}`)
-	if _, err := s.Sign(context.Background(), sg, key, r, payload, time.UnixMilli(docTS)); err == nil {
+	if err := s.Sign(context.Background(), sg, key, r, payload, time.UnixMilli(docTS), &exchange.Wire{}); err == nil {
 		t.Fatal("signed a body other than the prepared one")
 	}
 }
