@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/keyfence/keyfence/audit"
@@ -15,9 +16,9 @@ import (
 )
 
 // Scheme is one venue's request codec and signing scheme. Its methods
-// write into storage the caller provides (an Intent, a byte slice, a Wire),
-// so that the Authorizer can hold everything one request needs in one
-// allocation.
+// write into storage the caller provides (an Intent, a byte slice, a Wire)
+// and retain none of their arguments after they return: the Authorizer
+// reuses the storage of the request it signs.
 type Scheme interface {
 	// Venue names the venue ("binance").
 	Venue() string
@@ -116,6 +117,8 @@ type Usage struct {
 
 // Auditor records decisions. *audit.Log implements it.
 type Auditor interface {
+	// Append records r. It may set r's chain fields (Seq, Prev, Hash) and
+	// must not retain r after it returns.
 	Append(ctx context.Context, r *audit.Record) error
 }
 
@@ -156,10 +159,13 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 	if req == nil {
 		return nil, errors.New("exchange: Authorize needs a Request")
 	}
-	// One allocation holds what Authorize returns and what it records.
+	// One allocation holds what Authorize returns; what it needs only
+	// while it runs is recycled.
 	st := new(authorization)
-	r, rec := &st.req, &st.rec
-	req.cloneIntoBuf(r, st.params[:0])
+	sc := scratchPool.Get().(*scratch)
+	defer sc.recycle()
+	r, rec := &sc.req, &sc.rec
+	req.cloneIntoBuf(r, sc.params[:0])
 	venue := a.Scheme.Venue()
 	*rec = audit.Record{
 		Credential:   r.Credential,
@@ -224,7 +230,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		}
 	}
 	now := a.now()
-	payload, err := a.Scheme.Prepare(st.payload[:0], r, key, now)
+	payload, err := a.Scheme.Prepare(sc.payload[:0], r, key, now)
 	if err != nil {
 		release()
 		return deny("intent", err)
@@ -254,16 +260,23 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 	return &st.out, nil
 }
 
-// authorization is the working state of one Authorize call, sized for a
-// typical order: what does not fit goes to the heap.
+// authorization is what Authorize returns, with room for a typical
+// order's intent and wire request.
 type authorization struct {
-	out     Authorized
+	out    Authorized
+	wire   Wire
+	orders [1]Order       // out.Intent.Orders
+	header [2]HeaderField // wire.Header
+}
+
+// scratch is what Authorize needs only while it runs: the request's copy,
+// the record and the signed bytes, sized for a typical order (what does
+// not fit goes to the heap). Schemes and Auditors retain none of it, so it
+// is recycled.
+type scratch struct {
 	req     Request
 	rec     audit.Record
-	wire    Wire
 	params  [authorizeParams]Param // req.Params
-	orders  [1]Order               // out.Intent.Orders
-	header  [2]HeaderField         // wire.Header
 	payload [authorizePayload]byte // the signed bytes
 }
 
@@ -274,6 +287,15 @@ const (
 	// authorizePayload is the room for a typical order's signed bytes.
 	authorizePayload = 192
 )
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// recycle clears what sc refers to and returns it to the pool.
+func (sc *scratch) recycle() {
+	sc.req, sc.rec = Request{}, audit.Record{}
+	clear(sc.params[:])
+	scratchPool.Put(sc)
+}
 
 func (a *Authorizer) log(ctx context.Context, rec *audit.Record) {
 	if a.Logger == nil {
