@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -607,5 +608,28 @@ func TestAuthorizeDefaultClock(t *testing.T) {
 	ts, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || ts < before || ts > after {
 		t.Errorf("timestamp %q outside [%d, %d]", v, before, after)
+	}
+}
+
+// TestAuthorizedOutlivesLaterRequests: what Authorize returns shares no
+// storage with the state it recycles for the requests after it.
+func TestAuthorizedOutlivesLaterRequests(t *testing.T) {
+	f := newFixture(t)
+	first, err := f.auth.Authorize(context.Background(), limitOrder("50000", "0.01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	query, intent, header := first.Wire.Query, first.Intent.String(), first.Wire.Header.Clone()
+	for i := range 20 {
+		a, err := f.auth.Authorize(context.Background(), limitOrder("49900", fmt.Sprintf("0.00%d", i%9+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Reservation.Release(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if first.Wire.Query != query || first.Intent.String() != intent || !reflect.DeepEqual(first.Wire.Header, header) {
+		t.Errorf("the first authorization changed: %q %q %v", first.Wire.Query, first.Intent.String(), first.Wire.Header)
 	}
 }
