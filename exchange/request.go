@@ -69,9 +69,33 @@ func (p Params) AppendEncoded(dst []byte) []byte {
 // unreserved bytes (ALPHA, DIGIT, '-', '.', '_', '~') as they are, space
 // as '+', every other byte as %XX with upper-case hex digits.
 func appendQueryEscaped(dst []byte, s string) []byte {
-	const hexUpper = "0123456789ABCDEF"
-	// Byte by byte: parameter keys and values are short, and appending a
-	// byte costs less than calling memmove for a run of a few bytes.
+	n := len(dst)
+	if cap(dst)-n < 3*len(s) {
+		return appendQueryEscapedSlow(dst, s)
+	}
+	// Room for the worst case: bytes are stored by index, without the
+	// length and capacity updates of an append per byte.
+	out := dst[n : n+3*len(s)]
+	j := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case unreserved[c]:
+			out[j] = c
+			j++
+		case c == ' ':
+			out[j] = '+'
+			j++
+		default:
+			out[j], out[j+1], out[j+2] = '%', hexUpper[c>>4], hexUpper[c&15]
+			j += 3
+		}
+	}
+	return dst[:n+j]
+}
+
+// appendQueryEscapedSlow is appendQueryEscaped for a dst without room for
+// the worst case, which append grows only as far as s needs.
+func appendQueryEscapedSlow(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case unreserved[c]:
@@ -84,6 +108,8 @@ func appendQueryEscaped(dst []byte, s string) []byte {
 	}
 	return dst
 }
+
+const hexUpper = "0123456789ABCDEF"
 
 // unreserved reports the bytes url.QueryEscape leaves as they are.
 var unreserved = func() (t [256]bool) {

@@ -3,6 +3,7 @@ package exchange_test
 import (
 	"bytes"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -248,4 +249,20 @@ func TestParamsEncodeIsFormEncoding(t *testing.T) {
 	if req.PostForm.Get("a b") != "c+d" || req.PostForm.Get("é") != "１" {
 		t.Fatalf("net/http decoded %v from %q", req.PostForm, enc)
 	}
+}
+
+// FuzzAppendEncoded holds AppendEncoded to url.QueryEscape, with a
+// destination that has room for the worst case and one that has none.
+func FuzzAppendEncoded(f *testing.F) {
+	f.Add("symbol", "BTCUSDT", "newClientOrderId", "a b+c/é~._-")
+	f.Add("", "", "k", "\x00\xff%")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
+		p := exchange.Params{{Key: k1, Value: v1}, {Key: k2, Value: v2}}
+		want := url.QueryEscape(k1) + "=" + url.QueryEscape(v1) + "&" + url.QueryEscape(k2) + "=" + url.QueryEscape(v2)
+		roomy := p.AppendEncoded(make([]byte, 0, 3*(len(k1)+len(v1)+len(k2)+len(v2))+8))
+		tight := p.AppendEncoded([]byte("x"))
+		if string(roomy) != want || string(tight) != "x"+want {
+			t.Fatalf("AppendEncoded = %q and %q, want %q", roomy, tight, want)
+		}
+	})
 }
