@@ -292,8 +292,8 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // recycle clears what sc refers to and returns it to the pool.
 func (sc *scratch) recycle() {
+	clear(sc.params[:min(len(sc.req.Params), len(sc.params))]) // the ones used
 	sc.req, sc.rec = Request{}, audit.Record{}
-	clear(sc.params[:])
 	scratchPool.Put(sc)
 }
 
