@@ -54,7 +54,7 @@ func (a *memoryAudit) Append(_ context.Context, r *audit.Record) error {
 // benchAuthorizer is the full path of a LIMIT order: limits.Guard over a
 // MemoryStore and an in-memory price source, the audit chain in memory,
 // and the documentation HMAC key.
-func benchAuthorizer(b *testing.B) *exchange.Authorizer {
+func benchAuthorizer(b testing.TB) *exchange.Authorizer {
 	b.Helper()
 	nd := func(s string) decimal.NullDecimal { return decimal.NewNullDecimal(decimal.RequireFromString(s)) }
 	pol := &limits.Policy{Version: 1, Credentials: map[string]*limits.CredentialPolicy{

@@ -1,0 +1,41 @@
+//go:build !race
+
+// The race detector disables sync.Pool and changes what escapes: the count
+// below holds for normal builds only.
+
+package binance
+
+import (
+	"context"
+	"testing"
+
+	"github.com/keyfence/keyfence/exchange"
+)
+
+// TestPlaceOrderAllocations holds the signing path of a LIMIT order to its
+// allocations: what Authorize returns (one), the record's intent summary
+// and payload hash (one), the guard's reservation, the timestamp, the
+// record's hash, the signature and the query string.
+func TestPlaceOrderAllocations(t *testing.T) {
+	auth := benchAuthorizer(t)
+	ctx := context.Background()
+	req := &exchange.Request{Credential: "doc", Method: "POST", Path: "/api/v3/order", Params: exchange.Params{
+		{Key: "symbol", Value: "LTCBTC"}, {Key: "side", Value: "BUY"}, {Key: "type", Value: "LIMIT"},
+		{Key: "timeInForce", Value: "GTC"}, {Key: "quantity", Value: "1"}, {Key: "price", Value: "0.1"}}}
+	var failed error
+	n := testing.AllocsPerRun(200, func() {
+		a, err := auth.Authorize(ctx, req)
+		if err == nil {
+			err = a.Reservation.Release(ctx, nil)
+		}
+		if err != nil {
+			failed = err
+		}
+	})
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if n > 7 {
+		t.Errorf("%v allocations per order, want at most 7", n)
+	}
+}
