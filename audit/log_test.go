@@ -156,6 +156,20 @@ func TestAppendRejectsInvalidRecord(t *testing.T) {
 	if err := l.Append(context.Background(), big); !errors.Is(err, audit.ErrInvalidRecord) {
 		t.Errorf("Append of an oversized record = %v, want ErrInvalidRecord", err)
 	}
+
+	for _, digest := range []string{strings.ToUpper(sha256Hex("p")), sha256Hex("p")[:63], "policy-hash"} {
+		r := record(1)
+		r.PolicySHA256 = digest
+		if err := l.Append(context.Background(), r); !errors.Is(err, audit.ErrInvalidRecord) {
+			t.Errorf("Append with policy_sha256 %q = %v, want ErrInvalidRecord", digest, err)
+		}
+	}
+	if l.Head().Seq != 0 {
+		t.Errorf("head %+v after refused records, want none appended", l.Head())
+	}
+	if err := l.Append(context.Background(), record(1)); err != nil || l.Head().Seq != 1 {
+		t.Errorf("Append after refusals = %v, head %+v", err, l.Head())
+	}
 }
 
 func TestAppendAfterCloseFails(t *testing.T) {
