@@ -31,16 +31,16 @@ type Record struct {
 	Time          time.Time `json:"time"`
 	Credential    string    `json:"credential"`
 	Venue         string    `json:"venue"`
-	Class         string    `json:"class"`            // endpoint class: public, read, trade, cancel, transfer, withdraw, keys
-	Route         string    `json:"route,omitempty"`  // "POST /api/v3/order"
-	Intent        string    `json:"intent,omitempty"` // "BUY LIMIT 0.01 BTCUSDT @ 50000"
-	Decision      string    `json:"decision"`         // Allow or Deny
-	Rule          string    `json:"rule,omitempty"`   // the rule that denied
-	Reason        string    `json:"reason,omitempty"` // one line, no secrets
-	PayloadSHA256 string    `json:"payload_sha256,omitempty"`
-	PolicySHA256  string    `json:"policy_sha256,omitempty"`
-	Prev          string    `json:"prev"` // Hash of the previous record; 64 zeros for the first
-	Hash          string    `json:"hash"` // SHA-256 over this record with Hash empty
+	Class         string    `json:"class"`                    // endpoint class: public, read, trade, cancel, transfer, withdraw, keys
+	Route         string    `json:"route,omitempty"`          // "POST /api/v3/order"
+	Intent        string    `json:"intent,omitempty"`         // "BUY LIMIT 0.01 BTCUSDT @ 50000"
+	Decision      string    `json:"decision"`                 // Allow or Deny
+	Rule          string    `json:"rule,omitempty"`           // the rule that denied
+	Reason        string    `json:"reason,omitempty"`         // one line, no secrets
+	PayloadSHA256 string    `json:"payload_sha256,omitempty"` // 64 lowercase hex digits, or empty
+	PolicySHA256  string    `json:"policy_sha256,omitempty"`  // 64 lowercase hex digits, or empty
+	Prev          string    `json:"prev"`                     // Hash of the previous record; 64 zeros for the first
+	Hash          string    `json:"hash"`                     // SHA-256 of the other fields, encoded as the package doc defines
 }
 
 // lineBufSize is room for the line of a usual record (an allow record
