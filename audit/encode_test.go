@@ -269,6 +269,12 @@ func BenchmarkComputeHash(b *testing.B) {
 	if n := len(mustMarshal(b, r)); n < 440 || n > 480 {
 		b.Fatalf("benchmark record encodes to %d bytes, want about 460", n)
 	}
+	// A usual record's hash input fits the stack buffer and four SHA-256
+	// blocks (with the padding's 9 bytes).
+	in, err := appendHashInput(nil, &r)
+	if n := len(in); err != nil || n > hashBufSize || n > 4*64-9 {
+		b.Fatalf("benchmark record's hash input is %d bytes (%v), want at most %d", n, err, 4*64-9)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := r.ComputeHash(); err != nil {
