@@ -51,7 +51,8 @@ const lineBufSize = 640
 // the binary encoding of r defined in the package doc ("The chain"). The
 // Hash field of r is ignored. It fails, wrapping ErrInvalidRecord, when
 // PayloadSHA256, PolicySHA256 or Prev is neither empty nor 64 lowercase
-// hex digits, or when Time cannot be stored (a year outside 0..9999).
+// hex digits, or when Time cannot be stored (a year outside 0..9999, a
+// zone offset of 24 hours or more).
 func (r Record) ComputeHash() (string, error) {
 	h, err := hashRecord(&r)
 	if err != nil {
