@@ -17,24 +17,49 @@
 // Each record is one line: the JSON encoding of the Record by Go's
 // encoding/json (fields in declaration order, no insignificant space,
 // strings escaped as encoding/json escapes them, Time in RFC 3339 with
-// nanoseconds in UTC), followed by "\n". The Log numbers records with Seq,
-// from 1, without gaps, across all files of the log. Prev is the Hash of
-// the record before, or ZeroHash (64 "0") for record 1. Hash is the
-// lowercase hex SHA-256 of the record's encoding with Hash set to "".
+// nanoseconds in UTC, hash last), followed by "\n". The Log numbers
+// records with Seq, from 1, without gaps, across all files of the log.
+// Prev is the Hash of the record before, or ZeroHash (64 "0") for record
+// 1; it is never empty in a log.
 //
-// Because hash is the last field, an external verifier needs no JSON
-// encoder to recompute it: every line ends with
+// Hash is the lowercase hex SHA-256 of a binary encoding of the record's
+// other fields, so that a verifier in any language can recompute it from
+// the decoded fields without reproducing Go's JSON. Integers are
+// big-endian; uvarint is the unsigned LEB128 varint of encoding/binary
+// (AppendUvarint). The input is, in this order:
 //
-//	"hash":"<64 hex digits>"}
+//  1. the 16 ASCII bytes "keyfence-audit-1" (the definition and its
+//     version);
+//  2. Seq, uint64;
+//  3. Time: Unix seconds, int64; nanoseconds within the second, uint32;
+//     the zone offset east of UTC in seconds, int32 (0 for "Z"), as the
+//     line's time carries it;
+//  4. Credential, Venue, Class, Route, Intent, Decision, Rule, Reason,
+//     each as uvarint(length in bytes) followed by its UTF-8 bytes (an
+//     absent field is the empty string: the single byte 0);
+//  5. PayloadSHA256, PolicySHA256, Prev, each as the byte 0 when empty,
+//     or the byte 1 followed by the 32 bytes its 64 hex digits encode.
 //
-// and the hash is the SHA-256 of the line with those 64 digits removed
-// (so that it ends with "hash":""}), without the newline. Record.ComputeHash
-// does the same from a decoded Record.
+// The Hash field itself is not covered. A record whose PayloadSHA256,
+// PolicySHA256 or Prev is neither empty nor exactly 64 lowercase hex
+// digits has no hash: Record.ComputeHash and Log.Append refuse it with
+// an error wrapping ErrInvalidRecord, and Verify reports its line.
+// Record.ComputeHash computes the hash; TestHashKnownAnswer builds one
+// input byte by byte.
+//
+// A verifier decodes each line, checks that it is in canonical form (the
+// line is exactly the encoding/json encoding of the record it decodes
+// to: no duplicate or unknown keys, no other spacing, escaping or
+// spelling of the time), recomputes the hash and compares it with the
+// line's, then checks Seq and Prev against the line before. The
+// canonical-form check is what ties every byte of the line to the hash;
+// a verifier that skips it still detects every change to a field's
+// value.
 //
 // # What verification proves
 //
 // Verify and VerifyFiles read a log line by line and stop at the first line
-// that does not decode to a record in canonical form carrying its own hash
+// that does not decode to a record carrying its own hash in canonical form
 // (an edited record), whose Seq is not one more than the line before (a
 // removed, inserted or reordered record), or whose Prev is not the Hash of
 // the line before. They report a *ChainError naming the file, line and Seq;

@@ -13,12 +13,12 @@ import (
 	"unicode/utf8"
 )
 
-// The canonical encoding of a Record is defined by encoding/json (see the
-// package doc). appendRecordJSON produces the same bytes without
-// reflection or intermediate allocations; for the few values it does not
-// handle (times encoding/json refuses) appendUnhashed returns the error
-// json.Marshal returns, and TestFastEncoderMatchesEncodingJSON and FuzzRecordEncoding hold the two
-// to the same output.
+// The line of a Record is its encoding by encoding/json (see the package
+// doc). appendRecordJSON produces the same bytes without reflection or
+// intermediate allocations; for the few values it does not handle (times
+// encoding/json refuses) appendLine returns the error json.Marshal
+// returns, and TestFastEncoderMatchesEncodingJSON and FuzzRecordEncoding
+// hold the two to the same output.
 
 // appendRecordJSON appends the encoding/json encoding of r to dst. ok is
 // false, and dst is returned unchanged, when r holds a value the fast path
@@ -367,44 +367,15 @@ func timeError(t time.Time) error {
 // and returns it with the hash the line carries, as lowercase hex. r.Hash
 // is ignored.
 func appendLine(dst []byte, r *Record) (line []byte, hash [2 * sha256.Size]byte, err error) {
-	n0 := len(dst)
-	if dst, hash, err = appendUnhashed(dst, r); err != nil {
-		return dst[:n0], hash, err
+	if hash, err = hashRecord(r); err != nil {
+		return dst, hash, err
 	}
-	dst = dst[:len(dst)-2] // drop `"}`
-	dst = append(dst, hash[:]...)
-	dst = append(dst, `"}`...)
-	return dst, hash, nil
-}
-
-// appendUnhashed appends the encoding of r with Hash set to "" to dst and
-// returns it with its SHA-256 as lowercase hex. r.Hash is ignored.
-func appendUnhashed(dst []byte, r *Record) (_ []byte, hash [2 * sha256.Size]byte, err error) {
 	n0 := len(dst)
 	dst, ok := appendRecordPrefix(dst, r)
 	if !ok {
+		// Unreachable: hashRecord refuses the same times.
 		return dst[:n0], hash, timeError(r.Time)
 	}
-	dst = append(dst, `"}`...)
-	sum := sha256.Sum256(dst[n0:])
-	hexSum(&hash, &sum)
-	return dst, hash, nil
-}
-
-// hexSum writes sum to h as lowercase hex, as hex.Encode does, four bytes
-// of sum (eight digits) at a time.
-func hexSum(h *[2 * sha256.Size]byte, sum *[sha256.Size]byte) {
-	const nibbles, ones = 0x000f000f000f000f, 0x0101010101010101
-	for i := 0; i < len(sum); i += 4 {
-		// One byte of sum per 16 bits of u, then one nibble per byte of
-		// n, the high nibble first: the digits in the order they are
-		// written.
-		u := uint64(binary.LittleEndian.Uint32(sum[i:]))
-		u = (u | u<<16) & 0x0000ffff0000ffff
-		u = (u | u<<8) & 0x00ff00ff00ff00ff
-		n := u>>4&nibbles | (u&nibbles)<<8
-		// A nibble above 9 gets bit 4 from adding 6; it becomes a letter.
-		letter := (n + 6*ones) >> 4 & ones
-		binary.LittleEndian.PutUint64(h[2*i:], n+'0'*ones+letter*('a'-'0'-10))
-	}
+	dst = append(dst, hash[:]...)
+	return append(dst, `"}`...), hash, nil
 }

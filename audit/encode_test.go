@@ -3,9 +3,11 @@ package audit
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -22,19 +24,54 @@ var oddStrings = []string{
 	"mixed \xfe<\u2028>\x00é", "\uFFFD", "\u00a0\u200b\ufeff",
 }
 
+// refHash is the definition of a record's hash (package doc, "The
+// chain"), written apart from the package's encoder: SHA-256 over the
+// domain, Seq, Time, the length-prefixed text fields and the digests in
+// binary. ok is false for a record that has no hash: a time encoding/json
+// refuses, or a digest neither empty nor 64 lowercase hex digits.
+func refHash(r Record) (hash string, ok bool) {
+	if _, err := r.Time.MarshalJSON(); err != nil {
+		return "", false
+	}
+	_, off := r.Time.Zone()
+	b := []byte("keyfence-audit-1")
+	b = binary.BigEndian.AppendUint64(b, r.Seq)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.Unix()))
+	b = binary.BigEndian.AppendUint32(b, uint32(r.Time.Nanosecond()))
+	b = binary.BigEndian.AppendUint32(b, uint32(int32(off)))
+	for _, s := range []string{r.Credential, r.Venue, r.Class, r.Route, r.Intent, r.Decision, r.Rule, r.Reason} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	for _, s := range []string{r.PayloadSHA256, r.PolicySHA256, r.Prev} {
+		if s == "" {
+			b = append(b, 0)
+			continue
+		}
+		d, err := hex.DecodeString(s)
+		if err != nil || len(d) != sha256.Size || hex.EncodeToString(d) != s {
+			return "", false
+		}
+		b = append(append(b, 1), d...)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), true
+}
+
 // slowLine is the definition of a stored line: encoding/json of r with
-// Hash set to "", the hash inserted before the closing quote.
+// Hash set to the record's hash (refHash).
 func slowLine(t testing.TB, r Record) ([]byte, string, error) {
 	t.Helper()
-	r.Hash = ""
+	h, ok := refHash(r)
+	if !ok {
+		return nil, "", errors.New("record has no hash")
+	}
+	r.Hash = h
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, "", err
 	}
-	sum := sha256.Sum256(b)
-	h := hex.EncodeToString(sum[:])
-	line := append(append(b[:len(b)-2:len(b)-2], h...), `"}`...)
-	return line, h, nil
+	return b, h, nil
 }
 
 func checkSameEncoding(t *testing.T, r Record) {
@@ -56,16 +93,16 @@ func checkSameEncoding(t *testing.T, r Record) {
 	if !bytes.Equal(got[len("prefix"):], want) {
 		t.Fatalf("fast encoding differs from encoding/json:\n got %q\nwant %q", got[len("prefix"):], want)
 	}
-	wantLine, wantHash, err := slowLine(t, r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wantLine, wantHash, serr := slowLine(t, r)
 	line, hash, err := r.encode()
-	if err != nil || hash != wantHash || !bytes.Equal(line, wantLine) {
-		t.Fatalf("encode = %q, %s, %v; want %q, %s", line, hash, err, wantLine, wantHash)
+	if (serr == nil) != (err == nil) || hash != wantHash || !bytes.Equal(line, wantLine) {
+		t.Fatalf("encode = %q, %s, %v; want %q, %s, %v", line, hash, err, wantLine, wantHash, serr)
 	}
-	if h, err := r.ComputeHash(); err != nil || h != wantHash {
-		t.Fatalf("ComputeHash = %s, %v; want %s", h, err, wantHash)
+	if err != nil && !errors.Is(err, ErrInvalidRecord) {
+		t.Fatalf("encode error %v, want ErrInvalidRecord", err)
+	}
+	if h, err := r.ComputeHash(); (serr == nil) != (err == nil) || h != wantHash {
+		t.Fatalf("ComputeHash = %s, %v; want %s, %v", h, err, wantHash, serr)
 	}
 }
 
@@ -79,6 +116,9 @@ func TestFastEncoderMatchesEncodingJSON(t *testing.T) {
 	}
 	checkSameEncoding(t, base)
 	checkSameEncoding(t, Record{}) // every omitempty field empty, zero time
+	long := base                   // a hash input longer than the stack buffer
+	long.Intent, long.Reason = strings.Repeat("x", 300), strings.Repeat("é", 200)
+	checkSameEncoding(t, long)
 
 	fields := func(r *Record) []*string {
 		return []*string{&r.Credential, &r.Venue, &r.Class, &r.Route, &r.Intent, &r.Decision,
@@ -112,7 +152,11 @@ func TestFastEncoderMatchesEncodingJSON(t *testing.T) {
 		r := base
 		r.Seq = rng.Uint64()
 		r.Time = time.Unix(rng.Int64N(253402300799), rng.Int64N(1e9)).UTC()
-		for _, f := range fields(&r) {
+		for i, f := range fields(&r) {
+			if i >= 8 && i <= 10 && rng.IntN(2) == 0 { // a digest
+				*f = fmt.Sprintf("%016x%016x%016x%016x", rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64())
+				continue
+			}
 			if rng.IntN(3) == 0 {
 				*f = ""
 				continue
@@ -159,6 +203,10 @@ func FuzzRecordEncoding(f *testing.F) {
 	for _, s := range oddStrings {
 		f.Add(uint64(7), int64(1499827319559000000), int32(0), s, "<&>")
 	}
+	digest := strings.Repeat("0123456789abcdef", 4)
+	for _, s := range []string{digest, strings.ToUpper(digest), digest[:63], digest + "0", digest[:63] + "g", digest[:62] + "\u00e9"} {
+		f.Add(uint64(9), int64(1795521600123456789), int32(19800), s, digest)
+	}
 	f.Fuzz(func(t *testing.T, seq uint64, nanos int64, offset int32, a, b string) {
 		r := Record{
 			Seq: seq, Time: time.Unix(0, nanos).In(time.FixedZone("z", int(offset))),
@@ -178,10 +226,24 @@ func FuzzRecordEncoding(f *testing.F) {
 				t.Fatalf("fast encoder refused %v, which encoding/json encodes", r.Time)
 			}
 		}
+		// The hash, on the same record with digests that are mostly
+		// valid: strings of about 64 characters as they are, others
+		// replaced by their SHA-256.
+		digest := func(s string) string {
+			if s == "" || len(s) >= 60 && len(s) <= 68 {
+				return s
+			}
+			sum := sha256.Sum256([]byte(s))
+			return hex.EncodeToString(sum[:])
+		}
+		r.PayloadSHA256, r.PolicySHA256, r.Prev = digest(b), digest(a), digest(a+b)
 		wantLine, wantHash, serr := slowLine(t, r)
 		line, hash, err := r.encode()
 		if (serr == nil) != (err == nil) || hash != wantHash || !bytes.Equal(line, wantLine) {
 			t.Fatalf("encode = %q, %s, %v; want %q, %s, %v", line, hash, err, wantLine, wantHash, serr)
+		}
+		if h, err := r.ComputeHash(); (serr == nil) != (err == nil) || h != wantHash {
+			t.Fatalf("ComputeHash = %s, %v; want %s, %v", h, err, wantHash, serr)
 		}
 	})
 }
@@ -206,6 +268,12 @@ func BenchmarkComputeHash(b *testing.B) {
 	r := benchRecord()
 	if n := len(mustMarshal(b, r)); n < 440 || n > 480 {
 		b.Fatalf("benchmark record encodes to %d bytes, want about 460", n)
+	}
+	// A usual record's hash input fits the stack buffer and four SHA-256
+	// blocks (with the padding's 9 bytes).
+	in, err := appendHashInput(nil, &r)
+	if n := len(in); err != nil || n > hashBufSize || n > 4*64-9 {
+		b.Fatalf("benchmark record's hash input is %d bytes (%v), want at most %d", n, err, 4*64-9)
 	}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/keyfence/keyfence/audit"
@@ -80,4 +83,44 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 	})
+}
+
+var updateCorpus = flag.Bool("update-corpus", false, "rewrite the log seeds of FuzzOpen and FuzzVerify in testdata")
+
+// corpusLogs returns the log seeds of FuzzOpen and FuzzVerify by name: a
+// valid log of six records written through a Log, and variants of it.
+func corpusLogs(t *testing.T) map[string]string {
+	lines, _ := sixLines(t)
+	join := func(l ...string) string { return strings.Join(l, "") }
+	last := lines[2]
+	return map[string]string{
+		"valid-log":   join(lines...),
+		"valid-one":   lines[0],
+		"edited":      join(strings.Replace(lines[0], `"venue":"binance"`, `"venue":"kraken"`, 1), lines[1]),
+		"later-start": join(lines[3:]...),
+		"swapped":     join(lines[1], lines[0]),
+		"truncated":   join(lines[0], lines[1], last[:len(last)-7]),
+	}
+}
+
+// TestFuzzCorpusLogs keeps the log seeds in testdata in step with the
+// Log: they must be what corpusLogs writes today. Run with -update-corpus
+// to rewrite them.
+func TestFuzzCorpusLogs(t *testing.T) {
+	for name, log := range corpusLogs(t) {
+		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", log)
+		for _, fuzzer := range []string{"FuzzOpen", "FuzzVerify"} {
+			path := filepath.Join("testdata", "fuzz", fuzzer, name)
+			if *updateCorpus {
+				if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			got, err := os.ReadFile(path)
+			if err != nil || string(got) != want {
+				t.Errorf("%s differs from the log the Log writes today (%v); run go test -run TestFuzzCorpusLogs -update-corpus", path, err)
+			}
+		}
+	}
 }

@@ -3,10 +3,14 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -69,11 +73,15 @@ func TestAppendKeepsCallerTime(t *testing.T) {
 }
 
 func TestLineEncodingIsDocumented(t *testing.T) {
-	// The package doc promises that the hash is the SHA-256 of the line
-	// with the hash digits removed. Check it on the bytes of the file.
+	// The package doc defines the hash so that a verifier in another
+	// language can recompute it from the line alone: decode the JSON
+	// generically, then hash the fields as documented. Do that here on
+	// the bytes of the file, for a record with nanoseconds and text that
+	// the line must escape.
 	path, l := openLog(t)
 	r := record(1)
 	r.Intent = "<&> \u2028 caf\xe9" // HTML escapes, a line separator and invalid UTF-8
+	r.Time = time.Date(2026, 11, 24, 17, 30, 0, 5, time.UTC)
 	if err := l.Append(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +91,37 @@ func TestLineEncodingIsDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	line := strings.TrimSuffix(string(b), "\n")
-	const tail = `"}`
-	hexStart := len(line) - len(tail) - 64
-	if !strings.HasSuffix(line[:hexStart], `,"hash":"`) {
+	if !regexp.MustCompile(`,"hash":"[0-9a-f]{64}"}$`).MatchString(line) {
 		t.Fatalf("line does not end with the hash field: %s", line)
 	}
-	if got := sha256Hex(line[:hexStart] + tail); got != line[hexStart:hexStart+64] {
-		t.Errorf("hash of line without digits = %s, line carries %s", got, line[hexStart:hexStart+64])
+	var m map[string]any
+	if err := json.Unmarshal([]byte(line), &m); err != nil {
+		t.Fatal(err)
+	}
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	tm, err := time.Parse(time.RFC3339Nano, str("time"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, off := tm.Zone()
+	in := []byte("keyfence-audit-1")
+	in = binary.BigEndian.AppendUint64(in, uint64(m["seq"].(float64)))
+	in = binary.BigEndian.AppendUint64(in, uint64(tm.Unix()))
+	in = binary.BigEndian.AppendUint32(in, uint32(tm.Nanosecond()))
+	in = binary.BigEndian.AppendUint32(in, uint32(int32(off)))
+	for _, k := range []string{"credential", "venue", "class", "route", "intent", "decision", "rule", "reason"} {
+		in = binary.AppendUvarint(in, uint64(len(str(k))))
+		in = append(in, str(k)...)
+	}
+	for _, k := range []string{"payload_sha256", "policy_sha256", "prev"} {
+		d, err := hex.DecodeString(str(k))
+		if err != nil || len(d) != 32 {
+			t.Fatalf("%s = %q, want 64 hex digits", k, str(k))
+		}
+		in = append(append(in, 1), d...)
+	}
+	if got := sha256Hex(string(in)); got != str("hash") {
+		t.Errorf("documented hash = %s, line carries %s (zone offset %d)", got, str("hash"), off)
 	}
 	if _, err := audit.Verify(context.Background(), strings.NewReader(string(b))); err != nil {
 		t.Errorf("Verify: %v", err)
@@ -123,6 +155,20 @@ func TestAppendRejectsInvalidRecord(t *testing.T) {
 	big.Reason = strings.Repeat("x", audit.MaxLineBytes)
 	if err := l.Append(context.Background(), big); !errors.Is(err, audit.ErrInvalidRecord) {
 		t.Errorf("Append of an oversized record = %v, want ErrInvalidRecord", err)
+	}
+
+	for _, digest := range []string{strings.ToUpper(sha256Hex("p")), sha256Hex("p")[:63], "policy-hash"} {
+		r := record(1)
+		r.PolicySHA256 = digest
+		if err := l.Append(context.Background(), r); !errors.Is(err, audit.ErrInvalidRecord) {
+			t.Errorf("Append with policy_sha256 %q = %v, want ErrInvalidRecord", digest, err)
+		}
+	}
+	if l.Head().Seq != 0 {
+		t.Errorf("head %+v after refused records, want none appended", l.Head())
+	}
+	if err := l.Append(context.Background(), record(1)); err != nil || l.Head().Seq != 1 {
+		t.Errorf("Append after refusals = %v, head %+v", err, l.Head())
 	}
 }
 

@@ -31,16 +31,16 @@ type Record struct {
 	Time          time.Time `json:"time"`
 	Credential    string    `json:"credential"`
 	Venue         string    `json:"venue"`
-	Class         string    `json:"class"`            // endpoint class: public, read, trade, cancel, transfer, withdraw, keys
-	Route         string    `json:"route,omitempty"`  // "POST /api/v3/order"
-	Intent        string    `json:"intent,omitempty"` // "BUY LIMIT 0.01 BTCUSDT @ 50000"
-	Decision      string    `json:"decision"`         // Allow or Deny
-	Rule          string    `json:"rule,omitempty"`   // the rule that denied
-	Reason        string    `json:"reason,omitempty"` // one line, no secrets
-	PayloadSHA256 string    `json:"payload_sha256,omitempty"`
-	PolicySHA256  string    `json:"policy_sha256,omitempty"`
-	Prev          string    `json:"prev"` // Hash of the previous record; 64 zeros for the first
-	Hash          string    `json:"hash"` // SHA-256 over this record with Hash empty
+	Class         string    `json:"class"`                    // endpoint class: public, read, trade, cancel, transfer, withdraw, keys
+	Route         string    `json:"route,omitempty"`          // "POST /api/v3/order"
+	Intent        string    `json:"intent,omitempty"`         // "BUY LIMIT 0.01 BTCUSDT @ 50000"
+	Decision      string    `json:"decision"`                 // Allow or Deny
+	Rule          string    `json:"rule,omitempty"`           // the rule that denied
+	Reason        string    `json:"reason,omitempty"`         // one line, no secrets
+	PayloadSHA256 string    `json:"payload_sha256,omitempty"` // 64 lowercase hex digits, or empty
+	PolicySHA256  string    `json:"policy_sha256,omitempty"`  // 64 lowercase hex digits, or empty
+	Prev          string    `json:"prev"`                     // Hash of the previous record; 64 zeros for the first
+	Hash          string    `json:"hash"`                     // SHA-256 of the other fields, encoded as the package doc defines
 }
 
 // lineBufSize is room for the line of a usual record (an allow record
@@ -48,11 +48,13 @@ type Record struct {
 const lineBufSize = 640
 
 // ComputeHash returns the hash r should carry: the lowercase hex SHA-256 of
-// the JSON encoding (encoding/json) of r with Hash set to "". The Hash field
-// of r is ignored.
+// the binary encoding of r defined in the package doc ("The chain"). The
+// Hash field of r is ignored. It fails, wrapping ErrInvalidRecord, when
+// PayloadSHA256, PolicySHA256 or Prev is neither empty nor 64 lowercase
+// hex digits, or when Time cannot be stored (a year outside 0..9999, a
+// zone offset of 24 hours or more).
 func (r Record) ComputeHash() (string, error) {
-	var buf [lineBufSize]byte // zeroed on every call: no larger than a usual line
-	_, h, err := appendUnhashed(buf[:0], &r)
+	h, err := hashRecord(&r)
 	if err != nil {
 		return "", err
 	}
@@ -85,23 +87,26 @@ func (r *Record) normalize() error {
 }
 
 // parseLine decodes one stored line (without its newline) and checks that
-// it is the canonical encoding of a record carrying its own hash. On
-// failure it returns a reason and whatever Seq it could decode.
+// it carries its own hash and is the canonical encoding of the record, so
+// that nothing in the line escapes the hash. On failure it returns a
+// reason and whatever Seq it could decode.
 func parseLine(line []byte) (Record, string) {
 	var r Record
 	if err := json.Unmarshal(line, &r); err != nil {
 		return r, "not a record: " + oneLine(err.Error())
 	}
-	var buf [1024]byte
-	want, hash, err := appendLine(buf[:0], &r)
+	hash, err := hashRecord(&r)
 	if err != nil {
 		return r, "not a record: " + oneLine(err.Error())
 	}
 	if string(hash[:]) != r.Hash {
 		return r, "hash does not match the record: the record was edited"
 	}
-	if !bytes.Equal(want, line) {
-		// Unknown fields, duplicate keys, other spacing or escaping.
+	var buf [1024]byte
+	want, ok := appendRecordJSON(buf[:0], &r)
+	if !ok || !bytes.Equal(want, line) {
+		// Unknown fields, duplicate keys, other spacing or escaping,
+		// another spelling of the same time.
 		return r, "record is not in canonical form: the line was edited"
 	}
 	return r, ""

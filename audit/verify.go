@@ -158,6 +158,8 @@ func (s *verifyState) record(line []byte) error {
 	switch {
 	case rec.Seq == 0:
 		return s.broken("seq 0 is not a valid sequence number", 0)
+	case rec.Prev == "":
+		return s.broken("prev is empty: every record names the hash of the record before", rec.Seq)
 	case rec.Seq != wantSeq:
 		return s.broken(fmt.Sprintf("seq is %d, want %d: a record was removed, inserted or reordered", rec.Seq, wantSeq), rec.Seq)
 	case rec.Prev != wantPrev:

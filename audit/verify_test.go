@@ -66,6 +66,20 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		{"reformat line 2", edit(2, `,"venue"`, `, "venue"`), 2, "canonical"},
 		{"add field to line 2", edit(2, `{"seq"`, `{"x":1,"seq"`), 2, "canonical"},
 		{"duplicate key in line 2", edit(2, `{"seq":2`, `{"seq":9,"seq":2`), 2, "canonical"},
+		{"zone spelled +01:00", edit(2, `"time":"2026-11-24T12:00:00.002Z"`, `"time":"2026-11-24T13:00:00.002+01:00"`), 2, "hash does not match"},
+		{"zone spelled +00:00", edit(2, `.002Z"`, `.002+00:00"`), 2, "canonical"},
+		{"letter escaped", edit(2, `"bot-main"`, `"bot-m\u0061in"`), 2, "canonical"},
+		{"duplicate hashed key", edit(2, `"venue":"binance"`, `"venue":"kraken","venue":"binance"`), 2, "canonical"},
+		{"unknown field before hash", edit(2, `,"hash":`, `,"note":"x","hash":`), 2, "canonical"},
+		{"prev in uppercase", func(l []string) []string {
+			p := mustRecord(t, l[2]).Prev
+			l[2] = strings.Replace(l[2], p, strings.ToUpper(p), 1)
+			return l
+		}, 3, "lowercase hex"},
+		{"prev of another record, hash recomputed", func(l []string) []string {
+			l[2] = rehash(t, l[2], func(r *audit.Record) { r.Prev = mustRecord(t, l[0]).Hash })
+			return l
+		}, 3, "prev does not match"},
 		{"remove line 4", func(l []string) []string { return append(l[:3], l[4:]...) }, 4, "seq is 5, want 4"},
 		{"remove line 1", func(l []string) []string { return l[1:] }, 1, "seq is 2, want 1"},
 		{"insert copy of line 2 at 4", func(l []string) []string {
@@ -92,13 +106,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		}, 6, "incomplete"},
 		{"blank line", func(l []string) []string { return append(l[:2], append([]string{"\n"}, l[2:]...)...) }, 3, "not a record"},
 		{"edit with hash recomputed", func(l []string) []string {
-			var r audit.Record
-			if err := jsonUnmarshal(l[2], &r); err != nil {
-				t.Fatal(err)
-			}
-			r.Intent = "SELL"
-			r.Hash, _ = r.ComputeHash()
-			l[2] = jsonMarshal(t, r) + "\n"
+			l[2] = rehash(t, l[2], func(r *audit.Record) { r.Intent = "SELL" })
 			return l
 		}, 4, "prev does not match"},
 	}
@@ -122,6 +130,19 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			t.Errorf("Verify = %+v, %v", rep, err)
 		}
 	})
+}
+
+// rehash returns line with the record changed by edit and its hash
+// recomputed, as someone who can write the file could.
+func rehash(t *testing.T, line string, edit func(r *audit.Record)) string {
+	t.Helper()
+	r := mustRecord(t, line)
+	edit(&r)
+	var err error
+	if r.Hash, err = r.ComputeHash(); err != nil {
+		t.Fatal(err)
+	}
+	return jsonMarshal(t, r) + "\n"
 }
 
 func TestVerifyCheckpoints(t *testing.T) {
@@ -183,6 +204,11 @@ func TestVerifyStart(t *testing.T) {
 		{"after the wrong hash", audit.Verifier{After: &audit.Anchor{Seq: 3, Hash: audit.ZeroHash}}, false},
 		{"after the wrong seq", audit.Verifier{After: &audit.Anchor{Seq: 2, Hash: third.Hash}}, false},
 		{"any start", audit.Verifier{AnyStart: true}, true},
+	}
+	// A first record with an empty Prev starts no chain, even with AnyStart.
+	noPrev := rehash(t, lines[3], func(r *audit.Record) { r.Prev = "" })
+	if _, err := (&audit.Verifier{AnyStart: true}).Verify(ctx, strings.NewReader(noPrev)); !errors.Is(err, audit.ErrBroken) {
+		t.Errorf("Verify of a first record without prev = %v, want ErrBroken", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
