@@ -48,7 +48,8 @@ type Guard interface {
 	// guard cannot decide.
 	Check(ctx context.Context, in *Intent) (Reservation, error)
 	// PolicyHash identifies the policy in force for a credential, for the
-	// audit log.
+	// audit log: the lowercase hex SHA-256 of the policy, or "" (the log
+	// refuses anything else, and the request with it).
 	PolicyHash(credential string) string
 }
 

@@ -246,7 +246,7 @@ type ruleGuard struct{ err error }
 func (g ruleGuard) Check(context.Context, *exchange.Intent) (exchange.Reservation, error) {
 	return nil, g.err
 }
-func (g ruleGuard) PolicyHash(string) string { return "policy-hash" }
+func (g ruleGuard) PolicyHash(string) string { return strings.Repeat("ab", 32) }
 
 type namedRule struct{}
 
@@ -271,7 +271,7 @@ func TestAuthorizeDenyRuleNames(t *testing.T) {
 			t.Errorf("Authorize = %v, want %v", err, tt.err)
 		}
 		recs := f.records(t)
-		if len(recs) != 1 || recs[0].Rule != tt.rule || recs[0].PolicySHA256 != "policy-hash" {
+		if len(recs) != 1 || recs[0].Rule != tt.rule || recs[0].PolicySHA256 != strings.Repeat("ab", 32) {
 			t.Errorf("guard error %v: records %+v, want one deny by %q", tt.err, recs, tt.rule)
 		}
 		if f.signer.Calls() != 0 {
