@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/keyfence/keyfence/audit"
 )
@@ -95,4 +96,25 @@ func ExampleVerify() {
 	// Output:
 	// true
 	// audit: chain broken at line 2 (seq 2): hash does not match the record: the record was edited; treat the log as tampered with and investigate
+}
+
+// A Chain links records in memory, as a Log does before it writes them:
+// handy where decisions need a chain but no file, such as a bot's tests.
+func ExampleChain() {
+	var c audit.Chain
+	ctx := context.Background()
+	for _, d := range []string{audit.Allow, audit.Deny} {
+		r := &audit.Record{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Credential: "bot", Venue: "binance",
+			Class: "trade", Route: "POST /api/v3/order", Decision: d}
+		if err := c.Append(ctx, r); err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(r.Seq, r.Decision, r.Prev[:8], r.Hash[:8])
+	}
+	fmt.Println(c.Head().Seq)
+	// Output:
+	// 1 allow 00000000 641c860b
+	// 2 deny 641c860b 13e17593
+	// 2
 }

@@ -20,14 +20,30 @@ const hashBufSize = 256
 // hashRecord returns the hash r carries, as lowercase hex: the SHA-256 of
 // its hash input (see appendHashInput). r.Hash is ignored.
 func hashRecord(r *Record) (hash [2 * sha256.Size]byte, err error) {
+	hash, _, err = hashRecordWith(r, nil)
+	return hash, err
+}
+
+// hashRecordWith is hashRecord reusing the digests m decoded before (m
+// may be nil; it learns r's policy digest). It also returns the hash in
+// binary.
+func hashRecordWith(r *Record, m *digestMemo) (hash [2 * sha256.Size]byte, sum [sha256.Size]byte, err error) {
 	var buf [hashBufSize]byte
-	in, err := appendHashInput(buf[:0], r)
+	in, err := appendHashInputWith(buf[:0], r, m)
 	if err != nil {
-		return hash, err
+		return hash, sum, err
 	}
-	sum := sha256.Sum256(in)
+	sum = sha256.Sum256(in)
 	hexSum(&hash, &sum)
-	return hash, nil
+	return hash, sum, nil
+}
+
+// digestMemo holds digests of a chain decoded before: the hash of the
+// record before (the next record's Prev) and the last policy digest, which
+// change rarely. Reusing them spares decoding 64 hex digits each.
+type digestMemo struct {
+	prevHex, policyHex string
+	prev, policy       [sha256.Size]byte
 }
 
 // appendHashInput appends the input of r's hash to dst, as the package doc
@@ -37,6 +53,12 @@ func hashRecord(r *Record) (hash [2 * sha256.Size]byte, err error) {
 // cannot hold and for a digest that is neither empty nor 64 lowercase hex
 // digits.
 func appendHashInput(dst []byte, r *Record) ([]byte, error) {
+	return appendHashInputWith(dst, r, nil)
+}
+
+// appendHashInputWith is appendHashInput reusing the digests of m, which
+// may be nil.
+func appendHashInputWith(dst []byte, r *Record, m *digestMemo) ([]byte, error) {
 	off, ok := lineOffset(r.Time)
 	if !ok {
 		return dst, timeError(r.Time)
@@ -55,8 +77,19 @@ func appendHashInput(dst []byte, r *Record) ([]byte, error) {
 	if dst, err = appendDigest(dst, "payload_sha256", r.PayloadSHA256); err != nil {
 		return dst, err
 	}
-	if dst, err = appendDigest(dst, "policy_sha256", r.PolicySHA256); err != nil {
-		return dst, err
+	if m != nil && r.PolicySHA256 != "" && r.PolicySHA256 == m.policyHex {
+		dst = append(append(dst, 1), m.policy[:]...)
+	} else {
+		n := len(dst)
+		if dst, err = appendDigest(dst, "policy_sha256", r.PolicySHA256); err != nil {
+			return dst, err
+		}
+		if m != nil && r.PolicySHA256 != "" {
+			m.policyHex, m.policy = r.PolicySHA256, [sha256.Size]byte(dst[n+1:])
+		}
+	}
+	if m != nil && r.Prev != "" && r.Prev == m.prevHex {
+		return append(append(dst, 1), m.prev[:]...), nil
 	}
 	return appendDigest(dst, "prev", r.Prev)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Decision values of a Record.
@@ -81,7 +82,9 @@ func (r *Record) normalize() error {
 	r.Time = r.Time.UTC()
 	for _, s := range []*string{&r.Credential, &r.Venue, &r.Class, &r.Route, &r.Intent,
 		&r.Decision, &r.Rule, &r.Reason, &r.PayloadSHA256, &r.PolicySHA256} {
-		*s = strings.ToValidUTF8(*s, "\uFFFD")
+		if !utf8.ValidString(*s) {
+			*s = strings.ToValidUTF8(*s, "\uFFFD")
+		}
 	}
 	return nil
 }

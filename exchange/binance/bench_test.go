@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,36 +23,10 @@ func (s staticPrices) Reference(_ context.Context, symbol string) (exchange.Quot
 	return q, nil
 }
 
-// memoryAudit is an Auditor that keeps the hash chain in memory: it
-// numbers each record, links it to the previous hash and hashes it as the
-// audit log does (Record.ComputeHash, the canonical encoding and SHA-256),
-// but writes nothing.
-type memoryAudit struct {
-	mu   sync.Mutex
-	head audit.Anchor
-}
-
-func (a *memoryAudit) Append(_ context.Context, r *audit.Record) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	rec := *r
-	rec.Seq, rec.Prev = a.head.Seq+1, a.head.Hash
-	if rec.Prev == "" {
-		rec.Prev = audit.ZeroHash
-	}
-	h, err := rec.ComputeHash()
-	if err != nil {
-		return err
-	}
-	rec.Hash = h
-	a.head = audit.Anchor{Seq: rec.Seq, Hash: h}
-	*r = rec
-	return nil
-}
-
 // benchAuthorizer is the full path of a LIMIT order: limits.Guard over a
-// MemoryStore and an in-memory price source, the audit chain in memory,
-// and the documentation HMAC key.
+// MemoryStore and an in-memory price source, the audit chain in memory
+// (audit.Chain: each record numbered, linked and hashed as the Log does,
+// without the file), and the documentation HMAC key.
 func benchAuthorizer(b testing.TB) *exchange.Authorizer {
 	b.Helper()
 	nd := func(s string) decimal.NullDecimal { return decimal.NewNullDecimal(decimal.RequireFromString(s)) }
@@ -70,7 +43,7 @@ func benchAuthorizer(b testing.TB) *exchange.Authorizer {
 		b.Fatal(err)
 	}
 	sg, _ := hmacSigner(b)
-	return &exchange.Authorizer{Scheme: mustScheme(b, 5000), Signer: sg, Guard: g, Audit: &memoryAudit{}}
+	return &exchange.Authorizer{Scheme: mustScheme(b, 5000), Signer: sg, Guard: g, Audit: new(audit.Chain)}
 }
 
 // BenchmarkPlaceOrderSigned measures what keyfence adds to a LIMIT order
