@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -91,14 +92,16 @@ func TestChainRefusalLeavesItUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	head := c.Head()
-	bad := record(1)
-	bad.PayloadSHA256 = "not a digest"
-	before := *bad
-	if err := c.Append(ctx, bad); !errors.Is(err, audit.ErrInvalidRecord) {
-		t.Fatalf("Append of a bad digest = %v, want ErrInvalidRecord", err)
-	}
-	if c.Head() != head || *bad != before {
-		t.Errorf("refused append moved the chain to %+v or changed the record to %+v", c.Head(), bad)
+	for _, digest := range []string{"not a digest", strings.Repeat("\xff", 64), strings.Repeat("a", 63) + "\xff"} {
+		bad := record(1)
+		bad.PayloadSHA256 = digest
+		before := *bad
+		if err := c.Append(ctx, bad); !errors.Is(err, audit.ErrInvalidRecord) {
+			t.Fatalf("Append of digest %q = %v, want ErrInvalidRecord", digest, err)
+		}
+		if c.Head() != head || *bad != before {
+			t.Errorf("refused append moved the chain to %+v or changed the record to %+v", c.Head(), bad)
+		}
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()

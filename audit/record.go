@@ -80,8 +80,9 @@ func (r *Record) normalize() error {
 		return fmt.Errorf("%w: decision %q is neither %q nor %q", ErrInvalidRecord, r.Decision, Allow, Deny)
 	}
 	r.Time = r.Time.UTC()
-	for _, s := range []*string{&r.Credential, &r.Venue, &r.Class, &r.Route, &r.Intent,
-		&r.Decision, &r.Rule, &r.Reason, &r.PayloadSHA256, &r.PolicySHA256} {
+	// Decision was checked above; the digests must be lowercase hex, which
+	// the hash checks.
+	for _, s := range [...]*string{&r.Credential, &r.Venue, &r.Class, &r.Route, &r.Intent, &r.Rule, &r.Reason} {
 		if !utf8.ValidString(*s) {
 			*s = strings.ToValidUTF8(*s, "\uFFFD")
 		}
