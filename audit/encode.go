@@ -367,15 +367,22 @@ func timeError(t time.Time) error {
 // and returns it with the hash the line carries, as lowercase hex. r.Hash
 // is ignored.
 func appendLine(dst []byte, r *Record) (line []byte, hash [2 * sha256.Size]byte, err error) {
-	if hash, err = hashRecord(r); err != nil {
-		return dst, hash, err
+	line, hash, _, err = appendLineWith(dst, r, nil)
+	return line, hash, err
+}
+
+// appendLineWith is appendLine reusing the digests m decoded before (m may
+// be nil); it also returns the hash in binary.
+func appendLineWith(dst []byte, r *Record, m *digestMemo) (line []byte, hash [2 * sha256.Size]byte, sum [sha256.Size]byte, err error) {
+	if hash, sum, err = hashRecordWith(r, m); err != nil {
+		return dst, hash, sum, err
 	}
 	n0 := len(dst)
 	dst, ok := appendRecordPrefix(dst, r)
 	if !ok {
 		// Unreachable: hashRecord refuses the same times.
-		return dst[:n0], hash, timeError(r.Time)
+		return dst[:n0], hash, sum, timeError(r.Time)
 	}
 	dst = append(dst, hash[:]...)
-	return append(dst, `"}`...), hash, nil
+	return append(dst, `"}`...), hash, sum, nil
 }

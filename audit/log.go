@@ -57,6 +57,8 @@ type Log struct {
 
 	// buf holds the line being written; reused across Appends under mu.
 	buf []byte
+	// memo holds digests decoded before, for the next record's hash.
+	memo digestMemo
 
 	stop     chan struct{} // closes the background syncer
 	done     chan struct{}
@@ -219,6 +221,7 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 	defer l.mu.Unlock()
 	var line []byte
 	var hash [64]byte
+	var sum [32]byte
 	for {
 		if l.closed {
 			return &WriteError{Op: "append", Path: l.path, Err: ErrClosed}
@@ -233,7 +236,7 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 		}
 		var err error
 		rec.Seq, rec.Prev = l.head.Seq+1, l.head.Hash
-		line, hash, err = appendLine(l.buf[:0], &rec)
+		line, hash, sum, err = appendLineWith(l.buf[:0], &rec, &l.memo)
 		if err != nil {
 			return err
 		}
@@ -270,6 +273,7 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 	l.size += int64(n)
 	rec.Hash = string(hash[:])
 	l.head = Anchor{Seq: rec.Seq, Hash: rec.Hash}
+	l.memo.prevHex, l.memo.prev = rec.Hash, sum
 	l.written++
 	if l.cfg.sync == syncEvery {
 		if err := l.waitSynced(l.written); err != nil {
