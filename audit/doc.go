@@ -20,7 +20,8 @@
 // nanoseconds in UTC, hash last), followed by "\n". The Log numbers
 // records with Seq, from 1, without gaps, across all files of the log.
 // Prev is the Hash of the record before, or ZeroHash (64 "0") for record
-// 1; it is never empty in a log.
+// 1; it is never empty in a log. A Chain numbers, links and hashes
+// records the same way in memory, without a file.
 //
 // Hash is the lowercase hex SHA-256 of a binary encoding of the record's
 // other fields, so that a verifier in any language can recompute it from

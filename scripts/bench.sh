@@ -20,9 +20,9 @@ run() { # name, package dir, bench regexp, extra flags...
 run signer ./signer 'HMACBaseline|MemorySign'
 run keystore ./keystore 'KeystoreOpen100k|FirstSign'
 run limits ./limits 'GuardCheck|FileStoreReserve|RateGuardWait'
-run audit ./audit 'Append|Verify'
+run audit ./audit 'Append|Verify|ComputeHash'
 for v in binance coinbase kucoin; do
-  [ -d "exchange/$v" ] && run "$v" "./exchange/$v" 'PlaceOrderSigned$|Baseline'
+  [ -d "exchange/$v" ] && run "$v" "./exchange/$v" 'PlaceOrderSigned$|Baseline|^BenchmarkIntent$'
 done
 if command -v softhsm2-util >/dev/null; then
   echo "== pkcs11"
