@@ -42,4 +42,14 @@
 // The Guard, RateLimiter and Auditor are interfaces so that the same
 // Authorizer runs inside the bot or inside a signer daemon; package limits
 // and package audit provide the implementations.
+//
+// # Cost
+//
+// Authorize runs once per order, so it is built to allocate little: a
+// Scheme writes the intent, the signed bytes and the wire request into
+// storage the Authorizer provides, header fields are an ordered Header
+// slice rather than a map, and what is needed only while Authorize runs
+// (the request's copy, the audit record, the signed bytes) is recycled.
+// Schemes and Auditors therefore must not retain their arguments. See
+// BenchmarkPlaceOrderSigned in package binance.
 package exchange
