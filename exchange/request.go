@@ -69,6 +69,17 @@ func (p Params) AppendEncoded(dst []byte) []byte {
 // unreserved bytes (ALPHA, DIGIT, '-', '.', '_', '~') as they are, space
 // as '+', every other byte as %XX with upper-case hex digits.
 func appendQueryEscaped(dst []byte, s string) []byte {
+	// Keys and values are mostly unreserved bytes: they are copied in one
+	// go up to the first byte that needs escaping.
+	i := 0
+	for i < len(s) && unreserved[s[i]] {
+		i++
+	}
+	dst = append(dst, s[:i]...)
+	if i == len(s) {
+		return dst
+	}
+	s = s[i:]
 	n := len(dst)
 	if cap(dst)-n < 3*len(s) {
 		return appendQueryEscapedSlow(dst, s)

@@ -111,11 +111,15 @@ func (s *Scheme) Classify(req *exchange.Request) (exchange.Route, error) {
 // the caller's parameters. It appends the signed payload to dst: the
 // percent-encoded query string followed by the body with no separator. An
 // unsigned route is appended as sent, unstamped.
+//
+// The stamps are written into the payload only: req.Params keeps the
+// caller's parameters, and Sign sends the query string the payload holds.
 func (s *Scheme) Prepare(dst []byte, req *exchange.Request, key signer.KeyInfo, now time.Time) ([]byte, error) {
 	name, spec, ok := s.lookup(req.Method, req.Path)
 	if !ok {
 		return nil, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
 	}
+	recvWindow, timestamp := false, false
 	if spec.signed {
 		var body exchange.Params
 		if len(req.Body) > 0 {
@@ -128,17 +132,27 @@ func (s *Scheme) Prepare(dst []byte, req *exchange.Request, key signer.KeyInfo, 
 		if has("signature") {
 			return nil, fmt.Errorf("%w: %s: the request already carries a signature", exchange.ErrMalformedRequest, name)
 		}
-		if s.recvWindow != "" && !has("recvWindow") {
-			req.Params = append(req.Params, exchange.Param{Key: "recvWindow", Value: s.recvWindow})
-		}
-		if !has("timestamp") {
-			req.Params = append(req.Params, exchange.Param{Key: "timestamp", Value: strconv.FormatInt(now.UnixMilli(), 10)})
-		}
+		recvWindow = s.recvWindow != "" && !has("recvWindow")
+		timestamp = !has("timestamp")
 	}
-	if n := encodedLen(req.Params) + len(req.Body); cap(dst)-len(dst) < n {
+	const stamps = len("&recvWindow=") + 10 + len("&timestamp=") + 20
+	if n := encodedLen(req.Params) + stamps + len(req.Body); cap(dst)-len(dst) < n {
 		dst = slices.Grow(dst, n)
 	}
+	start := len(dst)
 	payload := appendQuery(dst, req.Params)
+	sep := func(b []byte) []byte {
+		if len(b) > start {
+			b = append(b, '&')
+		}
+		return b
+	}
+	if recvWindow {
+		payload = append(append(sep(payload), "recvWindow="...), s.recvWindow...)
+	}
+	if timestamp {
+		payload = strconv.AppendInt(append(sep(payload), "timestamp="...), now.UnixMilli(), 10)
+	}
 	return append(payload, req.Body...), nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,34 @@ func TestPrepareKeepsCallerTimestamp(t *testing.T) {
 	req.Params = append(req.Params, exchange.Param{Key: "signature", Value: "x"})
 	if _, err := s.Prepare(nil, req, key, time.Unix(0, 0)); !errors.Is(err, exchange.ErrMalformedRequest) {
 		t.Fatalf("presigned request: %v", err)
+	}
+}
+
+// Prepare writes its stamps into the payload, not into the request: the
+// caller's parameters are left as they were, and a request without any
+// parameter gets stamps without a leading '&'.
+func TestPrepareStampsOnlyThePayload(t *testing.T) {
+	s := mustScheme(t, 5000)
+	_, key := hmacSigner(t)
+	req := docOrder()
+	before := slices.Clone(req.Params)
+	payload, err := s.Prepare(nil, req, key, time.UnixMilli(1499827319559))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(payload), "&price=0.1&recvWindow=5000&timestamp=1499827319559") {
+		t.Fatalf("payload %s", payload)
+	}
+	if !slices.Equal(req.Params, before) {
+		t.Fatalf("Prepare changed the parameters: %v", req.Params)
+	}
+	bare := &exchange.Request{Method: "GET", Path: "/api/v3/account"}
+	payload, err = s.Prepare([]byte("prefix:"), bare, key, time.UnixMilli(-5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(payload), "prefix:recvWindow=5000&timestamp=-5"; got != want {
+		t.Fatalf("payload %q, want %q", got, want)
 	}
 }
 
