@@ -133,22 +133,40 @@ type Authorized struct {
 
 // Authorizer checks, records and signs requests. See the package doc for the
 // order of the steps. The zero value is not usable; fill in every field but
-// Rate, Clock and Logger.
+// Rate, Clock, Offset and Logger.
+//
+// Authorize reads Clock once before the guard decides: the guard judges
+// the intent at that time (Intent.At) and the audit record carries it. A
+// signed request is stamped at that time plus Offset, read again after
+// Rate let the request go.
 type Authorizer struct {
 	Scheme Scheme
 	Signer signer.Signer
 	Guard  Guard
 	Audit  Auditor
 	Rate   RateLimiter      // optional
-	Clock  func() time.Time // optional; time.Now by default (venue clients add the server offset)
-	Logger *slog.Logger     // optional
+	Clock  func() time.Time // optional: the local clock; time.Now by default
+	// Offset is the venue's clock minus Clock (venue clients measure it),
+	// added to the time a request is stamped with. Optional: none by
+	// default.
+	Offset func() time.Duration
+	Logger *slog.Logger // optional
 }
 
+// now reads the local clock.
 func (a *Authorizer) now() time.Time {
 	if a.Clock != nil {
 		return a.Clock()
 	}
 	return time.Now()
+}
+
+// venueTime returns t on the venue's clock.
+func (a *Authorizer) venueTime(t time.Time) time.Time {
+	if a.Offset != nil {
+		return t.Add(a.Offset())
+	}
+	return t
 }
 
 // Authorize runs a request through the guard, the audit log and the signer.
@@ -187,7 +205,9 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 			rec.Intent = string(intent)
 		}
 		rec.Decision, rec.Rule, rec.Reason = audit.Deny, rule, err.Error()
-		rec.Time = a.now()
+		if rec.Time.IsZero() {
+			rec.Time = a.now()
+		}
 		if aerr := a.Audit.Append(ctx, rec); aerr != nil {
 			err = errors.Join(err, fmt.Errorf("%w: %w", ErrAudit, aerr))
 		}
@@ -214,6 +234,8 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 	}
 	in.Credential, in.Venue, in.Route = r.Credential, venue, route
 	intent = in.appendTo(summary[:0])
+	in.At = a.now()
+	rec.Time = in.At
 
 	res, err := a.Guard.Check(ctx, in)
 	if err != nil {
@@ -230,7 +252,11 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 			return deny("rate", err)
 		}
 	}
-	now := a.now()
+	at := in.At
+	if a.Rate != nil {
+		at = a.now() // after the wait
+	}
+	now := a.venueTime(at)
 	payload, err := a.Scheme.Prepare(sc.payload[:0], r, key, now)
 	if err != nil {
 		release()
@@ -241,7 +267,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 	strs := hex.AppendEncode(intent, sum[:])
 	s := string(strs)
 	rec.Intent, rec.PayloadSHA256 = s[:n], s[n:]
-	rec.Decision, rec.Time = audit.Allow, now
+	rec.Decision = audit.Allow
 	if err := a.Audit.Append(ctx, rec); err != nil {
 		release()
 		return nil, fmt.Errorf("%w: %w", ErrAudit, err)

@@ -611,6 +611,77 @@ func TestAuthorizeDefaultClock(t *testing.T) {
 	}
 }
 
+// advancingRate is a rate guard whose Wait takes a minute of a fake clock.
+type advancingRate struct{ now *time.Time }
+
+func (r advancingRate) Wait(context.Context, exchange.Cost) error {
+	*r.now = r.now.Add(time.Minute)
+	return nil
+}
+func (advancingRate) Observe(exchange.Usage) {}
+
+// The Authorizer reads its clock once for the decision: the guard judges
+// the intent at that time and the record carries it. The request is
+// stamped on the venue's clock (plus Offset), read again after a rate
+// wait.
+func TestAuthorizeClockAndOffset(t *testing.T) {
+	f := newFixture(t)
+	now, reads := testNow, 0
+	f.auth.Clock = func() time.Time { reads++; return now }
+	f.auth.Offset = func() time.Duration { return 2 * time.Second }
+	var judged time.Time
+	f.guard.onCheck = func(in *exchange.Intent) { judged = in.At }
+
+	stampOf := func(a *exchange.Authorized) int64 {
+		t.Helper()
+		payload, _ := splitSignature(t, a.Wire.Query)
+		ps, err := exchange.ParseParams(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := ps.Get("timestamp")
+		ts, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+
+	a, err := f.auth.Authorize(context.Background(), limitOrder("50000", "0.01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reads != 1 {
+		t.Errorf("clock read %d times without a rate guard, want once", reads)
+	}
+	if !judged.Equal(testNow) || !a.Intent.At.Equal(testNow) {
+		t.Errorf("guard judged at %v (intent at %v), want %v", judged, a.Intent.At, testNow)
+	}
+	if got, want := stampOf(a), testNow.Add(2*time.Second).UnixMilli(); got != want {
+		t.Errorf("timestamp %d, want the local time plus the offset %d", got, want)
+	}
+
+	f.auth.Rate = advancingRate{&now}
+	reads = 0
+	a, err = f.auth.Authorize(context.Background(), limitOrder("50000", "0.01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reads != 2 {
+		t.Errorf("clock read %d times with a rate guard, want twice", reads)
+	}
+	if !judged.Equal(testNow) {
+		t.Errorf("guard judged at %v, want before the wait %v", judged, testNow)
+	}
+	if got, want := stampOf(a), testNow.Add(time.Minute+2*time.Second).UnixMilli(); got != want {
+		t.Errorf("timestamp %d, want the time after the wait plus the offset %d", got, want)
+	}
+	recs := f.records(t)
+	if len(recs) != 2 || !recs[0].Time.Equal(testNow) || !recs[1].Time.Equal(testNow) {
+		t.Fatalf("records %+v, want both at the decision time %v", recs, testNow)
+	}
+}
+
 // TestAuthorizedOutlivesLaterRequests: what Authorize returns shares no
 // storage with the state it recycles for the requests after it.
 func TestAuthorizedOutlivesLaterRequests(t *testing.T) {

@@ -131,7 +131,7 @@ func (c *Conn) Clock() *ClockOffset { return &c.clock }
 // venue's clock. rate may be nil.
 func (c *Conn) NewAuthorizer(rate RateLimiter) *Authorizer {
 	return &Authorizer{Scheme: c.cfg.Scheme, Signer: c.cfg.Signer, Guard: c.cfg.Guard, Audit: c.cfg.Audit,
-		Rate: rate, Clock: c.clock.Now, Logger: c.logger}
+		Rate: rate, Offset: c.clock.Load, Logger: c.logger}
 }
 
 // CheckKey reads the key's permissions with permissions and refuses a key

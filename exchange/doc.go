@@ -12,10 +12,13 @@
 //     does not know is refused (ErrUnknownEndpoint);
 //  2. parses the Intent from the request itself (never from a description
 //     passed beside it) and asks the Guard, which returns a Reservation of
-//     notional budget or a violation;
+//     notional budget or a violation; the Intent carries the time of the
+//     decision (one reading of the local clock), which the Guard judges
+//     quote ages and daily windows at and the audit record carries;
 //  3. reserves the request's rate cost with the RateLimiter, waiting at most
 //     until the context's deadline;
-//  4. stamps the request (timestamps) and writes an audit record with the
+//  4. stamps the request on the venue's clock (the local clock plus the
+//     measured offset, read again after a rate wait) and writes an audit record with the
 //     SHA-256 of the exact bytes that will be signed; if the record cannot be
 //     written, nothing is signed (fail closed);
 //  5. signs with the venue scheme through a signer.Signer that never hands

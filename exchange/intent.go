@@ -1,5 +1,7 @@
 package exchange
 
+import "time"
+
 // Cost is what a request consumes of a venue's rate limits.
 type Cost struct {
 	Weight int // request weight (Binance REQUEST_WEIGHT, KuCoin pool weight)
@@ -25,6 +27,11 @@ type Intent struct {
 	// Test reports a venue dry run (e.g. POST /api/v3/order/test), which
 	// creates nothing but is checked like the real thing.
 	Test bool
+	// At is when the request is authorized, on the local clock: the
+	// Authorizer sets it, and the audit record carries it. A guard judges
+	// the request at At (quote ages, daily windows) and reads its own
+	// clock only when At is zero.
+	At time.Time
 }
 
 // Class is the class of the intent's route.

@@ -49,7 +49,8 @@ func WithPrices(venue string, src exchange.PriceSource) GuardOption {
 	return func(g *Guard) { g.prices[venue] = src }
 }
 
-// WithClock sets the clock (time.Now by default).
+// WithClock sets the clock (time.Now by default). The guard reads it for
+// intents without a time (exchange.Intent.At) and for the kill switch.
 func WithClock(now func() time.Time) GuardOption {
 	return func(g *Guard) { g.now = now }
 }
@@ -281,6 +282,15 @@ func (g *Guard) AcceptKeyRisks(credential string) (exchange.KeyRisks, bool) {
 	return cg.pol.AcceptKeyRisks, true
 }
 
+// at returns the time the guard judges in at: in.At, or the guard's clock
+// when in.At is zero.
+func (g *Guard) at(in *exchange.Intent) time.Time {
+	if !in.At.IsZero() {
+		return in.At
+	}
+	return g.now()
+}
+
 // Check implements exchange.Guard. See the package doc for the rules and
 // their order. Every error is a *Violation wrapping ErrDenied.
 func (g *Guard) Check(ctx context.Context, in *exchange.Intent) (exchange.Reservation, error) {
@@ -369,7 +379,7 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 		if v != nil {
 			return nil, v
 		}
-		return g.checkTradeFast(ctx, cg, sg, in, g.now())
+		return g.checkTradeFast(ctx, cg, sg, in, g.at(in))
 	}
 	var syms [maxLegs]*symGuard
 	for i := range in.Orders {
@@ -379,7 +389,7 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 		}
 		syms[i] = sg
 	}
-	now := g.now()
+	now := g.at(in)
 	sr := &slowReservation{res: reservation{g: g, cg: cg}}
 	res := &sr.res
 	lims := sr.lims[:]

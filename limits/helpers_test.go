@@ -131,6 +131,12 @@ func trade(cred string, orders ...exchange.Order) *exchange.Intent {
 		Route: exchange.Route{Name: "POST /api/v3/order", Class: exchange.ClassTrade}, Orders: orders}
 }
 
+// at sets the time the intent is judged at.
+func at(t time.Time, in *exchange.Intent) *exchange.Intent {
+	in.At = t
+	return in
+}
+
 func limit(sym string, side exchange.Side, price, qty string) exchange.Order {
 	return exchange.Order{Symbol: sym, Side: side, Type: exchange.Limit, Price: dec(price), Quantity: dec(qty)}
 }
