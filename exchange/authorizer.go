@@ -37,7 +37,9 @@ type Scheme interface {
 	Prepare(dst []byte, req *Request, key signer.KeyInfo, now time.Time) (payload []byte, err error)
 	// Sign signs a prepared request into w, the request as it goes on the
 	// wire. It appends w's header fields to w.Header[:0], whose capacity
-	// the caller may provide, and sets every other field of w.
+	// the caller may provide, and sets every other field of w. It may use
+	// the capacity of payload beyond its length as scratch space, as an
+	// append to payload would.
 	Sign(ctx context.Context, s signer.Signer, key signer.KeyInfo, req *Request, payload []byte, now time.Time, w *Wire) error
 }
 

@@ -173,36 +173,41 @@ func (s *Signer) delegate(ctx context.Context, e *entry) (signer.Signer, string,
 // Sign implements signer.Signer. The first signature with a sealed key
 // decrypts it; a damaged entry fails with ErrTampered.
 func (s *Signer) Sign(ctx context.Context, key string, alg signer.Algorithm, msg []byte) ([]byte, error) {
+	return s.AppendSign(ctx, nil, key, alg, msg)
+}
+
+// AppendSign implements signer.AppendSigner: Sign, appending to dst.
+func (s *Signer) AppendSign(ctx context.Context, dst []byte, key string, alg signer.Algorithm, msg []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return dst, err
 	}
 	e, err := s.ks.lookup("sign", key)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	fail := func(err error) error { return &signer.KeyError{Op: "sign", Key: key, Err: err} }
 	if alg.KeyType() != e.Type {
-		return nil, fail(fmt.Errorf("%w: %s key cannot sign %s", signer.ErrWrongAlgorithm, e.Type, alg))
+		return dst, fail(fmt.Errorf("%w: %s key cannot sign %s", signer.ErrWrongAlgorithm, e.Type, alg))
 	}
 	if err := s.ks.unseal(e); err != nil {
-		return nil, fail(err)
+		return dst, fail(err)
 	}
 	if e.Backend == BackendPKCS11 {
 		d, dk, err := s.delegate(ctx, e)
 		if err != nil {
-			return nil, fail(err)
+			return dst, fail(err)
 		}
-		sig, err := d.Sign(ctx, dk, alg, msg)
+		out, err := signer.AppendSign(ctx, d, dst, dk, alg, msg)
 		if err != nil {
-			return nil, fail(err)
+			return dst, fail(err)
 		}
-		return sig, nil
+		return out, nil
 	}
-	sig, err := s.ks.cache.Sign(ctx, e.id, alg, msg)
+	out, err := s.ks.cache.AppendSign(ctx, dst, e.id, alg, msg)
 	if err != nil {
-		return nil, fail(unwrapKeyError(err, e.id))
+		return dst, fail(unwrapKeyError(err, e.id))
 	}
-	return sig, nil
+	return out, nil
 }
 
 // SignPassphrase implements signer.PassphraseSigner: the MAC of the key's

@@ -73,22 +73,26 @@ func newMACKey(newHash func() hash.Hash, key []byte) (*macKey, error) {
 	return k, nil
 }
 
-// sum returns the MAC of msg in a new slice.
-func (k *macKey) sum(msg []byte) ([]byte, error) {
+// appendSum appends the MAC of msg to dst.
+func (k *macKey) appendSum(dst, msg []byte) ([]byte, error) {
 	st := k.pool.Get().(*macState)
 	defer k.pool.Put(st)
 	if st.u == nil || st.u.UnmarshalBinary(k.inner) != nil {
-		return nil, errors.New("signer: hash state cannot be restored")
+		return dst, errors.New("signer: hash state cannot be restored")
 	}
 	st.h.Write(msg)
-	// The inner digest goes into the output's own backing array; Write
-	// consumes it before the outer Sum overwrites it.
-	out := st.h.Sum(make([]byte, 0, k.size))
-	if st.u.UnmarshalBinary(k.outer) != nil {
-		return nil, errors.New("signer: hash state cannot be restored")
+	if dst == nil {
+		dst = make([]byte, 0, k.size)
 	}
-	st.h.Write(out)
-	out = st.h.Sum(out[:0])
+	// The inner digest goes where the MAC will be; Write consumes it
+	// before the outer Sum overwrites it.
+	n := len(dst)
+	inner := st.h.Sum(dst)
+	if st.u.UnmarshalBinary(k.outer) != nil {
+		return dst, errors.New("signer: hash state cannot be restored")
+	}
+	st.h.Write(inner[n:])
+	out := st.h.Sum(inner[:n])
 	st.h.Reset()
 	return out, nil
 }
@@ -118,14 +122,14 @@ func newHMACKeys(secret []byte) (*hmacKeys, error) {
 	return &hmacKeys{sha256: a, sha512: b}, nil
 }
 
-func (h *hmacKeys) sign(alg Algorithm, msg []byte) ([]byte, error) {
+func (h *hmacKeys) appendSign(dst []byte, alg Algorithm, msg []byte) ([]byte, error) {
 	switch alg {
 	case HMACSHA256:
-		return h.sha256.sum(msg)
+		return h.sha256.appendSum(dst, msg)
 	case HMACSHA512:
-		return h.sha512.sum(msg)
+		return h.sha512.appendSum(dst, msg)
 	}
-	return nil, ErrWrongAlgorithm
+	return dst, ErrWrongAlgorithm
 }
 
 func (h *hmacKeys) wipe() {

@@ -129,22 +129,28 @@ func (m *Memory) lookup(op, name string) (*memKey, error) {
 
 // Sign implements Signer.
 func (m *Memory) Sign(ctx context.Context, key string, alg Algorithm, msg []byte) ([]byte, error) {
+	return m.AppendSign(ctx, nil, key, alg, msg)
+}
+
+// AppendSign implements AppendSigner: HMACs are appended to dst without
+// an allocation of their own.
+func (m *Memory) AppendSign(ctx context.Context, dst []byte, key string, alg Algorithm, msg []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return dst, err
 	}
 	k, err := m.lookup("sign", key)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	defer m.mu.RUnlock()
 	if alg.KeyType() != k.info.Type {
-		return nil, &KeyError{Op: "sign", Key: key, Err: fmt.Errorf("%w: a %s key cannot sign %s; use one of %v", ErrWrongAlgorithm, k.info.Type, algName(alg), k.info.Type.Algorithms())}
+		return dst, &KeyError{Op: "sign", Key: key, Err: fmt.Errorf("%w: a %s key cannot sign %s; use one of %v", ErrWrongAlgorithm, k.info.Type, algName(alg), k.info.Type.Algorithms())}
 	}
-	sig, err := k.sign(alg, msg)
+	out, err := k.appendSign(dst, alg, msg)
 	if err != nil {
-		return nil, &KeyError{Op: "sign", Key: key, Err: err}
+		return dst, &KeyError{Op: "sign", Key: key, Err: err}
 	}
-	return sig, nil
+	return out, nil
 }
 
 // algName quotes an algorithm for an error message, bounded in length, as
@@ -157,11 +163,18 @@ func algName(a Algorithm) string {
 	return fmt.Sprintf("%q", string(a))
 }
 
-func (k *memKey) sign(alg Algorithm, msg []byte) ([]byte, error) {
+func (k *memKey) appendSign(dst []byte, alg Algorithm, msg []byte) ([]byte, error) {
 	if k.mac != nil {
-		return k.mac.sign(alg, msg)
+		return k.mac.appendSign(dst, alg, msg)
 	}
-	return SignWith(k.priv, alg, msg)
+	sig, err := SignWith(k.priv, alg, msg)
+	if err != nil {
+		return dst, err
+	}
+	if dst == nil {
+		return sig, nil
+	}
+	return append(dst, sig...), nil
 }
 
 // SignWith signs msg with an asymmetric crypto.Signer under alg, encoding
@@ -204,7 +217,7 @@ func (m *Memory) SignPassphrase(ctx context.Context, key string, alg Algorithm) 
 	var sig []byte
 	err = k.pass.Use(func(p []byte) error {
 		var e error
-		sig, e = k.mac.sign(alg, p)
+		sig, e = k.mac.appendSign(nil, alg, p)
 		return e
 	})
 	if err != nil {

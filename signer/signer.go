@@ -62,6 +62,33 @@ type Signer interface {
 	Info(ctx context.Context, key string) (KeyInfo, error)
 }
 
+// AppendSigner is implemented by signers that can append a signature to a
+// buffer the caller provides, as hash.Hash.Sum appends a digest, instead
+// of allocating one. AppendSign otherwise has the contract of Sign; on
+// error it returns dst unchanged. Call it through the AppendSign function,
+// which falls back to Sign.
+type AppendSigner interface {
+	AppendSign(ctx context.Context, dst []byte, key string, alg Algorithm, msg []byte) ([]byte, error)
+}
+
+// AppendSign appends the signature of msg under key to dst and returns the
+// extended buffer: with s.AppendSign when s implements AppendSigner, else
+// with s.Sign. On error it returns dst unchanged.
+func AppendSign(ctx context.Context, s Signer, dst []byte, key string, alg Algorithm, msg []byte) ([]byte, error) {
+	if a, ok := s.(AppendSigner); ok {
+		out, err := a.AppendSign(ctx, dst, key, alg, msg)
+		if err != nil {
+			return dst, err
+		}
+		return out, nil
+	}
+	sig, err := s.Sign(ctx, key, alg, msg)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, sig...), nil
+}
+
 // Lister is implemented by backends that can enumerate their keys.
 type Lister interface {
 	Keys(ctx context.Context) ([]KeyInfo, error)

@@ -197,7 +197,8 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	default:
 		return fmt.Errorf("binance: key %q is a %s key; Binance takes hmac, ed25519 or rsa keys", key.Name, key.Type)
 	}
-	sig, err := sg.Sign(ctx, key.Name, alg, payload)
+	// The signature goes into payload's spare capacity when there is room.
+	sig, err := signer.AppendSign(ctx, sg, payload[len(payload):], key.Name, alg, payload)
 	if err != nil {
 		return err
 	}

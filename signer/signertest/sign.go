@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"math/big"
 	"testing"
 
@@ -74,6 +75,7 @@ func testMACVectors(t *testing.T, h Harness, keys []Key, vectors []macVector) {
 				t.Fatalf("second Sign: %v", err)
 			}
 			checkMAC(t, v, again)
+			testAppendSign(t, b.Signer, v.key, v.alg, msg, again)
 		})
 	}
 }
@@ -258,4 +260,28 @@ func testRSA(t *testing.T, h Harness) {
 		t.Fatalf("Info: %v", err)
 	}
 	checkPublic(t, info, pub)
+}
+
+// testAppendSign checks signer.AppendSign (through the backend's
+// AppendSigner, if it has one) against want, the result of Sign: the
+// signature is appended after the caller's bytes, into the caller's
+// capacity when there is room, and a failure returns dst unchanged.
+func testAppendSign(t *testing.T, s signer.Signer, key string, alg signer.Algorithm, msg, want []byte) {
+	t.Helper()
+	buf := make([]byte, 3, 3+len(want))
+	copy(buf, "pre")
+	got, err := signer.AppendSign(t.Context(), s, buf, key, alg, msg)
+	if err != nil {
+		t.Fatalf("AppendSign: %v", err)
+	}
+	if string(got[:3]) != "pre" || !bytes.Equal(got[3:], want) {
+		t.Fatalf("AppendSign = %x, want \"pre\" then %x", got, want)
+	}
+	if &got[0] != &buf[0] {
+		t.Errorf("AppendSign allocated although dst had room")
+	}
+	got, err = signer.AppendSign(t.Context(), s, buf, key+"-missing", alg, msg)
+	if !errors.Is(err, signer.ErrKeyNotFound) || len(got) != 3 || string(got) != "pre" {
+		t.Fatalf("AppendSign with an unknown key = %q, %v; want dst unchanged and ErrKeyNotFound", got, err)
+	}
 }
