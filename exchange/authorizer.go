@@ -295,7 +295,7 @@ type authorization struct {
 	out    Authorized
 	wire   Wire
 	orders [1]Order       // out.Intent.Orders
-	header [2]HeaderField // wire.Header
+	header [1]HeaderField // wire.Header (the API key)
 }
 
 // scratch is what Authorize needs only while it runs: the request's copy,
