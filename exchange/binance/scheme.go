@@ -128,12 +128,22 @@ func (s *Scheme) Prepare(dst []byte, req *exchange.Request, key signer.KeyInfo, 
 				return nil, fmt.Errorf("%w: %s: the body is not a form-encoded parameter list", exchange.ErrMalformedRequest, name)
 			}
 		}
-		has := func(k string) bool { return req.Params.Has(k) || body.Has(k) }
-		if has("signature") {
-			return nil, fmt.Errorf("%w: %s: the request already carries a signature", exchange.ErrMalformedRequest, name)
+		// One pass over query and body for the parameters Prepare sets.
+		hasRecvWindow, hasTimestamp := false, false
+		for _, ps := range [2]exchange.Params{req.Params, body} {
+			for _, kv := range ps {
+				switch kv.Key {
+				case "signature":
+					return nil, fmt.Errorf("%w: %s: the request already carries a signature", exchange.ErrMalformedRequest, name)
+				case "recvWindow":
+					hasRecvWindow = true
+				case "timestamp":
+					hasTimestamp = true
+				}
+			}
 		}
-		recvWindow = s.recvWindow != "" && !has("recvWindow")
-		timestamp = !has("timestamp")
+		recvWindow = s.recvWindow != "" && !hasRecvWindow
+		timestamp = !hasTimestamp
 	}
 	const stamps = len("&recvWindow=") + 10 + len("&timestamp=") + 20
 	if n := encodedLen(req.Params) + stamps + len(req.Body); cap(dst)-len(dst) < n {

@@ -136,6 +136,21 @@ func TestPrepareStampsOnlyThePayload(t *testing.T) {
 	if got, want := string(payload), "prefix:recvWindow=5000&timestamp=-5"; got != want {
 		t.Fatalf("payload %q, want %q", got, want)
 	}
+	// Stamps the body already carries are not added again; a signature
+	// in the body is refused like one in the query.
+	inBody := &exchange.Request{Method: "POST", Path: "/api/v3/order", Params: exchange.Params{{Key: "symbol", Value: "LTCBTC"}},
+		Body: []byte("recvWindow=100&timestamp=7")}
+	payload, err = s.Prepare(nil, inBody, key, time.UnixMilli(9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(payload), "symbol=LTCBTCrecvWindow=100&timestamp=7"; got != want {
+		t.Fatalf("payload %q, want %q", got, want)
+	}
+	inBody.Body = []byte("side=BUY&signature=00")
+	if _, err := s.Prepare(nil, inBody, key, time.UnixMilli(9)); !errors.Is(err, exchange.ErrMalformedRequest) {
+		t.Fatalf("signature in the body: %v, want ErrMalformedRequest", err)
+	}
 }
 
 func TestRecvWindowFormat(t *testing.T) {
