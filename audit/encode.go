@@ -33,8 +33,9 @@ func appendRecordJSON(dst []byte, r *Record) (_ []byte, ok bool) {
 
 // appendRecordPrefix appends the encoding/json encoding of r up to the
 // value of its hash: every field but the last, then `,"hash":"`. Followed
-// by the 64 hex digits of Hash and `"}` it is the encoding of r. ok is false, and dst may hold part of
-// the encoding, for a time encoding/json refuses.
+// by the 64 hex digits of Hash and `"}` it is the encoding of r. ok is
+// false, and dst may hold part of the encoding, for a time encoding/json
+// refuses.
 //
 // Each constant run of the encoding (the closing quote of one value, the
 // next key, the opening quote of its value) is appended in one piece.
