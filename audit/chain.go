@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"sync"
 	"time"
@@ -19,27 +18,16 @@ import (
 type Chain struct {
 	mu   sync.Mutex
 	head Anchor
-	memo digestMemo
 }
 
 // NewChain returns a Chain whose next record follows the record at from
-// (Seq 0 and an empty Hash: a new chain). It fails, wrapping
-// ErrInvalidRecord, if from.Hash is neither empty nor 64 lowercase hex
-// digits.
+// (Seq 0 and the zero Hash: a new chain). It fails, wrapping
+// ErrInvalidRecord, if from names a record (Seq above 0) without a hash.
 func NewChain(from Anchor) (*Chain, error) {
-	c := &Chain{head: from}
-	if from.Hash == "" {
-		if from.Seq != 0 {
-			return nil, fmt.Errorf("%w: anchor of record %d has no hash", ErrInvalidRecord, from.Seq)
-		}
-		return c, nil
+	if from.Seq != 0 && from.Hash.IsZero() {
+		return nil, fmt.Errorf("%w: anchor of record %d has no hash; pass the Hash of that record", ErrInvalidRecord, from.Seq)
 	}
-	var prev [sha256.Size]byte
-	if len(from.Hash) != 2*sha256.Size || !decodeHexDigest(&prev, from.Hash) {
-		return nil, fmt.Errorf("%w: anchor hash is not 64 lowercase hex digits", ErrInvalidRecord)
-	}
-	c.memo.prevHex, c.memo.prev = from.Hash, prev
-	return c, nil
+	return &Chain{head: from}, nil
 }
 
 // Append links r into the chain: it sets r.Seq, r.Prev and r.Hash (and
@@ -60,16 +48,12 @@ func (c *Chain) Append(ctx context.Context, r *Record) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rec.Seq, rec.Prev = c.head.Seq+1, c.head.Hash
-	if rec.Prev == "" {
-		rec.Prev = ZeroHash
-	}
-	hash, sum, err := hashRecordWith(&rec, &c.memo)
+	hash, err := hashRecord(&rec)
 	if err != nil {
 		return err
 	}
-	rec.Hash = string(hash[:])
-	c.head = Anchor{Seq: rec.Seq, Hash: rec.Hash}
-	c.memo.prevHex, c.memo.prev = rec.Hash, sum
+	rec.Hash = hash
+	c.head = Anchor{Seq: rec.Seq, Hash: hash}
 	*r = rec
 	return nil
 }

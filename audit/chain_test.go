@@ -3,11 +3,10 @@ package audit_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/keyfence/keyfence/audit"
 )
@@ -24,7 +23,7 @@ func TestChainMatchesLog(t *testing.T) {
 		r := record(i)
 		r.Time = clock()
 		if i%4 == 3 {
-			r.PolicySHA256 = fmt.Sprintf("%064x", i) // the policy changes, and back
+			r.PolicySHA256 = audit.Digest{31: byte(i)} // the policy changes, and back
 		}
 		if i == 5 {
 			r.Reason = "bad \xff byte" // normalized to U+FFFD by both
@@ -78,10 +77,21 @@ func TestNewChainContinues(t *testing.T) {
 	if *a != *b || b.Seq != head.Seq+1 || b.Prev != head.Hash {
 		t.Errorf("continued chain gave %+v, the original %+v", b, a)
 	}
-	for _, bad := range []audit.Anchor{{Seq: 3, Hash: "ABC"}, {Seq: 3, Hash: ""}, {Seq: 1, Hash: fmt.Sprintf("%064X", 0xabc)}} {
+	for _, bad := range []audit.Anchor{{Seq: 3}, {Seq: 1}} {
 		if _, err := audit.NewChain(bad); !errors.Is(err, audit.ErrInvalidRecord) {
-			t.Errorf("NewChain(%+v) = %v, want ErrInvalidRecord", bad, err)
+			t.Errorf("NewChain(%+v) = %v, want ErrInvalidRecord: a record without a hash", bad, err)
 		}
+	}
+	// The zero Anchor starts a new chain, as the zero Chain does.
+	fresh, err := audit.NewChain(audit.Anchor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, want := record(0), record(0)
+	r.Time, want.Time = epoch, epoch
+	var zero audit.Chain
+	if err := fresh.Append(ctx, r); err != nil || zero.Append(ctx, want) != nil || *r != *want || !r.Prev.IsZero() {
+		t.Errorf("NewChain(Anchor{}) gave %+v (%v), the zero Chain %+v", r, err, want)
 	}
 }
 
@@ -92,12 +102,15 @@ func TestChainRefusalLeavesItUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	head := c.Head()
-	for _, digest := range []string{"not a digest", strings.Repeat("\xff", 64), strings.Repeat("a", 63) + "\xff"} {
+	for name, spoil := range map[string]func(r *audit.Record){
+		"decision": func(r *audit.Record) { r.Decision = "maybe" },
+		"year":     func(r *audit.Record) { r.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
+	} {
 		bad := record(1)
-		bad.PayloadSHA256 = digest
+		spoil(bad)
 		before := *bad
 		if err := c.Append(ctx, bad); !errors.Is(err, audit.ErrInvalidRecord) {
-			t.Fatalf("Append of digest %q = %v, want ErrInvalidRecord", digest, err)
+			t.Fatalf("Append with a bad %s = %v, want ErrInvalidRecord", name, err)
 		}
 		if c.Head() != head || *bad != before {
 			t.Errorf("refused append moved the chain to %+v or changed the record to %+v", c.Head(), bad)
@@ -128,7 +141,7 @@ func TestChainConcurrentAppends(t *testing.T) {
 	}
 	wg.Wait()
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Seq < recs[j].Seq })
-	prev := audit.ZeroHash
+	var prev audit.Digest
 	for i, r := range recs {
 		h, err := r.ComputeHash()
 		if r.Seq != uint64(i+1) || r.Prev != prev || err != nil || h != r.Hash {

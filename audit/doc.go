@@ -19,15 +19,22 @@
 // strings escaped as encoding/json escapes them, Time in RFC 3339 with
 // nanoseconds in UTC, hash last), followed by "\n". The Log numbers
 // records with Seq, from 1, without gaps, across all files of the log.
-// Prev is the Hash of the record before, or ZeroHash (64 "0") for record
-// 1; it is never empty in a log. A Chain numbers, links and hashes
-// records the same way in memory, without a file.
+// Prev is the Hash of the record before, or the zero Digest for record 1.
+// A Chain numbers, links and hashes records the same way in memory,
+// without a file.
 //
-// Hash is the lowercase hex SHA-256 of a binary encoding of the record's
-// other fields, so that a verifier in any language can recompute it from
-// the decoded fields without reproducing Go's JSON. Integers are
-// big-endian; uvarint is the unsigned LEB128 varint of encoding/binary
-// (AppendUvarint). The input is, in this order:
+// A Record carries its digests (PayloadSHA256, PolicySHA256, Prev, Hash)
+// in binary, as Digest values. The line writes each as 64 lowercase hex
+// digits, and leaves out a zero PayloadSHA256 or PolicySHA256 (no digest);
+// Prev and Hash are always written, record 1's Prev as 64 "0". A line
+// whose digest is not 64 lowercase hex digits does not decode: Verify
+// reports its line.
+//
+// Hash is the SHA-256 of a binary encoding of the record's other fields,
+// so that a verifier in any language can recompute it from the decoded
+// fields without reproducing Go's JSON. Integers are big-endian; uvarint
+// is the unsigned LEB128 varint of encoding/binary (AppendUvarint). The
+// input is, in this order:
 //
 //  1. the 16 ASCII bytes "keyfence-audit-1" (the definition and its
 //     version);
@@ -38,15 +45,13 @@
 //  4. Credential, Venue, Class, Route, Intent, Decision, Rule, Reason,
 //     each as uvarint(length in bytes) followed by its UTF-8 bytes (an
 //     absent field is the empty string: the single byte 0);
-//  5. PayloadSHA256, PolicySHA256, Prev, each as the byte 0 when empty,
-//     or the byte 1 followed by the 32 bytes its 64 hex digits encode.
+//  5. PayloadSHA256 and PolicySHA256, each as the byte 0 when absent (the
+//     zero Digest), or the byte 1 followed by its 32 bytes;
+//  6. Prev: the byte 1 followed by its 32 bytes (32 zero bytes for
+//     record 1).
 //
-// The Hash field itself is not covered. A record whose PayloadSHA256,
-// PolicySHA256 or Prev is neither empty nor exactly 64 lowercase hex
-// digits has no hash: Record.ComputeHash and Log.Append refuse it with
-// an error wrapping ErrInvalidRecord, and Verify reports its line.
-// Record.ComputeHash computes the hash; TestHashKnownAnswer builds one
-// input byte by byte.
+// The Hash field itself is not covered. Record.ComputeHash computes the
+// hash; TestHashKnownAnswer builds one input byte by byte.
 //
 // A verifier decodes each line, checks that it is in canonical form (the
 // line is exactly the encoding/json encoding of the record it decodes

@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -28,15 +27,15 @@ func appendRecordJSON(dst []byte, r *Record) (_ []byte, ok bool) {
 	if dst, ok = appendRecordPrefix(dst, r); !ok {
 		return dst[:n0], false
 	}
-	dst = appendJSONChars(dst, r.Hash)
+	dst = appendDigestHex(dst, &r.Hash)
 	return append(dst, `"}`...), true
 }
 
 // appendRecordPrefix appends the encoding/json encoding of r up to the
 // value of its hash: every field but the last, then `,"hash":"`. Followed
-// by `"}` it is the encoding of r with Hash empty; followed by the escaped
-// Hash and `"}`, the encoding of r. ok is false, and dst may hold part of
-// the encoding, for a time encoding/json refuses.
+// by the 64 hex digits of Hash and `"}` it is the encoding of r. ok is
+// false, and dst may hold part of the encoding, for a time encoding/json
+// refuses.
 //
 // Each constant run of the encoding (the closing quote of one value, the
 // next key, the opening quote of its value) is appended in one piece.
@@ -71,16 +70,16 @@ func appendRecordPrefix(dst []byte, r *Record) (_ []byte, ok bool) {
 		dst = append(dst, `","reason":"`...)
 		dst = appendJSONChars(dst, r.Reason)
 	}
-	if r.PayloadSHA256 != "" {
+	if !r.PayloadSHA256.IsZero() {
 		dst = append(dst, `","payload_sha256":"`...)
-		dst = appendJSONChars(dst, r.PayloadSHA256)
+		dst = appendDigestHex(dst, &r.PayloadSHA256)
 	}
-	if r.PolicySHA256 != "" {
+	if !r.PolicySHA256.IsZero() {
 		dst = append(dst, `","policy_sha256":"`...)
-		dst = appendJSONChars(dst, r.PolicySHA256)
+		dst = appendDigestHex(dst, &r.PolicySHA256)
 	}
 	dst = append(dst, `","prev":"`...)
-	dst = appendJSONChars(dst, r.Prev)
+	dst = appendDigestHex(dst, &r.Prev)
 	dst = append(dst, `","hash":"`...)
 	return dst, true
 }
@@ -364,25 +363,17 @@ func timeError(t time.Time) error {
 }
 
 // appendLine appends the line that stores r (without the newline) to dst
-// and returns it with the hash the line carries, as lowercase hex. r.Hash
-// is ignored.
-func appendLine(dst []byte, r *Record) (line []byte, hash [2 * sha256.Size]byte, err error) {
-	line, hash, _, err = appendLineWith(dst, r, nil)
-	return line, hash, err
-}
-
-// appendLineWith is appendLine reusing the digests m decoded before (m may
-// be nil); it also returns the hash in binary.
-func appendLineWith(dst []byte, r *Record, m *digestMemo) (line []byte, hash [2 * sha256.Size]byte, sum [sha256.Size]byte, err error) {
-	if hash, sum, err = hashRecordWith(r, m); err != nil {
-		return dst, hash, sum, err
+// and returns it with the hash the line carries. r.Hash is ignored.
+func appendLine(dst []byte, r *Record) (line []byte, hash Digest, err error) {
+	if hash, err = hashRecord(r); err != nil {
+		return dst, hash, err
 	}
 	n0 := len(dst)
 	dst, ok := appendRecordPrefix(dst, r)
 	if !ok {
 		// Unreachable: hashRecord refuses the same times.
-		return dst[:n0], hash, sum, timeError(r.Time)
+		return dst[:n0], hash, timeError(r.Time)
 	}
-	dst = append(dst, hash[:]...)
-	return append(dst, `"}`...), hash, sum, nil
+	dst = appendDigestHex(dst, &hash)
+	return append(dst, `"}`...), hash, nil
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -28,10 +27,10 @@ var oddStrings = []string{
 // chain"), written apart from the package's encoder: SHA-256 over the
 // domain, Seq, Time, the length-prefixed text fields and the digests in
 // binary. ok is false for a record that has no hash: a time encoding/json
-// refuses, or a digest neither empty nor 64 lowercase hex digits.
-func refHash(r Record) (hash string, ok bool) {
+// refuses.
+func refHash(r Record) (hash Digest, ok bool) {
 	if _, err := r.Time.MarshalJSON(); err != nil {
-		return "", false
+		return Digest{}, false
 	}
 	_, off := r.Time.Zone()
 	b := []byte("keyfence-audit-1")
@@ -43,33 +42,29 @@ func refHash(r Record) (hash string, ok bool) {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	for _, s := range []string{r.PayloadSHA256, r.PolicySHA256, r.Prev} {
-		if s == "" {
+	for _, d := range [][sha256.Size]byte{r.PayloadSHA256, r.PolicySHA256} {
+		if d == [sha256.Size]byte{} {
 			b = append(b, 0)
 			continue
 		}
-		d, err := hex.DecodeString(s)
-		if err != nil || len(d) != sha256.Size || hex.EncodeToString(d) != s {
-			return "", false
-		}
-		b = append(append(b, 1), d...)
+		b = append(append(b, 1), d[:]...)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), true
+	b = append(append(b, 1), r.Prev[:]...) // always present
+	return sha256.Sum256(b), true
 }
 
 // slowLine is the definition of a stored line: encoding/json of r with
 // Hash set to the record's hash (refHash).
-func slowLine(t testing.TB, r Record) ([]byte, string, error) {
+func slowLine(t testing.TB, r Record) ([]byte, Digest, error) {
 	t.Helper()
 	h, ok := refHash(r)
 	if !ok {
-		return nil, "", errors.New("record has no hash")
+		return nil, Digest{}, errors.New("record has no hash")
 	}
 	r.Hash = h
 	b, err := json.Marshal(r)
 	if err != nil {
-		return nil, "", err
+		return nil, Digest{}, err
 	}
 	return b, h, nil
 }
@@ -111,18 +106,25 @@ func TestFastEncoderMatchesEncodingJSON(t *testing.T) {
 		Seq: 42, Time: time.Date(2026, 11, 24, 12, 0, 0, 123456789, time.UTC),
 		Credential: "doc", Venue: "binance", Class: "trade", Route: "POST /api/v3/order",
 		Intent: "POST /api/v3/order: BUY LIMIT 1 LTCBTC @ 0.1 GTC", Decision: Allow,
-		PayloadSHA256: strings.Repeat("ab", 32), PolicySHA256: strings.Repeat("cd", 32),
-		Prev: ZeroHash, Hash: strings.Repeat("ef", 32),
+		PayloadSHA256: fill(0xab), PolicySHA256: fill(0xcd), Hash: fill(0xef),
 	}
 	checkSameEncoding(t, base)
-	checkSameEncoding(t, Record{}) // every omitempty field empty, zero time
+	checkSameEncoding(t, Record{}) // every optional field empty, zero digests, zero time
 	long := base                   // a hash input longer than the stack buffer
 	long.Intent, long.Reason = strings.Repeat("x", 300), strings.Repeat("é", 200)
 	checkSameEncoding(t, long)
 
 	fields := func(r *Record) []*string {
 		return []*string{&r.Credential, &r.Venue, &r.Class, &r.Route, &r.Intent, &r.Decision,
-			&r.Rule, &r.Reason, &r.PayloadSHA256, &r.PolicySHA256, &r.Prev, &r.Hash}
+			&r.Rule, &r.Reason}
+	}
+	digests := func(r *Record) []*Digest { return []*Digest{&r.PayloadSHA256, &r.PolicySHA256, &r.Prev, &r.Hash} }
+	for i := range digests(&base) {
+		for _, d := range []Digest{{}, fill(0xff), fill(0x00a), {31: 1}} {
+			r := base
+			*digests(&r)[i] = d
+			checkSameEncoding(t, r)
+		}
 	}
 	for i := range fields(&base) {
 		for _, s := range oddStrings {
@@ -152,11 +154,15 @@ func TestFastEncoderMatchesEncodingJSON(t *testing.T) {
 		r := base
 		r.Seq = rng.Uint64()
 		r.Time = time.Unix(rng.Int64N(253402300799), rng.Int64N(1e9)).UTC()
-		for i, f := range fields(&r) {
-			if i >= 8 && i <= 10 && rng.IntN(2) == 0 { // a digest
-				*f = fmt.Sprintf("%016x%016x%016x%016x", rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64())
-				continue
+		for _, d := range digests(&r) {
+			*d = Digest{}
+			if rng.IntN(3) != 0 {
+				for j := range d {
+					d[j] = byte(rng.Uint32())
+				}
 			}
+		}
+		for _, f := range fields(&r) {
 			if rng.IntN(3) == 0 {
 				*f = ""
 				continue
@@ -207,11 +213,31 @@ func FuzzRecordEncoding(f *testing.F) {
 	for _, s := range []string{digest, strings.ToUpper(digest), digest[:63], digest + "0", digest[:63] + "g", digest[:62] + "\u00e9"} {
 		f.Add(uint64(9), int64(1795521600123456789), int32(19800), s, digest)
 	}
+	// digest is a digest made of s: none for "", else its SHA-256.
+	digestOf := func(s string) Digest {
+		if s == "" {
+			return Digest{}
+		}
+		return sha256.Sum256([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, seq uint64, nanos int64, offset int32, a, b string) {
 		r := Record{
 			Seq: seq, Time: time.Unix(0, nanos).In(time.FixedZone("z", int(offset))),
 			Credential: a, Venue: b, Class: a + b, Route: b, Intent: a, Decision: b, Rule: a,
-			Reason: a + "\n" + b, PayloadSHA256: b, PolicySHA256: a, Prev: a, Hash: b,
+			Reason: a + "\n" + b, PayloadSHA256: digestOf(b), PolicySHA256: digestOf(a), Prev: digestOf(a + b), Hash: digestOf(a + "#"),
+		}
+		// ParseDigest accepts exactly what encoding/hex decodes to 32
+		// bytes and encodes back to the same lowercase text.
+		for _, s := range []string{a, b} {
+			d, err := ParseDigest(s)
+			want, herr := hex.DecodeString(s)
+			valid := herr == nil && len(want) == sha256.Size && hex.EncodeToString(want) == s
+			if valid != (err == nil) || valid && (string(d[:]) != string(want) || d.String() != s) {
+				t.Fatalf("ParseDigest(%q) = %x, %v; encoding/hex says valid %v", s, d, err, valid)
+			}
+			if err != nil && (!errors.Is(err, ErrInvalidRecord) || len(s) > 4 && strings.Contains(err.Error(), s)) {
+				t.Fatalf("ParseDigest(%q) error %q: want ErrInvalidRecord, not quoting the input", s, err)
+			}
 		}
 		want, jerr := json.Marshal(r)
 		got, ok := appendRecordJSON(nil, &r)
@@ -226,17 +252,6 @@ func FuzzRecordEncoding(f *testing.F) {
 				t.Fatalf("fast encoder refused %v, which encoding/json encodes", r.Time)
 			}
 		}
-		// The hash, on the same record with digests that are mostly
-		// valid: strings of about 64 characters as they are, others
-		// replaced by their SHA-256.
-		digest := func(s string) string {
-			if s == "" || len(s) >= 60 && len(s) <= 68 {
-				return s
-			}
-			sum := sha256.Sum256([]byte(s))
-			return hex.EncodeToString(sum[:])
-		}
-		r.PayloadSHA256, r.PolicySHA256, r.Prev = digest(b), digest(a), digest(a+b)
 		wantLine, wantHash, serr := slowLine(t, r)
 		line, hash, err := r.encode()
 		if (serr == nil) != (err == nil) || hash != wantHash || !bytes.Equal(line, wantLine) {
@@ -252,10 +267,7 @@ func FuzzRecordEncoding(f *testing.F) {
 // signing path hashes it: every field of an allow record set, a
 // nanosecond time, 64-hex digests and the previous record's hash.
 func benchRecord() Record {
-	digest := func(s string) string {
-		sum := sha256.Sum256([]byte(s))
-		return hex.EncodeToString(sum[:])
-	}
+	digest := func(s string) Digest { return sha256.Sum256([]byte(s)) }
 	return Record{
 		Seq: 1, Time: time.Date(2026, 11, 24, 16, 2, 52, 992986689, time.UTC),
 		Credential: "doc", Venue: "binance", Class: "trade", Route: "POST /api/v3/order",
@@ -293,6 +305,15 @@ func BenchmarkEncodeRecord(b *testing.B) {
 			b.Fatal("fast encoder refused the benchmark record")
 		}
 	}
+}
+
+// fill returns the Digest whose 32 bytes are all b.
+func fill(b byte) Digest {
+	var d Digest
+	for i := range d {
+		d[i] = b
+	}
+	return d
 }
 
 func mustMarshal(tb testing.TB, v any) []byte {

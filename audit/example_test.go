@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -37,7 +38,7 @@ func Example() {
 			fmt.Println("refuse the request:", err)
 			return
 		}
-		fmt.Println(r.Seq, r.Decision, r.Prev == audit.ZeroHash)
+		fmt.Println(r.Seq, r.Decision, r.Prev.IsZero())
 	}
 	head := log.Head() // keep this somewhere the log's writer cannot change
 	if err := log.Close(); err != nil {
@@ -110,11 +111,26 @@ func ExampleChain() {
 			fmt.Println(err)
 			return
 		}
-		fmt.Println(r.Seq, r.Decision, r.Prev[:8], r.Hash[:8])
+		fmt.Println(r.Seq, r.Decision, r.Prev.String()[:8], r.Hash.String()[:8])
 	}
 	fmt.Println(c.Head().Seq)
 	// Output:
 	// 1 allow 00000000 641c860b
 	// 2 deny 641c860b 13e17593
 	// 2
+}
+
+// A Digest is a SHA-256 in binary; its text form, in the log's lines and
+// in checkpoints, is 64 lowercase hex digits.
+func ExampleParseDigest() {
+	head := "seq 2 hash 641c860b" // only part of a hash: refused
+	if _, err := audit.ParseDigest(head[len("seq 2 hash "):]); err != nil {
+		fmt.Println(errors.Is(err, audit.ErrInvalidRecord))
+	}
+	d := audit.Digest(sha256.Sum256([]byte("signed bytes")))
+	back, err := audit.ParseDigest(d.String())
+	fmt.Println(back == d, err, d.IsZero(), audit.Digest{}.IsZero())
+	// Output:
+	// true
+	// true <nil> false true
 }

@@ -125,7 +125,7 @@ func TestPartialWriteIsTruncated(t *testing.T) {
 	if !errors.Is(err, ErrWrite) || !errors.As(err, &we) || we.Op != "write" {
 		t.Fatalf("Append = %v, want a write *WriteError", err)
 	}
-	if l.Head() != head || r.Seq != 0 || r.Hash != "" {
+	if l.Head() != head || r.Seq != 0 || !r.Hash.IsZero() {
 		t.Errorf("failed Append advanced state: head %+v record %+v", l.Head(), r)
 	}
 	if got := fileSize(t, path); got != size {

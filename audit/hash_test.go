@@ -3,15 +3,15 @@ package audit
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"testing"
 	"time"
 )
 
 // kaRecord is the record of the known-answer test: a zone offset,
-// nanoseconds, an empty optional field, an empty digest and a text field
-// longer than 127 bytes (a two-byte length).
+// nanoseconds, an empty optional field, an absent (zero) digest, record
+// 1's zero Prev and a text field longer than 127 bytes (a two-byte
+// length).
 func kaRecord() Record {
 	return Record{
 		Seq:        42,
@@ -21,10 +21,10 @@ func kaRecord() Record {
 		Intent:   "BUY LIMIT 0.01 BTCUSDT @ 50000",
 		Decision: Deny, Rule: "notional",
 		Reason:        strings.Repeat("r", 200),
-		PayloadSHA256: "",
-		PolicySHA256:  "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-		Prev:          ZeroHash,
-		Hash:          "not covered",
+		PayloadSHA256: Digest{},
+		PolicySHA256:  mustParseDigest("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
+		Prev:          Digest{},
+		Hash:          fill(0x55), // not covered
 	}
 }
 
@@ -54,7 +54,7 @@ func TestHashKnownAnswer(t *testing.T) {
 	in = append(in, 1, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
 		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff) // PolicySHA256
 	in = append(in, 1)
-	in = append(in, make([]byte, 32)...) // Prev: ZeroHash
+	in = append(in, make([]byte, 32)...) // Prev: the zero Digest, always present
 	sum := sha256.Sum256(in)
 	want := hex.EncodeToString(sum[:])
 	if want != kaHash {
@@ -63,10 +63,10 @@ func TestHashKnownAnswer(t *testing.T) {
 
 	r := kaRecord()
 	got, err := r.ComputeHash()
-	if err != nil || got != want {
+	if err != nil || got.String() != want {
 		t.Fatalf("ComputeHash = %s, %v; want %s", got, err, want)
 	}
-	if ref, ok := refHash(r); !ok || ref != want {
+	if ref, ok := refHash(r); !ok || ref.String() != want {
 		t.Fatalf("refHash = %s, %v; want %s", ref, ok, want)
 	}
 	var buf [hashBufSize]byte
@@ -94,14 +94,14 @@ func TestHashCoversEveryField(t *testing.T) {
 		"decision":               func(r *Record) { r.Decision = Allow },
 		"rule":                   func(r *Record) { r.Rule = "" },
 		"reason":                 func(r *Record) { r.Reason += "." },
-		"payload set":            func(r *Record) { r.PayloadSHA256 = ZeroHash },
-		"policy digit":           func(r *Record) { r.PolicySHA256 = r.PolicySHA256[:63] + "e" },
-		"policy empty":           func(r *Record) { r.PolicySHA256 = "" },
-		"prev digit":             func(r *Record) { r.Prev = ZeroHash[:63] + "1" },
-		"prev empty":             func(r *Record) { r.Prev = "" },
+		"payload set":            func(r *Record) { r.PayloadSHA256 = Digest{31: 1} },
+		"policy bit":             func(r *Record) { r.PolicySHA256[31] ^= 1 },
+		"policy first bit":       func(r *Record) { r.PolicySHA256[0] ^= 0x80 },
+		"policy empty":           func(r *Record) { r.PolicySHA256 = Digest{} },
+		"prev bit":               func(r *Record) { r.Prev[31] = 1 },
 		"byte moved across":      func(r *Record) { r.Credential, r.Venue = "bot-mainb", "inance" },
 		"text moved to next":     func(r *Record) { r.Rule, r.Reason = r.Rule+r.Reason, "" },
-		"digest moved to next":   func(r *Record) { r.PolicySHA256, r.PayloadSHA256 = "", r.PolicySHA256 },
+		"digest moved to next":   func(r *Record) { r.PolicySHA256, r.PayloadSHA256 = Digest{}, r.PolicySHA256 },
 		"credential to venue":    func(r *Record) { r.Credential, r.Venue = r.Venue, r.Credential },
 		"empty route and intent": func(r *Record) { r.Route, r.Intent = r.Intent, "" },
 	}
@@ -109,7 +109,7 @@ func TestHashCoversEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]string{baseHash: "base"}
+	seen := map[Digest]string{baseHash: "base"}
 	for name, mutate := range mutations {
 		r := base
 		mutate(&r)
@@ -128,55 +128,9 @@ func TestHashCoversEveryField(t *testing.T) {
 	}
 
 	r := base
-	r.Hash = strings.Repeat("f", 64)
+	r.Hash = fill(0xff)
 	if h, err := r.ComputeHash(); err != nil || h != baseHash {
 		t.Errorf("ComputeHash depends on Hash: %s, %v; want %s", h, err, baseHash)
-	}
-}
-
-// TestHashRefusesBadDigests checks that a digest field is empty or exactly
-// 64 lowercase hex digits, and that the error does not quote it.
-func TestHashRefusesBadDigests(t *testing.T) {
-	const canary = "CANARY-5b7e"
-	good := strings.Repeat("0123456789abcdef", 4)
-	bad := []string{
-		strings.ToUpper(good),
-		good[:63] + "A",
-		good[:63],
-		good + "0",
-		good[:63] + "g",
-		good[:40] + canary + good[51:],
-		good[:62] + "é",
-		" " + good[1:],
-		good[:63] + "\x00",
-		strings.Repeat("0", 128),
-	}
-	fields := map[string]func(r *Record) *string{
-		"payload_sha256": func(r *Record) *string { return &r.PayloadSHA256 },
-		"policy_sha256":  func(r *Record) *string { return &r.PolicySHA256 },
-		"prev":           func(r *Record) *string { return &r.Prev },
-	}
-	for name, field := range fields {
-		for _, v := range bad {
-			r := kaRecord()
-			*field(&r) = v
-			h, err := r.ComputeHash()
-			if !errors.Is(err, ErrInvalidRecord) || h != "" {
-				t.Errorf("%s = %q: ComputeHash = %q, %v; want ErrInvalidRecord", name, v, h, err)
-				continue
-			}
-			if !strings.Contains(err.Error(), name) || strings.Contains(err.Error(), "CANARY") {
-				t.Errorf("%s = %q: error %q should name the field and not quote it", name, v, err)
-			}
-			if line, _, err := r.encode(); !errors.Is(err, ErrInvalidRecord) || line != nil {
-				t.Errorf("%s = %q: encode = %q, %v; want ErrInvalidRecord", name, v, line, err)
-			}
-		}
-		r := kaRecord()
-		*field(&r) = good
-		if _, err := r.ComputeHash(); err != nil {
-			t.Errorf("%s = %q: %v", name, good, err)
-		}
 	}
 }
 
@@ -190,7 +144,7 @@ func TestDecodeHexDigest(t *testing.T) {
 			s[pos] = byte(c)
 			want, err := hex.DecodeString(string(s))
 			wantOK := err == nil && hex.EncodeToString(want) == string(s)
-			var got [32]byte
+			var got Digest
 			ok := decodeHexDigest(&got, string(s))
 			if ok != wantOK || ok && string(got[:]) != string(want) {
 				t.Fatalf("decodeHexDigest(%q) = %x, %v; want %x, %v", s, got, ok, want, wantOK)
@@ -199,11 +153,19 @@ func TestDecodeHexDigest(t *testing.T) {
 	}
 }
 
-// TestComputeHashAllocations checks that ComputeHash allocates only the
-// string it returns, for a usual record.
+// TestComputeHashAllocations checks that ComputeHash does not allocate
+// for a usual record.
 func TestComputeHashAllocations(t *testing.T) {
 	r := benchRecord()
-	if n := testing.AllocsPerRun(100, func() { _, _ = r.ComputeHash() }); n > 1 {
-		t.Errorf("ComputeHash allocates %v times, want 1", n)
+	if n := testing.AllocsPerRun(100, func() { _, _ = r.ComputeHash() }); n > 0 {
+		t.Errorf("ComputeHash allocates %v times, want 0", n)
 	}
+}
+
+func mustParseDigest(s string) Digest {
+	d, err := ParseDigest(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
 }

@@ -38,8 +38,8 @@ func record(i int) *audit.Record {
 		Intent:        fmt.Sprintf("BUY LIMIT 0.01 BTCUSDT @ %d", 50000+i),
 		Decision:      d,
 		Rule:          rule,
-		PayloadSHA256: fmt.Sprintf("%064x", i),
-		PolicySHA256:  fmt.Sprintf("%064x", 7),
+		PayloadSHA256: sha256.Sum256(fmt.Appendf(nil, "payload %d", i)),
+		PolicySHA256:  audit.Digest{31: 7},
 	}
 }
 

@@ -26,7 +26,7 @@ type file interface {
 // to a Verifier as a Checkpoint to detect records cut from the end.
 type Anchor struct {
 	Seq  uint64 `json:"seq"`
-	Hash string `json:"hash"`
+	Hash Digest `json:"hash"` // zero with Seq 0: the start of a chain
 }
 
 // Log appends records to a hash-chained JSON Lines file. It is safe for
@@ -57,8 +57,6 @@ type Log struct {
 
 	// buf holds the line being written; reused across Appends under mu.
 	buf []byte
-	// memo holds digests decoded before, for the next record's hash.
-	memo digestMemo
 
 	stop     chan struct{} // closes the background syncer
 	done     chan struct{}
@@ -136,7 +134,7 @@ func (l *Log) resume(ctx context.Context) error {
 			return err
 		}
 	}
-	l.head = Anchor{Seq: 0, Hash: ZeroHash}
+	l.head = Anchor{}
 	tail, found, err := readTail(l.path, l.cfg.repair, l.cfg)
 	if err != nil {
 		return err
@@ -187,8 +185,8 @@ func (l *Log) openActive() error {
 	return nil
 }
 
-// Head returns the last record appended (Seq 0 and ZeroHash for an empty
-// log). Record it outside the log to detect later removal of records.
+// Head returns the last record appended (Seq 0 and the zero Hash for an
+// empty log). Record it outside the log to detect later removal of records.
 func (l *Log) Head() Anchor {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -220,8 +218,7 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var line []byte
-	var hash [64]byte
-	var sum [32]byte
+	var hash Digest
 	for {
 		if l.closed {
 			return &WriteError{Op: "append", Path: l.path, Err: ErrClosed}
@@ -236,7 +233,7 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 		}
 		var err error
 		rec.Seq, rec.Prev = l.head.Seq+1, l.head.Hash
-		line, hash, sum, err = appendLineWith(l.buf[:0], &rec, &l.memo)
+		line, hash, err = appendLine(l.buf[:0], &rec)
 		if err != nil {
 			return err
 		}
@@ -271,9 +268,8 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 		return &WriteError{Op: "write", Path: l.path, Err: err}
 	}
 	l.size += int64(n)
-	rec.Hash = string(hash[:])
-	l.head = Anchor{Seq: rec.Seq, Hash: rec.Hash}
-	l.memo.prevHex, l.memo.prev = rec.Hash, sum
+	rec.Hash = hash
+	l.head = Anchor{Seq: rec.Seq, Hash: hash}
 	l.written++
 	if l.cfg.sync == syncEvery {
 		if err := l.waitSynced(l.written); err != nil {

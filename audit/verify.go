@@ -27,7 +27,7 @@ type Verifier struct {
 
 	// AnyStart accepts whatever record comes first (verifying only what
 	// follows). Without it and without After, the first record must be
-	// Seq 1 with Prev ZeroHash.
+	// Seq 1 with the zero Prev.
 	AnyStart bool
 
 	// Checkpoints are records known to be in the log, such as Log.Head
@@ -90,12 +90,12 @@ type verifyState struct {
 	last     Anchor
 	file     string // last file read, for errors found at the end
 	lines    int    // lines in that file
-	pending  map[uint64]string
+	pending  map[uint64]Digest
 	checkSeq uint64 // highest checkpoint Seq
 }
 
 func (v *Verifier) newState() *verifyState {
-	s := &verifyState{v: v, pending: make(map[uint64]string, len(v.Checkpoints))}
+	s := &verifyState{v: v, pending: make(map[uint64]Digest, len(v.Checkpoints))}
 	for _, c := range v.Checkpoints {
 		s.pending[c.Seq] = c.Hash
 		s.checkSeq = max(s.checkSeq, c.Seq)
@@ -141,7 +141,7 @@ func (s *verifyState) record(line []byte) error {
 		return s.broken(reason, seq)
 	}
 	var wantSeq uint64
-	var wantPrev string
+	var wantPrev Digest
 	switch {
 	case s.started:
 		wantSeq, wantPrev = s.last.Seq+1, s.last.Hash
@@ -150,16 +150,16 @@ func (s *verifyState) record(line []byte) error {
 	case s.v.AnyStart:
 		wantSeq, wantPrev = rec.Seq, rec.Prev
 		if rec.Seq == 1 {
-			wantPrev = ZeroHash
+			wantPrev = Digest{}
 		}
 	default:
-		wantSeq, wantPrev = 1, ZeroHash
+		wantSeq = 1 // after the zero Prev
 	}
 	switch {
 	case rec.Seq == 0:
 		return s.broken("seq 0 is not a valid sequence number", 0)
-	case rec.Prev == "":
-		return s.broken("prev is empty: every record names the hash of the record before", rec.Seq)
+	case rec.Seq > 1 && rec.Prev.IsZero():
+		return s.broken("prev is the zero digest, which only record 1 carries: every later record names the hash of the record before", rec.Seq)
 	case rec.Seq != wantSeq:
 		return s.broken(fmt.Sprintf("seq is %d, want %d: a record was removed, inserted or reordered", rec.Seq, wantSeq), rec.Seq)
 	case rec.Prev != wantPrev:

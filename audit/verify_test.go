@@ -72,7 +72,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		{"duplicate hashed key", edit(2, `"venue":"binance"`, `"venue":"kraken","venue":"binance"`), 2, "canonical"},
 		{"unknown field before hash", edit(2, `,"hash":`, `,"note":"x","hash":`), 2, "canonical"},
 		{"prev in uppercase", func(l []string) []string {
-			p := mustRecord(t, l[2]).Prev
+			p := mustRecord(t, l[2]).Prev.String()
 			l[2] = strings.Replace(l[2], p, strings.ToUpper(p), 1)
 			return l
 		}, 3, "lowercase hex"},
@@ -201,14 +201,16 @@ func TestVerifyStart(t *testing.T) {
 		ok   bool
 	}{
 		{"after the right record", audit.Verifier{After: &audit.Anchor{Seq: 3, Hash: third.Hash}}, true},
-		{"after the wrong hash", audit.Verifier{After: &audit.Anchor{Seq: 3, Hash: audit.ZeroHash}}, false},
+		{"after the wrong hash", audit.Verifier{After: &audit.Anchor{Seq: 3, Hash: audit.Digest{31: 1}}}, false},
+		{"after a zero hash", audit.Verifier{After: &audit.Anchor{Seq: 3}}, false},
 		{"after the wrong seq", audit.Verifier{After: &audit.Anchor{Seq: 2, Hash: third.Hash}}, false},
 		{"any start", audit.Verifier{AnyStart: true}, true},
 	}
-	// A first record with an empty Prev starts no chain, even with AnyStart.
-	noPrev := rehash(t, lines[3], func(r *audit.Record) { r.Prev = "" })
-	if _, err := (&audit.Verifier{AnyStart: true}).Verify(ctx, strings.NewReader(noPrev)); !errors.Is(err, audit.ErrBroken) {
-		t.Errorf("Verify of a first record without prev = %v, want ErrBroken", err)
+	// Only record 1 may carry the zero Prev: a later record with it starts
+	// no chain, even with AnyStart.
+	noPrev := rehash(t, lines[3], func(r *audit.Record) { r.Prev = audit.Digest{} })
+	if _, err := (&audit.Verifier{AnyStart: true}).Verify(ctx, strings.NewReader(noPrev)); !errors.Is(err, audit.ErrBroken) || !strings.Contains(err.Error(), "zero digest") {
+		t.Errorf("Verify of record 4 with the zero prev = %v, want ErrBroken", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package exchange
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,9 +49,8 @@ type Guard interface {
 	// guard cannot decide.
 	Check(ctx context.Context, in *Intent) (Reservation, error)
 	// PolicyHash identifies the policy in force for a credential, for the
-	// audit log: the lowercase hex SHA-256 of the policy, or "" (the log
-	// refuses anything else, and the request with it).
-	PolicyHash(credential string) string
+	// audit log: the SHA-256 of the policy, or the zero Digest.
+	PolicyHash(credential string) audit.Digest
 }
 
 // OrderTracker is implemented by guards that count open orders: venue
@@ -194,9 +192,8 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		PolicySHA256: a.Guard.PolicyHash(r.Credential),
 	}
 	classified := false
-	// The intent's summary is kept in a stack buffer until the payload's
-	// hash is known: one string then holds both (rec.Intent and
-	// rec.PayloadSHA256 are slices of it). A denial makes its own.
+	// The intent's summary is kept in a stack buffer until the record
+	// needs it as a string. A denial makes its own.
 	var summary [192]byte
 	var intent []byte // the summary, once the intent is parsed
 	deny := func(rule string, err error) (*Authorized, error) {
@@ -264,11 +261,8 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		release()
 		return deny("intent", err)
 	}
-	sum := sha256.Sum256(payload)
-	n := len(intent)
-	strs := hex.AppendEncode(intent, sum[:])
-	s := string(strs)
-	rec.Intent, rec.PayloadSHA256 = s[:n], s[n:]
+	rec.PayloadSHA256 = sha256.Sum256(payload)
+	rec.Intent = string(intent)
 	rec.Decision = audit.Allow
 	if err := a.Audit.Append(ctx, rec); err != nil {
 		release()

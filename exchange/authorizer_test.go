@@ -39,10 +39,7 @@ func hmacHex(secret []byte, msg string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-func sha256Hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
+func sha256Of(s string) audit.Digest { return sha256.Sum256([]byte(s)) }
 
 func TestAuthorizeAllows(t *testing.T) {
 	f := newFixture(t)
@@ -91,11 +88,11 @@ func TestAuthorizeAllows(t *testing.T) {
 	if r.Decision != audit.Allow || r.Rule != "" || r.Reason != "" {
 		t.Errorf("record decision=%q rule=%q reason=%q, want a plain allow", r.Decision, r.Rule, r.Reason)
 	}
-	if r.PayloadSHA256 != sha256Hex(payload) {
-		t.Errorf("payload_sha256 = %s, want SHA-256 of the signed bytes %s", r.PayloadSHA256, sha256Hex(payload))
+	if r.PayloadSHA256 != sha256Of(payload) {
+		t.Errorf("payload_sha256 = %s, want SHA-256 of the signed bytes %s", r.PayloadSHA256, sha256Of(payload))
 	}
-	if want := f.limits.PolicyHash("bot"); r.PolicySHA256 != want || want == "" {
-		t.Errorf("policy_sha256 = %q, want the guard's %q", r.PolicySHA256, want)
+	if want := f.limits.PolicyHash("bot"); r.PolicySHA256 != want || want.IsZero() {
+		t.Errorf("policy_sha256 = %s, want the guard's %s", r.PolicySHA256, want)
 	}
 	if r.Intent != "POST /api/v3/order: BUY LIMIT 0.01 BTCUSDT @ 50000 GTC" {
 		t.Errorf("intent = %q", r.Intent)
@@ -129,7 +126,7 @@ func TestAuthorizeRead(t *testing.T) {
 		t.Error("read request signature does not verify")
 	}
 	recs := f.records(t)
-	if len(recs) != 1 || recs[0].Class != "read" || recs[0].PayloadSHA256 != sha256Hex(payload) {
+	if len(recs) != 1 || recs[0].Class != "read" || recs[0].PayloadSHA256 != sha256Of(payload) {
 		t.Fatalf("records = %+v", recs)
 	}
 }
@@ -143,7 +140,7 @@ func TestAuthorizeUnknownEndpoint(t *testing.T) {
 	}
 	assertDenied(t, f, "endpoint")
 	recs := f.records(t)
-	if recs[0].Route != "POST /sapi/v1/secret/drain" || recs[0].Class != "" || recs[0].PayloadSHA256 != "" {
+	if recs[0].Route != "POST /sapi/v1/secret/drain" || recs[0].Class != "" || !recs[0].PayloadSHA256.IsZero() {
 		t.Errorf("record = %+v", recs[0])
 	}
 }
@@ -160,7 +157,7 @@ func assertDenied(t *testing.T, f *fixture, rule string) {
 	if r.Decision != audit.Deny || r.Rule != rule || r.Reason == "" {
 		t.Errorf("record decision=%q rule=%q reason=%q; want deny by %q with a reason", r.Decision, r.Rule, r.Reason, rule)
 	}
-	if r.PayloadSHA256 != "" {
+	if !r.PayloadSHA256.IsZero() {
 		t.Errorf("deny record carries a payload hash %s", r.PayloadSHA256)
 	}
 	if n := f.signer.Calls(); n != 0 {
@@ -234,7 +231,7 @@ func TestAuthorizeGuardDenies(t *testing.T) {
 				t.Errorf("record = %+v", r)
 			}
 			if r.PolicySHA256 != f.limits.PolicyHash("bot") {
-				t.Errorf("deny record policy_sha256 = %q", r.PolicySHA256)
+				t.Errorf("deny record policy_sha256 = %s", r.PolicySHA256)
 			}
 		})
 	}
@@ -246,7 +243,10 @@ type ruleGuard struct{ err error }
 func (g ruleGuard) Check(context.Context, *exchange.Intent) (exchange.Reservation, error) {
 	return nil, g.err
 }
-func (g ruleGuard) PolicyHash(string) string { return strings.Repeat("ab", 32) }
+func (g ruleGuard) PolicyHash(string) audit.Digest { return ruleGuardPolicy() }
+
+// ruleGuardPolicy returns the policy digest ruleGuard reports.
+func ruleGuardPolicy() audit.Digest { return audit.Digest{0: 0xab, 31: 0xab} }
 
 type namedRule struct{}
 
@@ -271,7 +271,7 @@ func TestAuthorizeDenyRuleNames(t *testing.T) {
 			t.Errorf("Authorize = %v, want %v", err, tt.err)
 		}
 		recs := f.records(t)
-		if len(recs) != 1 || recs[0].Rule != tt.rule || recs[0].PolicySHA256 != strings.Repeat("ab", 32) {
+		if len(recs) != 1 || recs[0].Rule != tt.rule || recs[0].PolicySHA256 != ruleGuardPolicy() {
 			t.Errorf("guard error %v: records %+v, want one deny by %q", tt.err, recs, tt.rule)
 		}
 		if f.signer.Calls() != 0 {
@@ -410,7 +410,7 @@ type ruleAllGuard struct{}
 func (ruleAllGuard) Check(context.Context, *exchange.Intent) (exchange.Reservation, error) {
 	return nopReservation{}, nil
 }
-func (ruleAllGuard) PolicyHash(string) string { return "" }
+func (ruleAllGuard) PolicyHash(string) audit.Digest { return audit.Digest{} }
 
 type nopReservation struct{}
 
@@ -423,7 +423,7 @@ type nilGuard struct{}
 func (nilGuard) Check(context.Context, *exchange.Intent) (exchange.Reservation, error) {
 	return nil, nil
 }
-func (nilGuard) PolicyHash(string) string { return "" }
+func (nilGuard) PolicyHash(string) audit.Digest { return audit.Digest{} }
 
 func TestAuthorizeGuardWithoutReservation(t *testing.T) {
 	f := newFixture(t)
@@ -489,8 +489,8 @@ func TestAuthorizeCallerMutationDuring(t *testing.T) {
 	if sig != hmacHex(f.secret, signed) {
 		t.Error("signature does not cover query followed by body")
 	}
-	if r := f.records(t)[0]; r.PayloadSHA256 != sha256Hex(signed) {
-		t.Errorf("payload_sha256 = %s, want %s", r.PayloadSHA256, sha256Hex(signed))
+	if r := f.records(t)[0]; r.PayloadSHA256 != sha256Of(signed) {
+		t.Errorf("payload_sha256 = %s, want %s", r.PayloadSHA256, sha256Of(signed))
 	}
 }
 

@@ -98,7 +98,7 @@ func TestAuthorizeBinanceDocumentationVector(t *testing.T) {
 		t.Errorf("query = %q, want %q", a.Wire.Query, want)
 	}
 	recs := aud.Records()
-	if len(recs) != 1 || recs[0].PayloadSHA256 != sha256Hex(payload) {
+	if len(recs) != 1 || recs[0].PayloadSHA256 != sha256Of(payload) {
 		t.Errorf("records = %+v", recs)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/shopspring/decimal"
 )
@@ -41,7 +42,7 @@ type trackingGuard struct {
 func (g *trackingGuard) Check(context.Context, *exchange.Intent) (exchange.Reservation, error) {
 	return nil, errors.New("not used")
 }
-func (g *trackingGuard) PolicyHash(string) string { return "" }
+func (g *trackingGuard) PolicyHash(string) audit.Digest { return audit.Digest{} }
 func (g *trackingGuard) OrderClosed(ctx context.Context, credential, id string, filled decimal.Decimal) error {
 	g.ctxErr = ctx.Err()
 	g.closed = append(g.closed, credential+"/"+id+"/"+filled.String())
@@ -54,7 +55,7 @@ type plainGuard struct{}
 func (plainGuard) Check(context.Context, *exchange.Intent) (exchange.Reservation, error) {
 	return nil, errors.New("not used")
 }
-func (plainGuard) PolicyHash(string) string { return "" }
+func (plainGuard) PolicyHash(string) audit.Digest { return audit.Digest{} }
 
 func settlerWithLog(g exchange.Guard) (exchange.Settler, *bytes.Buffer) {
 	var buf bytes.Buffer

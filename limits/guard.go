@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/shopspring/decimal"
 )
@@ -18,7 +19,7 @@ import (
 // safe for concurrent use.
 type Guard struct {
 	policy *Policy
-	hash   string
+	hash   audit.Digest
 	store  Store
 	fast   *MemoryStore // the store, when it has the fast path
 	prices map[string]exchange.PriceSource
@@ -123,7 +124,7 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 	}
 	g := &Guard{
 		policy:        e,
-		hash:          e.Hash(),
+		hash:          e.digest(),
 		store:         store,
 		prices:        map[string]exchange.PriceSource{},
 		now:           time.Now,
@@ -265,9 +266,9 @@ func orderTypesText(ts []exchange.OrderType) string {
 	return "[" + strings.Join(s, " ") + "]"
 }
 
-// PolicyHash implements exchange.Guard: the hash of the whole effective
-// policy, the same for every credential.
-func (g *Guard) PolicyHash(credential string) string { return g.hash }
+// PolicyHash implements exchange.Guard: the SHA-256 of the whole effective
+// policy (Policy.Hash in binary), the same for every credential.
+func (g *Guard) PolicyHash(credential string) audit.Digest { return g.hash }
 
 // Policy returns the effective policy the guard enforces. Do not modify it.
 func (g *Guard) Policy() *Policy { return g.policy }

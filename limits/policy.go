@@ -2,12 +2,12 @@ package limits
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/shopspring/decimal"
 )
@@ -304,10 +304,15 @@ func (p *Policy) Hash() string {
 	if err != nil {
 		return ""
 	}
+	return e.digest().String()
+}
+
+// digest returns the SHA-256 of the canonical text of p, which must be
+// effective (see Effective).
+func (p *Policy) digest() audit.Digest {
 	var b strings.Builder
-	e.writeText(&b)
-	sum := sha256.Sum256([]byte(b.String()))
-	return hex.EncodeToString(sum[:])
+	p.writeText(&b)
+	return sha256.Sum256([]byte(b.String()))
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -61,6 +61,14 @@ func TestAuditVerify(t *testing.T) {
 	assert.Equal(t, 2, c.run("", "audit", "verify").code)
 	assert.Equal(t, 2, c.run("", "audit").code)
 	assert.Equal(t, 2, c.run("", "audit", "verify", "--head", "nonsense", path).code)
+	// The head's hash is 64 hex digits (either case); anything else is a
+	// usage error.
+	assert.Equal(t, 1, c.run("", "audit", "verify", "--head", strings.ToUpper(head), path).code)
+	for _, bad := range []string{head[:len(head)-1], head + "0", head[:len(head)-1] + "g"} {
+		r = c.run("", "audit", "verify", "--head", bad, path)
+		assert.Equal(t, 2, r.code, bad)
+		assert.Contains(t, r.stderr, "SEQ:HASH")
+	}
 	assert.Equal(t, 1, c.run("", "audit", "verify", filepath.Join(t.TempDir(), "missing.jsonl")).code)
 }
 

@@ -58,8 +58,12 @@ func auditCmd(ctx context.Context, args []string, e *env) error {
 func parseAnchor(s string) (audit.Anchor, error) {
 	seq, hash, ok := strings.Cut(s, ":")
 	n, err := strconv.ParseUint(seq, 10, 64)
-	if !ok || err != nil || n == 0 || len(hash) != 64 {
+	if !ok || err != nil || n == 0 {
 		return audit.Anchor{}, fmt.Errorf("%q is not SEQ:HASH (a record number and its 64-digit hash)", s)
 	}
-	return audit.Anchor{Seq: n, Hash: strings.ToLower(hash)}, nil
+	d, err := audit.ParseDigest(strings.ToLower(hash))
+	if err != nil {
+		return audit.Anchor{}, fmt.Errorf("%q is not SEQ:HASH (a record number and its 64-digit hash)", s)
+	}
+	return audit.Anchor{Seq: n, Hash: d}, nil
 }

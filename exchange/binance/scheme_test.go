@@ -74,7 +74,7 @@ func TestDocumentationVectorThroughAuthorizer(t *testing.T) {
 	}
 	sum := sha256.Sum256([]byte("symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559"))
 	recs := a.records()
-	if len(recs) != 1 || recs[0].PayloadSHA256 != hexString(sum[:]) || recs[0].Class != "trade" {
+	if len(recs) != 1 || recs[0].PayloadSHA256 != sum || recs[0].Class != "trade" {
 		t.Fatalf("audit %+v", recs)
 	}
 	if recs[0].Intent != "POST /api/v3/order: BUY LIMIT 1 LTCBTC @ 0.1 GTC" {

@@ -3,7 +3,6 @@ package coinbase
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/keyfence/keyfence/exchange/exchangetest"
 	"github.com/keyfence/keyfence/limits"
@@ -126,7 +126,7 @@ func balanceOf(t *testing.T, c *Client, asset string) exchange.Balance {
 // allowed audit record's payload hash.
 func checkWireMatchesAudit(t *testing.T, e *env) {
 	t.Helper()
-	hashes := map[string]bool{}
+	hashes := map[audit.Digest]bool{}
 	for _, r := range e.a.records() {
 		hashes[r.PayloadSHA256] = true
 	}
@@ -137,7 +137,7 @@ func checkWireMatchesAudit(t *testing.T, e *env) {
 		}
 		n++
 		sum := sha256.Sum256(append([]byte(s.method+" "+s.path+"\n"), s.body...))
-		if !hashes[hex.EncodeToString(sum[:])] {
+		if !hashes[sum] {
 			t.Errorf("%s %s sent a body no audit record covers: %s", s.method, s.path, s.body)
 		}
 	}

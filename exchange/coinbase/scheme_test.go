@@ -294,7 +294,7 @@ func TestAuthorizerBodyIsTheCheckedBody(t *testing.T) {
 	}
 	sum := sha256.Sum256(append([]byte("POST "+Prefix+"/orders\n"), body...))
 	recs := a.records()
-	if len(recs) != 1 || recs[0].PayloadSHA256 != hex.EncodeToString(sum[:]) {
+	if len(recs) != 1 || recs[0].PayloadSHA256 != sum {
 		t.Errorf("audit payload hash does not cover the sent body: %+v", recs)
 	}
 	if !g.intents[0].Orders[0].QuoteQuantity.Equal(d("10")) {
