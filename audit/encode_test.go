@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -323,4 +324,19 @@ func mustMarshal(tb testing.TB, v any) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// BenchmarkChainAppend appends the benchmark record to a Chain, with the
+// local time an Authorizer stamps it with.
+func BenchmarkChainAppend(b *testing.B) {
+	var c Chain
+	ctx := context.Background()
+	r := benchRecord()
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Time = time.Now()
+		if err := c.Append(ctx, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
