@@ -54,6 +54,31 @@ func ExampleMemory() {
 	// signer: sign "kraken-main": signer: no such key
 }
 
+// AppendSign appends the MAC to a buffer the caller provides, as
+// hash.Hash.Sum appends a digest: a backend that implements AppendSigner
+// allocates nothing when the buffer has room. The key is the published
+// Binance documentation example.
+func ExampleAppendSign() {
+	m := signer.NewMemory()
+	defer m.Close()
+	err := m.Import(signer.KeyInfo{Name: "binance-main", Venue: "binance", Type: signer.KeyHMAC},
+		[]byte("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	query := []byte("symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559")
+	buf := make([]byte, 0, 256)
+	buf, err = signer.AppendSign(context.Background(), m, buf, "binance-main", signer.HMACSHA256, query)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(hex.EncodeToString(buf))
+	// Output:
+	// c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71
+}
+
 // KuCoin key versions 2 and 3 send HMAC-SHA256(secret, passphrase) in
 // place of the passphrase; the backend computes it without handing out
 // either. The inputs are KuCoin's SDK test values.

@@ -23,6 +23,10 @@
 // Exchange) keep the passphrase in the backend too; PassphraseSigner derives
 // what KuCoin sends in its place.
 //
+// A signature is returned in a new slice. Backends that can also write it
+// into the caller's buffer, as hash.Hash.Sum does, implement AppendSigner;
+// the AppendSign function uses it when it is there and Sign when it is not.
+//
 // # Errors
 //
 // Backends return errors that wrap the sentinels below (test with
