@@ -2,8 +2,12 @@ package binance
 
 import (
 	"errors"
+	"github.com/keyfence/keyfence/signer"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyfence/keyfence/exchange"
 )
@@ -96,6 +100,24 @@ func FuzzIntent(f *testing.F) {
 			if spec.kind != kindAmend && o.Side != exchange.Buy && o.Side != exchange.Sell {
 				t.Fatalf("order without a side: %+v", o)
 			}
+		}
+		// The payload is the query as sent with the timestamp after it,
+		// then the body.
+		payload, err := s.Prepare(nil, req, signer.KeyInfo{}, time.UnixMilli(7))
+		if err != nil {
+			t.Fatalf("Prepare of an accepted request: %v", err)
+		}
+		query, ok := strings.CutSuffix(string(payload), body)
+		if !ok {
+			t.Fatalf("payload %q does not end with the body %q", payload, body)
+		}
+		sent, err := exchange.ParseParams(query)
+		want := append(exchange.Params(nil), p...)
+		if !all.Has("timestamp") {
+			want = append(want, exchange.Param{Key: "timestamp", Value: "7"})
+		}
+		if err != nil || !slices.Equal(sent, want) {
+			t.Fatalf("payload query %q (%v) holds %v, want %v", query, err, sent, want)
 		}
 		// Re-encoding what was accepted parses to the same orders.
 		var again exchange.Intent
