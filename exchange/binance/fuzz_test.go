@@ -2,7 +2,6 @@ package binance
 
 import (
 	"errors"
-	"github.com/keyfence/keyfence/signer"
 	"slices"
 	"sort"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/signer"
 )
 
 // FuzzIntent feeds arbitrary query strings and bodies to every
