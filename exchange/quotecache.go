@@ -73,8 +73,18 @@ func (c *QuoteCache) MaxAge() time.Duration { return c.maxAge }
 // fails because that caller's context ended, Reference fetches again
 // with its own.
 func (c *QuoteCache) Reference(ctx context.Context, symbol string) (Quote, error) {
+	return c.ReferenceAt(ctx, symbol, time.Time{})
+}
+
+// ReferenceAt is Reference judging the cached quote's age at now, a time
+// the caller read from the clock that stamps the quotes (zero: the cache
+// reads its Clock). When it has to wait for another fetch and try again,
+// it reads its Clock.
+func (c *QuoteCache) ReferenceAt(ctx context.Context, symbol string, now time.Time) (Quote, error) {
 	for {
-		now := c.now()
+		if now.IsZero() {
+			now = c.now()
+		}
 		c.mu.Lock()
 		if q, ok := c.quotes[symbol]; ok && now.Sub(q.At) <= c.maxAge && !q.At.After(now) {
 			c.mu.Unlock()
@@ -92,6 +102,7 @@ func (c *QuoteCache) Reference(ctx context.Context, symbol string) (Quote, error
 				return Quote{}, ctx.Err()
 			}
 			if isContextError(f.err) && ctx.Err() == nil {
+				now = time.Time{}
 				continue
 			}
 			return f.q, f.err

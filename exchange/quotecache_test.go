@@ -64,6 +64,40 @@ func TestQuoteCacheAge(t *testing.T) {
 	}
 }
 
+// ReferenceAt judges the cached quote at the time it is given, not at its
+// clock; a zero time means the clock.
+func TestQuoteCacheReferenceAt(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_000, 0)}
+	var calls, clockReads atomic.Int64
+	c := NewQuoteCache(QuoteCacheConfig{MaxAge: time.Second,
+		Clock: func() time.Time { clockReads.Add(1); return clk.now() },
+		Fetch: func(_ context.Context, symbol string) (Quote, error) {
+			n := calls.Add(1)
+			return Quote{Symbol: symbol, Bid: decimal.NewFromInt(n), At: clk.now()}, nil
+		}})
+	ctx := context.Background()
+	t0 := clk.now()
+	if _, err := c.ReferenceAt(ctx, "BTCUSDT", t0); err != nil {
+		t.Fatal(err)
+	}
+	clockReads.Store(0)
+	clk.add(time.Hour) // the clock says stale; the caller's time says fresh
+	q, err := c.ReferenceAt(ctx, "BTCUSDT", t0.Add(time.Second))
+	if err != nil || calls.Load() != 1 || !q.Bid.Equal(decimal.NewFromInt(1)) || clockReads.Load() != 0 {
+		t.Fatalf("at max age by the caller's time: %+v, %v; %d fetches, %d clock reads; want the cached quote, no clock read",
+			q, err, calls.Load(), clockReads.Load())
+	}
+	q, err = c.ReferenceAt(ctx, "BTCUSDT", t0.Add(time.Second+time.Nanosecond))
+	if err != nil || calls.Load() != 2 || !q.Bid.Equal(decimal.NewFromInt(2)) {
+		t.Fatalf("past max age by the caller's time: %+v, %v; %d fetches, want a fresh quote", q, err, calls.Load())
+	}
+	clk.add(time.Hour)
+	q, err = c.ReferenceAt(ctx, "BTCUSDT", time.Time{})
+	if err != nil || calls.Load() != 3 || clockReads.Load() == 0 {
+		t.Fatalf("zero time: %+v, %v; %d fetches, %d clock reads; want the clock read and a fetch", q, err, calls.Load(), clockReads.Load())
+	}
+}
+
 func TestQuoteCacheSymbolsApart(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_000, 0)}
 	var asked []string

@@ -88,6 +88,12 @@ func (f *TickerFeed) Reference(ctx context.Context, symbol string) (Quote, error
 	return f.quotes.Reference(ctx, symbol)
 }
 
+// ReferenceAt implements PriceSourceAt: Reference, judging the cached
+// quote's age at now (zero: the feed's Clock).
+func (f *TickerFeed) ReferenceAt(ctx context.Context, symbol string, now time.Time) (Quote, error) {
+	return f.quotes.ReferenceAt(ctx, symbol, now)
+}
+
 func (f *TickerFeed) fetch(ctx context.Context, symbol string) (Quote, error) {
 	if f.cfg.Request == nil || f.cfg.Quote == nil {
 		return Quote{}, errors.New("exchange: ticker feed needs a Request and a Quote hook; set them in TickerFeedConfig")

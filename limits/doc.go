@@ -35,6 +35,9 @@
 //     tighter than the mid. A missing source, an error, a quote without the
 //     needed side, a crossed quote, or a quote older (or further in the
 //     future) than reference_max_age refuses the intent with ErrNoReference.
+//     Ages are judged at the intent's time (exchange.Intent.At, else the
+//     guard's clock), which a source implementing exchange.PriceSourceAt
+//     is given too.
 //  8. price_band: a priced buy may be at most price_band above the ask
 //     (price <= ask*(1+band)); a priced sell at most price_band below the bid
 //     (price >= bid*(1-band)). Exactly at the edge passes.

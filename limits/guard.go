@@ -88,6 +88,7 @@ type credGuard struct {
 	openKey   string
 	rejectKey string
 	prices    exchange.PriceSource
+	pricesAt  exchange.PriceSourceAt // prices, when it takes the decision's time
 }
 
 // symGuard is the precomputed policy of one allowlisted symbol.
@@ -165,6 +166,7 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 			rejectKey: "rejections\x00" + name,
 			prices:    g.prices[c.Venue],
 		}
+		cg.pricesAt, _ = cg.prices.(exchange.PriceSourceAt)
 		for _, cl := range exchange.Classes {
 			if c.AllowsClass(cl) {
 				cg.classes |= 1 << classIndex(cl)
@@ -548,7 +550,13 @@ func (g *Guard) reference(ctx context.Context, cg *credGuard, o *exchange.Order,
 	if cg.prices == nil {
 		return noRef(cg, o, "no price source for venue "+cg.venue, "pass limits.WithPrices(\""+cg.venue+"\", client) to NewGuard")
 	}
-	q, err := cg.prices.Reference(ctx, o.Symbol)
+	var q exchange.Quote
+	var err error
+	if cg.pricesAt != nil {
+		q, err = cg.pricesAt.ReferenceAt(ctx, o.Symbol, now)
+	} else {
+		q, err = cg.prices.Reference(ctx, o.Symbol)
+	}
 	if err != nil {
 		return noRef(cg, o, "reference price unavailable: "+err.Error(), "retry when the venue's ticker is reachable")
 	}

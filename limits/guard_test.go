@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -419,5 +420,57 @@ func TestGuardPolicyHash(t *testing.T) {
 	}
 	if _, ok := f.guard.AcceptKeyRisks("ghost"); ok {
 		t.Fatal("risks for unknown credential")
+	}
+}
+
+// pricesAt is a price source that takes the time of the decision and
+// records it.
+type pricesAt struct {
+	*prices
+	mu   sync.Mutex
+	seen []time.Time
+}
+
+func (p *pricesAt) ReferenceAt(ctx context.Context, symbol string, now time.Time) (exchange.Quote, error) {
+	p.mu.Lock()
+	p.seen = append(p.seen, now)
+	p.mu.Unlock()
+	return p.Reference(ctx, symbol)
+}
+
+// A price source that takes a time gets the one the guard judges at: the
+// intent's, or the guard's clock for an intent without one. Plain
+// Reference is not called.
+func TestGuardPassesItsTimeToThePriceSource(t *testing.T) {
+	f := newFixture(t, testPolicy, nil)
+	src := &pricesAt{prices: f.prices}
+	g, err := NewGuard(f.guard.policy, NewMemoryStore(), WithClock(f.clock.Now), WithPrices("binance", src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	when := t0.Add(2 * time.Second)
+	const B = exchange.Buy
+	for _, in := range []*exchange.Intent{
+		at(when, trade("main", limit("BTCUSDT", B, "100", "1"))),
+		trade("main", limit("BTCUSDT", B, "100", "1")),
+		at(when, trade("main", limit("BTCUSDT", B, "100", "1"), limit("ETHUSDT", B, "10", "1"))),
+	} {
+		res, err := g.Check(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Release(ctx, nil)
+	}
+	want := []time.Time{when, f.clock.Now(), when, when}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if len(src.seen) != len(want) {
+		t.Fatalf("ReferenceAt called at %v, want %v", src.seen, want)
+	}
+	for i := range want {
+		if !src.seen[i].Equal(want[i]) {
+			t.Fatalf("ReferenceAt called at %v, want %v", src.seen, want)
+		}
 	}
 }

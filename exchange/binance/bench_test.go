@@ -14,19 +14,25 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// staticPrices is an in-memory price source.
-type staticPrices struct{ q exchange.Quote }
-
-func (s staticPrices) Reference(_ context.Context, symbol string) (exchange.Quote, error) {
-	q := s.q
-	q.Symbol, q.At = symbol, time.Now()
-	return q, nil
+// benchPrices is the price source of a venue client with its ticker
+// answering from memory: an exchange.QuoteCache, as the venues' price
+// feeds use, whose fetch returns a fixed quote stamped when it is fetched.
+// Orders find the quote in the cache, as they do while the ticker is
+// fresh; it is fetched again every second.
+func benchPrices() *exchange.QuoteCache {
+	quote := exchange.Quote{Bid: decimal.RequireFromString("0.0999"), Ask: decimal.RequireFromString("0.1001")}
+	return exchange.NewQuoteCache(exchange.QuoteCacheConfig{MaxAge: time.Second,
+		Fetch: func(_ context.Context, symbol string) (exchange.Quote, error) {
+			q := quote
+			q.Symbol, q.At = symbol, time.Now()
+			return q, nil
+		}})
 }
 
 // benchAuthorizer is the full path of a LIMIT order: limits.Guard over a
-// MemoryStore and an in-memory price source, the audit chain in memory
-// (audit.Chain: each record numbered, linked and hashed as the Log does,
-// without the file), and the documentation HMAC key.
+// MemoryStore and a quote cache, the audit chain in memory (audit.Chain:
+// each record numbered, linked and hashed as the Log does, without the
+// file), and the documentation HMAC key.
 func benchAuthorizer(b testing.TB) *exchange.Authorizer {
 	b.Helper()
 	nd := func(s string) decimal.NullDecimal { return decimal.NewNullDecimal(decimal.RequireFromString(s)) }
@@ -37,8 +43,7 @@ func benchAuthorizer(b testing.TB) *exchange.Authorizer {
 			Symbols: map[string]limits.SymbolPolicy{"LTCBTC": {}},
 		},
 	}}
-	prices := staticPrices{exchange.Quote{Bid: decimal.RequireFromString("0.0999"), Ask: decimal.RequireFromString("0.1001")}}
-	g, err := limits.NewGuard(pol, limits.NewMemoryStore(), limits.WithPrices(Venue, prices))
+	g, err := limits.NewGuard(pol, limits.NewMemoryStore(), limits.WithPrices(Venue, benchPrices()))
 	if err != nil {
 		b.Fatal(err)
 	}

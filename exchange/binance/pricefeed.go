@@ -61,10 +61,16 @@ func (f *PriceFeed) useRate(r exchange.RateLimiter) { f.ticker.UseRate(r) }
 // Reference returns the best bid and ask of symbol, from the cache when the
 // cached quote is at most MaxAge old.
 func (f *PriceFeed) Reference(ctx context.Context, symbol string) (exchange.Quote, error) {
+	return f.ReferenceAt(ctx, symbol, time.Time{})
+}
+
+// ReferenceAt implements exchange.PriceSourceAt: Reference, judging the
+// cached quote's age at now (zero: the feed's Clock).
+func (f *PriceFeed) ReferenceAt(ctx context.Context, symbol string, now time.Time) (exchange.Quote, error) {
 	if symbol == "" {
 		return exchange.Quote{}, errors.New("binance: price feed: empty symbol")
 	}
-	return f.ticker.Reference(ctx, symbol)
+	return f.ticker.ReferenceAt(ctx, symbol, now)
 }
 
 // bookTicker reads the quote of symbol from a book ticker answer.

@@ -67,10 +67,16 @@ func (f *PriceFeed) attach(do func(ctx context.Context, req *exchange.Request) (
 // Reference returns the best bid and ask of a product, from the cache when
 // the cached quote is at most MaxAge old.
 func (f *PriceFeed) Reference(ctx context.Context, product string) (exchange.Quote, error) {
+	return f.ReferenceAt(ctx, product, time.Time{})
+}
+
+// ReferenceAt implements exchange.PriceSourceAt: Reference, judging the
+// cached quote's age at now (zero: the feed's Clock).
+func (f *PriceFeed) ReferenceAt(ctx context.Context, product string, now time.Time) (exchange.Quote, error) {
 	if product == "" {
 		return exchange.Quote{}, errors.New("coinbase: price feed: empty product id")
 	}
-	return f.quotes.Reference(ctx, product)
+	return f.quotes.ReferenceAt(ctx, product, now)
 }
 
 // fetch asks Coinbase for the best bid and ask of a product.
