@@ -192,9 +192,8 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		PolicySHA256: a.Guard.PolicyHash(r.Credential),
 	}
 	classified := false
-	// The intent's summary is kept in a stack buffer until the record
-	// needs it as a string. A denial makes its own.
-	var summary [192]byte
+	// The intent's summary is kept in the scratch until the record needs
+	// it as a string. A denial makes its own.
 	var intent []byte // the summary, once the intent is parsed
 	deny := func(rule string, err error) (*Authorized, error) {
 		if !classified {
@@ -232,7 +231,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		return deny("intent", err)
 	}
 	in.Credential, in.Venue, in.Route = r.Credential, venue, route
-	intent = in.appendTo(summary[:0])
+	intent = in.appendTo(sc.summary[:0])
 	in.At = a.now()
 	rec.Time = in.At
 
@@ -301,6 +300,7 @@ type scratch struct {
 	rec     audit.Record
 	params  [authorizeParams]Param // req.Params
 	payload [authorizePayload]byte // the signed bytes
+	summary [authorizeSummary]byte // the intent's summary
 }
 
 const (
@@ -309,14 +309,17 @@ const (
 	authorizeParams = 10
 	// authorizePayload is the room for a typical order's signed bytes.
 	authorizePayload = 192
+	// authorizeSummary is the room for a typical intent's summary.
+	authorizeSummary = 192
 )
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
-// recycle clears what sc refers to and returns it to the pool.
+// recycle returns sc to the pool. Authorize overwrites what it uses of a
+// scratch before reading it, so nothing is cleared: what sc still refers
+// to (the last request's strings) is held until the next request or until
+// a garbage collection empties the pool, and none of it is secret.
 func (sc *scratch) recycle() {
-	clear(sc.params[:min(len(sc.req.Params), len(sc.params))]) // the ones used
-	sc.req, sc.rec = Request{}, audit.Record{}
 	scratchPool.Put(sc)
 }
 

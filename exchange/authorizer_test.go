@@ -704,3 +704,48 @@ func TestAuthorizedOutlivesLaterRequests(t *testing.T) {
 		t.Errorf("the first authorization changed: %q %q %v", first.Wire.Query, first.Intent.String(), first.Wire.Header)
 	}
 }
+
+// The state Authorize recycles is not cleared between requests: a request
+// with fewer parameters, a shorter summary and a shorter payload than the
+// one before it is checked, recorded and signed with nothing of the one
+// before.
+func TestAuthorizeRecycledStateLeaksNothing(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	long := limitOrder("50000", "0.01")
+	long.Params = append(long.Params, exchange.Param{Key: "newClientOrderId", Value: "a-long-client-order-id-0123456789"})
+	short := &exchange.Request{Credential: "bot", Method: "GET", Path: "/api/v3/account"}
+	for range 3 {
+		for _, req := range []*exchange.Request{long, short} {
+			a, err := f.auth.Authorize(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			payload, _ := splitSignature(t, a.Wire.Query)
+			want := req.Params.Encode()
+			if want != "" {
+				want += "&"
+			}
+			want += "recvWindow=5000&timestamp=" + strconv.FormatInt(testNow.UnixMilli(), 10)
+			if payload != want {
+				t.Fatalf("signed %q, want %q", payload, want)
+			}
+			if err := a.Reservation.Release(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	shorts := 0
+	for _, r := range f.records(t) {
+		if r.Route != "GET /api/v3/account" {
+			continue
+		}
+		shorts++
+		if r.Intent != "GET /api/v3/account" || r.Class != "read" {
+			t.Fatalf("record of the short request: %+v", r)
+		}
+	}
+	if shorts != 3 {
+		t.Fatalf("%d records of the short request, want 3", shorts)
+	}
+}

@@ -104,6 +104,50 @@ func BenchmarkHMACBaseline(b *testing.B) {
 	}
 }
 
+// BenchmarkPlaceOrderSignedRatio measures BenchmarkPlaceOrderSigned and
+// BenchmarkHMACBaseline together, alternating between them in rounds of
+// 512 operations so that both see the machine in the same state, and
+// reports the ratio of their times (x-baseline) beside the baseline's
+// ns/op. The target is a ratio of at most 4.
+func BenchmarkPlaceOrderSignedRatio(b *testing.B) {
+	auth := benchAuthorizer(b)
+	ctx := context.Background()
+	payload := []byte("symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559")
+	key := []byte(docSecret)
+	const round = 512
+	var signed, baseline time.Duration
+	n := 0
+	for b.Loop() {
+		// One operation of the loop is one round of each.
+		t0 := time.Now()
+		for range round {
+			req := &exchange.Request{Credential: "doc", Method: "POST", Path: "/api/v3/order", Params: exchange.Params{
+				{Key: "symbol", Value: "LTCBTC"}, {Key: "side", Value: "BUY"}, {Key: "type", Value: "LIMIT"},
+				{Key: "timeInForce", Value: "GTC"}, {Key: "quantity", Value: "1"}, {Key: "price", Value: "0.1"}}}
+			a, err := auth.Authorize(ctx, req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := a.Reservation.Release(ctx, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		for range round {
+			m := hmac.New(sha256.New, key)
+			m.Write(payload)
+			_ = m.Sum(nil)
+		}
+		signed += t1.Sub(t0)
+		baseline += time.Since(t1)
+		n += round
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(signed.Nanoseconds())/float64(n), "signed-ns/op")
+	b.ReportMetric(float64(baseline.Nanoseconds())/float64(n), "baseline-ns/op")
+	b.ReportMetric(float64(signed)/float64(baseline), "x-baseline")
+}
+
 // BenchmarkSchemeOnly is this package's share of BenchmarkPlaceOrderSigned:
 // classify, parse the intent, stamp and sign, without guard or audit log.
 func BenchmarkSchemeOnly(b *testing.B) {
