@@ -23,7 +23,7 @@ run limits ./limits 'GuardCheck|FileStoreReserve|RateGuardWait'
 run audit ./audit 'Append|Verify|ComputeHash'
 run exchange ./exchange 'AppendEncoded'
 for v in binance coinbase kucoin; do
-  [ -d "exchange/$v" ] && run "$v" "./exchange/$v" 'PlaceOrderSigned$|Baseline|^BenchmarkIntent$|SchemeOnly'
+  [ -d "exchange/$v" ] && run "$v" "./exchange/$v" 'PlaceOrderSigned$|PlaceOrderSignedRatio|Baseline|^BenchmarkIntent$|SchemeOnly'
 done
 if command -v softhsm2-util >/dev/null; then
   echo "== pkcs11"
