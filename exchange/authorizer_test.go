@@ -599,6 +599,14 @@ func TestAuthorizeDefaultClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := time.Now().UnixMilli()
+	if ts := signedTimestamp(t, a); ts < before || ts > after {
+		t.Errorf("timestamp %d outside [%d, %d]", ts, before, after)
+	}
+}
+
+// signedTimestamp returns the timestamp parameter a was signed with.
+func signedTimestamp(t *testing.T, a *exchange.Authorized) int64 {
+	t.Helper()
 	payload, _ := splitSignature(t, a.Wire.Query)
 	ps, err := exchange.ParseParams(payload)
 	if err != nil {
@@ -606,9 +614,10 @@ func TestAuthorizeDefaultClock(t *testing.T) {
 	}
 	v, _ := ps.Get("timestamp")
 	ts, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || ts < before || ts > after {
-		t.Errorf("timestamp %q outside [%d, %d]", v, before, after)
+	if err != nil {
+		t.Fatalf("timestamp %q: %v", v, err)
 	}
+	return ts
 }
 
 // advancingRate is a rate guard whose Wait takes a minute of a fake clock.
@@ -632,21 +641,6 @@ func TestAuthorizeClockAndOffset(t *testing.T) {
 	var judged time.Time
 	f.guard.onCheck = func(in *exchange.Intent) { judged = in.At }
 
-	stampOf := func(a *exchange.Authorized) int64 {
-		t.Helper()
-		payload, _ := splitSignature(t, a.Wire.Query)
-		ps, err := exchange.ParseParams(payload)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, _ := ps.Get("timestamp")
-		ts, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ts
-	}
-
 	a, err := f.auth.Authorize(context.Background(), limitOrder("50000", "0.01"))
 	if err != nil {
 		t.Fatal(err)
@@ -657,7 +651,7 @@ func TestAuthorizeClockAndOffset(t *testing.T) {
 	if !judged.Equal(testNow) || !a.Intent.At.Equal(testNow) {
 		t.Errorf("guard judged at %v (intent at %v), want %v", judged, a.Intent.At, testNow)
 	}
-	if got, want := stampOf(a), testNow.Add(2*time.Second).UnixMilli(); got != want {
+	if got, want := signedTimestamp(t, a), testNow.Add(2*time.Second).UnixMilli(); got != want {
 		t.Errorf("timestamp %d, want the local time plus the offset %d", got, want)
 	}
 
@@ -673,7 +667,7 @@ func TestAuthorizeClockAndOffset(t *testing.T) {
 	if !judged.Equal(testNow) {
 		t.Errorf("guard judged at %v, want before the wait %v", judged, testNow)
 	}
-	if got, want := stampOf(a), testNow.Add(time.Minute+2*time.Second).UnixMilli(); got != want {
+	if got, want := signedTimestamp(t, a), testNow.Add(time.Minute+2*time.Second).UnixMilli(); got != want {
 		t.Errorf("timestamp %d, want the time after the wait plus the offset %d", got, want)
 	}
 	recs := f.records(t)
