@@ -76,7 +76,10 @@ func newMACKey(newHash func() hash.Hash, key []byte) (*macKey, error) {
 // appendSum appends the MAC of msg to dst.
 func (k *macKey) appendSum(dst, msg []byte) ([]byte, error) {
 	st := k.pool.Get().(*macState)
-	defer k.pool.Put(st)
+	defer func() {
+		st.h.Reset() // no keyed state stays in the pool
+		k.pool.Put(st)
+	}()
 	if st.u == nil || st.u.UnmarshalBinary(k.inner) != nil {
 		return dst, errors.New("signer: hash state cannot be restored")
 	}
@@ -89,12 +92,11 @@ func (k *macKey) appendSum(dst, msg []byte) ([]byte, error) {
 	n := len(dst)
 	inner := st.h.Sum(dst)
 	if st.u.UnmarshalBinary(k.outer) != nil {
+		Wipe(inner[n:]) // the inner digest is no output
 		return dst, errors.New("signer: hash state cannot be restored")
 	}
 	st.h.Write(inner[n:])
-	out := st.h.Sum(inner[:n])
-	st.h.Reset()
-	return out, nil
+	return st.h.Sum(inner[:n]), nil
 }
 
 // wipe zeroes the saved states. Callers make sure no sum is in progress.
