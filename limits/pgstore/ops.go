@@ -27,11 +27,11 @@ const clockNS = `((extract(epoch FROM clock_timestamp()) * 1000000)::bigint * 10
 // queries holds the statements with the schema filled in.
 type queries struct {
 	lockCounters, createCounters, expire, record, setSums string
-	lockTicket, commitOpen, commitNoIDs, insertOrders      string
-	trimEntries, dropEntries, dropGauges, deleteTicket     string
-	findOrder, deleteOrder, closeOpen                      string
-	strike, strikeWindow, clearStrikes                     string
-	trip, reset, killSwitch                                string
+	lockTicket, commitOpen, commitNoIDs, insertOrders     string
+	trimEntries, dropEntries, dropGauges, deleteTicket    string
+	findOrder, deleteOrder, closeOpen                     string
+	strike, strikeWindow, clearStrikes                    string
+	trip, reset, killSwitch                               string
 }
 
 func newQueries(ident string) queries {
