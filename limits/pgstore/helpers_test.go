@@ -103,7 +103,7 @@ func checkInvariants(t testing.TB, schema string) {
 	id := pgx.Identifier{schema}.Sanitize()
 	var bad []string
 	rows, err := a.Query(context.Background(), `
-SELECT c.key || ': sum ' || c.sum || ', parts ' || coalesce(x.total, 0)
+SELECT encode(c.key, 'escape') || ': sum ' || c.sum || ', parts ' || coalesce(x.total, 0)
 FROM `+id+`.counters c
 LEFT JOIN (
 	SELECT key, sum(amount) AS total FROM `+id+`.entries GROUP BY key
@@ -112,7 +112,7 @@ LEFT JOIN (
 ) x ON x.key = c.key
 WHERE c.sum <> coalesce(x.total, 0)
 UNION ALL
-SELECT 'order ' || o.order_id || ' of an uncommitted ticket' FROM `+id+`.orders o JOIN `+id+`.tickets t ON t.id = o.ticket WHERE NOT t.committed`)
+SELECT 'order ' || encode(o.order_id, 'escape') || ' of an uncommitted ticket' FROM `+id+`.orders o JOIN `+id+`.tickets t ON t.id = o.ticket WHERE NOT t.committed`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,25 +37,25 @@ type queries struct {
 func newQueries(ident string) queries {
 	r := strings.NewReplacer("{S}", ident, "{clock}", clockNS)
 	q := queries{
-		lockCounters:   `SELECT key, window_ns, sum::text FROM {S}.counters WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE`,
-		createCounters: `INSERT INTO {S}.counters (key, window_ns) SELECT k, w FROM unnest($1::text[], $2::bigint[]) AS u(k, w) ORDER BY k ON CONFLICT (key) DO NOTHING`,
+		lockCounters:   `SELECT key, window_ns, sum::text FROM {S}.counters WHERE key = ANY($1::bytea[]) ORDER BY key FOR UPDATE`,
+		createCounters: `INSERT INTO {S}.counters (key, window_ns) SELECT k, w FROM unnest($1::bytea[], $2::bigint[]) AS u(k, w) ORDER BY k ON CONFLICT (key) DO NOTHING`,
 		// The clock is read once the counters are locked; the entries
 		// that left their windows at that time go, and their sums are
 		// returned so that the caller sets the counters' new sums.
 		expire: `WITH now AS MATERIALIZED (SELECT {clock} AS ns),
-gone AS (DELETE FROM {S}.entries e USING unnest($1::text[], $2::bigint[]) AS c(key, w), now
+gone AS (DELETE FROM {S}.entries e USING unnest($1::bytea[], $2::bigint[]) AS c(key, w), now
 	WHERE c.w > 0 AND e.key = c.key AND e.at_ns <= now.ns - c.w RETURNING e.key, e.amount)
 SELECT now.ns, g.key, g.total::text FROM now LEFT JOIN (SELECT key, sum(amount) AS total FROM gone GROUP BY key) g ON true`,
 		record: `WITH t AS (INSERT INTO {S}.tickets (id, owner, at_ns, keys, windows, gauges)
-	VALUES (nextval('{S}.ticket_ids'), $1, $2, $3::text[], $4::bigint[], $5::text[]::numeric[]) RETURNING id),
+	VALUES (nextval('{S}.ticket_ids'), $1::bytea, $2, $3::bytea[], $4::bigint[], $5::text[]::numeric[]) RETURNING id),
 e AS (INSERT INTO {S}.entries (ticket, part, key, at_ns, amount)
-	SELECT t.id, p.i, p.key, $2, p.amount FROM t, unnest($3::text[], $4::bigint[], $6::text[]::numeric[]) WITH ORDINALITY AS p(key, w, amount, i) WHERE p.w > 0)
+	SELECT t.id, p.i, p.key, $2, p.amount FROM t, unnest($3::bytea[], $4::bigint[], $6::text[]::numeric[]) WITH ORDINALITY AS p(key, w, amount, i) WHERE p.w > 0)
 SELECT id FROM t`,
-		setSums:      `UPDATE {S}.counters c SET sum = v.sum FROM unnest($1::text[], $2::text[]::numeric[]) AS v(key, sum) WHERE c.key = v.key`,
+		setSums:      `UPDATE {S}.counters c SET sum = v.sum FROM unnest($1::bytea[], $2::text[]::numeric[]) AS v(key, sum) WHERE c.key = v.key`,
 		lockTicket:   `SELECT owner, committed, open, filled::text, closed::text, keys, windows, gauges::text[] FROM {S}.tickets WHERE id = $1 FOR UPDATE`,
 		commitOpen:   `UPDATE {S}.tickets SET committed = true, open = $2, filled = $3::text::numeric, gauges = $4::text[]::numeric[] WHERE id = $1`,
 		commitNoIDs:  `UPDATE {S}.tickets SET committed = true, open = -1 WHERE id = $1`,
-		insertOrders: `INSERT INTO {S}.orders (owner, order_id, ticket) SELECT $1, o, $2 FROM unnest($3::text[]) AS o ON CONFLICT (owner, order_id) DO UPDATE SET ticket = excluded.ticket`,
+		insertOrders: `INSERT INTO {S}.orders (owner, order_id, ticket) SELECT $1::bytea, o, $2 FROM unnest($3::bytea[]) AS o ON CONFLICT (owner, order_id) DO UPDATE SET ticket = excluded.ticket`,
 		// A rolling part keeps at most what filled.
 		trimEntries: `WITH old AS (SELECT part, key, amount FROM {S}.entries WHERE ticket = $1 AND amount > $2::text::numeric FOR UPDATE),
 upd AS (UPDATE {S}.entries e SET amount = $2::text::numeric FROM old WHERE e.ticket = $1 AND e.part = old.part),
@@ -65,21 +65,21 @@ UPDATE {S}.counters c SET sum = c.sum - d.delta FROM d WHERE c.key = d.key`,
 x AS (SELECT key, sum(amount) AS amount FROM d GROUP BY key)
 UPDATE {S}.counters c SET sum = c.sum - x.amount FROM x WHERE c.key = x.key`,
 		dropGauges: `UPDATE {S}.counters c SET sum = greatest(c.sum - g.amount, 0)
-FROM (SELECT key, sum(amount) AS amount FROM unnest($1::text[], $2::text[]::numeric[]) AS u(key, amount) WHERE amount > 0 GROUP BY key) g
+FROM (SELECT key, sum(amount) AS amount FROM unnest($1::bytea[], $2::text[]::numeric[]) AS u(key, amount) WHERE amount > 0 GROUP BY key) g
 WHERE c.key = g.key`,
 		deleteTicket: `DELETE FROM {S}.tickets WHERE id = $1`,
-		findOrder:    `SELECT ticket FROM {S}.orders WHERE owner = $1 AND order_id = $2`,
-		deleteOrder:  `DELETE FROM {S}.orders WHERE owner = $1 AND order_id = $2 AND ticket = $3`,
+		findOrder:    `SELECT ticket FROM {S}.orders WHERE owner = $1::bytea AND order_id = $2::bytea`,
+		deleteOrder:  `DELETE FROM {S}.orders WHERE owner = $1::bytea AND order_id = $2::bytea AND ticket = $3`,
 		closeOpen:    `UPDATE {S}.tickets SET open = $2, closed = $3::text::numeric, gauges = $4::text[]::numeric[] WHERE id = $1`,
-		strike:       `INSERT INTO {S}.strikes AS s (key, n) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET n = s.n + 1 RETURNING n`,
+		strike:       `INSERT INTO {S}.strikes AS s (key, n) VALUES ($1::bytea, 1) ON CONFLICT (key) DO UPDATE SET n = s.n + 1 RETURNING n`,
 		strikeWindow: `WITH now AS MATERIALIZED (SELECT {clock} AS ns)
-INSERT INTO {S}.strikes AS s (key, n, times) SELECT $1, 1, ARRAY[now.ns] FROM now
+INSERT INTO {S}.strikes AS s (key, n, times) SELECT $1::bytea, 1, ARRAY[now.ns] FROM now
 ON CONFLICT (key) DO UPDATE SET
 	times = ARRAY(SELECT t FROM unnest(s.times) AS t WHERE t > excluded.times[1] - $2) || excluded.times[1],
 	n = cardinality(ARRAY(SELECT t FROM unnest(s.times) AS t WHERE t > excluded.times[1] - $2)) + 1
 RETURNING n`,
-		clearStrikes: `DELETE FROM {S}.strikes WHERE key = $1`,
-		trip: `INSERT INTO {S}.kill_switch AS k (id, tripped, reason, at_ns) VALUES (1, true, $1, $2)
+		clearStrikes: `DELETE FROM {S}.strikes WHERE key = $1::bytea`,
+		trip: `INSERT INTO {S}.kill_switch AS k (id, tripped, reason, at_ns) VALUES (1, true, $1::bytea, $2)
 ON CONFLICT (id) DO UPDATE SET tripped = true, reason = excluded.reason, at_ns = excluded.at_ns WHERE NOT k.tripped`,
 		reset:      `UPDATE {S}.kill_switch SET tripped = false, reason = '', at_ns = 0`,
 		killSwitch: `SELECT tripped, reason, at_ns FROM {S}.kill_switch WHERE id = 1`,
@@ -106,7 +106,7 @@ func (s *Store) lockCounters(ctx context.Context, tx pgx.Tx, keys []string, wind
 	if err != nil || len(cs) == len(keys) {
 		return cs, err
 	}
-	if _, err := tx.Exec(ctx, s.q.createCounters, keys, windows); err != nil {
+	if _, err := tx.Exec(ctx, s.q.createCounters, bs(keys), windows); err != nil {
 		return nil, err
 	}
 	cs, err = s.readCounters(ctx, tx, keys)
@@ -117,14 +117,15 @@ func (s *Store) lockCounters(ctx context.Context, tx pgx.Tx, keys []string, wind
 }
 
 func (s *Store) readCounters(ctx context.Context, tx pgx.Tx, keys []string) (map[string]*counter, error) {
-	rows, err := tx.Query(ctx, s.q.lockCounters, keys)
+	rows, err := tx.Query(ctx, s.q.lockCounters, bs(keys))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	cs := make(map[string]*counter, len(keys))
 	for rows.Next() {
-		var key, sum string
+		var key []byte
+		var sum string
 		c := &counter{}
 		if err := rows.Scan(&key, &c.window, &sum); err != nil {
 			return nil, err
@@ -132,7 +133,7 @@ func (s *Store) readCounters(ctx context.Context, tx pgx.Tx, keys []string) (map
 		if c.sum, err = decimal.NewFromString(sum); err != nil {
 			return nil, err
 		}
-		cs[key] = c
+		cs[string(key)] = c
 	}
 	return cs, rows.Err()
 }
@@ -141,6 +142,15 @@ func (s *Store) readCounters(ctx context.Context, tx pgx.Tx, keys []string) (map
 func (s *Store) lockOnly(ctx context.Context, tx pgx.Tx, keys []string) error {
 	_, err := s.readCounters(ctx, tx, distinct(keys))
 	return err
+}
+
+// bs converts keys to the bytea[] they are stored as.
+func bs(keys []string) [][]byte {
+	b := make([][]byte, len(keys))
+	for i, k := range keys {
+		b[i] = []byte(k)
+	}
+	return b
 }
 
 func distinct(keys []string) []string {
@@ -188,14 +198,15 @@ func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits
 		for i, k := range keys {
 			cw[i] = cs[k].window
 		}
-		rows, err := tx.Query(ctx, s.q.expire, keys, cw)
+		rows, err := tx.Query(ctx, s.q.expire, bs(keys), cw)
 		if err != nil {
 			return err
 		}
 		var now int64
 		gone := map[string]decimal.Decimal{}
 		for rows.Next() {
-			var key, total *string
+			var key []byte
+			var total *string
 			if err := rows.Scan(&now, &key, &total); err != nil {
 				rows.Close()
 				return err
@@ -206,7 +217,7 @@ func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits
 					rows.Close()
 					return err
 				}
-				gone[*key] = d
+				gone[string(key)] = d
 			}
 		}
 		rows.Close()
@@ -242,8 +253,8 @@ func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits
 			ss[i] = sums[k].String()
 		}
 		b := &pgx.Batch{}
-		b.Queue(s.q.record, req.Owner, now, pk, pw, pg, pa).QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
-		b.Queue(s.q.setSums, keys, ss)
+		b.Queue(s.q.record, []byte(req.Owner), now, bs(pk), pw, pg, pa).QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
+		b.Queue(s.q.setSums, bs(keys), ss)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil || id == 0 {
@@ -269,13 +280,20 @@ type ticket struct {
 func (s *Store) lockTicket(ctx context.Context, tx pgx.Tx, id int64) (*ticket, error) {
 	t := &ticket{id: id}
 	var filled, closed string
+	var owner []byte
+	var keys [][]byte
 	var gauges []string
-	err := tx.QueryRow(ctx, s.q.lockTicket, id).Scan(&t.owner, &t.committed, &t.open, &filled, &closed, &t.keys, &t.windows, &gauges)
+	err := tx.QueryRow(ctx, s.q.lockTicket, id).Scan(&owner, &t.committed, &t.open, &filled, &closed, &keys, &t.windows, &gauges)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	t.owner = string(owner)
+	t.keys = make([]string, len(keys))
+	for i, k := range keys {
+		t.keys[i] = string(k)
 	}
 	if t.filled, err = decimal.NewFromString(filled); err != nil {
 		return nil, err
@@ -343,7 +361,7 @@ func (s *Store) Commit(ctx context.Context, t limits.Ticket, st limits.Settlemen
 			_, err := tx.Exec(ctx, s.q.commitNoIDs, tk.id)
 			return err
 		}
-		if _, err := tx.Exec(ctx, s.q.insertOrders, tk.owner, tk.id, distinct(st.OrderIDs)); err != nil {
+		if _, err := tx.Exec(ctx, s.q.insertOrders, []byte(tk.owner), tk.id, bs(distinct(st.OrderIDs))); err != nil {
 			return err
 		}
 		// Each gauge part now holds one unit per order.
@@ -395,7 +413,7 @@ func (s *Store) addSums(ctx context.Context, tx pgx.Tx, b *pgx.Batch, delta map[
 		ks = append(ks, k)
 		sums = append(sums, v.String())
 	}
-	b.Queue(s.q.setSums, ks, sums)
+	b.Queue(s.q.setSums, bs(ks), sums)
 	return nil
 }
 
@@ -408,7 +426,7 @@ func (s *Store) finish(ctx context.Context, tx pgx.Tx, tk *ticket, filled decima
 	}
 	b := &pgx.Batch{}
 	b.Queue(s.q.trimEntries, tk.id, filled.String())
-	b.Queue(s.q.dropGauges, tk.keys, texts(tk.gauges))
+	b.Queue(s.q.dropGauges, bs(tk.keys), texts(tk.gauges))
 	b.Queue(s.q.deleteTicket, tk.id)
 	return tx.SendBatch(ctx, b).Close()
 }
@@ -425,7 +443,7 @@ func (s *Store) Release(ctx context.Context, t limits.Ticket) error {
 		}
 		b := &pgx.Batch{}
 		b.Queue(s.q.dropEntries, tk.id)
-		b.Queue(s.q.dropGauges, tk.keys, texts(tk.gauges))
+		b.Queue(s.q.dropGauges, bs(tk.keys), texts(tk.gauges))
 		b.Queue(s.q.deleteTicket, tk.id)
 		return tx.SendBatch(ctx, b).Close()
 	})
@@ -438,7 +456,7 @@ func (s *Store) CloseOrder(ctx context.Context, owner, orderID string, filledQuo
 	filled := nonNegative(filledQuote)
 	return s.tx(ctx, "closing an order", func(tx pgx.Tx) error {
 		var id int64
-		err := tx.QueryRow(ctx, s.q.findOrder, owner, orderID).Scan(&id)
+		err := tx.QueryRow(ctx, s.q.findOrder, []byte(owner), []byte(orderID)).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -449,7 +467,7 @@ func (s *Store) CloseOrder(ctx context.Context, owner, orderID string, filledQuo
 		if err != nil || tk == nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, s.q.deleteOrder, owner, orderID, id)
+		tag, err := tx.Exec(ctx, s.q.deleteOrder, []byte(owner), []byte(orderID), id)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err // closed meanwhile by another caller
 		}
@@ -485,9 +503,9 @@ func (s *Store) Strike(ctx context.Context, key string, now time.Time, window ti
 	var n int32
 	var err error
 	if window <= 0 {
-		err = s.pool.QueryRow(ctx, s.q.strike, key).Scan(&n)
+		err = s.pool.QueryRow(ctx, s.q.strike, []byte(key)).Scan(&n)
 	} else {
-		err = s.pool.QueryRow(ctx, s.q.strikeWindow, key, int64(window)).Scan(&n)
+		err = s.pool.QueryRow(ctx, s.q.strikeWindow, []byte(key), int64(window)).Scan(&n)
 	}
 	if err != nil {
 		return 0, s.fail(ctx, "counting a strike", err)
@@ -497,7 +515,7 @@ func (s *Store) Strike(ctx context.Context, key string, now time.Time, window ti
 
 // ClearStrikes implements limits.Store.
 func (s *Store) ClearStrikes(ctx context.Context, key string) error {
-	if _, err := s.pool.Exec(ctx, s.q.clearStrikes, key); err != nil {
+	if _, err := s.pool.Exec(ctx, s.q.clearStrikes, []byte(key)); err != nil {
 		return s.fail(ctx, "clearing strikes", err)
 	}
 	return nil
@@ -509,7 +527,7 @@ func (s *Store) Trip(ctx context.Context, k limits.KillState) error {
 	if !k.At.IsZero() {
 		at = k.At.UnixNano()
 	}
-	if _, err := s.pool.Exec(ctx, s.q.trip, k.Reason, at); err != nil {
+	if _, err := s.pool.Exec(ctx, s.q.trip, []byte(k.Reason), at); err != nil {
 		return s.fail(ctx, "tripping the kill switch", err)
 	}
 	return nil
@@ -527,7 +545,8 @@ func (s *Store) Reset(ctx context.Context) error {
 func (s *Store) KillSwitch(ctx context.Context) (limits.KillState, error) {
 	var k limits.KillState
 	var at int64
-	err := s.pool.QueryRow(ctx, s.q.killSwitch).Scan(&k.Tripped, &k.Reason, &at)
+	var reason []byte
+	err := s.pool.QueryRow(ctx, s.q.killSwitch).Scan(&k.Tripped, &reason, &at)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return limits.KillState{}, nil
 	}
@@ -537,6 +556,7 @@ func (s *Store) KillSwitch(ctx context.Context) (limits.KillState, error) {
 	if !k.Tripped {
 		return limits.KillState{}, nil
 	}
+	k.Reason = string(reason)
 	if at != 0 {
 		k.At = time.Unix(0, at)
 	}

@@ -13,6 +13,9 @@ import (
 // transaction that records its version, so a schema is at one version or
 // the one before. In the SQL, {S} stands for the schema.
 //
+// Keys, owners, order ids and reasons are bytea: the guard's counter keys
+// hold NUL bytes, which text cannot.
+//
 // The invariants the store keeps:
 //   - counters.sum of a rolling counter (window_ns > 0) is the sum of its
 //     entries; of a gauge, the sum of the gauges its tickets hold;
@@ -26,20 +29,20 @@ var migrations = []string{
 	// Version 1.
 	`
 CREATE TABLE {S}.counters (
-	key       text PRIMARY KEY,
+	key       bytea PRIMARY KEY,
 	window_ns bigint NOT NULL,
 	sum       numeric NOT NULL DEFAULT 0
 );
 CREATE SEQUENCE {S}.ticket_ids;
 CREATE TABLE {S}.tickets (
 	id        bigint PRIMARY KEY,
-	owner     text NOT NULL,
+	owner     bytea NOT NULL,
 	at_ns     bigint NOT NULL,
 	committed boolean NOT NULL DEFAULT false,
 	open      integer NOT NULL DEFAULT 0,
 	filled    numeric NOT NULL DEFAULT 0,
 	closed    numeric NOT NULL DEFAULT 0,
-	keys      text[] NOT NULL,
+	keys      bytea[] NOT NULL,
 	windows   bigint[] NOT NULL,
 	gauges    numeric[] NOT NULL,
 	created   timestamptz NOT NULL DEFAULT now()
@@ -47,28 +50,28 @@ CREATE TABLE {S}.tickets (
 CREATE TABLE {S}.entries (
 	ticket bigint NOT NULL,
 	part   integer NOT NULL,
-	key    text NOT NULL,
+	key    bytea NOT NULL,
 	at_ns  bigint NOT NULL,
 	amount numeric NOT NULL,
 	PRIMARY KEY (ticket, part)
 );
 CREATE INDEX entries_key_at ON {S}.entries (key, at_ns);
 CREATE TABLE {S}.orders (
-	owner    text NOT NULL,
-	order_id text NOT NULL,
+	owner    bytea NOT NULL,
+	order_id bytea NOT NULL,
 	ticket   bigint NOT NULL REFERENCES {S}.tickets (id) ON DELETE CASCADE,
 	PRIMARY KEY (owner, order_id)
 );
 CREATE INDEX orders_ticket ON {S}.orders (ticket);
 CREATE TABLE {S}.strikes (
-	key   text PRIMARY KEY,
+	key   bytea PRIMARY KEY,
 	n     integer NOT NULL,
 	times bigint[] NOT NULL DEFAULT '{}'
 );
 CREATE TABLE {S}.kill_switch (
 	id      integer PRIMARY KEY CHECK (id = 1),
 	tripped boolean NOT NULL,
-	reason  text NOT NULL,
+	reason  bytea NOT NULL,
 	at_ns   bigint NOT NULL
 );
 `,

@@ -17,6 +17,8 @@
 //   - ages rolling windows and windowed strike counters, counts strikes and
 //     clears them, keeps the kill switch's first reason;
 //   - keeps every acknowledged change across a reopen;
+//   - keeps keys, owners, order ids and reasons byte for byte, NUL bytes
+//     included (the guard's keys hold them);
 //   - grants exactly cap/amount of many concurrent reservations, across
 //     every store open on one state when the Harness is Shared, and keeps
 //     exact accounts when commits, releases and closes race with them.
@@ -126,6 +128,7 @@ func Run(t *testing.T, h Harness) {
 		{"Window", testWindow},
 		{"Strikes", testStrikes},
 		{"KillSwitch", testKillSwitch},
+		{"OpaqueBytes", testOpaqueBytes},
 		{"ConcurrentExact", testConcurrentExact},
 		{"ConcurrentSettle", testConcurrentSettle},
 	}
@@ -607,4 +610,48 @@ func testConcurrentSettle(t *testing.T, h Harness) {
 	}
 	_, err := s.Reserve(ctx, &limits.ReserveRequest{Owner: "o", Now: T0, Limits: []limits.Limit{lim("w", "1", fmt.Sprint(capN), time.Hour)}})
 	mustExceed(t, err, 0, fmt.Sprint(capN))
+}
+
+// testOpaqueBytes: keys, owners, order ids and reasons are UTF-8 strings
+// kept byte for byte, NUL bytes included, and keys that differ only after
+// a NUL are different counters.
+func testOpaqueBytes(t *testing.T, h Harness) {
+	ctx := context.Background()
+	st := h.NewState(t)
+	s := st.Open(t)
+	const w = time.Hour
+	k1, k2, gauge := "cred\x00symbol\x00BTC", "cred\x00symbol\x00ETH", "crédit\x00open €"
+	owner, order := "bot\x00one", "id\x00ü"
+	id := reserve(t, s, owner, T0, lim(k1, "10", "10", w), lim(gauge, "1", "1", 0))
+	reserve(t, s, owner, T0, lim(k2, "10", "10", w))
+	_, err := s.Reserve(ctx, &limits.ReserveRequest{Owner: owner, Now: T0, Limits: []limits.Limit{lim(k1, "1", "10", w)}})
+	mustExceed(t, err, 0, "10")
+	if err := s.Commit(ctx, id, limits.Settlement{Open: true, OrderIDs: []string{order}}); err != nil {
+		t.Fatal(err)
+	}
+	s = st.Open(t)
+	for _, o := range [][2]string{{"bot", order}, {owner, "id"}, {"bot\x00one\x00", order}} {
+		if err := s.CloseOrder(ctx, o[0], o[1], dec("0")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantUsed(t, s, gauge, 0, T0, "1")
+	if err := s.CloseOrder(ctx, owner, order, dec("4")); err != nil {
+		t.Fatal(err)
+	}
+	wantUsed(t, s, gauge, 0, T0, "0")
+	wantUsed(t, s, k1, w, T0, "4")
+	if n, err := s.Strike(ctx, "r\x00ß", T0, 0); err != nil || n != 1 {
+		t.Fatalf("strike: %d, %v", n, err)
+	}
+	if n, err := s.Strike(ctx, "r\x00", T0, 0); err != nil || n != 1 {
+		t.Fatalf("strike on another key: %d, %v", n, err)
+	}
+	reason := "halt\x00 ✋"
+	if err := s.Trip(ctx, limits.KillState{Reason: reason, At: T0}); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := st.Open(t).KillSwitch(ctx); err != nil || k.Reason != reason {
+		t.Fatalf("kill switch %+v, %v; want reason %q", k, err, reason)
+	}
 }
