@@ -94,7 +94,7 @@ func outcomeOf(err error) string {
 		return "granted"
 	case errors.As(err, &v) && v.Rule == limits.RuleDailyNotional:
 		return "exceeded"
-	case errors.Is(err, limits.ErrUndecidable):
+	case errors.Is(err, limits.ErrUndecidable) && errors.As(err, new(*pgstore.Error)):
 		return "undecidable"
 	}
 	return "other"
@@ -538,6 +538,13 @@ func TestDatabaseRestart(t *testing.T) {
 	if out, err := exec.Command(ctl, "stop").CombinedOutput(); err != nil {
 		t.Fatalf("stopping PostgreSQL: %v\n%s", err, out)
 	}
+	restarted := false
+	t.Cleanup(func() {
+		// Leave the server running for the tests after this one.
+		if !restarted {
+			exec.Command(ctl, "start").Run()
+		}
+	})
 	down := time.Now().UnixNano()
 	// Each helper reports the database away a few times.
 	for i := range hs {
@@ -551,6 +558,7 @@ func TestDatabaseRestart(t *testing.T) {
 	if out, err := exec.Command(ctl, "start").CombinedOutput(); err != nil {
 		t.Fatalf("starting PostgreSQL: %v\n%s", err, out)
 	}
+	restarted = true
 	// Trading resumes, until the cap stops every goroutine of both.
 	for i := range hs {
 		for {
