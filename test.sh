@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 status=0
 for m in . signer/pkcs11; do
-  echo "== go test $* ./... (module $m)"
-  (cd "$m" && go test "$@" ./...) || status=1
+  echo "== go test -timeout 30m $* ./... (module $m)"
+  # A loaded -race run of the CLI's tests has taken close to go test's
+  # default 10 min limit; the whole limit is CI's, so give each package 30.
+  (cd "$m" && go test -timeout 30m "$@" ./...) || status=1
 done
 exit $status
