@@ -61,10 +61,22 @@ func ParsePolicy(b []byte) (*Policy, error) {
 		return nil, &PolicyError{Line: line, Msg: "more than one YAML document; keep one policy per file"}
 	}
 	d := &policyDecoder{p: &Policy{lines: map[string]int{}}}
-	if err := d.document(&doc); err != nil {
-		return nil, err
+	d.ps.add(d.document(&doc))
+	e, err := d.p.Effective()
+	if len(d.ps.errs) == 0 {
+		return e, err
 	}
-	return d.p.Effective()
+	// Report the checks of what did decode too, but not those about a
+	// field whose value could not be read (a cap that failed to parse is
+	// not also "missing").
+	var rest problems
+	rest.add(err)
+	for _, pe := range rest.errs {
+		if !d.ps.covers(pe.Field) {
+			d.ps.errs = append(d.ps.errs, pe)
+		}
+	}
+	return nil, d.ps.err()
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
@@ -78,8 +90,12 @@ func yamlError(err error) error {
 	return pe
 }
 
+// policyDecoder decodes a policy node by node. A problem in one field is
+// recorded in ps and decoding goes on with the next, so that a policy's
+// problems are reported together.
 type policyDecoder struct {
-	p *Policy
+	p  *Policy
+	ps problems
 }
 
 func (d *policyDecoder) errf(n *yaml.Node, field, format string, args ...any) error {
@@ -270,26 +286,28 @@ func (d *policyDecoder) each(n *yaml.Node, path string, fn func(key string, v *y
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if err := d.plain(k, path); err != nil {
-			return err
+			d.ps.add(err)
+			continue
 		}
 		if k.Kind != yaml.ScalarNode || (k.Tag != "!!str" && k.Tag != "!!int" && k.Tag != "!!float") {
-			return d.errf(k, path, "keys must be plain names")
+			d.ps.add(d.errf(k, path, "keys must be plain names"))
+			continue
 		}
 		f := k.Value
 		if path != "" {
 			f = path + "." + k.Value
 		}
 		if seen[k.Value] {
-			return d.errf(k, f, "duplicate key %q", k.Value)
+			d.ps.add(d.errf(k, f, "duplicate key %q", k.Value))
+			continue
 		}
 		seen[k.Value] = true
 		d.p.lines[f] = k.Line
 		if err := d.plain(v, f); err != nil {
-			return err
+			d.ps.add(err)
+			continue
 		}
-		if err := fn(k.Value, v, f); err != nil {
-			return err
-		}
+		d.ps.add(fn(k.Value, v, f))
 	}
 	return nil
 }
@@ -300,11 +318,10 @@ func (d *policyDecoder) list(n *yaml.Node, f string, fn func(*yaml.Node, string)
 	}
 	for _, e := range n.Content {
 		if err := d.plain(e, f); err != nil {
-			return err
+			d.ps.add(err)
+			continue
 		}
-		if err := fn(e, f); err != nil {
-			return err
-		}
+		d.ps.add(fn(e, f))
 	}
 	return nil
 }
