@@ -34,7 +34,8 @@ type Policy struct {
 	KillSwitch  KillSwitchPolicy
 	Credentials map[string]*CredentialPolicy // by credential name
 
-	lines map[string]int // field path -> line in the source file, when parsed
+	lines  map[string]int // field path -> line in the source file, when parsed
+	venues []string       // the venues a credential may name; nil: any
 }
 
 // KillSwitchPolicy says when the kill switch trips by itself. A nil field
@@ -110,7 +111,7 @@ func (p *Policy) Effective() (*Policy, error) {
 	if p == nil {
 		return nil, &PolicyError{Msg: "no policy"}
 	}
-	e := &Policy{Version: p.Version, KillSwitch: p.KillSwitch, lines: p.lines, Credentials: make(map[string]*CredentialPolicy, len(p.Credentials))}
+	e := &Policy{Version: p.Version, KillSwitch: p.KillSwitch, lines: p.lines, venues: p.venues, Credentials: make(map[string]*CredentialPolicy, len(p.Credentials))}
 	var ps problems
 	if e.Version != PolicyVersion {
 		ps.add(p.errAt("version", fmt.Sprintf("version %d is not supported; write version: %d", p.Version, PolicyVersion)))
@@ -165,6 +166,8 @@ func (p *Policy) effectiveCredential(ps *problems, name string, c *CredentialPol
 	}
 	if c.Venue == "" {
 		ps.add(p.errAt(f+".venue", "missing; name the credential's venue, e.g. venue: binance"))
+	} else if p.venues != nil && !slices.Contains(p.venues, c.Venue) {
+		ps.add(p.errAt(f+".venue", fmt.Sprintf("unknown venue %q; use one of %s", c.Venue, strings.Join(p.venues, ", "))))
 	}
 	e := &CredentialPolicy{
 		Venue:           c.Venue,

@@ -338,3 +338,17 @@ credentials:
 		t.Fatal("not ErrInvalidPolicy")
 	}
 }
+
+// TestParsePolicyKnownVenues: with KnownVenues a misspelt venue is an
+// error that lists the venues there are.
+func TestParsePolicyKnownVenues(t *testing.T) {
+	y := []byte("version: 1\ncredentials:\n  c: {venue: binanse, allow: [read]}\n")
+	if _, err := ParsePolicy(y); err != nil {
+		t.Fatalf("without KnownVenues: %v", err)
+	}
+	_, err := ParsePolicy(y, KnownVenues("kucoin", "binance"))
+	all := policyErrors(err)
+	if len(all) != 1 || all[0].Line != 3 || all[0].Field != "credentials.c.venue" || !strings.Contains(all[0].Msg, `unknown venue "binanse"; use one of binance, kucoin`) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -20,8 +20,20 @@ import (
 // MaxPolicyBytes bounds the size of a policy file.
 const MaxPolicyBytes = 1 << 20
 
+// PolicyOption changes how a policy is parsed.
+type PolicyOption func(*Policy)
+
+// KnownVenues makes a credential naming any other venue a policy error
+// ("venue: binanse"). Without it any venue name is accepted, and a
+// credential of a venue that has no client is simply never used.
+func KnownVenues(names ...string) PolicyOption {
+	v := slices.Clone(names)
+	slices.Sort(v)
+	return func(p *Policy) { p.venues = v }
+}
+
 // LoadPolicy reads and parses a policy file (see ParsePolicy).
-func LoadPolicy(path string) (*Policy, error) {
+func LoadPolicy(path string, opts ...PolicyOption) (*Policy, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("limits: reading policy: %w", err)
@@ -31,7 +43,7 @@ func LoadPolicy(path string) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("limits: reading policy %s: %w", path, err)
 	}
-	return ParsePolicy(b)
+	return ParsePolicy(b, opts...)
 }
 
 // ParsePolicy decodes a YAML policy strictly and returns its effective form
@@ -40,7 +52,7 @@ func LoadPolicy(path string) (*Policy, error) {
 // aliases are errors; every error is a *PolicyError with the line and the
 // field. Decimals may be written as strings or numbers; they are parsed from
 // the literal text, never through a float.
-func ParsePolicy(b []byte) (*Policy, error) {
+func ParsePolicy(b []byte, opts ...PolicyOption) (*Policy, error) {
 	if len(b) > MaxPolicyBytes {
 		return nil, &PolicyError{Msg: fmt.Sprintf("policy larger than %d bytes", MaxPolicyBytes)}
 	}
@@ -61,6 +73,9 @@ func ParsePolicy(b []byte) (*Policy, error) {
 		return nil, &PolicyError{Line: line, Msg: "more than one YAML document; keep one policy per file"}
 	}
 	d := &policyDecoder{p: &Policy{lines: map[string]int{}}}
+	for _, o := range opts {
+		o(d.p)
+	}
 	d.ps.add(d.document(&doc))
 	e, err := d.p.Effective()
 	if len(d.ps.errs) == 0 {

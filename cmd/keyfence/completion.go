@@ -11,7 +11,7 @@ const completionUsage = "usage: keyfence completion bash|zsh   (e.g. source <(ke
 // shows them: the completion scripts are generated from it.
 var subcommands = [][]string{
 	{"keys", "init", "add", "list", "remove", "passwd"},
-	{"policy", "check"},
+	{"policy", "check", "init"},
 	{"audit", "verify"},
 	{"request"},
 	{"killswitch", "status", "trip", "reset"},

@@ -169,7 +169,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 // read endpoints only.
 func requestPolicy(file, key, venue string) (*limits.Policy, error) {
 	if file != "" {
-		p, err := limits.LoadPolicy(file)
+		p, err := loadPolicy(file)
 		if err != nil {
 			return nil, err
 		}
