@@ -40,7 +40,8 @@ const (
 	RuleIntent        Rule = "intent" // malformed order (no quantity, no price, ...)
 	RuleSymbol        Rule = "symbol"
 	RuleOrderType     Rule = "order_type"
-	RuleReference     Rule = "reference" // missing or stale reference price
+	RuleMarketByBase  Rule = "market_by_base" // a market order by base quantity the policy does not accept
+	RuleReference     Rule = "reference"      // missing or stale reference price
 	RulePriceBand     Rule = "price_band"
 	RuleOrderNotional Rule = "order_notional"
 	RuleDailyNotional Rule = "daily_notional"

@@ -91,6 +91,14 @@ type SymbolPolicy struct {
 	// optional '-', '_' or '/').
 	Quote string
 	Caps
+	// AllowMarketByBase accepts market orders by base quantity on this
+	// symbol (MARKET with a quantity, and the stop-market types STOP_LOSS
+	// and TAKE_PROFIT): the venue fills them at whatever price the book
+	// offers, so on a thin book they may spend more than their notional
+	// at the reference. Without it such orders are refused; a market
+	// order by quote quantity, or a LIMIT IOC inside the band, is the
+	// bounded way to take liquidity.
+	AllowMarketByBase bool
 }
 
 // AllowsClass reports whether the credential may use endpoints of class c.
@@ -242,6 +250,9 @@ func (p *Policy) effectiveCredential(ps *problems, name string, c *CredentialPol
 		if !sp.MaxDailyNotional.Valid && !qc.MaxDailyNotional.Valid {
 			ps.add(p.errAt(sf, fmt.Sprintf("no daily notional cap; set max_daily_notional on the symbol or on its quote asset%s", quoteHint(sp.Quote))))
 		}
+		if sp.AllowMarketByBase && !slices.ContainsFunc(e.OrderTypes, unpriced) {
+			return nil, p.errAt(sf+".allow_market_by_base", "order_types lists no MARKET, STOP_LOSS or TAKE_PROFIT, so it allows nothing; remove it")
+		}
 		e.Symbols[s] = sp
 	}
 	if e.AllowsClass(exchange.ClassTrade) && len(e.Symbols) > 0 {
@@ -358,6 +369,23 @@ func orderTypeNames() string {
 		n[i] = string(t)
 	}
 	return strings.Join(n, ", ")
+}
+
+// unpriced reports whether orders of a known type t carry no limit price:
+// they fill at whatever the book offers (MARKET now, STOP_LOSS and
+// TAKE_PROFIT once triggered).
+func unpriced(t exchange.OrderType) bool {
+	return t == exchange.Market || t == exchange.StopLoss || t == exchange.TakeProfit
+}
+
+// stopType reports whether orders of type t trigger on a stop price or a
+// trailing delta.
+func stopType(t exchange.OrderType) bool {
+	switch t {
+	case exchange.StopLoss, exchange.StopLimit, exchange.TakeProfit, exchange.TakeLimit:
+		return true
+	}
+	return false
 }
 
 // priced reports whether orders of type t carry a limit price.

@@ -250,6 +250,7 @@ func (d *policyDecoder) credential(c *CredentialPolicy, n *yaml.Node, f string) 
 					sp.Quote, err = d.str(n, f)
 					return err
 				}
+				fields["allow_market_by_base"] = d.boolInto(&sp.AllowMarketByBase)
 				err := d.mapping(n, f, fields)
 				c.Symbols[name] = sp
 				return err
