@@ -251,7 +251,7 @@ func (p *Policy) effectiveCredential(ps *problems, name string, c *CredentialPol
 			ps.add(p.errAt(sf, fmt.Sprintf("no daily notional cap; set max_daily_notional on the symbol or on its quote asset%s", quoteHint(sp.Quote))))
 		}
 		if sp.AllowMarketByBase && !slices.ContainsFunc(e.OrderTypes, unpriced) {
-			return nil, p.errAt(sf+".allow_market_by_base", "order_types lists no MARKET, STOP_LOSS or TAKE_PROFIT, so it allows nothing; remove it")
+			ps.add(p.errAt(sf+".allow_market_by_base", "order_types lists no MARKET, STOP_LOSS or TAKE_PROFIT, so it allows nothing; remove it"))
 		}
 		e.Symbols[s] = sp
 	}
