@@ -16,11 +16,13 @@
 package lockedfile
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // ErrLocked reports that another process (or another open handle in this
@@ -189,4 +191,24 @@ func (f *File) Same(g *os.File) error {
 		return ErrReplaced
 	}
 	return nil
+}
+
+// OpenWait is Open that waits, until ctx is done, for another holder to
+// release the lock, polling with a growing delay of up to 50ms.
+func OpenWait(ctx context.Context, path string, flag int) (*File, error) {
+	delay := time.Millisecond
+	for {
+		f, err := Open(path, flag)
+		if !errors.Is(err, ErrLocked) {
+			return f, err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w (waited until %w)", ErrLocked, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(2*delay, 50*time.Millisecond)
+	}
 }
