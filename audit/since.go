@@ -33,14 +33,14 @@ func (l *Log) Since(ctx context.Context, after Anchor, fn func(*Record) error) e
 		return err
 	}
 	// Skip the files whose records all come before after: those followed
-	// by a file that starts at or before after.Seq+1.
+	// by a file that starts at or before after.Seq.
 	start := 0
 	for i := len(files) - 1; i > 0; i-- {
 		first, ok, err := firstSeq(files[i])
 		if err != nil {
 			return err
 		}
-		if ok && first <= after.Seq+1 {
+		if ok && first <= after.Seq {
 			start = i
 			break
 		}
