@@ -82,9 +82,14 @@ func WithBinanceKeys(keys ...BinanceKey) BinanceOption {
 	return func(c *binanceConfig) { c.keys = append(c.keys, keys...) }
 }
 
+// DefaultBinanceCommission is the venue's standard spot commission rate,
+// maker and taker (0.1 %), which the simulator charges unless
+// WithBinanceCommission changes it.
+var DefaultBinanceCommission = decimal.RequireFromString("0.001")
+
 // WithBinanceCommission sets the maker and taker commission rates (e.g.
-// 0.001); the default is zero. Commission is charged in the asset
-// received.
+// 0.001); the default is DefaultBinanceCommission. Commission is charged
+// in the asset received, shown in the fills and taken from the balances.
 func WithBinanceCommission(maker, taker decimal.Decimal) BinanceOption {
 	return func(c *binanceConfig) { c.maker, c.taker = maker, taker }
 }
@@ -145,6 +150,7 @@ func binanceConfigOf(opts []BinanceOption) (binanceConfig, error) {
 		ban:       DefaultBinanceBanDuration,
 		symbols:   DefaultBinanceSymbols(),
 	}
+	c.maker, c.taker = DefaultBinanceCommission, DefaultBinanceCommission
 	for _, o := range opts {
 		o(&c)
 	}
