@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 status=0
-for m in . signer/pkcs11; do
+modules=(. signer/pkcs11)
+# --- gobinancetest (issue 12): go-binance against the simulated Binance ---
+modules+=(exchange/exchangetest/gobinancetest)
+# --- end gobinancetest ---
+for m in "${modules[@]}"; do
   echo "== go test $* ./... (module $m)"
   (cd "$m" && go test "$@" ./...) || status=1
 done
