@@ -188,4 +188,3 @@ func dec(t *testing.T, s string) decimal.Decimal {
 	require.NoError(t, err, "%q", s)
 	return d
 }
-
