@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyfence/keyfence/audit"
+	"github.com/keyfence/keyfence/exchange/binance"
 	"github.com/shopspring/decimal"
 )
 
@@ -122,5 +124,46 @@ func TestBotInterruptedCancelsRestingOrders(t *testing.T) {
 		if !strings.Contains(out, `msg="cancelled a resting order"`) || !strings.Contains(out, "cancelled=1 failed=0") {
 			t.Errorf("the resting order was not cancelled and reported:\n%s", out)
 		}
+	}
+}
+
+// TestBotTestnet runs the bot with --testnet on the simulator's testnet
+// mode, which serves no /sapi: the client skips the key check only because
+// it was told, the audit log records the skip, and the bot trades.
+func TestBotTestnet(t *testing.T) {
+	c := testConfig(t, "20")
+	c.testnet, c.rounds = true, 2
+	var logs bytes.Buffer
+	if err := run(context.Background(), c, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		t.Fatalf("bot: %v\n%s", err, logs.String())
+	}
+	if n := strings.Count(logs.String(), `msg="order placed"`); n != 2 {
+		t.Errorf("orders placed = %d, want 2:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "testnet=true") {
+		t.Errorf("the bot did not say it runs on the testnet:\n%s", logs.String())
+	}
+	data, err := os.ReadFile(c.auditPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"rule":"`+binance.RuleKeyCheckSkipped+`"`) {
+		t.Errorf("the audit log does not record the skipped key check:\n%s", data)
+	}
+	if _, err := audit.VerifyFiles(context.Background(), c.auditPath); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without --testnet the key check, which needs /sapi, fails closed
+	// against a testnet: exchange/binance's TestSimTestnetSkipsKeyCheckOnlyWhenTold.
+}
+
+// TestBotTestnetOtherVenue: --testnet is Binance's only.
+func TestBotTestnetOtherVenue(t *testing.T) {
+	c := testConfig(t, "20")
+	c.venue, c.key, c.symbol, c.testnet = "kucoin", "kucoin-bot", "BTC-USDT", true
+	err := run(context.Background(), c, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "--testnet") {
+		t.Fatalf("err = %v", err)
 	}
 }
