@@ -186,8 +186,13 @@ func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits
 	for i, k := range keys {
 		windows[i] = first[k]
 	}
+	unlock, err := s.locks.lock(ctx, keys)
+	if err != nil {
+		return "", fmt.Errorf("pgstore: reserve: %w", err)
+	}
+	defer unlock()
 	var id int64
-	err := s.tx(ctx, "reserve", func(tx pgx.Tx) error {
+	err = s.tx(ctx, "reserve", func(tx pgx.Tx) error {
 		cs, err := s.lockCounters(ctx, tx, keys, windows)
 		if err != nil {
 			return err
@@ -260,7 +265,19 @@ func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits
 	if err != nil || id == 0 {
 		return "", err
 	}
-	return limits.Ticket(strconv.FormatInt(id, 10)), nil
+	t := limits.Ticket(strconv.FormatInt(id, 10))
+	s.keys.Store(t, keys)
+	return t, nil
+}
+
+// lockTicketKeys queues, in process, on the counters of a ticket this
+// store reserved (see keyLocks); for another ticket it does nothing.
+func (s *Store) lockTicketKeys(ctx context.Context, t limits.Ticket) (func(), error) {
+	v, ok := s.keys.LoadAndDelete(t)
+	if !ok {
+		return func() {}, nil
+	}
+	return s.locks.lock(ctx, v.([]string))
 }
 
 // ticket is a locked ticket row.
@@ -348,6 +365,11 @@ func nonNegative(d decimal.Decimal) decimal.Decimal {
 // Commit implements limits.Store.
 func (s *Store) Commit(ctx context.Context, t limits.Ticket, st limits.Settlement) error {
 	filled := nonNegative(st.Filled)
+	unlock, err := s.lockTicketKeys(ctx, t)
+	if err != nil {
+		return fmt.Errorf("pgstore: commit: %w", err)
+	}
+	defer unlock()
 	return s.tx(ctx, "commit", func(tx pgx.Tx) error {
 		tk, err := s.pending(ctx, tx, t)
 		if err != nil {
@@ -433,6 +455,11 @@ func (s *Store) finish(ctx context.Context, tx pgx.Tx, tk *ticket, filled decima
 
 // Release implements limits.Store.
 func (s *Store) Release(ctx context.Context, t limits.Ticket) error {
+	unlock, err := s.lockTicketKeys(ctx, t)
+	if err != nil {
+		return fmt.Errorf("pgstore: release: %w", err)
+	}
+	defer unlock()
 	return s.tx(ctx, "release", func(tx pgx.Tx) error {
 		tk, err := s.pending(ctx, tx, t)
 		if err != nil {

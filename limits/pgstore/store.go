@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -53,6 +54,11 @@ type Store struct {
 	schema  string // the plain name
 	q       queries
 	log     *slog.Logger
+	locks   keyLocks
+	// keys holds the sorted counter keys of the tickets this store
+	// reserved and has not yet settled, so that Commit and Release queue
+	// on them in process (see keyLocks).
+	keys sync.Map // limits.Ticket -> []string
 }
 
 var _ limits.Store = (*Store)(nil)
