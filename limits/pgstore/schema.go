@@ -80,14 +80,24 @@ CREATE TABLE {S}.kill_switch (
 // SchemaVersion is the schema version this package writes.
 var SchemaVersion = len(migrations)
 
-// migrate creates the schema or brings it to SchemaVersion. Concurrent
+// migrate creates the schema (unless create is false) or brings it to
+// SchemaVersion. Concurrent
 // migrations of one schema (processes starting together) take turns on an
 // advisory lock.
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context, create bool) error {
 	ident := pgx.Identifier{s.schema}.Sanitize()
 	return s.tx(ctx, "migrating the schema", func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('keyfence.limits.pgstore'), hashtext($1))`, s.schema); err != nil {
 			return err
+		}
+		if !create {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, ident+".schema_version").Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return &outcome{err: fmt.Errorf("%w (schema %s)", ErrNoSchema, s.schema)}
+			}
 		}
 		if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+ident); err != nil {
 			return err

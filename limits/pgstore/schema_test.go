@@ -18,6 +18,9 @@ func TestSchemaMigration(t *testing.T) {
 	ctx := context.Background()
 	url := testURL(t)
 	schema := newSchema(t)
+	if _, err := pgstore.Open(ctx, url, pgstore.WithSchema(schema), pgstore.WithoutCreate()); !errors.Is(err, pgstore.ErrNoSchema) {
+		t.Fatalf("open without create of a missing schema: %v", err)
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, 6)
 	for i := range errs {
@@ -44,6 +47,11 @@ func TestSchemaMigration(t *testing.T) {
 	if n != 1 || v != pgstore.SchemaVersion {
 		t.Fatalf("schema_version holds %d rows, version %d; want 1 row, version %d", n, v, pgstore.SchemaVersion)
 	}
+	s, err := pgstore.Open(ctx, url, pgstore.WithSchema(schema), pgstore.WithoutCreate())
+	if err != nil {
+		t.Fatalf("open without create of an existing schema: %v", err)
+	}
+	s.Close()
 	if _, err := a.Exec(ctx, `UPDATE `+id+`.schema_version SET version = version + 1`); err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,9 @@ var ErrConnString = errors.New("pgstore: the connection string does not parse; u
 // of pgstore.
 var ErrSchemaTooNew = errors.New("pgstore: the schema is newer than this version of keyfence knows; upgrade keyfence")
 
+// ErrNoSchema: WithoutCreate was given and the schema does not exist.
+var ErrNoSchema = errors.New("pgstore: no keyfence schema in this database; check the connection string and the schema name, or create it")
+
 // ErrSchemaName: WithSchema was given a name that is not a plain SQL
 // identifier.
 var ErrSchemaName = errors.New("pgstore: the schema name must be letters, digits and underscores, not starting with a digit, at most 63 bytes")
@@ -67,9 +70,10 @@ var _ limits.Store = (*Store)(nil)
 type Option func(*config)
 
 type config struct {
-	schema string
-	log    *slog.Logger
-	maxCon int32
+	schema   string
+	log      *slog.Logger
+	maxCon   int32
+	noCreate bool
 }
 
 // WithSchema keeps the tables in schema name (DefaultSchema by default).
@@ -85,6 +89,12 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 // the larger of 4 and the number of CPUs, unless the connection string sets
 // pool_max_conns).
 func WithMaxConns(n int32) Option { return func(c *config) { c.maxCon = n } }
+
+// WithoutCreate makes Open and New refuse a schema that does not exist
+// yet (ErrNoSchema) instead of creating it: for tools, such as the CLI's
+// kill switch, that must not create state by mistake. An existing schema
+// is still migrated.
+func WithoutCreate() Option { return func(c *config) { c.noCreate = true } }
 
 var schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
@@ -138,7 +148,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 
 func newStore(ctx context.Context, pool *pgxpool.Pool, c *config) (*Store, error) {
 	s := &Store{pool: pool, schema: c.schema, q: newQueries(pgx.Identifier{c.schema}.Sanitize()), log: c.log}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, !c.noCreate); err != nil {
 		return nil, err
 	}
 	return s, nil
