@@ -28,7 +28,8 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	dryRun := fs.Bool("dry-run", false, "print the signed request as it would go on the wire; send nothing")
 	ts := fs.Int64("timestamp", 0, "request timestamp in Unix milliseconds (default: the clock)")
 	auditPath := fs.String("audit", "", "audit log (default: audit.jsonl beside the keystore)")
-	statePath := fs.String("state", "", "limit state file, so that caps hold across runs (default: limits.state beside the keystore)")
+	statePath := fs.String("state", "", "limit state file, so that caps hold across runs (default: limits.state beside the keystore), or postgres://USER@HOST:PORT/DATABASE for caps shared with other processes")
+	schema := stateSchema(fs)
 	body := fs.String("body", "", "request body sent as is (JSON venues); @FILE reads it from FILE")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -98,11 +99,22 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	if *auditPath == "" {
 		*auditPath = filepath.Join(dir, "audit.jsonl")
 	}
-	store, err := limits.OpenFileStore(*statePath)
-	if err != nil {
-		return err
+	var store limits.Store
+	if isPostgresState(*statePath) {
+		ps, err := openPostgresState(ctx, *statePath, *schema, true)
+		if err != nil {
+			return err
+		}
+		defer ps.Close()
+		store = ps
+	} else {
+		file, err := limits.OpenFileStore(*statePath)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		store = file
 	}
-	defer store.Close()
 	log, err := audit.Open(ctx, *auditPath)
 	if err != nil {
 		return err
