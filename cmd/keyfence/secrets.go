@@ -80,22 +80,27 @@ func readNewPassphraseFrom(e *env, envName, file string) ([]byte, error) {
 
 // readSecretFile reads a passphrase file, refusing one that group or others
 // can read, and strips one trailing newline.
-func readSecretFile(path string) ([]byte, error) {
+func readSecretFile(path string) ([]byte, error) { return readPrivateFile(path, "passphrase file") }
+
+// readPrivateFile reads a file of secrets (what names it in errors),
+// refusing one that group or others can read, and strips one trailing
+// newline.
+func readPrivateFile(path, what string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("passphrase file: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("passphrase file %s is readable by group or others (mode %04o): run chmod 600 %s", path, fi.Mode().Perm(), path)
+		return nil, fmt.Errorf("%s %s is readable by group or others (mode %04o): run chmod 600 %s", what, path, fi.Mode().Perm(), path)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("passphrase file: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	b = bytes.TrimSuffix(b, []byte("\n"))
 	b = bytes.TrimSuffix(b, []byte("\r"))
 	if len(b) == 0 {
-		return nil, fmt.Errorf("passphrase file %s is empty", path)
+		return nil, fmt.Errorf("%s %s is empty", what, path)
 	}
 	return b, nil
 }

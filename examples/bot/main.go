@@ -9,8 +9,12 @@
 // Against Binance's spot testnet, with a key you added to a keystore
 // (keyfence keys add --name binance-bot --venue binance --api-key ... < secret):
 //
-//	KEYFENCE_PASSPHRASE=... go run ./examples/bot \
+//	KEYFENCE_PASSPHRASE=... go run ./examples/bot --testnet \
 //	    --base-url https://testnet.binance.vision --keystore keys.kfs
+//
+// --testnet tells the client the venue is a testnet, which serves no /sapi:
+// the key permission check is skipped and the audit log records the skip.
+// Without --base-url, --testnet runs on the simulator's testnet mode.
 //
 // Every round it buys --quote worth of --symbol with a limit order priced
 // at the best bid (so it rests as a maker) and cancels its orders that did
@@ -55,6 +59,7 @@ type config struct {
 	stale      int
 	acceptRisk bool
 	keepOrders bool // leave resting orders on the book when interrupted
+	testnet    bool // the venue is Binance's Spot testnet (or the simulated one)
 }
 
 func main() {
@@ -73,6 +78,7 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", 5, "rounds to run; 0 runs until interrupted")
 	flag.IntVar(&c.stale, "stale", 2, "cancel an order that has not filled after this many rounds")
 	flag.BoolVar(&c.keepOrders, "keep-orders", false, "when interrupted, leave resting orders on the book instead of cancelling them")
+	flag.BoolVar(&c.testnet, "testnet", false, "the venue is Binance's Spot testnet (no /sapi: the key check is skipped and audited); without --base-url, the simulated testnet")
 	flag.Parse()
 	q, err := decimal.NewFromString(quote)
 	if err != nil || q.Sign() <= 0 {

@@ -24,6 +24,9 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 	if !ok {
 		return fmt.Errorf("unknown venue %q", c.venue)
 	}
+	if c.testnet && v.simulateTestnet == nil {
+		return fmt.Errorf("--testnet: %s has no testnet mode here; use it with --venue binance", c.venue)
+	}
 	var (
 		ks  *keystore.Keystore
 		err error
@@ -34,7 +37,11 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		url, stop, err := v.simulate(ctx, ks, c.key)
+		simulate := v.simulate
+		if c.testnet {
+			simulate = v.simulateTestnet
+		}
+		url, stop, err := simulate(ctx, ks, c.key)
 		// The keystore stays open in memory; its file is not needed any more.
 		os.RemoveAll(dir)
 		if err != nil {
@@ -43,7 +50,7 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 		}
 		defer stop()
 		c.baseURL = url
-		logger.Info("trading on a simulated venue", slog.String("venue", c.venue), slog.String("url", url))
+		logger.Info("trading on a simulated venue", slog.String("venue", c.venue), slog.String("url", url), slog.Bool("testnet", c.testnet))
 	} else {
 		ks, err = openKeystore(ctx, c.keystore)
 		if err != nil {
@@ -66,6 +73,13 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// The operator trips the kill switch of the running bot with
+	// keyfence killswitch trip --state <the state file>.
+	ctl, err := limits.ServeControl(limits.ControlSocket(c.statePath), guard, logger)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close(context.WithoutCancel(ctx))
 	log, err := audit.Open(ctx, c.auditPath)
 	if err != nil {
 		return err
@@ -76,7 +90,7 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 		return fmt.Errorf("the policy has no entry for credential %q", c.key)
 	}
 	client, err := v.connect(ctx, wiring{baseURL: c.baseURL, key: c.key, signer: ks.Signer(),
-		guard: guard, audit: log, keyRisks: risks, logger: logger}, prices)
+		guard: guard, audit: log, keyRisks: risks, logger: logger, testnet: c.testnet}, prices)
 	if err != nil {
 		return err
 	}
