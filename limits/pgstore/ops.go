@@ -26,12 +26,13 @@ const clockNS = `((extract(epoch FROM clock_timestamp()) * 1000000)::bigint * 10
 
 // queries holds the statements with the schema filled in.
 type queries struct {
-	lockCounters, createCounters, expire, record, setSums string
-	lockTicket, commitOpen, commitNoIDs, insertOrders     string
-	trimEntries, dropEntries, dropGauges, deleteTicket    string
-	findOrder, deleteOrder, closeOpen                     string
-	strike, strikeWindow, clearStrikes                    string
-	trip, reset, killSwitch                               string
+	lockCounters, createCounters, expire, record, setSums   string
+	lockTicket, lockTicketCounters, commitOpen, commitNoIDs string
+	insertOrders                                            string
+	trimEntries, dropEntries, dropGauges, deleteTicket      string
+	findOrder, deleteOrder, closeOpen                       string
+	strike, strikeWindow, clearStrikes                      string
+	trip, reset, killSwitch                                 string
 }
 
 func newQueries(ident string) queries {
@@ -43,19 +44,20 @@ func newQueries(ident string) queries {
 		// that left their windows at that time go, and their sums are
 		// returned so that the caller sets the counters' new sums.
 		expire: `WITH now AS MATERIALIZED (SELECT {clock} AS ns),
-gone AS (DELETE FROM {S}.entries e USING unnest($1::bytea[], $2::bigint[]) AS c(key, w), now
-	WHERE c.w > 0 AND e.key = c.key AND e.at_ns <= now.ns - c.w RETURNING e.key, e.amount)
+gone AS (DELETE FROM {S}.entries e USING {S}.counters c, now
+	WHERE c.key = ANY($1::bytea[]) AND c.window_ns > 0 AND e.key = c.key AND e.at_ns <= now.ns - c.window_ns RETURNING e.key, e.amount)
 SELECT now.ns, g.key, g.total::text FROM now LEFT JOIN (SELECT key, sum(amount) AS total FROM gone GROUP BY key) g ON true`,
 		record: `WITH t AS (INSERT INTO {S}.tickets (id, owner, at_ns, keys, windows, gauges)
 	VALUES (nextval('{S}.ticket_ids'), $1::bytea, $2, $3::bytea[], $4::bigint[], $5::text[]::numeric[]) RETURNING id),
 e AS (INSERT INTO {S}.entries (ticket, part, key, at_ns, amount)
 	SELECT t.id, p.i, p.key, $2, p.amount FROM t, unnest($3::bytea[], $4::bigint[], $6::text[]::numeric[]) WITH ORDINALITY AS p(key, w, amount, i) WHERE p.w > 0)
 SELECT id FROM t`,
-		setSums:      `UPDATE {S}.counters c SET sum = v.sum FROM unnest($1::bytea[], $2::text[]::numeric[]) AS v(key, sum) WHERE c.key = v.key`,
-		lockTicket:   `SELECT owner, committed, open, filled::text, closed::text, keys, windows, gauges::text[] FROM {S}.tickets WHERE id = $1 FOR UPDATE`,
-		commitOpen:   `UPDATE {S}.tickets SET committed = true, open = $2, filled = $3::text::numeric, gauges = $4::text[]::numeric[] WHERE id = $1`,
-		commitNoIDs:  `UPDATE {S}.tickets SET committed = true, open = -1 WHERE id = $1`,
-		insertOrders: `INSERT INTO {S}.orders (owner, order_id, ticket) SELECT $1::bytea, o, $2 FROM unnest($3::bytea[]) AS o ON CONFLICT (owner, order_id) DO UPDATE SET ticket = excluded.ticket`,
+		setSums:            `UPDATE {S}.counters c SET sum = v.sum FROM unnest($1::bytea[], $2::text[]::numeric[]) AS v(key, sum) WHERE c.key = v.key`,
+		lockTicket:         `SELECT id, owner, committed, open, filled::text, closed::text, keys, windows, gauges::text[] FROM {S}.tickets WHERE id = $1 FOR UPDATE`,
+		lockTicketCounters: `SELECT key, window_ns, sum::text FROM {S}.counters WHERE key IN (SELECT unnest(keys) FROM {S}.tickets WHERE id = $1) ORDER BY key FOR UPDATE`,
+		commitOpen:         `UPDATE {S}.tickets SET committed = true, open = $2, filled = $3::text::numeric, gauges = $4::text[]::numeric[] WHERE id = $1`,
+		commitNoIDs:        `UPDATE {S}.tickets SET committed = true, open = -1 WHERE id = $1`,
+		insertOrders:       `INSERT INTO {S}.orders (owner, order_id, ticket) SELECT $1::bytea, o, $2 FROM unnest($3::bytea[]) AS o ON CONFLICT (owner, order_id) DO UPDATE SET ticket = excluded.ticket`,
 		// A rolling part keeps at most what filled.
 		trimEntries: `WITH old AS (SELECT part, key, amount FROM {S}.entries WHERE ticket = $1 AND amount > $2::text::numeric FOR UPDATE),
 upd AS (UPDATE {S}.entries e SET amount = $2::text::numeric FROM old WHERE e.ticket = $1 AND e.part = old.part),
@@ -85,7 +87,7 @@ ON CONFLICT (id) DO UPDATE SET tripped = true, reason = excluded.reason, at_ns =
 		killSwitch: `SELECT tripped, reason, at_ns FROM {S}.kill_switch WHERE id = 1`,
 	}
 	for _, p := range []*string{&q.lockCounters, &q.createCounters, &q.expire, &q.record, &q.setSums,
-		&q.lockTicket, &q.commitOpen, &q.commitNoIDs, &q.insertOrders, &q.trimEntries, &q.dropEntries,
+		&q.lockTicket, &q.lockTicketCounters, &q.commitOpen, &q.commitNoIDs, &q.insertOrders, &q.trimEntries, &q.dropEntries,
 		&q.dropGauges, &q.deleteTicket, &q.findOrder, &q.deleteOrder, &q.closeOpen, &q.strike,
 		&q.strikeWindow, &q.clearStrikes, &q.trip, &q.reset, &q.killSwitch} {
 		*p = r.Replace(*p)
@@ -99,49 +101,23 @@ type counter struct {
 	sum    decimal.Decimal
 }
 
-// lockCounters locks the counters keys (sorted, distinct) in key order,
-// creating those that do not exist with windows, and returns them.
-func (s *Store) lockCounters(ctx context.Context, tx pgx.Tx, keys []string, windows []int64) (map[string]*counter, error) {
-	cs, err := s.readCounters(ctx, tx, keys)
-	if err != nil || len(cs) == len(keys) {
-		return cs, err
-	}
-	if _, err := tx.Exec(ctx, s.q.createCounters, bs(keys), windows); err != nil {
-		return nil, err
-	}
-	cs, err = s.readCounters(ctx, tx, keys)
-	if err == nil && len(cs) != len(keys) {
-		err = errors.New("counters missing after creation")
-	}
-	return cs, err
-}
-
-func (s *Store) readCounters(ctx context.Context, tx pgx.Tx, keys []string) (map[string]*counter, error) {
-	rows, err := tx.Query(ctx, s.q.lockCounters, bs(keys))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cs := make(map[string]*counter, len(keys))
+// scanCounters reads rows of lockCounters (or lockTicketCounters) into cs.
+func scanCounters(rows pgx.Rows, cs map[string]*counter) error {
 	for rows.Next() {
 		var key []byte
 		var sum string
 		c := &counter{}
 		if err := rows.Scan(&key, &c.window, &sum); err != nil {
-			return nil, err
+			return err
 		}
-		if c.sum, err = decimal.NewFromString(sum); err != nil {
-			return nil, err
+		d, err := decimal.NewFromString(sum)
+		if err != nil {
+			return err
 		}
+		c.sum = d
 		cs[string(key)] = c
 	}
-	return cs, rows.Err()
-}
-
-// lockOnly locks the counters keys in key order.
-func (s *Store) lockOnly(ctx context.Context, tx pgx.Tx, keys []string) error {
-	_, err := s.readCounters(ctx, tx, distinct(keys))
-	return err
+	return rows.Err()
 }
 
 // bs converts keys to the bytea[] they are stored as.
@@ -159,11 +135,45 @@ func distinct(keys []string) []string {
 	return slices.Compact(d)
 }
 
+// run runs fn on a connection of the pool. fn opens a transaction by
+// queueing BEGIN in front of its first batch and commits it by queueing
+// COMMIT behind its last, so that a transaction costs as few round trips
+// as its reads need. A transaction fn leaves open (an error, an outcome)
+// is rolled back; a connection that cannot roll back is closed by the
+// pool. Errors are wrapped as tx wraps them.
+func (s *Store) run(ctx context.Context, op string, fn func(c *pgx.Conn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	pc, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	defer pc.Release()
+	c := pc.Conn()
+	err = fn(c)
+	if c.PgConn().TxStatus() != 'I' && !c.IsClosed() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if _, rerr := c.Exec(rctx, "ROLLBACK"); rerr != nil && err == nil {
+			err = rerr
+		}
+		cancel()
+	}
+	if err == nil {
+		return nil
+	}
+	var o *outcome
+	if errors.As(err, &o) {
+		return o.err
+	}
+	return s.fail(ctx, op, err)
+}
+
 // Reserve implements limits.Store: it locks the counters of the request
 // (so reservations on one credential take turns), reads the database's
 // clock, drops expired entries, checks every limit and records the
-// reservation, in one transaction. req.Now is not used; see the package
-// doc.
+// reservation, in one transaction of two round trips. req.Now is not used;
+// see the package doc.
 func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits.Ticket, error) {
 	n := len(req.Limits)
 	amounts := make([]decimal.Decimal, n)
@@ -192,42 +202,46 @@ func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits
 	}
 	defer unlock()
 	var id int64
-	err = s.tx(ctx, "reserve", func(tx pgx.Tx) error {
-		cs, err := s.lockCounters(ctx, tx, keys, windows)
-		if err != nil {
-			return err
-		}
-		// The counters' own windows decide, as a counter keeps the
-		// window it was created with.
-		cw := make([]int64, len(keys))
-		for i, k := range keys {
-			cw[i] = cs[k].window
-		}
-		rows, err := tx.Query(ctx, s.q.expire, bs(keys), cw)
-		if err != nil {
-			return err
-		}
+	err = s.run(ctx, "reserve", func(c *pgx.Conn) error {
+		// Lock the counters, then drop what left their windows at the
+		// clock read once they are locked.
+		cs := make(map[string]*counter, len(keys))
 		var now int64
 		gone := map[string]decimal.Decimal{}
-		for rows.Next() {
-			var key []byte
-			var total *string
-			if err := rows.Scan(&now, &key, &total); err != nil {
-				rows.Close()
-				return err
-			}
-			if key != nil && total != nil {
-				d, err := decimal.NewFromString(*total)
-				if err != nil {
-					rows.Close()
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue(s.q.lockCounters, bs(keys)).Query(func(rows pgx.Rows) error { return scanCounters(rows, cs) })
+		b.Queue(s.q.expire, bs(keys)).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var key []byte
+				var total *string
+				if err := rows.Scan(&now, &key, &total); err != nil {
 					return err
 				}
-				gone[string(key)] = d
+				if key != nil && total != nil {
+					d, err := decimal.NewFromString(*total)
+					if err != nil {
+						return err
+					}
+					gone[string(key)] = d
+				}
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return rows.Err()
+		})
+		if err := c.SendBatch(ctx, b).Close(); err != nil {
 			return err
+		}
+		if len(cs) < len(keys) {
+			// New counters: create them, in key order, and lock them.
+			b := &pgx.Batch{}
+			b.Queue(s.q.createCounters, bs(keys), windows)
+			b.Queue(s.q.lockCounters, bs(keys)).Query(func(rows pgx.Rows) error { return scanCounters(rows, cs) })
+			if err := c.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
+			if len(cs) != len(keys) {
+				return errors.New("counters missing after creation")
+			}
 		}
 		sums := make(map[string]decimal.Decimal, len(keys))
 		for _, k := range keys {
@@ -243,6 +257,7 @@ func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits
 		if req.DryRun {
 			return &outcome{}
 		}
+		// A part is rolling or a gauge as its counter is.
 		pk := make([]string, n)
 		pw := make([]int64, n)
 		pg := make([]string, n)
@@ -257,10 +272,11 @@ func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits
 		for i, k := range keys {
 			ss[i] = sums[k].String()
 		}
-		b := &pgx.Batch{}
+		b = &pgx.Batch{}
 		b.Queue(s.q.record, []byte(req.Owner), now, bs(pk), pw, pg, pa).QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
 		b.Queue(s.q.setSums, bs(keys), ss)
-		return tx.SendBatch(ctx, b).Close()
+		b.Queue("COMMIT")
+		return c.SendBatch(ctx, b).Close()
 	})
 	if err != nil || id == 0 {
 		return "", err
@@ -280,7 +296,7 @@ func (s *Store) lockTicketKeys(ctx context.Context, t limits.Ticket) (func(), er
 	return s.locks.lock(ctx, v.([]string))
 }
 
-// ticket is a locked ticket row.
+// ticket is a locked ticket row and its locked counters.
 type ticket struct {
 	id        int64
 	owner     string
@@ -291,21 +307,22 @@ type ticket struct {
 	keys      []string
 	windows   []int64
 	gauges    []decimal.Decimal
+	counters  map[string]*counter
 }
 
-// lockTicket locks ticket id; it returns nil when there is none.
-func (s *Store) lockTicket(ctx context.Context, tx pgx.Tx, id int64) (*ticket, error) {
-	t := &ticket{id: id}
+// scanTicket reads a row of lockTicket into t; found reports whether there
+// was one.
+func scanTicket(row pgx.Row, t *ticket, found *bool) error {
 	var filled, closed string
 	var owner []byte
 	var keys [][]byte
 	var gauges []string
-	err := tx.QueryRow(ctx, s.q.lockTicket, id).Scan(&owner, &t.committed, &t.open, &filled, &closed, &keys, &t.windows, &gauges)
+	err := row.Scan(&t.id, &owner, &t.committed, &t.open, &filled, &closed, &keys, &t.windows, &gauges)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	t.owner = string(owner)
 	t.keys = make([]string, len(keys))
@@ -313,31 +330,50 @@ func (s *Store) lockTicket(ctx context.Context, tx pgx.Tx, id int64) (*ticket, e
 		t.keys[i] = string(k)
 	}
 	if t.filled, err = decimal.NewFromString(filled); err != nil {
-		return nil, err
+		return err
 	}
 	if t.closed, err = decimal.NewFromString(closed); err != nil {
-		return nil, err
+		return err
 	}
 	t.gauges = make([]decimal.Decimal, len(gauges))
 	for i, g := range gauges {
 		if t.gauges[i], err = decimal.NewFromString(g); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if len(t.keys) != len(t.windows) || len(t.keys) != len(t.gauges) {
-		return nil, fmt.Errorf("ticket %d has parts of different lengths", id)
+		return fmt.Errorf("ticket %d has parts of different lengths", t.id)
 	}
-	return t, nil
+	*found = true
+	return nil
 }
 
-// pending locks the uncommitted ticket named by t, or returns
-// limits.ErrUnknownTicket as an outcome.
-func (s *Store) pending(ctx context.Context, tx pgx.Tx, t limits.Ticket) (*ticket, error) {
+// beginTicket opens a transaction and locks ticket id, then its counters,
+// in one round trip; it returns nil when there is no such ticket.
+func (s *Store) beginTicket(ctx context.Context, c *pgx.Conn, id int64) (*ticket, error) {
+	tk := &ticket{counters: map[string]*counter{}}
+	found := false
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(s.q.lockTicket, id).QueryRow(func(r pgx.Row) error { return scanTicket(r, tk, &found) })
+	b.Queue(s.q.lockTicketCounters, id).Query(func(rows pgx.Rows) error { return scanCounters(rows, tk.counters) })
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, nil
+	}
+	return tk, nil
+}
+
+// pending opens a transaction and locks the uncommitted ticket named by t
+// and its counters, or returns limits.ErrUnknownTicket as an outcome.
+func (s *Store) pending(ctx context.Context, c *pgx.Conn, t limits.Ticket) (*ticket, error) {
 	id, err := strconv.ParseInt(string(t), 10, 64)
 	if err != nil || id <= 0 {
 		return nil, &outcome{err: limits.ErrUnknownTicket}
 	}
-	tk, err := s.lockTicket(ctx, tx, id)
+	tk, err := s.beginTicket(ctx, c, id)
 	if err != nil {
 		return nil, err
 	}
@@ -370,87 +406,68 @@ func (s *Store) Commit(ctx context.Context, t limits.Ticket, st limits.Settlemen
 		return fmt.Errorf("pgstore: commit: %w", err)
 	}
 	defer unlock()
-	return s.tx(ctx, "commit", func(tx pgx.Tx) error {
-		tk, err := s.pending(ctx, tx, t)
+	return s.run(ctx, "commit", func(c *pgx.Conn) error {
+		tk, err := s.pending(ctx, c, t)
 		if err != nil {
 			return err
 		}
-		if !st.Open {
-			return s.finish(ctx, tx, tk, filled)
-		}
-		if len(st.OrderIDs) == 0 {
-			// Nothing can close it: it keeps all it holds (fail closed).
-			_, err := tx.Exec(ctx, s.q.commitNoIDs, tk.id)
-			return err
-		}
-		if _, err := tx.Exec(ctx, s.q.insertOrders, []byte(tk.owner), tk.id, bs(distinct(st.OrderIDs))); err != nil {
-			return err
-		}
-		// Each gauge part now holds one unit per order.
-		n := decimal.NewFromInt(int64(len(st.OrderIDs)))
-		delta := map[string]decimal.Decimal{}
-		var gk []string
-		for i, w := range tk.windows {
-			if w == 0 {
-				k := tk.keys[i]
-				delta[k] = delta[k].Add(n.Sub(tk.gauges[i]))
-				tk.gauges[i] = n
-				gk = append(gk, k)
-			}
-		}
 		b := &pgx.Batch{}
-		if len(gk) > 0 {
-			if err := s.addSums(ctx, tx, b, delta); err != nil {
-				return err
+		switch {
+		case !st.Open:
+			s.finish(b, tk, filled)
+		case len(st.OrderIDs) == 0:
+			// Nothing can close it: it keeps all it holds (fail closed).
+			b.Queue(s.q.commitNoIDs, tk.id)
+		default:
+			b.Queue(s.q.insertOrders, []byte(tk.owner), tk.id, bs(distinct(st.OrderIDs)))
+			// Each gauge part now holds one unit per order.
+			n := decimal.NewFromInt(int64(len(st.OrderIDs)))
+			delta := map[string]decimal.Decimal{}
+			for i, w := range tk.windows {
+				if w == 0 {
+					k := tk.keys[i]
+					delta[k] = delta[k].Add(n.Sub(tk.gauges[i]))
+					tk.gauges[i] = n
+				}
 			}
+			s.addSums(b, tk, delta)
+			b.Queue(s.q.commitOpen, tk.id, len(st.OrderIDs), filled.String(), texts(tk.gauges))
 		}
-		b.Queue(s.q.commitOpen, tk.id, len(st.OrderIDs), filled.String(), texts(tk.gauges))
-		return tx.SendBatch(ctx, b).Close()
+		b.Queue("COMMIT")
+		return c.SendBatch(ctx, b).Close()
 	})
 }
 
-// addSums locks the counters of delta and queues setting each sum to its
-// sum plus delta (at least zero).
-func (s *Store) addSums(ctx context.Context, tx pgx.Tx, b *pgx.Batch, delta map[string]decimal.Decimal) error {
+// addSums queues setting each counter of delta, locked with tk, to its sum
+// plus delta (at least zero).
+func (s *Store) addSums(b *pgx.Batch, tk *ticket, delta map[string]decimal.Decimal) {
+	if len(delta) == 0 {
+		return
+	}
 	keys := make([]string, 0, len(delta))
-	for k := range delta {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	cs, err := s.readCounters(ctx, tx, keys)
-	if err != nil {
-		return err
-	}
-	sums := make([]string, 0, len(keys))
-	ks := keys[:0:0]
-	for _, k := range keys {
-		c := cs[k]
-		if c == nil {
+	sums := make([]string, 0, len(delta))
+	for k, d := range delta {
+		cn := tk.counters[k]
+		if cn == nil {
 			continue // a ticket's counters are never deleted
 		}
-		v := c.sum.Add(delta[k])
+		v := cn.sum.Add(d)
 		if v.IsNegative() {
 			v = decimal.Zero
 		}
-		ks = append(ks, k)
+		keys = append(keys, k)
 		sums = append(sums, v.String())
 	}
-	b.Queue(s.q.setSums, bs(ks), sums)
-	return nil
+	b.Queue(s.q.setSums, bs(keys), sums)
 }
 
-// finish releases a ticket's gauges and trims its rolling amounts to
-// filled, then forgets the ticket; its entries stay until their windows
-// roll.
-func (s *Store) finish(ctx context.Context, tx pgx.Tx, tk *ticket, filled decimal.Decimal) error {
-	if err := s.lockOnly(ctx, tx, tk.keys); err != nil {
-		return err
-	}
-	b := &pgx.Batch{}
+// finish queues releasing a ticket's gauges and trimming its rolling
+// amounts to filled, then forgetting the ticket; its entries stay until
+// their windows roll.
+func (s *Store) finish(b *pgx.Batch, tk *ticket, filled decimal.Decimal) {
 	b.Queue(s.q.trimEntries, tk.id, filled.String())
 	b.Queue(s.q.dropGauges, bs(tk.keys), texts(tk.gauges))
 	b.Queue(s.q.deleteTicket, tk.id)
-	return tx.SendBatch(ctx, b).Close()
 }
 
 // Release implements limits.Store.
@@ -460,19 +477,17 @@ func (s *Store) Release(ctx context.Context, t limits.Ticket) error {
 		return fmt.Errorf("pgstore: release: %w", err)
 	}
 	defer unlock()
-	return s.tx(ctx, "release", func(tx pgx.Tx) error {
-		tk, err := s.pending(ctx, tx, t)
+	return s.run(ctx, "release", func(c *pgx.Conn) error {
+		tk, err := s.pending(ctx, c, t)
 		if err != nil {
-			return err
-		}
-		if err := s.lockOnly(ctx, tx, tk.keys); err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
 		b.Queue(s.q.dropEntries, tk.id)
 		b.Queue(s.q.dropGauges, bs(tk.keys), texts(tk.gauges))
 		b.Queue(s.q.deleteTicket, tk.id)
-		return tx.SendBatch(ctx, b).Close()
+		b.Queue("COMMIT")
+		return c.SendBatch(ctx, b).Close()
 	})
 }
 
@@ -481,46 +496,44 @@ var one = decimal.NewFromInt(1)
 // CloseOrder implements limits.Store.
 func (s *Store) CloseOrder(ctx context.Context, owner, orderID string, filledQuote decimal.Decimal) error {
 	filled := nonNegative(filledQuote)
-	return s.tx(ctx, "closing an order", func(tx pgx.Tx) error {
+	return s.run(ctx, "closing an order", func(c *pgx.Conn) error {
 		var id int64
-		err := tx.QueryRow(ctx, s.q.findOrder, []byte(owner), []byte(orderID)).Scan(&id)
+		err := c.QueryRow(ctx, s.q.findOrder, []byte(owner), []byte(orderID)).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		tk, err := s.lockTicket(ctx, tx, id)
+		tk, err := s.beginTicket(ctx, c, id)
 		if err != nil || tk == nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, s.q.deleteOrder, []byte(owner), []byte(orderID), id)
+		tag, err := c.Exec(ctx, s.q.deleteOrder, []byte(owner), []byte(orderID), id)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err // closed meanwhile by another caller
 		}
 		tk.closed = tk.closed.Add(filled)
 		tk.open--
+		b := &pgx.Batch{}
 		if tk.open <= 0 {
 			// A close reports the order's whole fill, which includes what
 			// filled at once.
-			return s.finish(ctx, tx, tk, decimal.Max(tk.closed, tk.filled))
-		}
-		delta := map[string]decimal.Decimal{}
-		for i, w := range tk.windows {
-			if w == 0 && tk.gauges[i].IsPositive() {
-				d := decimal.Min(one, tk.gauges[i])
-				tk.gauges[i] = tk.gauges[i].Sub(d)
-				delta[tk.keys[i]] = delta[tk.keys[i]].Sub(d)
+			s.finish(b, tk, decimal.Max(tk.closed, tk.filled))
+		} else {
+			delta := map[string]decimal.Decimal{}
+			for i, w := range tk.windows {
+				if w == 0 && tk.gauges[i].IsPositive() {
+					d := decimal.Min(one, tk.gauges[i])
+					tk.gauges[i] = tk.gauges[i].Sub(d)
+					delta[tk.keys[i]] = delta[tk.keys[i]].Sub(d)
+				}
 			}
+			s.addSums(b, tk, delta)
+			b.Queue(s.q.closeOpen, tk.id, tk.open, tk.closed.String(), texts(tk.gauges))
 		}
-		b := &pgx.Batch{}
-		if len(delta) > 0 {
-			if err := s.addSums(ctx, tx, b, delta); err != nil {
-				return err
-			}
-		}
-		b.Queue(s.q.closeOpen, tk.id, tk.open, tk.closed.String(), texts(tk.gauges))
-		return tx.SendBatch(ctx, b).Close()
+		b.Queue("COMMIT")
+		return c.SendBatch(ctx, b).Close()
 	})
 }
 
