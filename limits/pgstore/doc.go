@@ -18,6 +18,11 @@
 // parallel), reads the database's clock, drops the entries that left their
 // windows, checks every limit and records the reservation, or nothing.
 // Commit, Release and CloseOrder lock the ticket and then its counters.
+// BEGIN travels with the first locks and COMMIT with the writes, so a
+// reservation or a settlement costs two round trips and one WAL flush.
+// Callers of one process that need the same counters queue in the process
+// first, so that the database sees one waiter per counter from each
+// process.
 //
 // # Time
 //
