@@ -24,7 +24,8 @@ import (
 // Keystore is an open keystore file: its metadata and master key in memory,
 // its secrets still sealed until a Signer first uses them. It is safe for
 // concurrent use. Changes are written to the file before they show in
-// memory; one process at a time should change a given file.
+// memory. Each change locks the file, re-reads it and applies itself to
+// what is on disk, so several processes may change one file.
 type Keystore struct {
 	path   string                  // as the caller named it, for messages
 	target string                  // path with symbolic links resolved: the file that writes replace
