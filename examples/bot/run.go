@@ -63,21 +63,30 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	store, err := limits.OpenFileStore(c.statePath)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	prices := v.prices(c.baseURL)
-	guard, err := limits.NewGuard(policy, store, limits.WithPrices(c.venue, prices), limits.WithLogger(logger))
-	if err != nil {
-		return err
-	}
 	log, err := audit.Open(ctx, c.auditPath)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
+	// The state is tied to the audit log: deleted, or replaced by an older
+	// copy, it is refused rather than starting the caps afresh.
+	store, err := limits.OpenFileStoreContext(ctx, c.statePath, limits.WithAuditLog(log))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if c.baseURL != "" {
+		// A real keystore: an older copy of it (a removed key made to work
+		// again) is refused. A simulated run makes a new one each time.
+		if err := store.CheckGeneration(ctx, "keystore", ks.Generation()); err != nil {
+			return err
+		}
+	}
+	prices := v.prices(c.baseURL)
+	guard, err := limits.NewGuard(policy, store, limits.WithPrices(c.venue, prices), limits.WithLogger(logger))
+	if err != nil {
+		return err
+	}
 	risks, ok := guard.AcceptKeyRisks(c.key)
 	if !ok {
 		return fmt.Errorf("the policy has no entry for credential %q", c.key)
