@@ -31,7 +31,8 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 		ks  *keystore.Keystore
 		err error
 	)
-	if c.baseURL == "" {
+	realKeystore := c.baseURL != ""
+	if !realKeystore {
 		var dir string
 		ks, dir, err = ephemeralKeystore(ctx)
 		if err != nil {
@@ -75,7 +76,7 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 		return err
 	}
 	defer store.Close()
-	if c.baseURL != "" {
+	if realKeystore {
 		// A real keystore: an older copy of it (a removed key made to work
 		// again) is refused. A simulated run makes a new one each time.
 		if err := store.CheckGeneration(ctx, "keystore", ks.Generation()); err != nil {
