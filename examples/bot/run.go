@@ -88,6 +88,13 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// The operator trips the kill switch of the running bot with
+	// keyfence killswitch trip --state <the state file>.
+	ctl, err := limits.ServeControl(limits.ControlSocket(c.statePath), guard, logger)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close(context.WithoutCancel(ctx))
 	risks, ok := guard.AcceptKeyRisks(c.key)
 	if !ok {
 		return fmt.Errorf("the policy has no entry for credential %q", c.key)
