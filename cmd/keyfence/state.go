@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/limits"
@@ -81,10 +80,7 @@ func recordGeneration(ctx context.Context, path string, gen uint64, e *env) erro
 	if path == "" {
 		return nil
 	}
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("--state: %w", err)
-	}
-	store, err := limits.OpenFileStore(path)
+	store, err := limits.OpenFileStore(path, limits.ExistingState())
 	if errors.Is(err, limits.ErrStoreLocked) {
 		fmt.Fprintf(e.stderr, "warning: %s is in use; it records keystore generation %d when its process next opens the keystore\n", path, gen)
 		return nil
