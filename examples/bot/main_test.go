@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -80,6 +81,49 @@ func TestBotOrderOverCapIsRefused(t *testing.T) {
 	}
 	if n := strings.Count(out, `msg="order refused by the guard" rule=order_notional`); n != 3 {
 		t.Errorf("refusals = %d, want 3:\n%s", n, out)
+	}
+}
+
+// cancelOn is a slog handler that cancels a context when a record with a
+// given message is logged: the test interrupts the bot at a known point.
+type cancelOn struct {
+	slog.Handler
+	msg    string
+	cancel context.CancelFunc
+}
+
+func (h cancelOn) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.cancel()
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// TestBotInterruptedCancelsRestingOrders interrupts the bot after its first
+// order rests: it cancels the order at the venue, says so, and returns
+// errInterrupted (exit status 130); with keepOrders it leaves the order.
+func TestBotInterruptedCancelsRestingOrders(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		c := testConfig(t, "20")
+		c.rounds, c.interval, c.stale, c.keepOrders = 0, time.Hour, 100, keep
+		ctx, cancel := context.WithCancel(context.Background())
+		var logs bytes.Buffer
+		h := cancelOn{Handler: slog.NewTextHandler(&logs, nil), msg: "order placed", cancel: cancel}
+		err := run(ctx, c, slog.New(h))
+		cancel()
+		if !errors.Is(err, errInterrupted) {
+			t.Fatalf("keep=%v: run = %v, want errInterrupted\n%s", keep, err, logs.String())
+		}
+		out := logs.String()
+		if keep {
+			if !strings.Contains(out, "leaving resting orders on the book") || strings.Contains(out, "cancelled a resting order") {
+				t.Errorf("keep-orders: the order was not left as asked:\n%s", out)
+			}
+			continue
+		}
+		if !strings.Contains(out, `msg="cancelled a resting order"`) || !strings.Contains(out, "cancelled=1 failed=0") {
+			t.Errorf("the resting order was not cancelled and reported:\n%s", out)
+		}
 	}
 }
 
