@@ -76,6 +76,10 @@ func FuzzBinanceMarketData(f *testing.F) {
 		"/api/v3/trades?symbol=BTCUSDT&limit=0",
 		"/api/v3/aggTrades?symbol=BTCUSDT&fromId=1&startTime=1&endTime=3600001",
 		"/api/v3/allOrders?symbol=BTCUSDT&orderId=1&limit=1000",
+		"/api/v3/historicalTrades?symbol=BTCUSDT&fromId=0",
+		"/api/v3/uiKlines?symbol=ETHBTC&interval=3d&limit=1",
+		"/api/v3/account/commission?symbol=LTCBTC",
+		"/sapi/v1/asset/tradeFee?symbol=THINUSDT",
 	} {
 		f.Add(s)
 	}
@@ -91,7 +95,7 @@ func FuzzBinanceMarketData(f *testing.F) {
 		defer b.Close()
 		b.AddKey(BinanceKey{APIKey: "fuzz", HMACSecret: []byte("fuzz-secret"), Permissions: traderPerms})
 		clk.Add(90 * time.Second)
-		if path == "/api/v3/allOrders" {
+		if ep := binanceRoutes["GET "+path]; ep != nil && ep.signed {
 			if query != "" {
 				query += "&"
 			}

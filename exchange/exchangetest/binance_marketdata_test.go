@@ -240,3 +240,31 @@ func TestBinanceOrderCountHeaders(t *testing.T) {
 	require.Equal(t, "1", a.header.Get("X-MBX-ORDER-COUNT-1D"))
 	require.Equal(t, 1, usedWeight(t, a))
 }
+
+func TestBinanceFeeEndpoints(t *testing.T) {
+	_, c, _ := newSim(t)
+	m := c.signed(http.MethodGet, "/api/v3/account/commission", "symbol=ETHBTC").obj(t)
+	require.Equal(t, "ETHBTC", m["symbol"])
+	require.Equal(t, map[string]any{"maker": "0.00100000", "taker": "0.00100000", "buyer": "0.00000000", "seller": "0.00000000"}, m["standardCommission"])
+	require.Equal(t, -1102, c.signed(http.MethodGet, "/api/v3/account/commission", "").code(t))
+	fees := c.signed(http.MethodGet, "/sapi/v1/asset/tradeFee", "symbol=BTCUSDT").list(t)
+	require.Equal(t, []map[string]any{{"symbol": "BTCUSDT", "makerCommission": "0.001", "takerCommission": "0.001"}}, fees)
+	require.Len(t, c.signed(http.MethodGet, "/sapi/v1/asset/tradeFee", "").list(t), len(DefaultBinanceSymbols()))
+
+	_, z, _ := newSim(t, WithBinanceCommission(dec("0.0002"), dec("0.0004")))
+	fees = z.signed(http.MethodGet, "/sapi/v1/asset/tradeFee", "symbol=BTCUSDT").list(t)
+	require.Equal(t, "0.0002", fees[0]["makerCommission"])
+	require.Equal(t, "0.0004", fees[0]["takerCommission"])
+}
+
+func TestBinanceHistoricalTrades(t *testing.T) {
+	_, c, _ := newSim(t)
+	for range 3 {
+		c.signed(http.MethodPost, "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.001")
+	}
+	h := c.get("/api/v3/historicalTrades", "symbol=BTCUSDT&fromId=2&limit=1").list(t)
+	require.Len(t, h, 1)
+	require.EqualValues(t, 2, h[0]["id"])
+	require.Len(t, c.get("/api/v3/historicalTrades", "symbol=BTCUSDT").list(t), 3)
+	require.Equal(t, -1100, c.get("/api/v3/historicalTrades", "symbol=BTCUSDT&fromId=x").code(t))
+}
