@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/keyfence/keyfence/limits"
 )
@@ -30,6 +29,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	auditPath := fs.String("audit", "", "audit log (default: audit.jsonl beside the keystore)")
 	statePath := fs.String("state", "", "limit state file, so that caps hold across runs (default: limits.state beside the keystore), or postgres://USER@HOST:PORT/DATABASE for caps shared with other processes")
 	schema := stateSchema(fs)
+	auditKey := fs.String("audit-key", "", "the keystore's HMAC key that keys the audit log (keyfence audit keygen)")
 	body := fs.String("body", "", "request body sent as is (JSON venues); @FILE reads it from FILE")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -99,8 +99,14 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	if *auditPath == "" {
 		*auditPath = filepath.Join(dir, "audit.jsonl")
 	}
+	log, err := openAudit(ctx, *auditPath, *auditKey, sg)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
 	var store limits.Store
 	if isPostgresState(*statePath) {
+		// Shared state: the database, not a local file, is its record.
 		ps, err := openPostgresState(ctx, *statePath, *schema, true)
 		if err != nil {
 			return err
@@ -108,18 +114,16 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		defer ps.Close()
 		store = ps
 	} else {
-		file, err := limits.OpenFileStore(*statePath)
+		file, err := limits.OpenFileStoreContext(ctx, *statePath, limits.WithAuditLog(log))
 		if err != nil {
 			return err
 		}
 		defer file.Close()
+		if err := file.CheckGeneration(ctx, "keystore", ks.Generation()); err != nil {
+			return err
+		}
 		store = file
 	}
-	log, err := audit.Open(ctx, *auditPath)
-	if err != nil {
-		return err
-	}
-	defer log.Close()
 
 	base := *venueURL
 	if base == "" {
