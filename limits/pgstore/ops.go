@@ -205,42 +205,49 @@ func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits
 	err = s.run(ctx, "reserve", func(c *pgx.Conn) error {
 		// Lock the counters, then drop what left their windows at the
 		// clock read once they are locked.
-		cs := make(map[string]*counter, len(keys))
+		var cs map[string]*counter
 		var now int64
-		gone := map[string]decimal.Decimal{}
-		b := &pgx.Batch{}
-		b.Queue("BEGIN")
-		b.Queue(s.q.lockCounters, bs(keys)).Query(func(rows pgx.Rows) error { return scanCounters(rows, cs) })
-		b.Queue(s.q.expire, bs(keys)).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				var key []byte
-				var total *string
-				if err := rows.Scan(&now, &key, &total); err != nil {
-					return err
-				}
-				if key != nil && total != nil {
-					d, err := decimal.NewFromString(*total)
-					if err != nil {
+		var gone map[string]decimal.Decimal
+		for attempt := 0; ; attempt++ {
+			cs, gone = make(map[string]*counter, len(keys)), map[string]decimal.Decimal{}
+			b := &pgx.Batch{}
+			b.Queue("BEGIN")
+			b.Queue(s.q.lockCounters, bs(keys)).Query(func(rows pgx.Rows) error { return scanCounters(rows, cs) })
+			b.Queue(s.q.expire, bs(keys)).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					var key []byte
+					var total *string
+					if err := rows.Scan(&now, &key, &total); err != nil {
 						return err
 					}
-					gone[string(key)] = d
+					if key != nil && total != nil {
+						d, err := decimal.NewFromString(*total)
+						if err != nil {
+							return err
+						}
+						gone[string(key)] = d
+					}
 				}
-			}
-			return rows.Err()
-		})
-		if err := c.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		if len(cs) < len(keys) {
-			// New counters: create them, in key order, and lock them.
-			b := &pgx.Batch{}
-			b.Queue(s.q.createCounters, bs(keys), windows)
-			b.Queue(s.q.lockCounters, bs(keys)).Query(func(rows pgx.Rows) error { return scanCounters(rows, cs) })
+				return rows.Err()
+			})
 			if err := c.SendBatch(ctx, b).Close(); err != nil {
 				return err
 			}
-			if len(cs) != len(keys) {
+			if len(cs) == len(keys) {
+				break
+			}
+			if attempt > 0 {
 				return errors.New("counters missing after creation")
+			}
+			// New counters are created in a transaction of their own, so
+			// that a reservation never waits on a row it inserted while
+			// holding locks (two processes creating counters at once
+			// could deadlock), then the locks are taken again.
+			if _, err := c.Exec(ctx, "ROLLBACK"); err != nil {
+				return err
+			}
+			if _, err := c.Exec(ctx, s.q.createCounters, bs(keys), windows); err != nil {
+				return err
 			}
 		}
 		sums := make(map[string]decimal.Decimal, len(keys))
@@ -272,7 +279,7 @@ func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits
 		for i, k := range keys {
 			ss[i] = sums[k].String()
 		}
-		b = &pgx.Batch{}
+		b := &pgx.Batch{}
 		b.Queue(s.q.record, []byte(req.Owner), now, bs(pk), pw, pg, pa).QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
 		b.Queue(s.q.setSums, bs(keys), ss)
 		b.Queue("COMMIT")
