@@ -64,6 +64,24 @@ var kcRoutes = map[string]*kcEndpoint{
 	"POST /api/v1/withdrawals":                   {pool: kcPoolManagement, weight: 5, signed: true, perm: kcPermWithdraw, handle: kcWithdraw("address")},
 	"POST /api/v3/withdrawals":                   {pool: kcPoolManagement, weight: 5, signed: true, perm: kcPermWithdraw, handle: kcWithdraw("toAddress")},
 	"POST /api/v2/accounts/inner-transfer":       {pool: kcPoolManagement, weight: 10, signed: true, perm: kcPermTransfer, handle: (*KuCoin).innerTransfer},
+
+	"GET /api/v1/market/allTickers":          {pool: kcPoolPublic, weight: 15, handle: (*KuCoin).allTickers},
+	"GET /api/v1/market/stats":               {pool: kcPoolPublic, weight: 15, handle: (*KuCoin).marketStats},
+	"GET /api/v1/market/orderbook/level2_20":  {pool: kcPoolPublic, weight: 2, handle: kcOrderBook(20)},
+	"GET /api/v1/market/orderbook/level2_100": {pool: kcPoolPublic, weight: 4, handle: kcOrderBook(100)},
+	"GET /api/v3/market/orderbook/level2":     {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: kcOrderBook(0)},
+	"GET /api/v1/market/candles":              {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).candles},
+	"GET /api/v1/market/histories":            {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).histories},
+	"GET /api/v3/currencies":                  {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).currencies},
+	"GET /api/v3/currencies/{id}":             {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).currency},
+	"GET /api/v1/contracts/active":            {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).contractsActive},
+	"GET /api/ua/v1/account/mode":             {pool: kcPoolManagement, weight: 30, signed: true, perm: kcPermGeneral, handle: (*KuCoin).accountMode},
+	"GET /api/v1/hf/accounts/opened":          {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: (*KuCoin).hfOpened},
+	"GET /api/v3/margin/symbols":              {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: (*KuCoin).marginSymbols},
+	"GET /api/v1/isolated/symbols":            {pool: kcPoolSpot, weight: 20, signed: true, perm: kcPermGeneral, handle: (*KuCoin).isolatedSymbols},
+	"GET /api/v1/trade-fees":                  {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: (*KuCoin).tradeFees},
+	"GET /api/v1/base-fee":                    {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: (*KuCoin).baseFee},
+	"GET /api/v1/hf/orders/done":              {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: (*KuCoin).doneOrders},
 }
 
 // kcRoute finds the endpoint of a request and its path parameter.
@@ -71,7 +89,7 @@ func kcRoute(method, path string) (*kcEndpoint, string) {
 	if ep := kcRoutes[method+" "+path]; ep != nil {
 		return ep, ""
 	}
-	for _, prefix := range []string{"/api/v1/hf/orders/client-order/", "/api/v1/hf/orders/"} {
+	for _, prefix := range []string{"/api/v1/hf/orders/client-order/", "/api/v1/hf/orders/", "/api/v3/currencies/"} {
 		if rest, ok := strings.CutPrefix(path, prefix); ok && rest != "" && !strings.Contains(rest, "/") {
 			name := "{id}"
 			if ep := kcRoutes[method+" "+prefix+name]; ep != nil {
@@ -203,19 +221,31 @@ func (k *KuCoin) level1(c *kcCall) (any, *kcError) {
 	}, nil
 }
 
+// accounts serves GET /api/v1/accounts (account-info/account-funding/
+// get-account-list-spot). The simulator holds a key's funds in its
+// trading account, which the high-frequency routes trade from: type
+// "trade" and "trade_hf" both list it (with the type asked for), "main",
+// "margin" and the other types are empty, and no type lists the trading
+// account once.
 func (k *KuCoin) accounts(c *kcCall) (any, *kcError) {
 	typ, _ := c.query.Get("type")
 	cur, _ := c.query.Get("currency")
 	out := []map[string]any{}
-	if typ != "" && typ != "trade" {
+	switch typ {
+	case "":
+		typ = "trade"
+	case "trade", "trade_hf":
+	case "main", "margin", "isolated", "margin_v2", "isolated_v2", "contract", "pool", "option":
 		return out, nil
+	default:
+		return nil, kcReject("400100", "type invalid")
 	}
 	for i, b := range k.mkt.balances(c.apiKey) {
 		if cur != "" && b.Asset != cur {
 			continue
 		}
 		out = append(out, map[string]any{
-			"id": fmt.Sprintf("5%023x", i+1), "currency": b.Asset, "type": "trade",
+			"id": fmt.Sprintf("5%023x", i+1), "currency": b.Asset, "type": typ,
 			"balance": kcFx(b.Total()), "available": kcFx(b.Free), "holds": kcFx(b.Locked),
 		})
 	}
@@ -619,10 +649,16 @@ func (k *KuCoin) fills(c *kcCall) (any, *kcError) {
 		if t.maker {
 			liq = "maker"
 		}
+		rate := k.mkt.takerFee
+		if t.maker {
+			rate = k.mkt.makerFee
+		}
 		items = append(items, map[string]any{
-			"id": t.id, "orderId": kcOrderID(t.orderID), "tradeId": t.id, "symbol": t.symbol, "side": side,
-			"liquidity": liq, "price": kcFx(t.price), "size": kcFx(t.qty), "funds": kcFx(t.quoteQty),
-			"fee": kcFx(t.commission), "feeCurrency": t.commissionAsset, "type": "limit", "createdAt": t.time.UnixMilli(),
+			"id": t.id, "orderId": kcOrderID(t.orderID), "counterOrderId": kcOrderID(1<<41 + t.id), "tradeId": t.id,
+			"symbol": t.symbol, "side": side, "liquidity": liq, "type": k.orderType(c.apiKey, t.symbol, t.orderID),
+			"forceTaker": false, "price": kcFx(t.price), "size": kcFx(t.qty), "funds": kcFx(t.quoteQty),
+			"fee": kcFx(t.commission), "feeRate": kcFx(rate), "feeCurrency": t.commissionAsset, "stop": "",
+			"tradeType": "TRADE", "taxRate": "0", "tax": "0", "createdAt": t.time.UnixMilli(),
 		})
 	}
 	return map[string]any{"items": items, "lastId": 0}, nil
@@ -669,4 +705,58 @@ func (k *KuCoin) innerTransfer(c *kcCall) (any, *kcError) {
 		return nil, kcMarketError(err)
 	}
 	return map[string]any{"orderId": w.ID}, nil
+}
+
+// orderType returns "limit" or "market" for an account's order.
+func (k *KuCoin) orderType(account, symbol string, id int64) string {
+	o, err := k.mkt.get(account, orderRef{symbol: symbol, id: id})
+	if err == nil && o.typ == exchange.Market {
+		return "market"
+	}
+	return "limit"
+}
+
+// doneOrders serves GET /api/v1/hf/orders/done (spot-trading/orders/
+// get-closed-orders): the account's closed orders on symbol, newest
+// first, optionally of one side and type, before the order lastId, at
+// most limit (default 20, at most 100).
+func (k *KuCoin) doneOrders(c *kcCall) (any, *kcError) {
+	sym, _ := c.query.Get("symbol")
+	if sym == "" {
+		return nil, kcReject("400100", "symbol is required")
+	}
+	side, _ := c.query.Get("side")
+	typ, _ := c.query.Get("type")
+	limit := 20
+	if v, _ := c.query.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return nil, kcReject("400100", "limit invalid")
+		}
+		limit = n
+	}
+	var before int64
+	if v, _ := c.query.Get("lastId"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, kcReject("400100", "lastId invalid")
+		}
+		before = n
+	}
+	all := k.mkt.cbOrders(c.apiKey)
+	items := []map[string]any{}
+	var last int64
+	for i := len(all) - 1; i >= 0 && len(items) < limit; i-- {
+		o := all[i]
+		if o.symbol != sym || o.status.Open() || (before > 0 && o.id >= before) {
+			continue
+		}
+		j := k.orderJSON(&o)
+		if (side != "" && j["side"] != side) || (typ != "" && j["type"] != typ) {
+			continue
+		}
+		items = append(items, j)
+		last = o.id
+	}
+	return map[string]any{"lastId": last, "items": items}, nil
 }
