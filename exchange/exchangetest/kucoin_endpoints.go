@@ -65,8 +65,8 @@ var kcRoutes = map[string]*kcEndpoint{
 	"POST /api/v3/withdrawals":                   {pool: kcPoolManagement, weight: 5, signed: true, perm: kcPermWithdraw, handle: kcWithdraw("toAddress")},
 	"POST /api/v2/accounts/inner-transfer":       {pool: kcPoolManagement, weight: 10, signed: true, perm: kcPermTransfer, handle: (*KuCoin).innerTransfer},
 
-	"GET /api/v1/market/allTickers":          {pool: kcPoolPublic, weight: 15, handle: (*KuCoin).allTickers},
-	"GET /api/v1/market/stats":               {pool: kcPoolPublic, weight: 15, handle: (*KuCoin).marketStats},
+	"GET /api/v1/market/allTickers":           {pool: kcPoolPublic, weight: 15, handle: (*KuCoin).allTickers},
+	"GET /api/v1/market/stats":                {pool: kcPoolPublic, weight: 15, handle: (*KuCoin).marketStats},
 	"GET /api/v1/market/orderbook/level2_20":  {pool: kcPoolPublic, weight: 2, handle: kcOrderBook(20)},
 	"GET /api/v1/market/orderbook/level2_100": {pool: kcPoolPublic, weight: 4, handle: kcOrderBook(100)},
 	"GET /api/v3/market/orderbook/level2":     {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: kcOrderBook(0)},

@@ -306,4 +306,3 @@ func (k *KuCoin) baseFee(*kcCall) (any, *kcError) {
 	maker, taker := k.feeRates()
 	return map[string]any{"takerFeeRate": kcFx(taker), "makerFeeRate": kcFx(maker)}, nil
 }
-
