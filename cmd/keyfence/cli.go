@@ -58,6 +58,8 @@ commands:
   request --key NAME METHOD PATH ... send a guarded, signed request
   killswitch status|trip|reset       show, trip or reset the kill switch in a limit state file
   sim                                run the simulated venues
+  version                            print the version and the commit it was built from
+  help [COMMAND]                     print this help, or a command's usage
 
 Run 'keyfence <command> -h' for the flags of a command.`
 
@@ -105,6 +107,12 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintln(e.stderr, usage)
 		return &exitError{code: 2}
 	}
+	if len(args) > 1 && isHelp(args[1]) {
+		if u := commandUsage(args[0]); u != "" {
+			fmt.Fprintln(e.stdout, u)
+			return nil
+		}
+	}
 	switch args[0] {
 	case "keys":
 		return keysCmd(ctx, args[1:], e)
@@ -118,11 +126,49 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return simCmd(ctx, args[1:], e)
 	case "killswitch":
 		return killswitchCmd(ctx, args[1:], e)
+	case "version":
+		return versionCmd(args[1:], e)
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			u := commandUsage(args[1])
+			if u == "" {
+				return usagef("unknown command %q; run 'keyfence help'", args[1])
+			}
+			fmt.Fprintln(e.stdout, u)
+			return nil
+		}
 		fmt.Fprintln(e.stdout, usage)
 		return nil
 	}
 	return usagef("unknown command %q; run 'keyfence help'", args[0])
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// commandUsage returns the usage of a command that has subcommands or
+// arguments, or "" for an unknown command. A command's flags are listed by
+// 'keyfence COMMAND SUBCOMMAND -h'.
+func commandUsage(cmd string) string {
+	switch cmd {
+	case "keys":
+		return keysUsage
+	case "policy":
+		return policyUsage
+	case "audit":
+		return auditUsage
+	case "request":
+		return requestUsage
+	case "killswitch":
+		return killUsage
+	case "sim":
+		return simUsage
+	case "version":
+		return versionUsage
+	}
+	return ""
 }
 
 // newFlags returns a flag set that reports errors as usage errors and

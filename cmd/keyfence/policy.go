@@ -6,16 +6,18 @@ import (
 	"github.com/keyfence/keyfence/limits"
 )
 
+const policyUsage = "usage: keyfence policy check FILE"
+
 func policyCmd(_ context.Context, args []string, e *env) error {
 	if len(args) == 0 || args[0] != "check" {
-		return usagef("usage: keyfence policy check FILE")
+		return usagef("%s", policyUsage)
 	}
 	fs := newFlags("policy check", e)
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("usage: keyfence policy check FILE")
+		return usagef("%s", policyUsage)
 	}
 	p, err := limits.LoadPolicy(fs.Arg(0))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/internal/venueauth"
 	"github.com/shopspring/decimal"
 )
 
@@ -368,25 +369,16 @@ func (b *Binance) spendWeight(c *call, w int) *apiError {
 // authenticate checks the API key, the signature, the timestamp and the
 // key's permission for the endpoint, in that order.
 func (b *Binance) authenticate(c *call, raw rawParts) *apiError {
-	if c.apiKey == "" {
-		return errBadKeyFormat
+	var k *keyEntry
+	lookup := func(apiKey string) (venueauth.BinanceKey, bool) {
+		k = b.keys.get(apiKey)
+		if k == nil {
+			return venueauth.BinanceKey{}, false
+		}
+		return venueauth.BinanceKey{HMACSecret: k.key.HMACSecret, PublicKey: k.key.PublicKey}, true
 	}
-	k := b.keys.get(c.apiKey)
-	if k == nil {
-		return errRejectedKey
-	}
-	payload, sig, aerr := splitSignature(raw)
-	if aerr != nil {
-		return aerr
-	}
-	if !c.params.Has("timestamp") {
-		return errMandatory("timestamp")
-	}
-	if !verifySignature(&k.key, payload, sig) {
-		return errBadSignature
-	}
-	if aerr := checkTimestamp(c.params, b.now()); aerr != nil {
-		return aerr
+	if _, verr := venueauth.VerifyBinance(c.apiKey, lookup, raw.query, raw.body, c.params, b.now()); verr != nil {
+		return fromVenueAuth(verr)
 	}
 	if !permitted(k.key.Permissions, c.ep.perm) {
 		return errRejectedKey
@@ -395,34 +387,10 @@ func (b *Binance) authenticate(c *call, raw rawParts) *apiError {
 	return nil
 }
 
-// mergeParams decodes the query and the body. A parameter sent in both
-// takes the query's value, as on Binance; one sent twice in the same part
-// is refused.
+// mergeParams decodes the query and the body (venueauth.BinanceParams).
 func mergeParams(raw rawParts) (exchange.Params, *apiError) {
-	q, err := exchange.ParseParams(raw.query)
-	if err != nil {
-		return nil, &apiError{http.StatusBadRequest, -1100, "Illegal characters found in a parameter."}
-	}
-	bd, err := exchange.ParseParams(raw.body)
-	if err != nil {
-		return nil, &apiError{http.StatusBadRequest, -1100, "Illegal characters found in a parameter."}
-	}
-	seen := make(map[string]bool, len(q)+len(bd))
-	var out exchange.Params
-	for _, part := range []exchange.Params{q, bd} {
-		inPart := make(map[string]bool, len(part))
-		for _, kv := range part {
-			if inPart[kv.Key] {
-				return nil, errDuplicate
-			}
-			inPart[kv.Key] = true
-			if !seen[kv.Key] {
-				seen[kv.Key] = true
-				out = append(out, kv)
-			}
-		}
-	}
-	return out, nil
+	p, err := venueauth.BinanceParams(raw.query, raw.body)
+	return p, fromVenueAuth(err)
 }
 
 // checkUnread refuses parameters the endpoint does not read (-1104).
