@@ -42,7 +42,8 @@ type Coinbase struct {
 	mu        sync.Mutex
 	meta      map[int64]*cbOrderMeta // by market order id
 	byUUID    map[string]int64
-	rl        map[string]*window // per key name or address
+	rl        map[string]*window   // per key name or address
+	nonces    map[string]time.Time // kid and nonce of accepted tokens, until they expire
 	authFails []string
 
 	n401 atomic.Int64
@@ -177,8 +178,10 @@ func startCoinbase(c coinbaseConfig) *Coinbase {
 		meta:     make(map[int64]*cbOrderMeta),
 		byUUID:   make(map[string]int64),
 		rl:       make(map[string]*window),
+		nonces:   make(map[string]time.Time),
 	}
 	cb.init("coinbase", c.simConfig, syms)
+	cb.mkt.feeInQuote = true // Coinbase charges fees in the quote currency
 	for _, k := range c.keys {
 		cb.AddKey(k)
 	}

@@ -42,8 +42,9 @@ func (k CoinbaseKey) String() string {
 }
 
 // authenticate verifies the request's CDP JWT as Coinbase does
-// (venueauth.VerifyCoinbase) and returns the key, or nil and why it
-// refused. The reason never quotes the token.
+// (venueauth.VerifyCoinbase), refuses a nonce its key already used in a
+// token that has not expired yet (a replay), and returns the key, or nil
+// and why it refused. The reason never quotes the token.
 func (cb *Coinbase) authenticate(r *http.Request, now time.Time) (*CoinbaseKey, string) {
 	var k *CoinbaseKey
 	lookup := func(kid string) (crypto.PublicKey, bool) {
@@ -53,10 +54,33 @@ func (cb *Coinbase) authenticate(r *http.Request, now time.Time) (*CoinbaseKey, 
 		}
 		return k.PublicKey, true
 	}
-	if _, reason := venueauth.VerifyCoinbase(r, now, lookup); reason != "" {
+	signed, reason := venueauth.VerifyCoinbase(r, now, lookup)
+	if reason != "" {
 		return nil, reason
 	}
+	if !cb.freshNonce(signed, now) {
+		return nil, "nonce already used"
+	}
 	return k, ""
+}
+
+// freshNonce records the nonce of an accepted token until the token
+// expires and reports whether it was new. Expired records are dropped as
+// it goes, so the record holds at most the tokens of the last two minutes.
+func (cb *Coinbase) freshNonce(s venueauth.CoinbaseSigned, now time.Time) bool {
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	for id, exp := range cb.nonces {
+		if !now.Before(exp) {
+			delete(cb.nonces, id)
+		}
+	}
+	id := s.Kid + "\x00" + s.Nonce
+	if _, seen := cb.nonces[id]; seen {
+		return false
+	}
+	cb.nonces[id] = s.Expires
+	return true
 }
 
 // ParseCoinbaseKeyFlag parses a --key value of `keyfence sim --venue

@@ -651,6 +651,9 @@ func (m *market) cbEdit(accountID string, id int64, price, size decimal.Decimal)
 		return errWouldTake
 	}
 	asset, need := s.Quote, price.Mul(size.Sub(o.executed))
+	if m.feeInQuote {
+		need = need.Mul(decimal.NewFromInt(1).Add(decimal.Max(m.makerFee, m.takerFee)))
+	}
 	if o.side == exchange.Sell {
 		asset, need = s.Base, size.Sub(o.executed)
 	}

@@ -179,11 +179,7 @@ func (cb *Coinbase) cbTransactionSummary(c *cbCall) cbAnswer {
 	var vol, fees decimal.Decimal
 	for _, t := range cb.mkt.cbTrades(c.key.Name) {
 		vol = vol.Add(t.quoteQty)
-		fee := t.commission
-		if t.side == "BUY" { // charged in the base asset
-			fee = fee.Mul(t.price)
-		}
-		fees = fees.Add(fee)
+		fees = fees.Add(t.commission) // in the quote currency
 	}
 	v, _ := vol.Float64()
 	f, _ := fees.Float64()

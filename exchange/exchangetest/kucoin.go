@@ -223,6 +223,7 @@ func NewKuCoin(opts ...KuCoinOption) *KuCoin {
 		rl:    make(map[string]*kcWindow),
 	}
 	k.init("kucoin", c.simConfig, c.symbols)
+	k.mkt.feeInQuote = true // KuCoin charges spot fees in the quote currency
 	for _, key := range c.keys {
 		k.AddKey(key)
 	}
