@@ -22,45 +22,39 @@ func (cb *Coinbase) cbTime(*cbCall) cbAnswer {
 	}}
 }
 
-// cbProductJSON is a product as Coinbase reports it.
-type cbProductJSON struct {
-	ProductID       string `json:"product_id"`
-	Price           string `json:"price"`
-	BaseIncrement   string `json:"base_increment"`
-	QuoteIncrement  string `json:"quote_increment"`
-	PriceIncrement  string `json:"price_increment"`
-	BaseMinSize     string `json:"base_min_size"`
-	BaseMaxSize     string `json:"base_max_size"`
-	QuoteMinSize    string `json:"quote_min_size"`
-	QuoteMaxSize    string `json:"quote_max_size"`
-	BaseCurrencyID  string `json:"base_currency_id"`
-	QuoteCurrencyID string `json:"quote_currency_id"`
-	Status          string `json:"status"`
-	TradingDisabled bool   `json:"trading_disabled"`
-	CancelOnly      bool   `json:"cancel_only"`
-	LimitOnly       bool   `json:"limit_only"`
-	PostOnly        bool   `json:"post_only"`
-	ViewOnly        bool   `json:"view_only"`
-	AuctionMode     bool   `json:"auction_mode"`
-	IsDisabled      bool   `json:"is_disabled"`
-	ProductType     string `json:"product_type"`
-}
-
-func (cb *Coinbase) productJSON(p *CoinbaseProduct) cbProductJSON {
+// productJSON is a product as Coinbase reports it (products/get-product).
+// The 24-hour figures come from the simulated trades; the simulator has no
+// aliases, sessions or listing dates.
+func (cb *Coinbase) productJSON(p *CoinbaseProduct) map[string]any {
 	s, _ := cb.mkt.symbol(p.Symbol.Symbol)
 	f := s.Filters
-	return cbProductJSON{
-		ProductID: s.Symbol, Price: s.Price.String(), BaseIncrement: f.StepSize.String(), QuoteIncrement: f.QuoteStep.String(),
-		PriceIncrement: f.TickSize.String(), BaseMinSize: f.MinQty.String(), BaseMaxSize: f.MaxQty.String(),
-		QuoteMinSize: f.MinNotional.String(), QuoteMaxSize: f.MaxNotional.String(), BaseCurrencyID: s.Base, QuoteCurrencyID: s.Quote,
-		Status: p.status(), TradingDisabled: p.TradingDisabled, CancelOnly: p.CancelOnly, LimitOnly: p.LimitOnly,
-		PostOnly: p.PostOnly, ViewOnly: p.ViewOnly, ProductType: "SPOT",
+	st, _ := cb.mkt.stats24h(s.Symbol, cb.now())
+	change := decimal.Zero
+	if st.open.Sign() > 0 {
+		change = st.last.Sub(st.open).Div(st.open).Mul(decimal.NewFromInt(100)).Round(8)
+	}
+	bid, ask, _, _ := cb.mkt.quote(s.Symbol)
+	return map[string]any{
+		"product_id": s.Symbol, "price": s.Price.String(), "price_percentage_change_24h": change.String(),
+		"volume_24h": st.vol.String(), "volume_percentage_change_24h": "0",
+		"base_increment": f.StepSize.String(), "quote_increment": f.QuoteStep.String(), "price_increment": f.TickSize.String(),
+		"base_min_size": f.MinQty.String(), "base_max_size": f.MaxQty.String(),
+		"quote_min_size": f.MinNotional.String(), "quote_max_size": f.MaxNotional.String(),
+		"base_name": s.Base, "quote_name": s.Quote, "base_currency_id": s.Base, "quote_currency_id": s.Quote,
+		"base_display_symbol": s.Base, "quote_display_symbol": s.Quote, "display_name": s.Base + "-" + s.Quote,
+		"watched": false, "is_disabled": false, "new": false, "status": p.status(),
+		"cancel_only": p.CancelOnly, "limit_only": p.LimitOnly, "post_only": p.PostOnly,
+		"trading_disabled": p.TradingDisabled, "view_only": p.ViewOnly, "auction_mode": false,
+		"product_type": "SPOT", "fcm_trading_session_details": nil,
+		"mid_market_price": bid.Add(ask).Div(decimal.NewFromInt(2)).String(),
+		"alias":            "", "alias_to": []string{}, "product_venue": "CBE",
+		"approximate_quote_24h_volume": st.quoteVol.String(), "new_at": "",
 	}
 }
 
 func (cb *Coinbase) cbProducts(c *cbCall) cbAnswer {
 	want := c.r.URL.Query()["product_ids"]
-	var out []cbProductJSON
+	out := []map[string]any{}
 	ids := make([]string, 0, len(cb.products))
 	for id := range cb.products {
 		ids = append(ids, id)
@@ -115,26 +109,75 @@ type cbAmount struct {
 
 func (cb *Coinbase) cbAccounts(c *cbCall) cbAnswer {
 	type account struct {
-		UUID             string   `json:"uuid"`
-		Name             string   `json:"name"`
-		Currency         string   `json:"currency"`
-		AvailableBalance cbAmount `json:"available_balance"`
-		Default          bool     `json:"default"`
-		Active           bool     `json:"active"`
-		Type             string   `json:"type"`
-		Ready            bool     `json:"ready"`
-		Hold             cbAmount `json:"hold"`
+		UUID              string   `json:"uuid"`
+		Name              string   `json:"name"`
+		Currency          string   `json:"currency"`
+		AvailableBalance  cbAmount `json:"available_balance"`
+		Default           bool     `json:"default"`
+		Active            bool     `json:"active"`
+		CreatedAt         string   `json:"created_at"`
+		UpdatedAt         string   `json:"updated_at"`
+		DeletedAt         *string  `json:"deleted_at"`
+		Type              string   `json:"type"`
+		Ready             bool     `json:"ready"`
+		Hold              cbAmount `json:"hold"`
+		RetailPortfolioID string   `json:"retail_portfolio_id"`
+		Platform          string   `json:"platform"`
 	}
-	var out []account
+	created := cbTimeString(time.Unix(1_600_000_000, 0))
+	portfolio := accountUUID(c.key.Name, "portfolio")
+	out := []account{}
 	for _, b := range cb.mkt.balances(c.key.Name) {
 		typ := "ACCOUNT_TYPE_CRYPTO"
 		if b.Asset == "USD" {
 			typ = "ACCOUNT_TYPE_FIAT"
 		}
 		out = append(out, account{UUID: accountUUID(c.key.Name, b.Asset), Name: b.Asset + " Wallet", Currency: b.Asset,
-			AvailableBalance: cbAmount{b.Free.String(), b.Asset}, Active: true, Type: typ, Ready: true, Hold: cbAmount{b.Locked.String(), b.Asset}})
+			AvailableBalance: cbAmount{b.Free.String(), b.Asset}, Active: true, CreatedAt: created, UpdatedAt: created,
+			Type: typ, Ready: true, Hold: cbAmount{b.Locked.String(), b.Asset}, RetailPortfolioID: portfolio,
+			Platform: "ACCOUNT_PLATFORM_CONSUMER"})
 	}
-	return cbAnswer{http.StatusOK, map[string]any{"accounts": out, "has_next": false, "cursor": "", "size": len(out)}}
+	page, next, ok := cbPage(c, len(out), 49, 250)
+	if !ok {
+		return cbFail(http.StatusBadRequest, "INVALID_ARGUMENT", "limit or cursor is invalid")
+	}
+	out = out[page.from:page.to]
+	return cbAnswer{http.StatusOK, map[string]any{"accounts": out, "has_next": next != "", "cursor": next, "size": len(out)}}
+}
+
+// cbRange is the part of a list one page answers.
+type cbRange struct{ from, to int }
+
+// cbPage reads the limit and cursor parameters of a paginated list of n
+// items (accounts/list-accounts, orders/list-orders, orders/list-fills):
+// limit defaults to def and may not exceed max (0: no bound), and cursor
+// is the opaque value the previous page returned (here, the offset of
+// the next item). It returns the page, the cursor of the next page ("" at
+// the end) and whether the parameters were valid.
+func cbPage(c *cbCall, n, def, max int) (cbRange, string, bool) {
+	q := c.r.URL.Query()
+	limit := def
+	if v := q.Get("limit"); v != "" {
+		l, err := strconv.Atoi(v)
+		if err != nil || l < 1 || (max > 0 && l > max) {
+			return cbRange{}, "", false
+		}
+		limit = l
+	}
+	from := 0
+	if v := q.Get("cursor"); v != "" {
+		f, err := strconv.Atoi(v)
+		if err != nil || f < 0 || f > n {
+			return cbRange{}, "", false
+		}
+		from = f
+	}
+	to := min(from+limit, n)
+	next := ""
+	if to < n {
+		next = strconv.Itoa(to)
+	}
+	return cbRange{from, to}, next, true
 }
 
 // cbOrderRequest is a create-order body as the venue reads it: with Go's
@@ -505,7 +548,12 @@ func (cb *Coinbase) cbListOrders(c *cbCall) cbAnswer {
 		}
 		out = append(out, cb.orderJSON(o))
 	}
-	return cbAnswer{http.StatusOK, map[string]any{"orders": out, "sequence": "0", "has_next": false, "cursor": ""}}
+	page, next, ok := cbPage(c, len(out), 1000, 1000)
+	if !ok {
+		return cbFail(http.StatusBadRequest, "INVALID_ARGUMENT", "limit or cursor is invalid")
+	}
+	out = out[page.from:page.to]
+	return cbAnswer{http.StatusOK, map[string]any{"orders": out, "sequence": "0", "has_next": next != "", "cursor": next}}
 }
 
 func (cb *Coinbase) cbFills(c *cbCall) cbAnswer {
@@ -530,9 +578,14 @@ func (cb *Coinbase) cbFills(c *cbCall) cbAnswer {
 			"trade_time": cbTimeString(t.time), "trade_type": "FILL", "price": t.price.String(), "size": t.qty.String(),
 			"commission": t.commission.String(), "product_id": t.symbol, "sequence_timestamp": cbTimeString(t.time),
 			"liquidity_indicator": liq, "size_in_quote": false, "user_id": c.key.Name, "side": string(t.side),
+			"retail_portfolio_id": accountUUID(c.key.Name, "portfolio"),
 		})
 	}
-	return cbAnswer{http.StatusOK, map[string]any{"fills": out, "cursor": ""}}
+	page, next, ok := cbPage(c, len(out), 1000, 0)
+	if !ok {
+		return cbFail(http.StatusBadRequest, "INVALID_ARGUMENT", "limit or cursor is invalid")
+	}
+	return cbAnswer{http.StatusOK, map[string]any{"fills": out[page.from:page.to], "cursor": next}}
 }
 
 func (cb *Coinbase) cbKeyPermissions(c *cbCall) cbAnswer {

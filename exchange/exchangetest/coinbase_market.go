@@ -234,7 +234,7 @@ func (cb *Coinbase) v2CryptoCurrencies(*cbCall) cbAnswer {
 			continue
 		}
 		out = append(out, map[string]any{"asset_id": accountUUID("asset", a), "code": a, "name": a, "color": "#000000",
-			"sort_index": strconv.Itoa(100 + i), "exponent": "8", "type": "crypto", "address_regex": "^.+$"})
+			"sort_index": 100 + i, "exponent": 8, "type": "crypto", "address_regex": "^.+$"})
 	}
 	return cbAnswer{http.StatusOK, map[string]any{"data": out}}
 }
@@ -349,7 +349,8 @@ func (cb *Coinbase) v2AccountList(name string) []map[string]any {
 		out = append(out, map[string]any{
 			"id": id, "name": b.Asset + " Wallet", "primary": i == 0, "type": typ,
 			"currency": map[string]any{"code": b.Asset, "name": b.Asset, "color": "#000000", "sort_index": 100 + i,
-				"exponent": 8, "type": ctype, "asset_id": accountUUID("asset", b.Asset), "slug": strings.ToLower(b.Asset)},
+				"exponent": 8, "type": ctype, "address_regex": "^.+$", "asset_id": accountUUID("asset", b.Asset),
+				"slug": strings.ToLower(b.Asset)},
 			"balance":    map[string]string{"amount": b.Total().String(), "currency": b.Asset},
 			"created_at": created, "updated_at": created, "resource": "account", "resource_path": "/v2/accounts/" + id,
 			"allow_deposits": true, "allow_withdrawals": true,

@@ -603,13 +603,28 @@ func (k *KuCoin) orderJSON(o *order) map[string]any {
 	}
 	var fee decimal.Decimal
 	feeCur := ""
+	if s, ok := k.mkt.symbol(o.symbol); ok {
+		feeCur = s.Quote
+	}
 	for _, t := range o.fills {
 		fee, feeCur = fee.Add(t.commission), t.commissionAsset
 	}
 	open := o.status.Open()
-	remain := decimal.Zero
-	if open {
-		remain = o.qty.Sub(o.executed)
+	// What is left of the order: remaining while it is open, cancelled
+	// once it closed without filling it all.
+	left, leftFunds := decimal.Zero, decimal.Zero
+	if o.qty.Sign() > 0 {
+		left = o.qty.Sub(o.executed)
+	}
+	if o.quoteQty.Sign() > 0 {
+		leftFunds = decimal.Max(o.quoteQty.Sub(o.executedQuo).Sub(fee), decimal.Zero)
+	}
+	remain, remainFunds, cancelled, cancelledFunds := left, leftFunds, decimal.Zero, decimal.Zero
+	if !open {
+		remain, remainFunds = decimal.Zero, decimal.Zero
+		if o.status != exchange.StatusFilled {
+			cancelled, cancelledFunds = left, leftFunds
+		}
 	}
 	return map[string]any{
 		"id": kcOrderID(o.id), "clientOid": o.clientID, "symbol": o.symbol, "opType": "DEAL",
@@ -619,7 +634,8 @@ func (k *KuCoin) orderJSON(o *order) map[string]any {
 		"visibleSize": "0", "cancelAfter": 0, "channel": "API", "remark": meta.remark, "tags": "",
 		"cancelExist": o.status == exchange.StatusCanceled, "createdAt": o.created.UnixMilli(),
 		"lastUpdatedAt": o.updated.UnixMilli(), "tradeType": "TRADE", "inOrderBook": open,
-		"remainSize": kcFx(remain), "active": open,
+		"remainSize": kcFx(remain), "remainFunds": kcFx(remainFunds), "cancelledSize": kcFx(cancelled),
+		"cancelledFunds": kcFx(cancelledFunds), "tax": "0", "active": open,
 	}
 }
 

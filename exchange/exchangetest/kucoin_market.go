@@ -18,32 +18,6 @@ import (
 // VIP 0, maker and taker.
 var kcDefaultFeeRate = decimal.RequireFromString("0.001")
 
-// kcStats is the 24-hour statistics of a symbol from its trades.
-type kcStats struct {
-	open, high, low, last, vol, volValue decimal.Decimal
-}
-
-func (k *KuCoin) stats(sym Symbol) kcStats {
-	now := k.now()
-	st := kcStats{last: sym.Price, high: sym.Price, low: sym.Price}
-	first := true
-	for _, t := range k.mkt.symbolTrades(sym.Symbol) {
-		if t.time.Before(now.Add(-24 * time.Hour)) {
-			continue
-		}
-		if first {
-			st.open, first = t.price, false
-		}
-		st.high, st.low = decimal.Max(st.high, t.price), decimal.Min(st.low, t.price)
-		st.vol = st.vol.Add(t.qty)
-		st.volValue = st.volValue.Add(t.qty.Mul(t.price))
-	}
-	if first {
-		st.open = sym.Price
-	}
-	return st
-}
-
 // tickerJSON is one entry of Get All Tickers (spot-trading/market-data/
 // get-all-tickers) and, with time instead of the sizes, Get 24hr Stats
 // (spot-trading/market-data/get-24hr-stats).
@@ -53,7 +27,7 @@ func (k *KuCoin) tickerJSON(sym Symbol) map[string]any {
 	if depth.Sign() > 0 {
 		size = depth
 	}
-	st := k.stats(sym)
+	st, _ := k.mkt.stats24h(sym.Symbol, k.now())
 	change := st.last.Sub(st.open)
 	rate := decimal.Zero
 	if st.open.Sign() > 0 {
@@ -61,13 +35,13 @@ func (k *KuCoin) tickerJSON(sym Symbol) map[string]any {
 	}
 	avg := st.last
 	if st.vol.Sign() > 0 {
-		avg = st.volValue.Div(st.vol).Round(8)
+		avg = st.quoteVol.Div(st.vol).Round(8)
 	}
 	maker, taker := k.feeRates()
 	return map[string]any{
 		"symbol": sym.Symbol, "symbolName": sym.Symbol, "buy": kcFx(bid), "bestBidSize": kcFx(size),
 		"sell": kcFx(ask), "bestAskSize": kcFx(size), "changeRate": kcFx(rate), "changePrice": kcFx(change),
-		"high": kcFx(st.high), "low": kcFx(st.low), "vol": kcFx(st.vol), "volValue": kcFx(st.volValue),
+		"high": kcFx(st.high), "low": kcFx(st.low), "vol": kcFx(st.vol), "volValue": kcFx(st.quoteVol),
 		"last": kcFx(st.last), "averagePrice": kcFx(avg), "takerFeeRate": kcFx(taker), "makerFeeRate": kcFx(maker),
 		"takerCoefficient": "1", "makerCoefficient": "1",
 	}

@@ -140,3 +140,35 @@ func (m *market) candles(name string, interval time.Duration, from, to time.Time
 	}
 	return out, true
 }
+
+// dayStats is a symbol's last 24 hours: the first trade's price (the last
+// price when there was none), high, low, last price and volumes.
+type dayStats struct {
+	open, high, low, last, vol, quoteVol decimal.Decimal
+}
+
+// stats24h returns the statistics of symbol over the 24 hours before now,
+// from its trades and its last price.
+func (m *market) stats24h(name string, now time.Time) (dayStats, bool) {
+	sym, ok := m.symbol(name)
+	if !ok {
+		return dayStats{}, false
+	}
+	st := dayStats{last: sym.Price, high: sym.Price, low: sym.Price}
+	first := true
+	for _, t := range m.symbolTrades(name) {
+		if t.time.Before(now.Add(-24 * time.Hour)) {
+			continue
+		}
+		if first {
+			st.open, first = t.price, false
+		}
+		st.high, st.low = decimal.Max(st.high, t.price), decimal.Min(st.low, t.price)
+		st.vol = st.vol.Add(t.qty)
+		st.quoteVol = st.quoteVol.Add(t.qty.Mul(t.price))
+	}
+	if first {
+		st.open = sym.Price
+	}
+	return st, true
+}
