@@ -82,6 +82,9 @@ var kcRoutes = map[string]*kcEndpoint{
 	"GET /api/v1/trade-fees":                  {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: (*KuCoin).tradeFees},
 	"GET /api/v1/base-fee":                    {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: (*KuCoin).baseFee},
 	"GET /api/v1/hf/orders/done":              {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: (*KuCoin).doneOrders},
+	"GET /api/v2/symbols/{id}":                {pool: kcPoolPublic, weight: 4, handle: (*KuCoin).symbolOne},
+	"GET /api/v1/status":                      {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).status},
+	"GET /api/v1/hf/orders/active/symbols":    {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: (*KuCoin).activeSymbols},
 }
 
 // kcRoute finds the endpoint of a request and its path parameter.
@@ -89,7 +92,7 @@ func kcRoute(method, path string) (*kcEndpoint, string) {
 	if ep := kcRoutes[method+" "+path]; ep != nil {
 		return ep, ""
 	}
-	for _, prefix := range []string{"/api/v1/hf/orders/client-order/", "/api/v1/hf/orders/", "/api/v3/currencies/"} {
+	for _, prefix := range []string{"/api/v1/hf/orders/client-order/", "/api/v1/hf/orders/", "/api/v3/currencies/", "/api/v2/symbols/"} {
 		if rest, ok := strings.CutPrefix(path, prefix); ok && rest != "" && !strings.Contains(rest, "/") {
 			name := "{id}"
 			if ep := kcRoutes[method+" "+prefix+name]; ep != nil {
@@ -190,18 +193,34 @@ func (k *KuCoin) timestamp(*kcCall) (any, *kcError) { return k.now().UnixMilli()
 func (k *KuCoin) symbolList(*kcCall) (any, *kcError) {
 	var out []map[string]any
 	for _, s := range k.mkt.symbolList() {
-		f := s.Filters
-		out = append(out, map[string]any{
-			"symbol": s.Symbol, "name": s.Symbol, "baseCurrency": s.Base, "quoteCurrency": s.Quote,
-			"feeCurrency": s.Quote, "market": s.Quote,
-			"baseMinSize": kcFx(f.MinQty), "quoteMinSize": kcFx(f.MinNotional),
-			"baseMaxSize": kcFx(f.MaxQty), "quoteMaxSize": kcFx(f.MaxNotional),
-			"baseIncrement": kcFx(f.StepSize), "quoteIncrement": kcFx(f.QuoteStep),
-			"priceIncrement": kcFx(f.TickSize), "priceLimitRate": "0.1", "minFunds": kcFx(f.MinNotional),
-			"isMarginEnabled": false, "enableTrading": !s.Halted,
-		})
+		out = append(out, kcSymbolJSON(s))
 	}
 	return out, nil
+}
+
+// symbolOne serves GET /api/v2/symbols/{symbol} (spot-trading/
+// market-data/get-symbol); an unknown symbol is data null.
+func (k *KuCoin) symbolOne(c *kcCall) (any, *kcError) {
+	s, ok := k.mkt.symbol(c.param)
+	if !ok {
+		return nil, nil
+	}
+	return kcSymbolJSON(s), nil
+}
+
+// kcSymbolJSON is a symbol as KuCoin lists it (spot-trading/market-data/
+// get-all-symbols).
+func kcSymbolJSON(s Symbol) map[string]any {
+	f := s.Filters
+	return map[string]any{
+		"symbol": s.Symbol, "name": s.Symbol, "baseCurrency": s.Base, "quoteCurrency": s.Quote,
+		"feeCurrency": s.Quote, "market": s.Quote,
+		"baseMinSize": kcFx(f.MinQty), "quoteMinSize": kcFx(f.MinNotional),
+		"baseMaxSize": kcFx(f.MaxQty), "quoteMaxSize": kcFx(f.MaxNotional),
+		"baseIncrement": kcFx(f.StepSize), "quoteIncrement": kcFx(f.QuoteStep),
+		"priceIncrement": kcFx(f.TickSize), "priceLimitRate": "0.1", "minFunds": kcFx(f.MinNotional),
+		"isMarginEnabled": false, "enableTrading": !s.Halted,
+	}
 }
 
 func (k *KuCoin) level1(c *kcCall) (any, *kcError) {

@@ -280,3 +280,21 @@ func (k *KuCoin) baseFee(*kcCall) (any, *kcError) {
 	maker, taker := k.feeRates()
 	return map[string]any{"takerFeeRate": kcFx(taker), "makerFeeRate": kcFx(maker)}, nil
 }
+
+// status serves GET /api/v1/status (spot-trading/market-data/
+// get-service-status).
+func (k *KuCoin) status(*kcCall) (any, *kcError) {
+	return map[string]any{"status": "open", "msg": ""}, nil
+}
+
+// activeSymbols serves GET /api/v1/hf/orders/active/symbols
+// (spot-trading/orders/get-symbols-with-open-order).
+func (k *KuCoin) activeSymbols(c *kcCall) (any, *kcError) {
+	syms := []string{}
+	for _, s := range k.mkt.symbolList() {
+		if len(k.mkt.openOrders(c.apiKey, s.Symbol)) > 0 {
+			syms = append(syms, s.Symbol)
+		}
+	}
+	return map[string]any{"symbols": syms}, nil
+}

@@ -157,3 +157,36 @@ func TestKuCoinMarketData(t *testing.T) {
 		t.Errorf("account mode %s", b)
 	}
 }
+
+func TestKuCoinSDKStartEndpoints(t *testing.T) {
+	clk := newFakeClock(start)
+	k := newKuCoinSim(t, clk)
+	public := func(path string) []byte {
+		_, _, b := kcReq{method: "GET", path: path}.send(t, k.URL())
+		return b
+	}
+	var sym struct{ Symbol, PriceIncrement string }
+	kcData(t, public("/api/v2/symbols/ETH-BTC"), &sym)
+	if sym.Symbol != "ETH-BTC" || sym.PriceIncrement != "0.00001" {
+		t.Errorf("symbol %+v", sym)
+	}
+	var none any
+	kcData(t, public("/api/v2/symbols/NOPE-BTC"), &none)
+	if none != nil {
+		t.Errorf("unknown symbol: %v", none)
+	}
+	var st struct{ Status string }
+	kcData(t, public("/api/v1/status"), &st)
+	if st.Status != "open" {
+		t.Errorf("status %+v", st)
+	}
+	if _, code, b := kcBase(clk, "POST", "/api/v1/hf/orders", "", `{"symbol":"ETH-USDT","side":"buy","type":"limit","price":"100","size":"1"}`).signed().send(t, k.URL()); code != "200000" {
+		t.Fatalf("rest: %s", b)
+	}
+	_, _, b := kcBase(clk, "GET", "/api/v1/hf/orders/active/symbols", "", "").signed().send(t, k.URL())
+	var act struct{ Symbols []string }
+	kcData(t, b, &act)
+	if len(act.Symbols) != 1 || act.Symbols[0] != "ETH-USDT" {
+		t.Errorf("symbols with open orders %s", b)
+	}
+}
