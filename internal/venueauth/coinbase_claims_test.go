@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 )
@@ -111,4 +112,58 @@ func TestVerifyCoinbaseClaims(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzVerifyCoinbaseClaims signs arbitrary claims with a real key: the
+// verifier must not panic, and a token it accepts must name an accepted
+// issuer, the request's method, host and path, and a lifetime of at most
+// 120 s that covers now.
+func FuzzVerifyCoinbaseClaims(f *testing.F) {
+	const kid = "organizations/o/apiKeys/k"
+	for _, s := range []string{
+		`{"sub":"` + kid + `","iss":"cdp","nbf":1700000000,"exp":1700000120,"uri":"GET gw.example/p"}`,
+		`{"sub":"` + kid + `","iss":"coinbase-cloud","aud":["retail_rest_api_proxy"],"nbf":1700000000,"exp":1700000120,"iat":1700000000,"uri":"GET http://gw.example/p"}`,
+		`{"sub":"` + kid + `","iss":"cdp","aud":"cdp_service","nbf":1700000000,"exp":1700000120,"uris":["GET gw.example/q","GET gw.example/p"]}`,
+		`{"sub":"` + kid + `","iss":"cdp","nbf":1700000000,"exp":1700000120,"uri":null,"uris":null}`,
+		`{"sub":"` + kid + `","iss":"cdp","aud":[1],"nbf":1700000000,"exp":1700000120,"uri":"GET gw.example/p"}`,
+	} {
+		f.Add(s)
+	}
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Unix(1_700_000_060, 0)
+	lookup := func(k string) (crypto.PublicKey, bool) { return &ec.PublicKey, k == kid }
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","kid":"` + kid + `","nonce":"n","typ":"JWT"}`))
+	f.Fuzz(func(t *testing.T, claims string) {
+		in := header + "." + base64.RawURLEncoding.EncodeToString([]byte(claims))
+		d := sha256.Sum256([]byte(in))
+		r, s, err := ecdsa.Sign(rand.Reader, ec, d[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig := make([]byte, 64)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+		req := httptest.NewRequest("GET", "http://gw.example/p?x=1", nil)
+		req.Header.Set("Authorization", "Bearer "+in+"."+base64.RawURLEncoding.EncodeToString(sig))
+		if _, reason := VerifyCoinbase(req, now, lookup); reason != "" {
+			return
+		}
+		var c struct {
+			Iss      string
+			Nbf, Exp int64
+			URI      *string
+			URIs     []string
+		}
+		if err := json.Unmarshal([]byte(claims), &c); err != nil {
+			t.Fatalf("accepted claims that do not decode: %v", err)
+		}
+		names := func(u string) bool { return u == "GET gw.example/p" || u == "GET http://gw.example/p" }
+		named := (c.URI != nil && names(*c.URI)) || (c.URI == nil && slices.ContainsFunc(c.URIs, names))
+		if (c.Iss != "cdp" && c.Iss != "coinbase-cloud") || !named || c.Exp-c.Nbf > 120 || now.Unix() >= c.Exp {
+			t.Fatalf("accepted %s", claims)
+		}
+	})
 }
