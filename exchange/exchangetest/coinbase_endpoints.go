@@ -28,15 +28,15 @@ func (cb *Coinbase) cbTime(*cbCall) cbAnswer {
 func (cb *Coinbase) productJSON(p *CoinbaseProduct) map[string]any {
 	s, _ := cb.mkt.symbol(p.Symbol.Symbol)
 	f := s.Filters
-	st, _ := cb.mkt.stats24h(s.Symbol, cb.now())
+	st, _ := cb.mkt.symbolStats(s.Symbol, 24*time.Hour)
 	change := decimal.Zero
-	if st.open.Sign() > 0 {
-		change = st.last.Sub(st.open).Div(st.open).Mul(decimal.NewFromInt(100)).Round(8)
+	if st.openPrice.Sign() > 0 {
+		change = st.last.Sub(st.openPrice).Div(st.openPrice).Mul(decimal.NewFromInt(100)).Round(8)
 	}
 	bid, ask, _, _ := cb.mkt.quote(s.Symbol)
 	return map[string]any{
 		"product_id": s.Symbol, "price": s.Price.String(), "price_percentage_change_24h": change.String(),
-		"volume_24h": st.vol.String(), "volume_percentage_change_24h": "0",
+		"volume_24h": st.volume.String(), "volume_percentage_change_24h": "0",
 		"base_increment": f.StepSize.String(), "quote_increment": f.QuoteStep.String(), "price_increment": f.TickSize.String(),
 		"base_min_size": f.MinQty.String(), "base_max_size": f.MaxQty.String(),
 		"quote_min_size": f.MinNotional.String(), "quote_max_size": f.MaxNotional.String(),
@@ -48,7 +48,7 @@ func (cb *Coinbase) productJSON(p *CoinbaseProduct) map[string]any {
 		"product_type": "SPOT", "fcm_trading_session_details": nil,
 		"mid_market_price": bid.Add(ask).Div(decimal.NewFromInt(2)).String(),
 		"alias":            "", "alias_to": []string{}, "product_venue": "CBE",
-		"approximate_quote_24h_volume": st.quoteVol.String(), "new_at": "",
+		"approximate_quote_24h_volume": st.quoteVolume.String(), "new_at": "",
 	}
 }
 

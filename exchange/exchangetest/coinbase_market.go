@@ -45,19 +45,18 @@ func (cb *Coinbase) cbPublicProducts(c *cbCall) cbAnswer {
 func (cb *Coinbase) cbBook(c *cbCall) cbAnswer {
 	q := c.r.URL.Query()
 	id := q.Get("product_id")
-	limit := 0
-	if v := q.Get("limit"); v != "" {
+	limit := wholeBook
+	if v := q.Get("limit"); v != "" && v != "0" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			return cbFail(http.StatusBadRequest, "INVALID_ARGUMENT", "limit is invalid")
 		}
 		limit = n
 	}
-	bids, ok := cb.mkt.bookSide(id, true, limit)
+	bids, asks, _, ok := cb.mkt.book(id, limit, unlimitedDepth)
 	if !ok {
 		return cbFail(http.StatusNotFound, "NOT_FOUND", "ProductID is invalid")
 	}
-	asks, _ := cb.mkt.bookSide(id, false, limit)
 	type lvl struct {
 		Price string `json:"price"`
 		Size  string `json:"size"`
@@ -102,14 +101,14 @@ func (cb *Coinbase) cbTicker(c *cbCall) cbAnswer {
 	}
 	bid, ask, _, _ := cb.mkt.quote(c.id)
 	trades := []map[string]any{}
-	all := cb.mkt.symbolTrades(c.id)
-	for i := len(all) - 1; i >= 0 && len(trades) < limit; i-- {
+	all := cb.mkt.recentTrades(c.id, limit)
+	for i := len(all) - 1; i >= 0; i-- {
 		t := all[i]
-		side := "SELL"
-		if t.buy {
-			side = "BUY"
+		side := "BUY"
+		if t.buyerMaker {
+			side = "SELL"
 		}
-		trades = append(trades, map[string]any{"trade_id": strconv.FormatInt(t.id, 10), "product_id": c.id,
+		trades = append(trades, map[string]any{"trade_id": strconv.FormatInt(t.tradeID, 10), "product_id": c.id,
 			"price": t.price.String(), "size": t.qty.String(), "time": cbTimeString(t.time), "side": side, "exchange": "coinbase"})
 	}
 	if len(all) == 0 || !all[len(all)-1].price.Equal(sym.Price) {
@@ -162,12 +161,12 @@ func (cb *Coinbase) cbCandles(c *cbCall) cbAnswer {
 	if to.Sub(from)/iv > cbMaxCandles {
 		return cbFail(http.StatusBadRequest, "INVALID_ARGUMENT", "number of candles requested should be less than 350")
 	}
-	cs, _ := cb.mkt.candles(c.id, iv, from, to, limit)
+	cs, _ := cb.mkt.candles(c.id, fixedSpan(iv, 0), from, to, limit)
 	out := make([]map[string]string, 0, len(cs))
 	for i := len(cs) - 1; i >= 0; i-- {
 		x := cs[i]
 		out = append(out, map[string]string{"start": strconv.FormatInt(x.open.Unix(), 10), "low": x.l.String(),
-			"high": x.h.String(), "open": x.o.String(), "close": x.c.String(), "volume": x.vol.String()})
+			"high": x.h.String(), "open": x.o.String(), "close": x.c.String(), "volume": x.volume.String()})
 	}
 	return cbAnswer{http.StatusOK, map[string]any{"candles": out}}
 }
@@ -196,20 +195,6 @@ func (cb *Coinbase) cbTransactionSummary(c *cbCall) cbAnswer {
 // cbFiat lists the fiat currencies the simulator knows.
 var cbFiat = map[string]string{"USD": "US Dollar", "EUR": "Euro", "GBP": "British Pound"}
 
-// assets returns every currency of the simulated products, sorted.
-func (cb *Coinbase) assets() []string {
-	seen := map[string]bool{}
-	for _, p := range cb.products {
-		seen[p.Symbol.Base], seen[p.Symbol.Quote] = true, true
-	}
-	out := make([]string, 0, len(seen))
-	for a := range seen {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // v2Currencies serves GET /v2/currencies (coinbase-app/track-apis/
 // currencies#get-fiat-currencies).
 func (cb *Coinbase) v2Currencies(*cbCall) cbAnswer {
@@ -229,7 +214,7 @@ func (cb *Coinbase) v2Currencies(*cbCall) cbAnswer {
 // track-apis/currencies#get-cryptocurrencies).
 func (cb *Coinbase) v2CryptoCurrencies(*cbCall) cbAnswer {
 	out := []map[string]any{}
-	for i, a := range cb.assets() {
+	for i, a := range cb.mkt.assets("") {
 		if _, fiat := cbFiat[a]; fiat {
 			continue
 		}
@@ -272,7 +257,7 @@ func (cb *Coinbase) v2ExchangeRates(c *cbCall) cbAnswer {
 		return cbAnswer{http.StatusBadRequest, map[string]any{"errors": []map[string]string{{"id": "invalid_request", "message": "Invalid currency"}}}}
 	}
 	rates := map[string]string{}
-	for _, a := range cb.assets() {
+	for _, a := range cb.mkt.assets("") {
 		if p, ok := cb.usdPrice(a); ok && p.Sign() > 0 {
 			rates[a] = bp.Div(p).Round(16).String()
 		}

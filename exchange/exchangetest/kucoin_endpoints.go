@@ -69,7 +69,7 @@ var kcRoutes = map[string]*kcEndpoint{
 	"GET /api/v1/market/stats":                {pool: kcPoolPublic, weight: 15, handle: (*KuCoin).marketStats},
 	"GET /api/v1/market/orderbook/level2_20":  {pool: kcPoolPublic, weight: 2, handle: kcOrderBook(20)},
 	"GET /api/v1/market/orderbook/level2_100": {pool: kcPoolPublic, weight: 4, handle: kcOrderBook(100)},
-	"GET /api/v3/market/orderbook/level2":     {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: kcOrderBook(0)},
+	"GET /api/v3/market/orderbook/level2":     {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: kcOrderBook(wholeBook)},
 	"GET /api/v1/market/candles":              {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).candles},
 	"GET /api/v1/market/histories":            {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).histories},
 	"GET /api/v3/currencies":                  {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).currencies},

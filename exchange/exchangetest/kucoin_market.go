@@ -1,7 +1,6 @@
 package exchangetest
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,21 +26,21 @@ func (k *KuCoin) tickerJSON(sym Symbol) map[string]any {
 	if depth.Sign() > 0 {
 		size = depth
 	}
-	st, _ := k.mkt.stats24h(sym.Symbol, k.now())
-	change := st.last.Sub(st.open)
+	st, _ := k.mkt.symbolStats(sym.Symbol, 24*time.Hour)
+	change := st.last.Sub(st.openPrice)
 	rate := decimal.Zero
-	if st.open.Sign() > 0 {
-		rate = change.Div(st.open).Round(4)
+	if st.openPrice.Sign() > 0 {
+		rate = change.Div(st.openPrice).Round(4)
 	}
 	avg := st.last
-	if st.vol.Sign() > 0 {
-		avg = st.quoteVol.Div(st.vol).Round(8)
+	if st.volume.Sign() > 0 {
+		avg = st.quoteVolume.Div(st.volume).Round(8)
 	}
 	maker, taker := k.feeRates()
 	return map[string]any{
 		"symbol": sym.Symbol, "symbolName": sym.Symbol, "buy": kcFx(bid), "bestBidSize": kcFx(size),
 		"sell": kcFx(ask), "bestAskSize": kcFx(size), "changeRate": kcFx(rate), "changePrice": kcFx(change),
-		"high": kcFx(st.high), "low": kcFx(st.low), "vol": kcFx(st.vol), "volValue": kcFx(st.quoteVol),
+		"high": kcFx(st.high), "low": kcFx(st.low), "vol": kcFx(st.volume), "volValue": kcFx(st.quoteVolume),
 		"last": kcFx(st.last), "averagePrice": kcFx(avg), "takerFeeRate": kcFx(taker), "makerFeeRate": kcFx(maker),
 		"takerCoefficient": "1", "makerCoefficient": "1",
 	}
@@ -87,11 +86,10 @@ func (k *KuCoin) marketStats(c *kcCall) (any, *kcError) {
 func kcOrderBook(depth int) func(k *KuCoin, c *kcCall) (any, *kcError) {
 	return func(k *KuCoin, c *kcCall) (any, *kcError) {
 		name, _ := c.query.Get("symbol")
-		bids, ok := k.mkt.bookSide(name, true, depth)
+		bids, asks, seq, ok := k.mkt.book(name, depth, unlimitedDepth)
 		if !ok {
 			return nil, kcReject("400100", "symbol not exists")
 		}
-		asks, _ := k.mkt.bookSide(name, false, depth)
 		side := func(ls []level) [][2]string {
 			out := make([][2]string, len(ls))
 			for i, l := range ls {
@@ -99,7 +97,7 @@ func kcOrderBook(depth int) func(k *KuCoin, c *kcCall) (any, *kcError) {
 			}
 			return out
 		}
-		return map[string]any{"time": k.now().UnixMilli(), "sequence": strconv.FormatInt(k.now().UnixMilli(), 10),
+		return map[string]any{"time": k.now().UnixMilli(), "sequence": strconv.FormatInt(seq, 10),
 			"bids": side(bids), "asks": side(asks)}, nil
 	}
 }
@@ -147,14 +145,17 @@ func (k *KuCoin) candles(c *kcCall) (any, *kcError) {
 	if startAt > 0 {
 		from = time.Unix(startAt, 0)
 	}
-	cs, ok := k.mkt.candles(name, iv, from, to, kcMaxCandles)
+	if startAt == 0 {
+		from = time.Time{} // the newest candles up to endAt
+	}
+	cs, ok := k.mkt.candles(name, fixedSpan(iv, 0), from, to, kcMaxCandles)
 	if !ok {
 		return nil, kcReject("400100", "symbol not exists")
 	}
 	out := make([][7]string, 0, len(cs))
 	for i := len(cs) - 1; i >= 0; i-- {
 		x := cs[i]
-		out = append(out, [7]string{strconv.FormatInt(x.open.Unix(), 10), kcFx(x.o), kcFx(x.c), kcFx(x.h), kcFx(x.l), kcFx(x.vol), kcFx(x.quote)})
+		out = append(out, [7]string{strconv.FormatInt(x.open.Unix(), 10), kcFx(x.o), kcFx(x.c), kcFx(x.h), kcFx(x.l), kcFx(x.volume), kcFx(x.quoteVolume)})
 	}
 	return out, nil
 }
@@ -167,17 +168,13 @@ func (k *KuCoin) histories(c *kcCall) (any, *kcError) {
 	if _, ok := k.mkt.symbol(name); !ok {
 		return nil, kcReject("400100", "symbol not exists")
 	}
-	trades := k.mkt.symbolTrades(name)
-	if len(trades) > 100 {
-		trades = trades[len(trades)-100:]
-	}
 	out := []map[string]any{}
-	for _, t := range trades {
-		side := "sell"
-		if t.buy {
-			side = "buy"
+	for _, t := range k.mkt.recentTrades(name, 100) {
+		side := "buy"
+		if t.buyerMaker {
+			side = "sell"
 		}
-		out = append(out, map[string]any{"sequence": strconv.FormatInt(t.id, 10), "price": kcFx(t.price),
+		out = append(out, map[string]any{"sequence": strconv.FormatInt(t.tradeID, 10), "price": kcFx(t.price),
 			"size": kcFx(t.qty), "side": side, "time": t.time.UnixNano()})
 	}
 	return out, nil
@@ -187,15 +184,7 @@ func (k *KuCoin) histories(c *kcCall) (any, *kcError) {
 // get-all-currencies): every asset of the simulated symbols, with one
 // chain named after it on which deposits and withdrawals are open.
 func (k *KuCoin) currencies(*kcCall) (any, *kcError) {
-	seen := map[string]bool{}
-	for _, s := range k.mkt.symbolList() {
-		seen[s.Base], seen[s.Quote] = true, true
-	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := k.mkt.assets("")
 	out := make([]map[string]any, 0, len(names))
 	for _, n := range names {
 		out = append(out, k.currencyJSON(n))
