@@ -76,14 +76,7 @@ func TestCCXTCoinbase(t *testing.T) {
 			}
 			var candles [][6]float64
 			ccxtData(t, steps, "fetchOHLCV", &candles)
-			if len(candles) == 0 || len(candles) > 5 {
-				t.Fatalf("%d candles, want 1 to 5", len(candles))
-			}
-			for i, c := range candles {
-				if c[1] != 50000 || c[4] != 50000 || (i > 0 && c[0]-candles[i-1][0] != 60000) {
-					t.Errorf("candle %d %v", i, c)
-				}
-			}
+			checkCCXTCandles(t, candles, 50000)
 
 			_, market := checkCCXTTrading(t, steps, "USD", 0.012)
 			checkSimAfterCCXT(t, sim.Orders(name), sim.Balances(name), "BTC", "USD", 10000, market, market.Cost*0.012)

@@ -142,6 +142,22 @@ func closedOrderIDs(t *testing.T, steps []ccxtStep) []string {
 	return ids
 }
 
+// checkCCXTCandles checks the one-minute candles of fetchOHLCV(limit 5)
+// on a market that has not traded yet: 1 to 5 of them (the market opened
+// when the simulator started, moments ago, and no candle opens before
+// that), a minute apart, opening and closing at price.
+func checkCCXTCandles(t *testing.T, candles [][6]float64, price float64) {
+	t.Helper()
+	if len(candles) == 0 || len(candles) > 5 {
+		t.Fatalf("%d candles, want 1 to 5", len(candles))
+	}
+	for i, c := range candles {
+		if c[1] != price || c[4] != price || (i > 0 && c[0]-candles[i-1][0] != 60000) {
+			t.Errorf("candle %d %v", i, c)
+		}
+	}
+}
+
 // checkSimAfterCCXT checks the simulator's side of the trading steps: two
 // orders, the base bought and the quote spent with the fee.
 func checkSimAfterCCXT(t *testing.T, orders []exchange.Order, bals []exchange.Balance, base, quote string, quoteStart float64, market ccxtOrder, fee float64) {
@@ -207,16 +223,7 @@ func TestCCXTKuCoin(t *testing.T) {
 	}
 	var candles [][6]float64
 	ccxtData(t, steps, "fetchOHLCV", &candles)
-	// The market opened when the simulator started, moments ago: no
-	// candle opens before that.
-	if len(candles) == 0 || len(candles) > 5 {
-		t.Fatalf("%d candles, want 1 to 5", len(candles))
-	}
-	for i, c := range candles {
-		if c[1] != 50000 || c[4] != 50000 || (i > 0 && c[0]-candles[i-1][0] != 60000) {
-			t.Errorf("candle %d %v", i, c)
-		}
-	}
+	checkCCXTCandles(t, candles, 50000)
 	var fee struct{ Maker, Taker float64 }
 	ccxtData(t, steps, "fetchTradingFee", &fee)
 	if fee.Maker != 0.001 || fee.Taker != 0.001 {

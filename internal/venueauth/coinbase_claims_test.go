@@ -45,15 +45,7 @@ func TestVerifyCoinbaseClaims(t *testing.T) {
 		if ed {
 			return in + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(edPriv, []byte(in)))
 		}
-		d := sha256.Sum256([]byte(in))
-		r, s, err := ecdsa.Sign(rand.Reader, ec, d[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig := make([]byte, 64)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
-		return in + "." + base64.RawURLEncoding.EncodeToString(sig)
+		return in + "." + es256(t, ec, in)
 	}
 	base := func(iss string) map[string]any {
 		return map[string]any{"sub": kid, "iss": iss, "nbf": now.Unix(), "exp": now.Unix() + 120}
@@ -138,16 +130,8 @@ func FuzzVerifyCoinbaseClaims(f *testing.F) {
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","kid":"` + kid + `","nonce":"n","typ":"JWT"}`))
 	f.Fuzz(func(t *testing.T, claims string) {
 		in := header + "." + base64.RawURLEncoding.EncodeToString([]byte(claims))
-		d := sha256.Sum256([]byte(in))
-		r, s, err := ecdsa.Sign(rand.Reader, ec, d[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig := make([]byte, 64)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
 		req := httptest.NewRequest("GET", "http://gw.example/p?x=1", nil)
-		req.Header.Set("Authorization", "Bearer "+in+"."+base64.RawURLEncoding.EncodeToString(sig))
+		req.Header.Set("Authorization", "Bearer "+in+"."+es256(t, ec, in))
 		if _, reason := VerifyCoinbase(req, now, lookup); reason != "" {
 			return
 		}
@@ -166,4 +150,18 @@ func FuzzVerifyCoinbaseClaims(f *testing.F) {
 			t.Fatalf("accepted %s", claims)
 		}
 	})
+}
+
+// es256 returns the base64url JWS signature of in: ES256, r||s.
+func es256(t testing.TB, k *ecdsa.PrivateKey, in string) string {
+	t.Helper()
+	d := sha256.Sum256([]byte(in))
+	r, s, err := ecdsa.Sign(rand.Reader, k, d[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return base64.RawURLEncoding.EncodeToString(sig)
 }

@@ -7,22 +7,16 @@
 // key as CCXT takes it: a SEC1 PEM for ECDSA, base64 of seed and public key
 // for Ed25519), CB_WRONG_SECRET (another private key of the same kind).
 import ccxt from 'ccxt';
-import { env, step } from './lib.mjs';
+import { env, step, retarget, orderSummary as order, myTradeSummary } from './lib.mjs';
 
 const sim = env('SIM_URL');
 
 function client(secret) {
-  const ex = new ccxt.coinbase({ apiKey: env('CB_KEY'), secret });
-  for (const k of Object.keys(ex.urls.api)) {
-    ex.urls.api[k] = sim;
-  }
-  return ex;
+  return retarget(new ccxt.coinbase({ apiKey: env('CB_KEY'), secret }), sim);
 }
 
 const ex = client(env('CB_SECRET'));
 const symbol = 'BTC/USD';
-const order = (o) => ({ id: o.id, status: o.status, type: o.type, side: o.side, price: o.price, amount: o.amount,
-  filled: o.filled, cost: o.cost, fee: o.fee ?? null });
 
 await step('loadMarkets', () => ex.loadMarkets(), (m) => ({
   symbols: Object.keys(m).sort(), precision: m[symbol].precision, limits: m[symbol].limits,
@@ -44,8 +38,7 @@ await step('cancelOrder', () => ex.cancelOrder(id, symbol), (o) => ({ id: o.id }
 await step('fetchCanceledOrder', () => ex.fetchOrder(id, symbol), order);
 const market = await step('createMarketOrder', () => ex.createMarketBuyOrderWithCost(symbol, 100), (o) => ({ id: o.id }));
 await step('fetchMarketOrder', () => ex.fetchOrder(market ? market.id : 'none', symbol), order);
-await step('fetchMyTrades', () => ex.fetchMyTrades(symbol), (ts) => ts.map((t) => ({
-  order: t.order, side: t.side, price: t.price, amount: t.amount, cost: t.cost, fee: t.fee, takerOrMaker: t.takerOrMaker })));
+await step('fetchMyTrades', () => ex.fetchMyTrades(symbol), (ts) => ts.map(myTradeSummary));
 await step('fetchClosedOrders', () => ex.fetchClosedOrders(symbol), (os) => os.map(order));
 await step('fetchTrades', () => ex.fetchTrades(symbol), (ts) => ts.map((t) => ({ price: t.price, amount: t.amount })));
 await step('wrongSecret', () => client(env('CB_WRONG_SECRET')).fetchBalance(), () => 'accepted');

@@ -6,22 +6,16 @@
 //
 // Environment: SIM_URL, KC_KEY, KC_SECRET, KC_PASSPHRASE.
 import ccxt from 'ccxt';
-import { env, step } from './lib.mjs';
+import { env, step, retarget, orderSummary as order, myTradeSummary } from './lib.mjs';
 
 const sim = env('SIM_URL');
 
 function client(secret) {
-  const ex = new ccxt.kucoin({ apiKey: env('KC_KEY'), secret, password: env('KC_PASSPHRASE') });
-  for (const k of Object.keys(ex.urls.api)) {
-    ex.urls.api[k] = sim;
-  }
-  return ex;
+  return retarget(new ccxt.kucoin({ apiKey: env('KC_KEY'), secret, password: env('KC_PASSPHRASE') }), sim);
 }
 
 const ex = client(env('KC_SECRET'));
 const symbol = 'BTC/USDT';
-const order = (o) => ({ id: o.id, status: o.status, type: o.type, side: o.side, price: o.price, amount: o.amount,
-  filled: o.filled, cost: o.cost, fee: o.fee ?? null });
 
 await step('loadMarkets', () => ex.loadMarkets(), (m) => ({
   symbols: Object.keys(m).sort(), precision: m[symbol].precision, limits: m[symbol].limits,
@@ -45,8 +39,7 @@ await step('cancelOrder', () => ex.cancelOrder(id, symbol), (o) => ({ id: o.id }
 await step('fetchCanceledOrder', () => ex.fetchOrder(id, symbol), order);
 const market = await step('createMarketOrder', () => ex.createMarketBuyOrderWithCost(symbol, 100), (o) => ({ id: o.id }));
 await step('fetchMarketOrder', () => ex.fetchOrder(market ? market.id : 'none', symbol), order);
-await step('fetchMyTrades', () => ex.fetchMyTrades(symbol), (ts) => ts.map((t) => ({
-  order: t.order, side: t.side, price: t.price, amount: t.amount, cost: t.cost, fee: t.fee, takerOrMaker: t.takerOrMaker })));
+await step('fetchMyTrades', () => ex.fetchMyTrades(symbol), (ts) => ts.map(myTradeSummary));
 await step('fetchClosedOrders', () => ex.fetchClosedOrders(symbol), (os) => os.map(order));
 await step('fetchTrades', () => ex.fetchTrades(symbol), (ts) => ts.map((t) => ({ price: t.price, amount: t.amount, side: t.side })));
 await step('wrongSecret', () => client(env('KC_SECRET') + 'x').fetchBalance(), () => 'accepted');
