@@ -39,12 +39,13 @@ type Coinbase struct {
 	public   int
 	keys     keyRing[CoinbaseKey]
 
-	mu        sync.Mutex
-	meta      map[int64]*cbOrderMeta // by market order id
-	byUUID    map[string]int64
-	rl        map[string]*window   // per key name or address
-	nonces    map[string]time.Time // kid and nonce of accepted tokens, until they expire
-	authFails []string
+	mu         sync.Mutex
+	meta       map[int64]*cbOrderMeta // by market order id
+	byUUID     map[string]int64
+	rl         map[string]*window   // per key name or address
+	nonces     map[string]time.Time // kid and nonce of accepted tokens, until they expire
+	nonceOrder []nonceRecord        // the same, in the order accepted
+	authFails  []string
 
 	n401 atomic.Int64
 }

@@ -65,22 +65,37 @@ func (cb *Coinbase) authenticate(r *http.Request, now time.Time) (*CoinbaseKey, 
 }
 
 // freshNonce records the nonce of an accepted token until the token
-// expires and reports whether it was new. Expired records are dropped as
-// it goes, so the record holds at most the tokens of the last two minutes.
+// expires and reports whether the key had not used it in a token that is
+// still valid. Records are dropped in the order they were made once their
+// token expired, so the record holds about two minutes of tokens and each
+// call costs only what it drops.
 func (cb *Coinbase) freshNonce(s venueauth.CoinbaseSigned, now time.Time) bool {
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
-	for id, exp := range cb.nonces {
-		if !now.Before(exp) {
-			delete(cb.nonces, id)
+	for len(cb.nonceOrder) > 0 {
+		r := cb.nonceOrder[0]
+		if now.Before(r.expires) {
+			break
 		}
+		if exp, ok := cb.nonces[r.id]; ok && exp.Equal(r.expires) {
+			delete(cb.nonces, r.id)
+		}
+		cb.nonceOrder[0] = nonceRecord{}
+		cb.nonceOrder = cb.nonceOrder[1:]
 	}
 	id := s.Kid + "\x00" + s.Nonce
-	if _, seen := cb.nonces[id]; seen {
+	if exp, seen := cb.nonces[id]; seen && now.Before(exp) {
 		return false
 	}
 	cb.nonces[id] = s.Expires
+	cb.nonceOrder = append(cb.nonceOrder, nonceRecord{id: id, expires: s.Expires})
 	return true
+}
+
+// nonceRecord is one accepted token's nonce, in the order accepted.
+type nonceRecord struct {
+	id      string
+	expires time.Time
 }
 
 // ParseCoinbaseKeyFlag parses a --key value of `keyfence sim --venue

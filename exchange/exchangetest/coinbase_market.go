@@ -225,7 +225,8 @@ func (cb *Coinbase) v2CryptoCurrencies(*cbCall) cbAnswer {
 }
 
 // usdPrice returns the price of one unit of asset in USD through the
-// simulated products, or false.
+// simulated products: ASSET-USD, or ASSET-Q and Q-USD for the first quote
+// Q (in name order) that has both; false when neither exists.
 func (cb *Coinbase) usdPrice(asset string) (decimal.Decimal, bool) {
 	if asset == "USD" {
 		return decimal.NewFromInt(1), true
@@ -233,12 +234,12 @@ func (cb *Coinbase) usdPrice(asset string) (decimal.Decimal, bool) {
 	if p, ok := cb.mkt.symbol(asset + "-USD"); ok {
 		return p.Price, true
 	}
-	for _, p := range cb.products {
-		if p.Symbol.Base == asset && p.Symbol.Quote != "USD" {
-			if q, ok := cb.usdPrice(p.Symbol.Quote); ok && p.Symbol.Quote != asset {
-				s, _ := cb.mkt.symbol(p.Symbol.Symbol)
-				return s.Price.Mul(q), true
-			}
+	for _, s := range cb.mkt.symbolList() {
+		if s.Base != asset {
+			continue
+		}
+		if q, ok := cb.mkt.symbol(s.Quote + "-USD"); ok {
+			return s.Price.Mul(q.Price), true
 		}
 	}
 	return decimal.Zero, false

@@ -193,3 +193,36 @@ func TestCoinbasePublicMarket(t *testing.T) {
 func venueauthSigned(nonce string, exp time.Time) venueauth.CoinbaseSigned {
 	return venueauth.CoinbaseSigned{Kid: cbTestKey, Nonce: nonce, Expires: exp}
 }
+
+func TestCoinbaseExchangeRates(t *testing.T) {
+	// Products that quote each other and never USD: no rate, and no
+	// endless search for one.
+	c := newCBClient(t, exchange.Permissions{Read: true}, WithCoinbaseProducts(
+		CoinbaseProduct{Symbol: Symbol{Symbol: "AAA-BBB", Base: "AAA", Quote: "BBB", Price: dec("2"), Spread: dec("0.02"),
+			Filters: exchange.Filters{TickSize: dec("0.01"), StepSize: dec("0.01")}}},
+		CoinbaseProduct{Symbol: Symbol{Symbol: "BBB-AAA", Base: "BBB", Quote: "AAA", Price: dec("0.5"), Spread: dec("0.02"),
+			Filters: exchange.Filters{TickSize: dec("0.01"), StepSize: dec("0.01")}}},
+		CoinbaseProduct{Symbol: Symbol{Symbol: "CCC-USD", Base: "CCC", Quote: "USD", Price: dec("4"), Spread: dec("0.02"),
+			Filters: exchange.Filters{TickSize: dec("0.01"), StepSize: dec("0.01")}}},
+		CoinbaseProduct{Symbol: Symbol{Symbol: "DDD-CCC", Base: "DDD", Quote: "CCC", Price: dec("3"), Spread: dec("0.02"),
+			Filters: exchange.Filters{TickSize: dec("0.01"), StepSize: dec("0.01")}}},
+	))
+	get := func(q string) (int, map[string]any) {
+		resp, err := http.Get(c.sim.URL() + "/v2/exchange-rates?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	st, m := get("")
+	rates, _ := m["data"].(map[string]any)["rates"].(map[string]any)
+	if st != 200 || rates["CCC"] != "0.25" || rates["DDD"] != "0.0833333333333333" || rates["USD"] != "1" || rates["AAA"] != nil {
+		t.Errorf("USD rates: %d %v", st, m)
+	}
+	if st, _ := get("currency=AAA"); st != http.StatusBadRequest {
+		t.Errorf("rates of a currency without a USD price: %d", st)
+	}
+}
