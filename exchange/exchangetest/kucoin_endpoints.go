@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/shopspring/decimal"
@@ -670,13 +671,26 @@ func (k *KuCoin) activeOrders(c *kcCall) (any, *kcError) {
 	return out, nil
 }
 
+// fills serves GET /api/v1/hf/fills (spot-trading/orders/
+// get-trade-history): the account's trades on symbol, newest first, as
+// kcPageQuery reads the filters.
 func (k *KuCoin) fills(c *kcCall) (any, *kcError) {
-	sym, _ := c.query.Get("symbol")
-	if sym == "" {
-		return nil, kcReject("400100", "symbol is required")
+	pq, aerr := kcPageQuery(c)
+	if aerr != nil {
+		return nil, aerr
 	}
+	if v, _ := c.query.Get("orderId"); v != "" {
+		id, ok := kcParseOrderID(v)
+		if !ok {
+			return map[string]any{"items": []any{}, "lastId": 0}, nil
+		}
+		pq.orderID = id
+	}
+	all := k.mkt.trades(c.apiKey, pq.symbol)
 	items := []map[string]any{}
-	for _, t := range k.mkt.trades(c.apiKey, sym) {
+	var last int64
+	for i := len(all) - 1; i >= 0 && len(items) < pq.limit; i-- {
+		t := all[i]
 		side, liq := "buy", "taker"
 		if t.side == exchange.Sell {
 			side = "sell"
@@ -684,19 +698,24 @@ func (k *KuCoin) fills(c *kcCall) (any, *kcError) {
 		if t.maker {
 			liq = "maker"
 		}
+		typ := k.orderType(c.apiKey, t.symbol, t.orderID)
+		if !pq.admits(t.id, t.time, side, typ) || (pq.orderID > 0 && t.orderID != pq.orderID) {
+			continue
+		}
 		rate := k.mkt.takerFee
 		if t.maker {
 			rate = k.mkt.makerFee
 		}
 		items = append(items, map[string]any{
 			"id": t.id, "orderId": kcOrderID(t.orderID), "counterOrderId": kcOrderID(1<<41 + t.id), "tradeId": t.id,
-			"symbol": t.symbol, "side": side, "liquidity": liq, "type": k.orderType(c.apiKey, t.symbol, t.orderID),
+			"symbol": t.symbol, "side": side, "liquidity": liq, "type": typ,
 			"forceTaker": false, "price": kcFx(t.price), "size": kcFx(t.qty), "funds": kcFx(t.quoteQty),
 			"fee": kcFx(t.commission), "feeRate": kcFx(rate), "feeCurrency": t.commissionAsset, "stop": "",
 			"tradeType": "TRADE", "taxRate": "0", "tax": "0", "createdAt": t.time.UnixMilli(),
 		})
+		last = t.id
 	}
-	return map[string]any{"items": items, "lastId": 0}, nil
+	return map[string]any{"items": items, "lastId": last}, nil
 }
 
 func kcWithdraw(addressField string) func(k *KuCoin, c *kcCall) (any, *kcError) {
@@ -753,45 +772,89 @@ func (k *KuCoin) orderType(account, symbol string, id int64) string {
 
 // doneOrders serves GET /api/v1/hf/orders/done (spot-trading/orders/
 // get-closed-orders): the account's closed orders on symbol, newest
-// first, optionally of one side and type, before the order lastId, at
-// most limit (default 20, at most 100).
+// first, as kcPageQuery reads the filters.
 func (k *KuCoin) doneOrders(c *kcCall) (any, *kcError) {
-	sym, _ := c.query.Get("symbol")
-	if sym == "" {
-		return nil, kcReject("400100", "symbol is required")
-	}
-	side, _ := c.query.Get("side")
-	typ, _ := c.query.Get("type")
-	limit := 20
-	if v, _ := c.query.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return nil, kcReject("400100", "limit invalid")
-		}
-		limit = n
-	}
-	var before int64
-	if v, _ := c.query.Get("lastId"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return nil, kcReject("400100", "lastId invalid")
-		}
-		before = n
+	pq, aerr := kcPageQuery(c)
+	if aerr != nil {
+		return nil, aerr
 	}
 	all := k.mkt.cbOrders(c.apiKey)
 	items := []map[string]any{}
 	var last int64
-	for i := len(all) - 1; i >= 0 && len(items) < limit; i-- {
+	for i := len(all) - 1; i >= 0 && len(items) < pq.limit; i-- {
 		o := all[i]
-		if o.symbol != sym || o.status.Open() || (before > 0 && o.id >= before) {
+		if o.symbol != pq.symbol || o.status.Open() {
 			continue
 		}
 		j := k.orderJSON(&o)
-		if (side != "" && j["side"] != side) || (typ != "" && j["type"] != typ) {
+		if !pq.admits(o.id, o.updated, j["side"].(string), j["type"].(string)) {
 			continue
 		}
 		items = append(items, j)
 		last = o.id
 	}
 	return map[string]any{"lastId": last, "items": items}, nil
+}
+
+// kcPage is the filter of the HF history lists: symbol (required), side
+// (buy, sell), type (limit, market), startAt and endAt (Unix ms,
+// inclusive), lastId (only entries older than it: the previous page's
+// lastId) and limit (1 to 100, default 20).
+type kcPage struct {
+	symbol, side, typ string
+	start, end        time.Time
+	before            int64
+	limit             int
+	orderID           int64
+}
+
+// kcPageQuery reads and checks a kcPage.
+func kcPageQuery(c *kcCall) (kcPage, *kcError) {
+	var p kcPage
+	p.symbol, _ = c.query.Get("symbol")
+	if p.symbol == "" {
+		return p, kcReject("400100", "symbol is required")
+	}
+	p.side, _ = c.query.Get("side")
+	p.typ, _ = c.query.Get("type")
+	if (p.side != "" && p.side != "buy" && p.side != "sell") || (p.typ != "" && p.typ != "limit" && p.typ != "market") {
+		return p, kcReject("400100", "side or type invalid")
+	}
+	// num reads an integer parameter in [min, max] into *dst, leaving
+	// *dst as it is when the parameter is absent.
+	num := func(key string, min, max int64, dst *int64) *kcError {
+		v, _ := c.query.Get(key)
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < min || n > max {
+			return kcReject("400100", key+" invalid")
+		}
+		*dst = n
+		return nil
+	}
+	limit, start, end := int64(20), int64(-1), int64(-1)
+	for _, e := range []*kcError{
+		num("limit", 1, 100, &limit), num("lastId", 0, 1<<62, &p.before),
+		num("startAt", 0, 1<<50, &start), num("endAt", 0, 1<<50, &end),
+	} {
+		if e != nil {
+			return p, e
+		}
+	}
+	p.limit = int(limit)
+	if start >= 0 {
+		p.start = time.UnixMilli(start)
+	}
+	if end >= 0 {
+		p.end = time.UnixMilli(end)
+	}
+	return p, nil
+}
+
+// admits reports whether an entry passes the filter.
+func (p kcPage) admits(id int64, at time.Time, side, typ string) bool {
+	return (p.before == 0 || id < p.before) && (p.side == "" || side == p.side) && (p.typ == "" || typ == p.typ) &&
+		(p.start.IsZero() || !at.Before(p.start)) && (p.end.IsZero() || !at.After(p.end))
 }

@@ -3,7 +3,10 @@ package exchangetest
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -188,5 +191,73 @@ func TestKuCoinSDKStartEndpoints(t *testing.T) {
 	kcData(t, b, &act)
 	if len(act.Symbols) != 1 || act.Symbols[0] != "ETH-USDT" {
 		t.Errorf("symbols with open orders %s", b)
+	}
+}
+
+func TestKuCoinHistoryFilters(t *testing.T) {
+	clk := newFakeClock(start)
+	k := newKuCoinSim(t, clk)
+	signed := func(method, path, query, body string) (string, []byte) {
+		_, code, b := kcBase(clk, method, path, query, body).signed().send(t, k.URL())
+		return code, b
+	}
+	// Three fills a second apart: a buy, a sell, a buy.
+	for _, side := range []string{"buy", "sell", "buy"} {
+		if code, b := signed("POST", "/api/v1/hf/orders", "", `{"symbol":"ETH-USDT","side":"`+side+`","type":"market","size":"0.1"}`); code != "200000" {
+			t.Fatalf("%s: %s", side, b)
+		}
+		clk.Add(time.Second)
+	}
+	type page struct {
+		LastID int64 `json:"lastId"`
+		Items  []struct {
+			ID   int64
+			Side string
+		}
+	}
+	list := func(query string) page {
+		t.Helper()
+		code, b := signed("GET", "/api/v1/hf/fills", "symbol=ETH-USDT&"+query, "")
+		if code != "200000" {
+			t.Fatalf("fills?%s: %s", query, b)
+		}
+		var p page
+		kcData(t, b, &p)
+		return p
+	}
+	ids := func(p page) []int64 {
+		var out []int64
+		for _, it := range p.Items {
+			out = append(out, it.ID)
+		}
+		return out
+	}
+	if got := ids(list("")); !slices.Equal(got, []int64{3, 2, 1}) {
+		t.Errorf("fills newest first: %v", got)
+	}
+	p := list("limit=2")
+	if got := ids(p); !slices.Equal(got, []int64{3, 2}) || p.LastID != 2 {
+		t.Errorf("first page %+v", p)
+	}
+	if got := ids(list("limit=2&lastId=2")); !slices.Equal(got, []int64{1}) {
+		t.Errorf("second page %v", got)
+	}
+	if got := ids(list("side=buy")); !slices.Equal(got, []int64{3, 1}) {
+		t.Errorf("buys %v", got)
+	}
+	from := strconv.FormatInt(start.Add(time.Second).UnixMilli(), 10)
+	if got := ids(list("startAt=" + from + "&endAt=" + from)); !slices.Equal(got, []int64{2}) {
+		t.Errorf("the second second %v", got)
+	}
+	if got := ids(list("orderId=" + kcOrderID(1))); !slices.Equal(got, []int64{1}) {
+		t.Errorf("the first order's fills %v", got)
+	}
+	for _, q := range []string{"limit=0", "limit=101", "side=both", "type=stop", "lastId=-1", "startAt=x"} {
+		if code, _ := signed("GET", "/api/v1/hf/fills", "symbol=ETH-USDT&"+q, ""); code != "400100" {
+			t.Errorf("fills?%s: %s", q, code)
+		}
+		if code, _ := signed("GET", "/api/v1/hf/orders/done", "symbol=ETH-USDT&"+q, ""); code != "400100" {
+			t.Errorf("done?%s: %s", q, code)
+		}
 	}
 }
