@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -532,21 +533,66 @@ func (cb *Coinbase) cbGetOrder(c *cbCall) cbAnswer {
 	return cbFail(http.StatusNotFound, "NOT_FOUND", "order with this orderID was not found")
 }
 
+// cbStatuses are the order_status values of List Orders.
+var cbStatuses = []string{"OPEN", "FILLED", "CANCELLED", "EXPIRED", "FAILED", "UNKNOWN_ORDER_STATUS",
+	"QUEUED", "CANCEL_QUEUED", "PENDING", "EDIT_QUEUED"}
+
+// cbTimeRange reads two RFC 3339 bounds (either may be absent).
+func cbTimeRange(q url.Values, fromKey, toKey string) (from, to time.Time, ok bool) {
+	parse := func(k string) (time.Time, bool) {
+		v := q.Get(k)
+		if v == "" {
+			return time.Time{}, true
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		return t, err == nil
+	}
+	from, ok1 := parse(fromKey)
+	to, ok2 := parse(toKey)
+	return from, to, ok1 && ok2
+}
+
+// inRange reports whether at is within [from, to] (a zero bound is open).
+func inRange(at, from, to time.Time) bool {
+	return (from.IsZero() || !at.Before(from)) && (to.IsZero() || !at.After(to))
+}
+
+// cbListOrders serves GET /api/v3/brokerage/orders/historical/batch
+// (orders/list-orders): newest first, filtered by order_status,
+// product_ids, order_side, order_types and start_date/end_date, paged by
+// limit and cursor.
 func (cb *Coinbase) cbListOrders(c *cbCall) cbAnswer {
 	q := c.r.URL.Query()
 	statuses := q["order_status"]
 	products := append(q["product_ids"], q["product_id"]...)
+	types := q["order_types"]
+	side := q.Get("order_side")
+	from, to, ok := cbTimeRange(q, "start_date", "end_date")
+	for _, st := range statuses {
+		if !slices.Contains(cbStatuses, st) {
+			ok = false
+		}
+	}
+	for _, t := range types {
+		if t != "MARKET" && t != "LIMIT" && t != "STOP" && t != "STOP_LIMIT" && t != "BRACKET" && t != "TWAP" {
+			ok = false
+		}
+	}
+	if !ok || (side != "" && side != "BUY" && side != "SELL") {
+		return cbFail(http.StatusBadRequest, "INVALID_ARGUMENT", "order_status, order_types, order_side, start_date or end_date is invalid")
+	}
 	orders := cb.mkt.cbOrders(c.key.Name)
 	out := []map[string]any{}
 	for i := len(orders) - 1; i >= 0; i-- { // newest first
 		o := orders[i]
-		if len(statuses) > 0 && !slices.Contains(statuses, cbStatus(o.status)) {
+		j := cb.orderJSON(o)
+		if (len(statuses) > 0 && !slices.Contains(statuses, cbStatus(o.status))) ||
+			(len(products) > 0 && !slices.Contains(products, o.symbol)) ||
+			(len(types) > 0 && !slices.Contains(types, j["order_type"].(string))) ||
+			(side != "" && string(o.side) != side) || !inRange(o.created, from, to) {
 			continue
 		}
-		if len(products) > 0 && !slices.Contains(products, o.symbol) {
-			continue
-		}
-		out = append(out, cb.orderJSON(o))
+		out = append(out, j)
 	}
 	page, next, ok := cbPage(c, len(out), 1000, 1000)
 	if !ok {
@@ -556,17 +602,24 @@ func (cb *Coinbase) cbListOrders(c *cbCall) cbAnswer {
 	return cbAnswer{http.StatusOK, map[string]any{"orders": out, "sequence": "0", "has_next": next != "", "cursor": next}}
 }
 
+// cbFills serves GET /api/v3/brokerage/orders/historical/fills
+// (orders/list-fills): newest first, filtered by product_ids, order_ids
+// and start/end_sequence_timestamp, paged by limit and cursor.
 func (cb *Coinbase) cbFills(c *cbCall) cbAnswer {
 	q := c.r.URL.Query()
 	products := append(q["product_ids"], q["product_id"]...)
 	orderIDs := append(q["order_ids"], q["order_id"]...)
+	from, to, ok := cbTimeRange(q, "start_sequence_timestamp", "end_sequence_timestamp")
+	if !ok {
+		return cbFail(http.StatusBadRequest, "INVALID_ARGUMENT", "start_sequence_timestamp or end_sequence_timestamp is invalid")
+	}
 	out := []map[string]any{}
-	for _, t := range cb.mkt.cbTrades(c.key.Name) {
+	trades := cb.mkt.cbTrades(c.key.Name)
+	for i := len(trades) - 1; i >= 0; i-- { // newest first
+		t := trades[i]
 		uuid := cb.uuidOf(t.orderID)
-		if len(products) > 0 && !slices.Contains(products, t.symbol) {
-			continue
-		}
-		if len(orderIDs) > 0 && !slices.Contains(orderIDs, uuid) {
+		if (len(products) > 0 && !slices.Contains(products, t.symbol)) ||
+			(len(orderIDs) > 0 && !slices.Contains(orderIDs, uuid)) || !inRange(t.time, from, to) {
 			continue
 		}
 		liq := "TAKER"

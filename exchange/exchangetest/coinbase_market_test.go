@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -224,5 +225,56 @@ func TestCoinbaseExchangeRates(t *testing.T) {
 	}
 	if st, _ := get("currency=AAA"); st != http.StatusBadRequest {
 		t.Errorf("rates of a currency without a USD price: %d", st)
+	}
+}
+
+func TestCoinbaseHistoryFilters(t *testing.T) {
+	c := newCBClient(t, exchange.Permissions{Read: true, Trade: true})
+	place := func(body string) {
+		t.Helper()
+		if st, m, raw := c.do("POST", "/api/v3/brokerage/orders", "", body); st != 200 || m["success"] != true {
+			t.Fatalf("%s", raw)
+		}
+	}
+	place(`{"client_order_id":"a","product_id":"ETH-USD","side":"BUY","order_configuration":{"market_market_ioc":{"quote_size":"50"}}}`)
+	place(`{"client_order_id":"b","product_id":"ETH-USD","side":"SELL","order_configuration":{"market_market_ioc":{"base_size":"0.01"}}}`)
+	place(`{"client_order_id":"c","product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"0.001","limit_price":"40000"}}}`)
+	orders := func(q string) []string {
+		t.Helper()
+		st, m, raw := c.do("GET", "/api/v3/brokerage/orders/historical/batch", q, "")
+		if st != 200 {
+			t.Fatalf("orders?%s: %d %s", q, st, raw)
+		}
+		var ids []string
+		for _, o := range m["orders"].([]any) {
+			ids = append(ids, o.(map[string]any)["client_order_id"].(string))
+		}
+		return ids
+	}
+	for q, want := range map[string]string{
+		"":                            "c b a",
+		"order_side=BUY":              "c a",
+		"order_types=MARKET":          "b a",
+		"order_status=OPEN":           "c",
+		"product_ids=ETH-USD&limit=1": "b",
+		"product_ids=ETH-USD&order_side=SELL&order_types=MARKET": "b",
+		"end_date=2000-01-01T00:00:00Z":                          "",
+	} {
+		if got := strings.Join(orders(q), " "); got != want {
+			t.Errorf("orders?%s: %q, want %q", q, got, want)
+		}
+	}
+	for _, q := range []string{"order_status=DONE", "order_side=BOTH", "order_types=ICEBERG", "start_date=yesterday"} {
+		if st, _, _ := c.do("GET", "/api/v3/brokerage/orders/historical/batch", q, ""); st != http.StatusBadRequest {
+			t.Errorf("orders?%s: %d", q, st)
+		}
+	}
+	st, m, raw := c.do("GET", "/api/v3/brokerage/orders/historical/fills", "product_ids=ETH-USD", "")
+	fills, _ := m["fills"].([]any)
+	if st != 200 || len(fills) != 2 || fills[0].(map[string]any)["side"] != "SELL" {
+		t.Errorf("fills newest first: %s", raw)
+	}
+	if st, _, _ := c.do("GET", "/api/v3/brokerage/orders/historical/fills", "start_sequence_timestamp=x", ""); st != http.StatusBadRequest {
+		t.Errorf("a malformed timestamp: %d", st)
 	}
 }
