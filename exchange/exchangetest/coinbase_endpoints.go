@@ -513,13 +513,36 @@ func (cb *Coinbase) orderJSON(o order) map[string]any {
 	if config == nil {
 		config = json.RawMessage("{}")
 	}
+	// How much of the order is done: of its size, or of its quote size.
+	done := decimal.Zero
+	switch {
+	case o.qty.Sign() > 0:
+		done = o.executed.Div(o.qty).Mul(decimal.NewFromInt(100)).Round(2)
+	case o.quoteQty.Sign() > 0:
+		done = o.executedQuo.Add(fees).Div(o.quoteQty).Mul(decimal.NewFromInt(100)).Round(2)
+	}
+	lastFill := ""
+	if n := len(o.fills); n > 0 {
+		lastFill = cbTimeString(o.fills[n-1].time)
+	}
+	after := o.executedQuo.Add(fees)
+	if o.side == exchange.Sell {
+		after = o.executedQuo.Sub(fees)
+	}
 	return map[string]any{
 		"order_id": m.uuid, "product_id": o.symbol, "user_id": o.account, "order_configuration": config,
 		"side": string(o.side), "client_order_id": o.clientID, "status": cbStatus(o.status), "time_in_force": m.tif,
-		"created_time": cbTimeString(o.created), "filled_size": o.executed.String(), "average_filled_price": avg,
+		"created_time": cbTimeString(o.created), "completion_percentage": done.String(),
+		"filled_size": o.executed.String(), "average_filled_price": avg, "fee": "",
 		"number_of_fills": strconv.Itoa(len(o.fills)), "filled_value": o.executedQuo.String(), "pending_cancel": false,
-		"size_in_quote": !o.quoteQty.IsZero(), "total_fees": fees.String(), "order_type": typ, "product_type": "SPOT",
-		"settled": !o.status.Open(), "outstanding_hold_amount": o.locked.String(),
+		"size_in_quote": !o.quoteQty.IsZero(), "total_fees": fees.String(), "size_inclusive_of_fees": !o.quoteQty.IsZero(),
+		"total_value_after_fees": after.String(), "trigger_status": "INVALID_ORDER_TYPE", "order_type": typ,
+		"reject_reason": "REJECT_REASON_UNSPECIFIED", "settled": !o.status.Open(), "product_type": "SPOT",
+		"reject_message": "", "cancel_message": "", "order_placement_source": "RETAIL_ADVANCED",
+		"outstanding_hold_amount": o.locked.String(), "is_liquidation": false, "last_fill_time": lastFill,
+		"edit_history": []any{}, "leverage": "", "margin_type": "UNKNOWN_MARGIN_TYPE",
+		"retail_portfolio_id": accountUUID(o.account, "portfolio"), "originating_order_id": "", "attached_order_id": "",
+		"attached_order_configuration": nil,
 	}
 }
 

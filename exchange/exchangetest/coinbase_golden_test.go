@@ -14,7 +14,8 @@ import (
 // (https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/)
 // and the Coinbase App Track APIs
 // (https://docs.cdp.coinbase.com/coinbase-app/track-apis/), the page named
-// in each case.
+// in each case. The order examples hold null for order_configuration, a
+// oneof whose variant is each order's own.
 const (
 	cbDocs   = "https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/"
 	cbV2Docs = "https://docs.cdp.coinbase.com/coinbase-app/track-apis/"
@@ -22,9 +23,16 @@ const (
 
 func TestCoinbaseGolden(t *testing.T) {
 	c := newCBClient(t, exchange.Permissions{Read: true, Trade: true})
-	if st, m, raw := c.do("POST", "/api/v3/brokerage/orders", "", `{"client_order_id":"g1","product_id":"BTC-USD","side":"BUY","order_configuration":{"market_market_ioc":{"quote_size":"100"}}}`); st != 200 || m["success"] != true {
-		t.Fatalf("market order: %d %s", st, raw)
+	st, m, created := c.do("POST", "/api/v3/brokerage/orders", "", `{"client_order_id":"g1","product_id":"BTC-USD","side":"BUY","order_configuration":{"market_market_ioc":{"quote_size":"100"}}}`)
+	if st != 200 || m["success"] != true {
+		t.Fatalf("market order: %d %s", st, created)
 	}
+	orderID := m["success_response"].(map[string]any)["order_id"].(string)
+	_, m, _ = c.do("POST", "/api/v3/brokerage/orders", "", `{"client_order_id":"g2","product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"0.001","limit_price":"40000"}}}`)
+	resting := m["success_response"].(map[string]any)["order_id"].(string)
+	_, _, cancelled := c.do("POST", "/api/v3/brokerage/orders/batch_cancel", "", `{"order_ids":["`+resting+`"]}`)
+	checkGolden(t, "coinbase", goldenCase{name: "create_order", doc: cbDocs + "orders/create-order"}, []byte(created))
+	checkGolden(t, "coinbase", goldenCase{name: "batch_cancel", doc: cbDocs + "orders/cancel-order"}, []byte(cancelled))
 	now := time.Now().Unix()
 	candles := "start=" + strconv.FormatInt(now-600, 10) + "&end=" + strconv.FormatInt(now, 10) + "&granularity=ONE_MINUTE"
 	public := func(path, query string) []byte {
@@ -68,6 +76,8 @@ func TestCoinbaseGolden(t *testing.T) {
 		{goldenCase{name: "v2_exchange_rates", doc: cbV2Docs + "exchange-rates", free: []string{"$.data.rates"}}, "/v2/exchange-rates", "currency=BTC", false},
 		{goldenCase{name: "v2_time", doc: cbV2Docs + "time"}, "/v2/time", "", false},
 		{goldenCase{name: "v2_accounts", doc: cbV2Docs + "accounts#list-accounts"}, "/v2/accounts", "", true},
+		{goldenCase{name: "order", doc: cbDocs + "orders/get-order", empty: []string{"$.order.edit_history"}}, "/api/v3/brokerage/orders/historical/" + orderID, "", true},
+		{goldenCase{name: "orders", doc: cbDocs + "orders/list-orders", empty: []string{"$.orders[].edit_history"}}, "/api/v3/brokerage/orders/historical/batch", "", true},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			var body []byte

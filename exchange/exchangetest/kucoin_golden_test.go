@@ -30,6 +30,7 @@ func TestKuCoinGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancelled := send("DELETE", "/api/v1/hf/orders/"+ans.Data.OrderID, "symbol=BTC-USDT", "")
+	send("POST", "/api/v1/hf/orders", "", `{"clientOid":"g3","symbol":"ETH-USDT","side":"buy","type":"limit","price":"2000","size":"0.01"}`)
 
 	for _, c := range []struct {
 		goldenCase
@@ -58,6 +59,7 @@ func TestKuCoinGolden(t *testing.T) {
 		{goldenCase: goldenCase{name: "hf_done_orders", doc: kcDocs + "spot-trading/orders/get-closed-orders"}, method: "GET", path: "/api/v1/hf/orders/done", query: "symbol=BTC-USDT"},
 		{goldenCase: goldenCase{name: "hf_order", doc: kcDocs + "spot-trading/orders/get-order-by-orderld"}, method: "GET", path: "/api/v1/hf/orders/" + ans.Data.OrderID, query: "symbol=BTC-USDT"},
 		{goldenCase: goldenCase{name: "hf_order", doc: kcDocs + "spot-trading/orders/get-order-by-clientoid"}, method: "GET", path: "/api/v1/hf/orders/client-order/g1", query: "symbol=BTC-USDT"},
+		{goldenCase: goldenCase{name: "hf_active_orders", doc: kcDocs + "spot-trading/orders/get-open-orders"}, method: "GET", path: "/api/v1/hf/orders/active", query: "symbol=ETH-USDT"},
 	} {
 		t.Run(c.name+" "+c.path, func(t *testing.T) {
 			body := c.body
