@@ -7,8 +7,19 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 status=0
-for m in . signer/pkcs11 cmd/keyfence; do
+for m in . signer/pkcs11 signer/awskms cmd/keyfence; do
   echo "== go test $* ./... (module $m)"
+  # --- awskms: local-kms (begin) ---
+  # The awskms tests talk to local-kms, which runs with them in a private
+  # network namespace (scripts/with-local-kms.sh); without local-kms they
+  # skip. The namespace has no network, so the module's dependencies are
+  # fetched first.
+  if [ "$m" = signer/awskms ] && [ -z "${KEYFENCE_TEST_AWSKMS_ENDPOINT:-}" ] &&
+    { command -v local-kms >/dev/null || [ -x "$(go env GOPATH)/bin/local-kms" ]; }; then
+    (cd "$m" && go list -test -deps ./... >/dev/null && ../../scripts/with-local-kms.sh go test "$@" ./...) || status=1
+    continue
+  fi
+  # --- awskms: local-kms (end) ---
   (cd "$m" && go test "$@" ./...) || status=1
 done
 exit $status
