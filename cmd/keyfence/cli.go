@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"golang.org/x/term"
 )
 
@@ -23,6 +25,12 @@ type env struct {
 	isTerminal func() bool
 	// readPassword reads a line from the terminal without echo.
 	readPassword func(prompt string) ([]byte, error)
+	// awsConfig, if set, replaces the AWS SDK's default configuration
+	// for KMS keys (tests point it at a fake).
+	awsConfig func(ctx context.Context) (aws.Config, error)
+
+	bkOnce sync.Once
+	bk     *backends
 }
 
 func osEnv() *env {

@@ -16,7 +16,9 @@ import (
 	"github.com/keyfence/keyfence/signer"
 )
 
-const keysUsage = `usage: keyfence keys <init|add|list|remove|passwd> [flags]`
+const keysUsage = `usage: keyfence keys <init|add|list|remove|passwd> [flags]
+  keys init [--wrap awskms://REGION/KEY-ID]
+  keys add --name N --venue V --api-key K [--type T] [--backend keystore|awskms --key-uri URI [--import]]`
 
 func keysCmd(ctx context.Context, args []string, e *env) error {
 	if len(args) == 0 {
@@ -58,13 +60,25 @@ func (s *storeFlags) resolve(e *env) error {
 	return nil
 }
 
+// open opens the keystore: one wrapped by a KMS key with the KMS's
+// credentials and no passphrase, else with the passphrase.
 func (s *storeFlags) open(ctx context.Context, e *env) (*keystore.Keystore, error) {
+	if s.passFile == "" && e.getenv("KEYFENCE_PASSPHRASE") == "" {
+		ks, err := keystore.OpenWrapped(ctx, s.path, e.backends().resolveWrapper)
+		if !errors.Is(err, keystore.ErrNotWrapped) {
+			return ks, err
+		}
+	}
 	pass, err := readPassphrase(e, s.passFile)
 	if err != nil {
 		return nil, err
 	}
 	defer signer.Wipe(pass)
-	return keystore.Open(ctx, s.path, pass)
+	ks, err := keystore.Open(ctx, s.path, pass)
+	if errors.Is(err, keystore.ErrKMSWrapped) {
+		return keystore.OpenWrapped(ctx, s.path, e.backends().resolveWrapper)
+	}
+	return ks, err
 }
 
 // parseKeys parses the flags of a keys subcommand: the store flags, those
@@ -94,12 +108,18 @@ func openKeys(ctx context.Context, sf *storeFlags, e *env) (*keystore.Keystore, 
 }
 
 func keysInit(ctx context.Context, args []string, e *env) error {
-	sf, err := parseKeys("keys init", args, e, nil)
+	var wrap string
+	sf, err := parseKeys("keys init", args, e, func(fs *flag.FlagSet) {
+		fs.StringVar(&wrap, "wrap", "", "wrap the master key with this KMS key (awskms://REGION/KEY-ID); the keystore then opens with the KMS's credentials, no passphrase")
+	})
 	if err != nil {
 		return err
 	}
 	if err := sf.resolve(e); err != nil {
 		return err
+	}
+	if wrap != "" {
+		return keysInitWrapped(ctx, sf, wrap, e)
 	}
 	pass, err := readNewPassphrase(e, "KEYFENCE_PASSPHRASE", sf.passFile)
 	if err != nil {
@@ -117,11 +137,13 @@ func keysInit(ctx context.Context, args []string, e *env) error {
 
 func keysAdd(ctx context.Context, args []string, e *env) error {
 	var name, venueName, apiKey, typ string
+	var rf remoteFlags
 	sf, err := parseKeys("keys add", args, e, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "credential name (required)")
 		fs.StringVar(&venueName, "venue", "", "venue: binance, coinbase, kucoin, ... (required)")
 		fs.StringVar(&apiKey, "api-key", "", "the public API key the venue shows (required)")
 		fs.StringVar(&typ, "type", "hmac", "key type: hmac, ed25519, ecdsa or rsa")
+		rf.register(fs)
 	})
 	if err != nil {
 		return err
@@ -142,11 +164,18 @@ func keysAdd(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := rf.check(); err != nil {
+		return err
+	}
 	ks, err := openKeys(ctx, sf, e)
 	if err != nil {
 		return err
 	}
 	defer ks.Close()
+	entry := keystore.Entry{Name: name, Venue: venueName, APIKey: apiKey, Type: kt}
+	if rf.backend != keystore.BackendKeystore {
+		return keysAddRemote(ctx, ks, entry, v, &rf, e)
+	}
 
 	secret, passphrase, err := readCredential(e, kt, v)
 	if err != nil {
@@ -159,7 +188,6 @@ func keysAdd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer signer.Wipe(material)
-	entry := keystore.Entry{Name: name, Venue: venueName, APIKey: apiKey, Type: kt}
 	if err := ks.Add(ctx, entry, material, passphrase); err != nil {
 		return err
 	}

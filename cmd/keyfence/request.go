@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/keystore"
 	"github.com/keyfence/keyfence/limits"
 )
 
@@ -73,7 +74,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer ks.Close()
-	sg := ks.Signer()
+	sg := ks.Signer(keystore.WithResolver(e.backends().resolve))
 	info, err := sg.Info(ctx, *key)
 	if err != nil {
 		return err

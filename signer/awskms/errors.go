@@ -74,6 +74,9 @@ func (e *Error) Error() string {
 	if e.RequestID != "" {
 		s += " (request " + e.RequestID + ")"
 	}
+	if e.Err != nil && e.Err.Error() != e.Code {
+		s += ": " + e.Err.Error()
+	}
 	return s + hint
 }
 

@@ -43,7 +43,11 @@ var knownAnswer = []byte("keyfence awskms import known-answer test")
 // key (KuCoin, OKX, Coinbase Exchange), or nil. The backend keeps it in
 // process memory for SignPassphrase and has KMS compute its HMAC-SHA256
 // once, here. The caller should wipe material and passphrase.
-func (b *Backend) Import(ctx context.Context, region string, info signer.KeyInfo, material, passphrase []byte) (signer.KeyInfo, error) {
+func (b *Backend) Import(ctx context.Context, region string, info signer.KeyInfo, material, passphrase []byte, opts ...ImportOption) (signer.KeyInfo, error) {
+	var o importOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	fail := func(err error) (signer.KeyInfo, error) {
 		return signer.KeyInfo{}, &signer.KeyError{Op: "import", Key: info.Name, Err: err}
 	}
@@ -67,7 +71,7 @@ func (b *Backend) Import(ctx context.Context, region string, info signer.KeyInfo
 	}
 	switch info.Type {
 	case signer.KeyHMAC:
-		specs := hmacSpecs(len(material))
+		specs := hmacSpecs(len(material), o.only)
 		if len(specs) == 0 {
 			return fail(fmt.Errorf("%w: KMS imports HMAC keys of 32 to 128 bytes; this one has %d", ErrUnsupportedKey, len(material)))
 		}
@@ -135,6 +139,13 @@ func (b *Backend) Import(ctx context.Context, region string, info signer.KeyInfo
 		cleanup()
 		return signer.KeyInfo{}, err
 	}
+	if o.alias != "" {
+		_, err := c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(o.alias), TargetKeyId: aws.String(made[0].KeyID)})
+		if err != nil {
+			cleanup()
+			return fail(mapError(ctx, "CreateAlias", err))
+		}
+	}
 	if len(passphrase) > 0 {
 		if info.Type != signer.KeyHMAC {
 			cleanup()
@@ -163,15 +174,35 @@ type hmacSpec struct {
 
 // hmacSpecs returns the HMAC key specs KMS can import a secret of n bytes
 // as.
-func hmacSpecs(n int) []hmacSpec {
+func hmacSpecs(n int, only signer.Algorithm) []hmacSpec {
 	var out []hmacSpec
-	if n >= 32 && n <= 64 {
+	if n >= 32 && n <= 64 && (only == "" || only == signer.HMACSHA256) {
 		out = append(out, hmacSpec{types.KeySpecHmac256, signer.HMACSHA256})
 	}
-	if n >= 64 && n <= 128 {
+	if n >= 64 && n <= 128 && (only == "" || only == signer.HMACSHA512) {
 		out = append(out, hmacSpec{types.KeySpecHmac512, signer.HMACSHA512})
 	}
 	return out
+}
+
+// ImportOption configures Import.
+type ImportOption func(*importOptions)
+
+type importOptions struct {
+	only  signer.Algorithm
+	alias string
+}
+
+// ImportOnly makes Import create only the HMAC key for alg (HMACSHA256 or
+// HMACSHA512), for a venue that uses one.
+func ImportOnly(alg signer.Algorithm) ImportOption {
+	return func(o *importOptions) { o.only = alg }
+}
+
+// ImportAlias gives the imported key an alias ("alias/binance-main") by
+// CreateAlias. With two HMAC keys, the alias names the HMAC_256 one.
+func ImportAlias(alias string) ImportOption {
+	return func(o *importOptions) { o.alias = alias }
 }
 
 // importOne creates one EXTERNAL key and imports material into it. It

@@ -685,3 +685,24 @@ func (s *Server) decrypt(k *fakeKey, in map[string]json.RawMessage) (any, *apiEr
 	}
 	return map[string]any{"KeyId": s.arn(k), "Plaintext": pt, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}, nil
 }
+
+// CreateKey makes a key with KMS-generated material in region, as the
+// CreateKey operation does (spec SYMMETRIC_DEFAULT, HMAC_256, HMAC_512,
+// ECC_NIST_P256, ECC_NIST_EDWARDS25519 or RSA_2048/3072/4096), and returns
+// its key ID.
+func (s *Server) CreateKey(region, spec string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	usage := map[string]string{"SYMMETRIC_DEFAULT": "ENCRYPT_DECRYPT", "HMAC_256": "GENERATE_VERIFY_MAC", "HMAC_512": "GENERATE_VERIFY_MAC"}[spec]
+	if usage == "" {
+		usage = "SIGN_VERIFY"
+	}
+	in := map[string]json.RawMessage{}
+	in["KeySpec"], _ = json.Marshal(spec)
+	in["KeyUsage"], _ = json.Marshal(usage)
+	out, e := s.createKey(region, in)
+	if e != nil {
+		return "", fmt.Errorf("%s: %s", e.code, e.msg)
+	}
+	return out.(map[string]any)["KeyMetadata"].(map[string]any)["KeyId"].(string), nil
+}

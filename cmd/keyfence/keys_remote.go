@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/keyfence/keyfence/keystore"
+	"github.com/keyfence/keyfence/signer"
+	"github.com/keyfence/keyfence/signer/awskms"
+)
+
+// remoteFlags are the flags of `keys add` that put or find the key in
+// another backend.
+type remoteFlags struct {
+	backend string
+	uri     string
+	imp     bool
+}
+
+func (r *remoteFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&r.backend, "backend", keystore.BackendKeystore, "where the secret lives: keystore (sealed in the file) or awskms")
+	fs.StringVar(&r.uri, "key-uri", "", "the backend's key, e.g. awskms://eu-west-2/alias/binance-main (with --backend awskms)")
+	fs.BoolVar(&r.imp, "import", false, "read the venue secret from standard input and import it into the backend at --key-uri (an alias to create)")
+}
+
+func (r *remoteFlags) check() error {
+	switch r.backend {
+	case keystore.BackendKeystore:
+		if r.uri != "" || r.imp {
+			return usagef("keys add: --key-uri and --import need --backend awskms")
+		}
+		return nil
+	case keystore.BackendAWSKMS:
+		if r.uri == "" {
+			return usagef("keys add: --backend awskms needs --key-uri awskms://REGION/KEY-ID (a key ID, alias/NAME or ARN)")
+		}
+		u, err := awskms.ParseURI(r.uri)
+		if err != nil {
+			return usagef("keys add: %v", err)
+		}
+		if r.imp && !isAlias(u.KeyID) {
+			return usagef("keys add: with --import, --key-uri names the alias to create: awskms://REGION/alias/NAME")
+		}
+		return nil
+	case keystore.BackendPKCS11, keystore.BackendVault:
+		return usagef("keys add: --backend %s is not linked into this build of keyfence: use keystore or awskms", r.backend)
+	}
+	return usagef("keys add: unknown --backend %q: use keystore or awskms", r.backend)
+}
+
+func isAlias(id string) bool { return len(id) > len("alias/") && id[:len("alias/")] == "alias/" }
+
+// keysAddRemote records an entry whose key is in AWS KMS: an existing key
+// (--key-uri), checked for its type, or, with --import, the venue secret
+// read from standard input and imported under a new alias, checked by a
+// known-answer MAC or signature. For a venue with an API passphrase, KMS
+// computes the passphrase's HMAC once and it is sealed in the keystore.
+func keysAddRemote(ctx context.Context, ks *keystore.Keystore, entry keystore.Entry, v venue, rf *remoteFlags, e *env) error {
+	b, err := e.backends().awsKMS(ctx)
+	if err != nil {
+		return err
+	}
+	u, _ := awskms.ParseURI(rf.uri)
+	entry.URI = u.String()
+	info := signer.KeyInfo{Name: entry.Name, Venue: entry.Venue, APIKey: entry.APIKey, Type: entry.Type}
+	var passphrase []byte
+	if rf.imp {
+		secret, pass, err := readCredential(e, entry.Type, v)
+		if err != nil {
+			return err
+		}
+		defer signer.Wipe(secret)
+		defer signer.Wipe(pass)
+		material, err := keyMaterial(entry.Type, v, secret)
+		if err != nil {
+			return err
+		}
+		defer signer.Wipe(material)
+		opts := []awskms.ImportOption{awskms.ImportAlias(u.KeyID)}
+		if entry.Type == signer.KeyHMAC {
+			opts = append(opts, awskms.ImportOnly(signer.HMACSHA256))
+		}
+		if _, err := b.Import(ctx, u.Region, info, material, nil, opts...); err != nil {
+			return err
+		}
+		passphrase = pass
+	} else {
+		if _, err := b.Register(ctx, info, entry.URI); err != nil {
+			return err
+		}
+		if v.passphrase {
+			if passphrase, err = readAPIPassphrase(e); err != nil {
+				return err
+			}
+			defer signer.Wipe(passphrase)
+		}
+	}
+	if !v.passphrase {
+		if err := ks.AddReference(ctx, entry, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "added %s (%s, %s) in AWS KMS at %s\n", entry.Name, entry.Venue, entry.Type, entry.URI)
+		return nil
+	}
+	// One KMS call, now; SignPassphrase then reads the sealed result.
+	mac, err := b.Sign(ctx, entry.Name, signer.HMACSHA256, passphrase)
+	if err != nil {
+		return fmt.Errorf("signing the API passphrase in KMS: %w", err)
+	}
+	defer signer.Wipe(mac)
+	if err := ks.AddReferenceSigned(ctx, entry, passphrase, mac); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "added %s (%s, %s) in AWS KMS at %s, with its signed API passphrase\n", entry.Name, entry.Venue, entry.Type, entry.URI)
+	return nil
+}
+
+// readAPIPassphrase reads a venue's API passphrase alone: one line of
+// standard input, or a prompt without echo.
+func readAPIPassphrase(e *env) ([]byte, error) {
+	var p []byte
+	var err error
+	if e.isTerminal() {
+		p, err = e.readPassword("API passphrase: ")
+	} else {
+		p, err = readLine(bufio.NewReader(e.stdin))
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("this venue issues an API passphrase with the key: give it on standard input")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the API passphrase: %w", err)
+	}
+	if len(p) == 0 {
+		return nil, errors.New("this venue issues an API passphrase with the key; it is empty")
+	}
+	return p, nil
+}
+
+// keysInitWrapped creates a keystore whose master key a KMS key wraps. A
+// passphrase given by KEYFENCE_PASSPHRASE or --passphrase-file wraps it
+// too (a way in if the KMS key is lost); without one, only the KMS opens
+// the keystore.
+func keysInitWrapped(ctx context.Context, sf *storeFlags, uri string, e *env) error {
+	if _, err := awskms.ParseURI(uri); err != nil {
+		return usagef("keys init: --wrap: %v", err)
+	}
+	var pass []byte
+	if sf.passFile != "" || e.getenv("KEYFENCE_PASSPHRASE") != "" {
+		var err error
+		if pass, err = readPassphrase(e, sf.passFile); err != nil {
+			return err
+		}
+		defer signer.Wipe(pass)
+	}
+	w, err := e.backends().resolveWrapper(ctx, uri)
+	if err != nil {
+		return err
+	}
+	ks, err := keystore.CreateWrapped(ctx, sf.path, w, pass)
+	if err != nil {
+		return err
+	}
+	defer ks.Close()
+	how := "it opens with the KMS's credentials and no passphrase"
+	if pass != nil {
+		how = "it opens with the KMS's credentials or the passphrase"
+	}
+	fmt.Fprintf(e.stdout, "created keystore %s wrapped by %s; %s\n", sf.path, uri, how)
+	return nil
+}
