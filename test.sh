@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 status=0
-for m in . signer/pkcs11 signer/awskms cmd/keyfence; do
+for m in . signer/pkcs11 signer/awskms signer/vault cmd/keyfence; do
   echo "== go test $* ./... (module $m)"
   # --- awskms: local-kms (begin) ---
   # The awskms tests talk to local-kms, which runs with them in a private
