@@ -157,7 +157,9 @@ func (b *Backend) Close() error {
 }
 
 // Format prints the backend without its token.
-func (b *Backend) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("vault.Backend(" + b.c.addr.Redacted() + ")")) }
+func (b *Backend) Format(f fmt.State, _ rune) {
+	_, _ = f.Write([]byte("vault.Backend(" + b.c.addr.Redacted() + ")"))
+}
 
 type keyJSON struct {
 	Data struct {
