@@ -10,6 +10,7 @@ import (
 	"github.com/keyfence/keyfence/keystore"
 	"github.com/keyfence/keyfence/signer"
 	"github.com/keyfence/keyfence/signer/awskms"
+	"github.com/keyfence/keyfence/signer/vault"
 )
 
 // backends are the signer backends the CLI reaches keys in by URI. Each is
@@ -18,13 +19,16 @@ import (
 type backends struct {
 	awsConfig func(ctx context.Context) (aws.Config, error) // nil: the SDK's defaults
 
-	mu  sync.Mutex
-	aws *awskms.Backend
+	getenv    func(string) string
+
+	mu    sync.Mutex
+	aws   *awskms.Backend
+	vault *vault.Backend
 }
 
 // backends returns the command's backends.
 func (e *env) backends() *backends {
-	e.bkOnce.Do(func() { e.bk = &backends{awsConfig: e.awsConfig} })
+	e.bkOnce.Do(func() { e.bk = &backends{awsConfig: e.awsConfig, getenv: e.getenv} })
 	return e.bk
 }
 
@@ -51,6 +55,23 @@ func (b *backends) awsKMS(ctx context.Context) (*awskms.Backend, error) {
 	return k, nil
 }
 
+// vaultTransit returns the Vault Transit backend, configured from
+// VAULT_ADDR, VAULT_TOKEN (or VAULT_ROLE_ID and VAULT_SECRET_ID) and
+// VAULT_NAMESPACE.
+func (b *backends) vaultTransit(ctx context.Context) (*vault.Backend, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.vault != nil {
+		return b.vault, nil
+	}
+	v, err := vault.New(ctx, vault.ConfigFromEnv(b.getenv))
+	if err != nil {
+		return nil, err
+	}
+	b.vault = v
+	return v, nil
+}
+
 // resolve is the keystore.Resolver of the CLI's signers.
 func (b *backends) resolve(ctx context.Context, uri string) (signer.Signer, string, error) {
 	switch {
@@ -60,6 +81,12 @@ func (b *backends) resolve(ctx context.Context, uri string) (signer.Signer, stri
 			return nil, "", err
 		}
 		return k.Resolve(ctx, uri)
+	case strings.HasPrefix(uri, vault.Scheme+"://"):
+		v, err := b.vaultTransit(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		return v.Resolve(ctx, uri)
 	}
 	return nil, "", fmt.Errorf("no backend in this build signs with %s keys", schemeOf(uri))
 }
@@ -73,6 +100,12 @@ func (b *backends) resolveWrapper(ctx context.Context, uri string) (keystore.Key
 			return nil, err
 		}
 		return k.ResolveWrapper(ctx, uri)
+	case strings.HasPrefix(uri, vault.Scheme+"://"):
+		v, err := b.vaultTransit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return v.ResolveWrapper(ctx, uri)
 	}
 	return nil, fmt.Errorf("no backend in this build wraps keystores with %s keys", schemeOf(uri))
 }
@@ -83,6 +116,10 @@ func (b *backends) close() {
 	if b.aws != nil {
 		_ = b.aws.Close()
 		b.aws = nil
+	}
+	if b.vault != nil {
+		_ = b.vault.Close()
+		b.vault = nil
 	}
 }
 

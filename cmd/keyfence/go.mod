@@ -7,6 +7,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.3
 	github.com/keyfence/keyfence v0.0.0-00010101000000-000000000000
 	github.com/keyfence/keyfence/signer/awskms v0.0.0-00010101000000-000000000000
+	github.com/keyfence/keyfence/signer/vault v0.0.0-00010101000000-000000000000
 	github.com/shopspring/decimal v1.6.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/term v0.48.0
@@ -36,4 +37,5 @@ replace (
 	github.com/keyfence/keyfence => ../..
 	github.com/keyfence/keyfence/signer/awskms => ../../signer/awskms
 	github.com/keyfence/keyfence/signer/pkcs11 => ../../signer/pkcs11
+	github.com/keyfence/keyfence/signer/vault => ../../signer/vault
 )

@@ -17,8 +17,8 @@ import (
 )
 
 const keysUsage = `usage: keyfence keys <init|add|list|remove|passwd> [flags]
-  keys init [--wrap awskms://REGION/KEY-ID]
-  keys add --name N --venue V --api-key K [--type T] [--backend keystore|awskms --key-uri URI [--import]]`
+  keys init [--wrap awskms://REGION/KEY-ID|vault://MOUNT/KEY]
+  keys add --name N --venue V --api-key K [--type T] [--backend keystore|awskms|vault --key-uri URI [--import]]`
 
 func keysCmd(ctx context.Context, args []string, e *env) error {
 	if len(args) == 0 {
@@ -110,7 +110,7 @@ func openKeys(ctx context.Context, sf *storeFlags, e *env) (*keystore.Keystore, 
 func keysInit(ctx context.Context, args []string, e *env) error {
 	var wrap string
 	sf, err := parseKeys("keys init", args, e, func(fs *flag.FlagSet) {
-		fs.StringVar(&wrap, "wrap", "", "wrap the master key with this KMS key (awskms://REGION/KEY-ID); the keystore then opens with the KMS's credentials, no passphrase")
+		fs.StringVar(&wrap, "wrap", "", "wrap the master key with this KMS key (awskms://REGION/KEY-ID or vault://MOUNT/KEY); the keystore then opens with the KMS's credentials, no passphrase")
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/keyfence/keyfence/keystore"
 	"github.com/keyfence/keyfence/signer"
 	"github.com/keyfence/keyfence/signer/awskms"
+	"github.com/keyfence/keyfence/signer/vault"
 )
 
 // remoteFlags are the flags of `keys add` that put or find the key in
@@ -22,16 +23,16 @@ type remoteFlags struct {
 }
 
 func (r *remoteFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&r.backend, "backend", keystore.BackendKeystore, "where the secret lives: keystore (sealed in the file) or awskms")
-	fs.StringVar(&r.uri, "key-uri", "", "the backend's key, e.g. awskms://eu-west-2/alias/binance-main (with --backend awskms)")
-	fs.BoolVar(&r.imp, "import", false, "read the venue secret from standard input and import it into the backend at --key-uri (an alias to create)")
+	fs.StringVar(&r.backend, "backend", keystore.BackendKeystore, "where the secret lives: keystore (sealed in the file), awskms or vault")
+	fs.StringVar(&r.uri, "key-uri", "", "the backend's key: awskms://REGION/KEY-ID or vault://MOUNT/KEY")
+	fs.BoolVar(&r.imp, "import", false, "read the venue secret from standard input and import it into the backend as --key-uri (an AWS alias or a Transit key to create)")
 }
 
 func (r *remoteFlags) check() error {
 	switch r.backend {
 	case keystore.BackendKeystore:
 		if r.uri != "" || r.imp {
-			return usagef("keys add: --key-uri and --import need --backend awskms")
+			return usagef("keys add: --key-uri and --import need --backend awskms or vault")
 		}
 		return nil
 	case keystore.BackendAWSKMS:
@@ -46,28 +47,39 @@ func (r *remoteFlags) check() error {
 			return usagef("keys add: with --import, --key-uri names the alias to create: awskms://REGION/alias/NAME")
 		}
 		return nil
-	case keystore.BackendPKCS11, keystore.BackendVault:
-		return usagef("keys add: --backend %s is not linked into this build of keyfence: use keystore or awskms", r.backend)
+	case keystore.BackendVault:
+		if r.uri == "" {
+			return usagef("keys add: --backend vault needs --key-uri vault://MOUNT/KEY")
+		}
+		u, err := vault.ParseURI(r.uri)
+		if err != nil {
+			return usagef("keys add: %v", err)
+		}
+		if r.imp && u.Version != 0 {
+			return usagef("keys add: with --import, --key-uri names the Transit key to create, without @VERSION")
+		}
+		return nil
+	case keystore.BackendPKCS11:
+		return usagef("keys add: --backend pkcs11 is not linked into this build of keyfence: use keystore, awskms or vault")
 	}
-	return usagef("keys add: unknown --backend %q: use keystore or awskms", r.backend)
+	return usagef("keys add: unknown --backend %q: use keystore, awskms or vault", r.backend)
 }
 
 func isAlias(id string) bool { return len(id) > len("alias/") && id[:len("alias/")] == "alias/" }
 
-// keysAddRemote records an entry whose key is in AWS KMS: an existing key
-// (--key-uri), checked for its type, or, with --import, the venue secret
-// read from standard input and imported under a new alias, checked by a
-// known-answer MAC or signature. For a venue with an API passphrase, KMS
-// computes the passphrase's HMAC once and it is sealed in the keystore.
+// keysAddRemote records an entry whose key is in AWS KMS or Vault Transit:
+// an existing key (--key-uri), checked for its type, or, with --import,
+// the venue secret read from standard input and imported under a new
+// alias or Transit key, checked by a known-answer MAC or signature. For a
+// venue with an API passphrase, the backend computes the passphrase's
+// HMAC once and it is sealed in the keystore.
 func keysAddRemote(ctx context.Context, ks *keystore.Keystore, entry keystore.Entry, v venue, rf *remoteFlags, e *env) error {
-	b, err := e.backends().awsKMS(ctx)
-	if err != nil {
-		return err
-	}
-	u, _ := awskms.ParseURI(rf.uri)
-	entry.URI = u.String()
 	info := signer.KeyInfo{Name: entry.Name, Venue: entry.Venue, APIKey: entry.APIKey, Type: entry.Type}
-	var passphrase []byte
+	var (
+		passphrase []byte
+		s          signer.Signer
+		where      string
+	)
 	if rf.imp {
 		secret, pass, err := readCredential(e, entry.Type, v)
 		if err != nil {
@@ -80,16 +92,14 @@ func keysAddRemote(ctx context.Context, ks *keystore.Keystore, entry keystore.En
 			return err
 		}
 		defer signer.Wipe(material)
-		opts := []awskms.ImportOption{awskms.ImportAlias(u.KeyID)}
-		if entry.Type == signer.KeyHMAC {
-			opts = append(opts, awskms.ImportOnly(signer.HMACSHA256))
-		}
-		if _, err := b.Import(ctx, u.Region, info, material, nil, opts...); err != nil {
+		passphrase = pass
+		s, entry.URI, err = importRemote(ctx, rf, info, material, e)
+		if err != nil {
 			return err
 		}
-		passphrase = pass
 	} else {
-		if _, err := b.Register(ctx, info, entry.URI); err != nil {
+		var err error
+		if s, entry.URI, err = registerRemote(ctx, rf, info, e); err != nil {
 			return err
 		}
 		if v.passphrase {
@@ -99,24 +109,72 @@ func keysAddRemote(ctx context.Context, ks *keystore.Keystore, entry keystore.En
 			defer signer.Wipe(passphrase)
 		}
 	}
+	where = map[string]string{keystore.BackendAWSKMS: "AWS KMS", keystore.BackendVault: "Vault Transit"}[rf.backend]
 	if !v.passphrase {
 		if err := ks.AddReference(ctx, entry, nil); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "added %s (%s, %s) in AWS KMS at %s\n", entry.Name, entry.Venue, entry.Type, entry.URI)
+		fmt.Fprintf(e.stdout, "added %s (%s, %s) in %s at %s\n", entry.Name, entry.Venue, entry.Type, where, entry.URI)
 		return nil
 	}
-	// One KMS call, now; SignPassphrase then reads the sealed result.
-	mac, err := b.Sign(ctx, entry.Name, signer.HMACSHA256, passphrase)
+	// One call to the backend, now; SignPassphrase then reads the sealed
+	// result.
+	mac, err := s.Sign(ctx, entry.Name, signer.HMACSHA256, passphrase)
 	if err != nil {
-		return fmt.Errorf("signing the API passphrase in KMS: %w", err)
+		return fmt.Errorf("signing the API passphrase in %s: %w", where, err)
 	}
 	defer signer.Wipe(mac)
 	if err := ks.AddReferenceSigned(ctx, entry, passphrase, mac); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "added %s (%s, %s) in AWS KMS at %s, with its signed API passphrase\n", entry.Name, entry.Venue, entry.Type, entry.URI)
+	fmt.Fprintf(e.stdout, "added %s (%s, %s) in %s at %s, with its signed API passphrase\n", entry.Name, entry.Venue, entry.Type, where, entry.URI)
 	return nil
+}
+
+// importRemote imports material into the backend rf names and returns the
+// backend, where the key is registered under info.Name, and the URI to
+// record.
+func importRemote(ctx context.Context, rf *remoteFlags, info signer.KeyInfo, material []byte, e *env) (signer.Signer, string, error) {
+	if rf.backend == keystore.BackendVault {
+		b, err := e.backends().vaultTransit(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		u, _ := vault.ParseURI(rf.uri)
+		_, err = b.Import(ctx, u.String(), info, material, nil)
+		return b, u.String(), err
+	}
+	b, err := e.backends().awsKMS(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	u, _ := awskms.ParseURI(rf.uri)
+	opts := []awskms.ImportOption{awskms.ImportAlias(u.KeyID)}
+	if info.Type == signer.KeyHMAC {
+		opts = append(opts, awskms.ImportOnly(signer.HMACSHA256))
+	}
+	_, err = b.Import(ctx, u.Region, info, material, nil, opts...)
+	return b, u.String(), err
+}
+
+// registerRemote registers the existing key rf names, checking its type.
+func registerRemote(ctx context.Context, rf *remoteFlags, info signer.KeyInfo, e *env) (signer.Signer, string, error) {
+	if rf.backend == keystore.BackendVault {
+		b, err := e.backends().vaultTransit(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		u, _ := vault.ParseURI(rf.uri)
+		_, err = b.Register(ctx, info, u.String())
+		return b, u.String(), err
+	}
+	b, err := e.backends().awsKMS(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	u, _ := awskms.ParseURI(rf.uri)
+	_, err = b.Register(ctx, info, u.String())
+	return b, u.String(), err
 }
 
 // readAPIPassphrase reads a venue's API passphrase alone: one line of
@@ -146,8 +204,10 @@ func readAPIPassphrase(e *env) ([]byte, error) {
 // too (a way in if the KMS key is lost); without one, only the KMS opens
 // the keystore.
 func keysInitWrapped(ctx context.Context, sf *storeFlags, uri string, e *env) error {
-	if _, err := awskms.ParseURI(uri); err != nil {
-		return usagef("keys init: --wrap: %v", err)
+	_, aerr := awskms.ParseURI(uri)
+	_, verr := vault.ParseURI(uri)
+	if aerr != nil && verr != nil {
+		return usagef("keys init: --wrap takes awskms://REGION/KEY-ID or vault://MOUNT/KEY")
 	}
 	var pass []byte
 	if sf.passFile != "" || e.getenv("KEYFENCE_PASSPHRASE") != "" {

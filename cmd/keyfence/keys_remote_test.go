@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/keyfence/keyfence/keystore"
 	"github.com/keyfence/keyfence/signer"
 	"github.com/keyfence/keyfence/signer/awskms/awskmstest"
+	"github.com/keyfence/keyfence/signer/vault/vaulttest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -149,7 +151,9 @@ func TestKeysAddBackendUsage(t *testing.T) {
 		{"--backend", "awskms", "--key-uri", "gcpkms://x/y"},
 		{"--backend", "awskms", "--import", "--key-uri", "awskms://eu-west-2/1234"},
 		{"--key-uri", "awskms://eu-west-2/alias/x"},
-		{"--backend", "vault", "--key-uri", "vault://transit/k"},
+		{"--backend", "vault"},
+		{"--backend", "vault", "--import", "--key-uri", "vault://transit/k@2"},
+		{"--backend", "pkcs11", "--key-uri", "pkcs11:object=k"},
 		{"--backend", "cloud"},
 	} {
 		r := c.run("", append([]string{"keys", "add", "--name", "x", "--venue", "binance", "--api-key", "k"}, args...)...)
@@ -162,4 +166,39 @@ func readFileT(t *testing.T, path string) []byte {
 	b, err := os.ReadFile(filepath.Clean(path))
 	require.NoError(t, err)
 	return b
+}
+
+// TestKeysVault: a keystore wrapped by a Vault Transit key, holding a
+// Binance secret imported into Transit, signs through Vault (the in-repo
+// fake, which unwraps the real import wrapping).
+func TestKeysVault(t *testing.T) {
+	fake := vaulttest.NewServer("transit", "", "hvs.cli-canary-token")
+	t.Cleanup(fake.Close)
+	c, path := newCLI(t)
+	delete(c.env, "KEYFENCE_PASSPHRASE")
+	c.env["VAULT_ADDR"], c.env["VAULT_TOKEN"] = fake.URL, "hvs.cli-canary-token"
+	req, err := http.NewRequest(http.MethodPost, fake.URL+"/v1/transit/keys/keystore", strings.NewReader(`{"type":"aes256-gcm96"}`))
+	require.NoError(t, err)
+	req.Header.Set("X-Vault-Token", "hvs.cli-canary-token")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	r := c.run("", "keys", "init", "--wrap", "vault://transit/keystore")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = c.run(docSecret+"\n", "keys", "add", "--name", "bn", "--venue", "binance", "--api-key", docAPIKey,
+		"--backend", "vault", "--import", "--key-uri", "vault://transit/binance-main")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, 1, fake.Calls("import"))
+	assert.NotContains(t, string(readFileT(t, path)), docSecret)
+
+	hm := fake.Calls("hmac")
+	r = c.run("", "request", "--key", "bn", "--dry-run", "--timestamp", docTS, "GET", "/api/v3/account", "omitZeroBalances=true")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "signature="+hexMAC(docSecret, "omitZeroBalances=true&timestamp="+docTS))
+	assert.Equal(t, hm+1, fake.Calls("hmac"), "one Transit request per signature")
+	assert.NotContains(t, r.stdout+r.stderr, "hvs.cli-canary-token")
+
+	r = c.run("", "keys", "add", "--name", "bad", "--venue", "binance", "--api-key", "k", "--backend", "vault", "--key-uri", "vault://transit/keystore")
+	assert.Equal(t, 1, r.code, "an encryption key is not an HMAC key")
 }
