@@ -19,7 +19,7 @@ import (
 type backends struct {
 	awsConfig func(ctx context.Context) (aws.Config, error) // nil: the SDK's defaults
 
-	getenv    func(string) string
+	getenv func(string) string
 
 	mu    sync.Mutex
 	aws   *awskms.Backend
