@@ -69,6 +69,7 @@ type header struct {
 	nonce  [nonceSize]byte
 	sealed []byte // the wrapped master key and its tag; nil when only a KMS wraps it
 	kms    *kmsWrap
+	gen    uint64 // the file's generation (format.go)
 }
 
 // masterAD is the associated data of the master-key wrap: the format

@@ -24,10 +24,14 @@ const formatName = "keyfence-keystore"
 type headerJSON struct {
 	Format  string      `json:"format"`
 	Version json.Number `json:"version"`
-	KDF     kdfJSON     `json:"kdf"`
-	Master  sealedJSON  `json:"master"`
-	KMS     *kmsJSON    `json:"kms"`
-	Check   []byte      `json:"check"`
+	// Generation counts the writes of the file (absent before the first
+	// write of a file made without it). It is covered by the file MAC, so
+	// an older copy of the file shows an older generation.
+	Generation uint64     `json:"generation"`
+	KDF        kdfJSON    `json:"kdf"`
+	Master     sealedJSON `json:"master"`
+	KMS        *kmsJSON   `json:"kms"`
+	Check      []byte     `json:"check"`
 }
 
 type kdfJSON struct {
@@ -64,6 +68,10 @@ func encode(h *header, entries []*entry, k *keys) []byte {
 	b := make([]byte, 0, size)
 	b = append(b, `{"format":"`+formatName+`","version":`...)
 	b = strconv.AppendInt(b, FormatVersion, 10)
+	if h.gen > 0 {
+		b = append(b, `,"generation":`...)
+		b = strconv.AppendUint(b, h.gen, 10)
+	}
 	if h.sealed != nil {
 		b = encodePassphraseWrap(b, h)
 	}
@@ -217,7 +225,7 @@ func decode(path string, data []byte) (*contents, error) {
 		return nil, corrupt("", off, "unexpected data in the header", nil)
 	}
 
-	h := &header{kdf: KDFParams{Time: f.KDF.Time, MemoryKiB: f.KDF.MemoryKiB, Threads: f.KDF.Threads}, salt: f.KDF.Salt}
+	h := &header{kdf: KDFParams{Time: f.KDF.Time, MemoryKiB: f.KDF.MemoryKiB, Threads: f.KDF.Threads}, salt: f.KDF.Salt, gen: f.Generation}
 	if passphraseWrapped(&f) {
 		switch {
 		case f.KDF.Alg != kdfArgon2id:

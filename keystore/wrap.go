@@ -150,6 +150,7 @@ func CreateWrapped(ctx context.Context, path string, w KeyWrapper, passphrase []
 		return fail(fmt.Errorf("%w: %s does not unwrap what it wrapped: %v", ErrUnwrap, uri, err))
 	}
 	h.kms = &kmsWrap{uri: uri, wrapped: wrapped}
+	h.gen = 1
 	k, err := deriveKeys(master)
 	if err != nil {
 		return fail(err)

@@ -203,7 +203,7 @@ func readAPIPassphrase(e *env) ([]byte, error) {
 // passphrase given by KEYFENCE_PASSPHRASE or --passphrase-file wraps it
 // too (a way in if the KMS key is lost); without one, only the KMS opens
 // the keystore.
-func keysInitWrapped(ctx context.Context, sf *storeFlags, uri string, e *env) error {
+func keysInitWrapped(ctx context.Context, sf *storeFlags, uri string, weak bool, e *env) error {
 	_, aerr := awskms.ParseURI(uri)
 	_, verr := vault.ParseURI(uri)
 	if aerr != nil && verr != nil {
@@ -212,7 +212,7 @@ func keysInitWrapped(ctx context.Context, sf *storeFlags, uri string, e *env) er
 	var pass []byte
 	if sf.passFile != "" || e.getenv("KEYFENCE_PASSPHRASE") != "" {
 		var err error
-		if pass, err = readPassphrase(e, sf.passFile); err != nil {
+		if pass, err = readNewPassphrase(e, "KEYFENCE_PASSPHRASE", sf.passFile, weak); err != nil {
 			return err
 		}
 		defer signer.Wipe(pass)
