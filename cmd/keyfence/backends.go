@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -19,16 +20,28 @@ import (
 type backends struct {
 	awsConfig func(ctx context.Context) (aws.Config, error) // nil: the SDK's defaults
 
-	getenv func(string) string
+	getenv    func(string) string
+	readPIN   func() ([]byte, error) // the PKCS#11 user PIN
 
 	mu    sync.Mutex
 	aws   *awskms.Backend
 	vault *vault.Backend
+	p11   tokens
 }
 
 // backends returns the command's backends.
 func (e *env) backends() *backends {
-	e.bkOnce.Do(func() { e.bk = &backends{awsConfig: e.awsConfig, getenv: e.getenv} })
+	e.bkOnce.Do(func() {
+		e.bk = &backends{awsConfig: e.awsConfig, getenv: e.getenv, readPIN: func() ([]byte, error) {
+			if p := e.getenv("KEYFENCE_PKCS11_PIN"); p != "" {
+				return []byte(p), nil
+			}
+			if e.isTerminal() {
+				return e.readPassword("Token PIN: ")
+			}
+			return nil, errors.New("no PKCS#11 user PIN: set KEYFENCE_PKCS11_PIN or run in a terminal")
+		}}
+	})
 	return e.bk
 }
 
@@ -87,6 +100,8 @@ func (b *backends) resolve(ctx context.Context, uri string) (signer.Signer, stri
 			return nil, "", err
 		}
 		return v.Resolve(ctx, uri)
+	case strings.HasPrefix(uri, "pkcs11:"):
+		return b.resolvePKCS11(ctx, uri)
 	}
 	return nil, "", fmt.Errorf("no backend in this build signs with %s keys", schemeOf(uri))
 }
@@ -121,6 +136,7 @@ func (b *backends) close() {
 		_ = b.vault.Close()
 		b.vault = nil
 	}
+	b.closePKCS11()
 }
 
 func schemeOf(uri string) string {

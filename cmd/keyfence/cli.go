@@ -95,6 +95,9 @@ Run 'keyfence <command> -h' for the flags of a command.`
 // run executes the command line args and returns the exit status.
 func run(ctx context.Context, args []string, e *env) int {
 	err := dispatch(ctx, args, e)
+	if e.bk != nil {
+		e.bk.close() // log out of tokens, forget remote keys
+	}
 	if err == nil {
 		return 0
 	}

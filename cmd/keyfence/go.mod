@@ -7,7 +7,9 @@ require (
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.3
 	github.com/keyfence/keyfence v0.0.0-00010101000000-000000000000
 	github.com/keyfence/keyfence/signer/awskms v0.0.0-00010101000000-000000000000
+	github.com/keyfence/keyfence/signer/pkcs11 v0.0.0-00010101000000-000000000000
 	github.com/keyfence/keyfence/signer/vault v0.0.0-00010101000000-000000000000
+	github.com/miekg/pkcs11 v1.1.2
 	github.com/shopspring/decimal v1.6.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/term v0.48.0

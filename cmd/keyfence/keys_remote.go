@@ -11,6 +11,7 @@ import (
 	"github.com/keyfence/keyfence/keystore"
 	"github.com/keyfence/keyfence/signer"
 	"github.com/keyfence/keyfence/signer/awskms"
+	"github.com/keyfence/keyfence/signer/pkcs11"
 	"github.com/keyfence/keyfence/signer/vault"
 )
 
@@ -23,16 +24,16 @@ type remoteFlags struct {
 }
 
 func (r *remoteFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&r.backend, "backend", keystore.BackendKeystore, "where the secret lives: keystore (sealed in the file), awskms or vault")
-	fs.StringVar(&r.uri, "key-uri", "", "the backend's key: awskms://REGION/KEY-ID or vault://MOUNT/KEY")
-	fs.BoolVar(&r.imp, "import", false, "read the venue secret from standard input and import it into the backend as --key-uri (an AWS alias or a Transit key to create)")
+	fs.StringVar(&r.backend, "backend", keystore.BackendKeystore, "where the secret lives: keystore (sealed in the file), awskms, vault or pkcs11")
+	fs.StringVar(&r.uri, "key-uri", "", "the backend's key: awskms://REGION/KEY-ID, vault://MOUNT/KEY or pkcs11:token=T;object=O?module-path=LIB")
+	fs.BoolVar(&r.imp, "import", false, "read the venue secret from standard input and import it into the backend as --key-uri (an AWS alias, a Transit key or a token object to create)")
 }
 
 func (r *remoteFlags) check() error {
 	switch r.backend {
 	case keystore.BackendKeystore:
 		if r.uri != "" || r.imp {
-			return usagef("keys add: --key-uri and --import need --backend awskms or vault")
+			return usagef("keys add: --key-uri and --import need --backend awskms, vault or pkcs11")
 		}
 		return nil
 	case keystore.BackendAWSKMS:
@@ -60,14 +61,22 @@ func (r *remoteFlags) check() error {
 		}
 		return nil
 	case keystore.BackendPKCS11:
-		return usagef("keys add: --backend pkcs11 is not linked into this build of keyfence: use keystore, awskms or vault")
+		u, err := pkcs11.ParseURI(r.uri)
+		if err != nil {
+			return usagef("keys add: --backend pkcs11 needs --key-uri pkcs11:token=LABEL;object=NAME?module-path=/path/to/lib.so: %v", err)
+		}
+		if u.Token == "" || u.ModulePath == "" {
+			return usagef("keys add: the PKCS#11 URI must name the token and the library (token=...; ?module-path=...)")
+		}
+		return nil
 	}
-	return usagef("keys add: unknown --backend %q: use keystore, awskms or vault", r.backend)
+	return usagef("keys add: unknown --backend %q: use keystore, awskms, vault or pkcs11", r.backend)
 }
 
 func isAlias(id string) bool { return len(id) > len("alias/") && id[:len("alias/")] == "alias/" }
 
-// keysAddRemote records an entry whose key is in AWS KMS or Vault Transit:
+// keysAddRemote records an entry whose key is in AWS KMS, Vault Transit or
+// a PKCS#11 token:
 // an existing key (--key-uri), checked for its type, or, with --import,
 // the venue secret read from standard input and imported under a new
 // alias or Transit key, checked by a known-answer MAC or signature. For a
@@ -78,6 +87,7 @@ func keysAddRemote(ctx context.Context, ks *keystore.Keystore, entry keystore.En
 	var (
 		passphrase []byte
 		s          signer.Signer
+		keyName    string // the key's name in s
 		where      string
 	)
 	if rf.imp {
@@ -93,13 +103,13 @@ func keysAddRemote(ctx context.Context, ks *keystore.Keystore, entry keystore.En
 		}
 		defer signer.Wipe(material)
 		passphrase = pass
-		s, entry.URI, err = importRemote(ctx, rf, info, material, e)
+		s, keyName, entry.URI, err = importRemote(ctx, rf, info, material, e)
 		if err != nil {
 			return err
 		}
 	} else {
 		var err error
-		if s, entry.URI, err = registerRemote(ctx, rf, info, e); err != nil {
+		if s, keyName, entry.URI, err = registerRemote(ctx, rf, info, e); err != nil {
 			return err
 		}
 		if v.passphrase {
@@ -109,7 +119,7 @@ func keysAddRemote(ctx context.Context, ks *keystore.Keystore, entry keystore.En
 			defer signer.Wipe(passphrase)
 		}
 	}
-	where = map[string]string{keystore.BackendAWSKMS: "AWS KMS", keystore.BackendVault: "Vault Transit"}[rf.backend]
+	where = map[string]string{keystore.BackendAWSKMS: "AWS KMS", keystore.BackendVault: "Vault Transit", keystore.BackendPKCS11: "the PKCS#11 token"}[rf.backend]
 	if !v.passphrase {
 		if err := ks.AddReference(ctx, entry, nil); err != nil {
 			return err
@@ -119,7 +129,7 @@ func keysAddRemote(ctx context.Context, ks *keystore.Keystore, entry keystore.En
 	}
 	// One call to the backend, now; SignPassphrase then reads the sealed
 	// result.
-	mac, err := s.Sign(ctx, entry.Name, signer.HMACSHA256, passphrase)
+	mac, err := s.Sign(ctx, keyName, signer.HMACSHA256, passphrase)
 	if err != nil {
 		return fmt.Errorf("signing the API passphrase in %s: %w", where, err)
 	}
@@ -132,21 +142,23 @@ func keysAddRemote(ctx context.Context, ks *keystore.Keystore, entry keystore.En
 }
 
 // importRemote imports material into the backend rf names and returns the
-// backend, where the key is registered under info.Name, and the URI to
-// record.
-func importRemote(ctx context.Context, rf *remoteFlags, info signer.KeyInfo, material []byte, e *env) (signer.Signer, string, error) {
-	if rf.backend == keystore.BackendVault {
+// backend, the key's name in it, and the URI to record.
+func importRemote(ctx context.Context, rf *remoteFlags, info signer.KeyInfo, material []byte, e *env) (signer.Signer, string, string, error) {
+	switch rf.backend {
+	case keystore.BackendVault:
 		b, err := e.backends().vaultTransit(ctx)
 		if err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
 		u, _ := vault.ParseURI(rf.uri)
 		_, err = b.Import(ctx, u.String(), info, material, nil)
-		return b, u.String(), err
+		return b, info.Name, u.String(), err
+	case keystore.BackendPKCS11:
+		return e.backends().importPKCS11(ctx, rf.uri, info, material)
 	}
 	b, err := e.backends().awsKMS(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	u, _ := awskms.ParseURI(rf.uri)
 	opts := []awskms.ImportOption{awskms.ImportAlias(u.KeyID)}
@@ -154,27 +166,30 @@ func importRemote(ctx context.Context, rf *remoteFlags, info signer.KeyInfo, mat
 		opts = append(opts, awskms.ImportOnly(signer.HMACSHA256))
 	}
 	_, err = b.Import(ctx, u.Region, info, material, nil, opts...)
-	return b, u.String(), err
+	return b, info.Name, u.String(), err
 }
 
 // registerRemote registers the existing key rf names, checking its type.
-func registerRemote(ctx context.Context, rf *remoteFlags, info signer.KeyInfo, e *env) (signer.Signer, string, error) {
-	if rf.backend == keystore.BackendVault {
+func registerRemote(ctx context.Context, rf *remoteFlags, info signer.KeyInfo, e *env) (signer.Signer, string, string, error) {
+	switch rf.backend {
+	case keystore.BackendVault:
 		b, err := e.backends().vaultTransit(ctx)
 		if err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
 		u, _ := vault.ParseURI(rf.uri)
 		_, err = b.Register(ctx, info, u.String())
-		return b, u.String(), err
+		return b, info.Name, u.String(), err
+	case keystore.BackendPKCS11:
+		return e.backends().registerPKCS11(ctx, rf.uri, info)
 	}
 	b, err := e.backends().awsKMS(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	u, _ := awskms.ParseURI(rf.uri)
 	_, err = b.Register(ctx, info, u.String())
-	return b, u.String(), err
+	return b, info.Name, u.String(), err
 }
 
 // readAPIPassphrase reads a venue's API passphrase alone: one line of
