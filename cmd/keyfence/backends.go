@@ -20,8 +20,8 @@ import (
 type backends struct {
 	awsConfig func(ctx context.Context) (aws.Config, error) // nil: the SDK's defaults
 
-	getenv    func(string) string
-	readPIN   func() ([]byte, error) // the PKCS#11 user PIN
+	getenv  func(string) string
+	readPIN func() ([]byte, error) // the PKCS#11 user PIN
 
 	mu    sync.Mutex
 	aws   *awskms.Backend
