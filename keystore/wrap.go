@@ -176,6 +176,17 @@ func OpenWrapped(ctx context.Context, path string, resolve WrapperResolver) (*Ke
 	if err != nil {
 		return nil, err
 	}
+	ks, err := openWrappedData(ctx, path, data, resolve)
+	if err != nil {
+		return nil, err
+	}
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		ks.target = target
+	}
+	return ks, nil
+}
+
+func openWrappedData(ctx context.Context, path string, data []byte, resolve WrapperResolver) (*Keystore, error) {
 	c, err := decode(path, data)
 	if err != nil {
 		return nil, err
@@ -208,11 +219,7 @@ func OpenWrapped(ctx context.Context, path string, resolve WrapperResolver) (*Ke
 		k.wipe()
 		return nil, &TamperError{Path: path, Entry: name}
 	}
-	ks := newKeystore(path, c.hdr, k, c.entries)
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		ks.target = target
-	}
-	return ks, nil
+	return newKeystore(path, c.hdr, k, c.entries), nil
 }
 
 // WrapURI returns the URI of the KMS key that wraps the master key, or ""

@@ -7,6 +7,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -252,4 +253,54 @@ type countingSigner struct {
 func (c countingSigner) Sign(ctx context.Context, key string, alg signer.Algorithm, msg []byte) ([]byte, error) {
 	c.n.Add(1)
 	return c.Signer.Sign(ctx, key, alg, msg)
+}
+
+// fuzzWrapper is a gcmWrapper with a fixed key, so that fuzz seeds made
+// at run time open with it.
+func fuzzWrapper() *gcmWrapper {
+	return &gcmWrapper{uri: wrapURI, key: bytes.Repeat([]byte{0x5a}, 32)}
+}
+
+// FuzzOpenWrapped checks that opening any file through a KMS wrapper
+// never panics, fails only with typed errors and, when it succeeds, yields
+// entries that sign or fail cleanly. The seeds are a KMS-only keystore and
+// one with a passphrase beside the KMS wrap, each with an entry.
+func FuzzOpenWrapped(f *testing.F) {
+	ctx := context.Background()
+	for i, pass := range [][]byte{nil, testPass} {
+		path := filepath.Join(f.TempDir(), fmt.Sprint("k", i))
+		ks, err := CreateWrapped(ctx, path, fuzzWrapper(), pass, WithKDFParams(tinyKDF))
+		if err != nil {
+			f.Fatal(err)
+		}
+		if err := ks.Add(ctx, hmacEntry("bn"), []byte("binance-secret"), nil); err != nil {
+			f.Fatal(err)
+		}
+		ks.Close()
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		f.Add(bytes.Replace(data, []byte(`"wrapped":"`), []byte(`"wrapped":"AAAA`), 1))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w := fuzzWrapper()
+		ks, err := openWrappedData(ctx, "k", data, func(context.Context, string) (KeyWrapper, error) { return w, nil })
+		if err != nil {
+			for _, want := range []error{ErrCorrupt, ErrUnsupportedVersion, ErrNotWrapped, ErrUnwrap, ErrTampered} {
+				if errors.Is(err, want) {
+					return
+				}
+			}
+			t.Fatalf("untyped error: %v", err)
+		}
+		defer ks.Close()
+		s := ks.Signer()
+		for _, e := range ks.Entries() {
+			for _, alg := range e.Type.Algorithms() {
+				_, _ = s.Sign(ctx, e.Name, alg, []byte("m"))
+			}
+		}
+	})
 }
