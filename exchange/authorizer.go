@@ -71,13 +71,62 @@ type Reservation interface {
 }
 
 // Outcome is what the venue made of an accepted request.
+//
+// A venue client that reads the answer order by order sets Orders: every
+// order the answer does not state closed with a known fill (it rests, or
+// the answer says nothing of its status and fills) is listed there and
+// holds its whole reservation until it is seen closed; FilledQuote is
+// then what the other orders, closed already, filled. Otherwise OrderIDs,
+// Open and FilledQuote describe the request as a whole.
 type Outcome struct {
+	// Orders are the orders still open or of unknown outcome.
+	Orders []OrderRef
 	// OrderIDs are the venue's ids of the orders created.
 	OrderIDs []string
 	// Open reports whether an order rests on the book.
 	Open bool
 	// FilledQuote is the quote amount filled at once.
 	FilledQuote decimal.Decimal
+}
+
+// OrderRef names an order the guard holds open or of unknown outcome, with
+// what a look-up at the venue needs.
+type OrderRef struct {
+	ID       string // the venue's order id; "" while the venue has not said it
+	ClientID string // the client order id
+	Symbol   string
+	// Unknown: the venue has not stated the order's status and fills.
+	Unknown bool
+}
+
+// TrackedOrder is an order the guard holds open or of unknown outcome
+// (OrderLedger).
+type TrackedOrder struct {
+	OrderRef
+	// At is when its budget was reserved.
+	At time.Time
+	// Pending: reserved, but no answer was ever settled (the process may
+	// have stopped while the request was in flight).
+	Pending bool
+}
+
+// OrderUpdate is what a look-up at the venue found of a tracked order.
+type OrderUpdate struct {
+	ID       string // the venue id: finds the order, or becomes its id
+	ClientID string // finds the order when ID does not
+	// Closed: closed (filled, cancelled, expired, rejected) or never
+	// placed; FilledQuote is its whole quote fill.
+	Closed      bool
+	FilledQuote decimal.Decimal
+}
+
+// OrderLedger is implemented by guards that remember, per credential, the
+// orders they hold open or of unknown outcome (package limits' Guard):
+// reconciliation lists them, looks each up at the venue and reports what
+// it found.
+type OrderLedger interface {
+	TrackedOrders(ctx context.Context, credential string) ([]TrackedOrder, error)
+	UpdateOrder(ctx context.Context, credential string, u OrderUpdate) error
 }
 
 // RateLimiter is a client-side rate guard for one venue account.
