@@ -174,10 +174,58 @@ type Auditor interface {
 
 // Authorized is a request that passed the guard, was recorded and was
 // signed.
+//
+// Whatever keyfence signs counts against the caps, whatever the caller
+// does with the signature. So the Reservation of a request that creates
+// orders is settled only by the venue's word: Commit what the venue's
+// answer states; Release with the venue's refusal (a cause wrapping an
+// *APIError that is not ErrOutcomeUnknown). Any other Release (nil, a
+// local error, a lost answer) commits the orders as of unknown outcome:
+// they hold their whole budget and their open-order slots until a look-up
+// or reconciliation sees them closed at the venue, or never placed once
+// the signature has expired. A reservation dropped without Commit or
+// Release keeps its budget too (and the store lists its orders for
+// reconciliation). Only a venue client's connection, which knows when a
+// request never left the process, releases a signed request's budget
+// outright.
 type Authorized struct {
 	Wire        *Wire
 	Intent      Intent
 	Reservation Reservation // settle it from the venue's answer
+}
+
+// heldReservation is the Reservation an Authorizer hands out (see
+// Authorized).
+type heldReservation struct {
+	res Reservation
+	in  *Intent
+}
+
+func (h *heldReservation) Commit(ctx context.Context, out Outcome) error {
+	return h.res.Commit(ctx, out)
+}
+
+func (h *heldReservation) Release(ctx context.Context, cause error) error {
+	if h.in.creates() && !venueRefused(cause) {
+		return h.res.Commit(ctx, h.in.unknownOutcome())
+	}
+	return h.res.Release(ctx, cause)
+}
+
+// venueRefused reports whether err is the venue's refusal of a request,
+// which proves the request created nothing.
+func venueRefused(err error) bool {
+	var api *APIError
+	return errors.As(err, &api) && !errors.Is(err, ErrOutcomeUnknown)
+}
+
+// releaseUnsent releases a's budget outright: the request never left the
+// process (a connection that could not be made). Conn only.
+func (a *Authorized) releaseUnsent(ctx context.Context, cause error) error {
+	if h, ok := a.Reservation.(*heldReservation); ok {
+		return h.res.Release(ctx, cause)
+	}
+	return a.Reservation.Release(ctx, cause)
 }
 
 // Authorizer checks, records and signs requests. See the package doc for the
@@ -327,7 +375,8 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		_, derr := deny("sign", err)
 		return nil, derr
 	}
-	st.out.Wire, st.out.Reservation = wire, res
+	st.held = heldReservation{res: res, in: &st.out.Intent}
+	st.out.Wire, st.out.Reservation = wire, &st.held
 	return &st.out, nil
 }
 
@@ -335,6 +384,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 // order's intent and wire request.
 type authorization struct {
 	out    Authorized
+	held   heldReservation // out.Reservation
 	wire   Wire
 	orders [1]Order       // out.Intent.Orders
 	header [1]HeaderField // wire.Header (the API key)
