@@ -173,6 +173,9 @@ type tracked struct {
 	// (a whole-ticket settlement of one order): its close counts at least
 	// that much.
 	atOnce units
+	// Several tickets may hold one order (an edit holds the order it
+	// edits): the indexes chain them, newest first.
+	nextID, nextCID *tracked
 }
 
 type part struct {
@@ -365,23 +368,45 @@ func (s *state) commit(t *ticket, st Settlement) {
 	}
 }
 
-// index makes tr findable by its venue id and client id.
+// index makes tr findable by its venue id and client id, first of the
+// orders that share them.
 func (s *state) index(tr *tracked) {
 	if tr.ref.ID != "" {
-		s.orders[orderKey{tr.t.owner, tr.ref.ID}] = tr
+		k := orderKey{tr.t.owner, tr.ref.ID}
+		tr.nextID, s.orders[k] = s.orders[k], tr
 	}
 	if tr.ref.ClientID != "" {
-		s.clients[orderKey{tr.t.owner, tr.ref.ClientID}] = tr
+		k := orderKey{tr.t.owner, tr.ref.ClientID}
+		tr.nextCID, s.clients[k] = s.clients[k], tr
 	}
 }
 
 // unindex forgets tr's ids.
 func (s *state) unindex(tr *tracked) {
-	if k := (orderKey{tr.t.owner, tr.ref.ID}); tr.ref.ID != "" && s.orders[k] == tr {
-		delete(s.orders, k)
+	if tr.ref.ID != "" {
+		unlink(s.orders, orderKey{tr.t.owner, tr.ref.ID}, tr, func(t *tracked) **tracked { return &t.nextID })
 	}
-	if k := (orderKey{tr.t.owner, tr.ref.ClientID}); tr.ref.ClientID != "" && s.clients[k] == tr {
-		delete(s.clients, k)
+	if tr.ref.ClientID != "" {
+		unlink(s.clients, orderKey{tr.t.owner, tr.ref.ClientID}, tr, func(t *tracked) **tracked { return &t.nextCID })
+	}
+}
+
+// unlink removes tr from the chain m[k] links through next.
+func unlink(m map[orderKey]*tracked, k orderKey, tr *tracked, next func(*tracked) **tracked) {
+	if m[k] == tr {
+		if n := *next(tr); n != nil {
+			m[k] = n
+		} else {
+			delete(m, k)
+		}
+		*next(tr) = nil
+		return
+	}
+	for p := m[k]; p != nil; p = *next(p) {
+		if np := next(p); *np == tr {
+			*np, *next(tr) = *next(tr), nil
+			return
+		}
 	}
 }
 
@@ -414,10 +439,28 @@ func finishParts(ps []part, filled units) {
 
 var oneUnit = units{lo: pow10u64[unitScale]}
 
-// closeOrder records that an open order closed.
+// closeOrder records that an open order closed. Every ticket that holds
+// it settles; the newest counts the fill.
 func (s *state) closeOrder(owner, id string, filled decimal.Decimal) {
-	if tr, ok := s.orders[orderKey{owner, id}]; ok {
-		s.closeTracked(tr, unitsOf(filled, true))
+	s.closeAll(s.byID(owner, id), unitsOf(filled, true))
+}
+
+// byID returns the tracked orders of venue id id, newest first.
+func (s *state) byID(owner, id string) []*tracked {
+	var out []*tracked
+	for p := s.orders[orderKey{owner, id}]; p != nil; p = p.nextID {
+		out = append(out, p)
+	}
+	return out
+}
+
+// closeAll closes trs; the first counts the fill.
+func (s *state) closeAll(trs []*tracked, filled units) {
+	for i, tr := range trs {
+		if i > 0 {
+			filled = units{}
+		}
+		s.closeTracked(tr, filled)
 	}
 }
 
@@ -447,56 +490,62 @@ func (s *state) closeTracked(tr *tracked, filled units) {
 	}
 }
 
-// find returns the tracked order u names, committing the pending ticket
-// that holds it when need be (commit true), or nil.
-func (s *state) find(owner string, u *OrderUpdate, commit bool) *tracked {
+// targets returns the tracked orders u names: those of venue id u.ID,
+// else those of client id u.ClientID that have no venue id or u.ID. A
+// pending ticket that holds u.ClientID is committed first when commit is
+// true; otherwise pending reports it.
+func (s *state) targets(owner string, u *OrderUpdate, commit bool) (trs []*tracked, pending bool) {
 	if u.ID != "" {
-		if tr := s.orders[orderKey{owner, u.ID}]; tr != nil {
-			return tr
+		if trs = s.byID(owner, u.ID); len(trs) > 0 {
+			return trs, false
 		}
 	}
 	if u.ClientID == "" {
-		return nil
+		return nil, false
 	}
 	k := orderKey{owner, u.ClientID}
-	if tr := s.clients[k]; tr != nil {
-		return tr
+	if t := s.pending[k]; t != nil && s.clients[k] == nil {
+		if !commit {
+			return nil, true
+		}
+		s.commit(t, Settlement{Open: true})
 	}
-	t := s.pending[k]
-	if t == nil {
-		return nil
+	for p := s.clients[k]; p != nil; p = p.nextCID {
+		if p.ref.ID == "" || p.ref.ID == u.ID {
+			trs = append(trs, p)
+		}
 	}
-	if !commit {
-		return &tracked{t: t}
-	}
-	s.commit(t, Settlement{Open: true})
-	return s.clients[k]
+	return trs, false
 }
 
 // updates reports whether UpdateOrder(owner, u) changes anything.
 func (s *state) updates(owner string, u *OrderUpdate) bool {
-	tr := s.find(owner, u, false)
-	if tr == nil {
-		return false
+	trs, pending := s.targets(owner, u, false)
+	if pending {
+		return true
 	}
-	return u.Closed || tr.ref.Unknown || tr.t.refs != nil || (u.ID != "" && tr.ref.ID != u.ID)
+	for _, tr := range trs {
+		if u.Closed || tr.ref.Unknown || u.ID != "" && tr.ref.ID == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // updateOrder applies what a look-up found of a tracked order.
 func (s *state) updateOrder(owner string, u OrderUpdate) {
-	tr := s.find(owner, &u, true)
-	if tr == nil {
-		return
-	}
+	trs, _ := s.targets(owner, &u, true)
 	if u.Closed {
-		s.closeTracked(tr, unitsOf(u.Filled, true))
+		s.closeAll(trs, unitsOf(u.Filled, true))
 		return
 	}
-	tr.ref.Unknown = false
-	if u.ID != "" && tr.ref.ID != u.ID {
-		s.unindex(tr)
-		tr.ref.ID = u.ID
-		s.index(tr)
+	for _, tr := range trs {
+		tr.ref.Unknown = false
+		if u.ID != "" && tr.ref.ID == "" {
+			s.unindex(tr)
+			tr.ref.ID = u.ID
+			s.index(tr)
+		}
 	}
 }
 
@@ -517,13 +566,20 @@ func (s *state) trackedOrders(owner string) []TrackedOrder {
 	// Committed tickets of the fast path are not in s.tickets: their
 	// orders are found through the indexes.
 	seen := map[*tracked]bool{}
-	for _, m := range [...]map[orderKey]*tracked{s.orders, s.clients} {
-		for k, tr := range m {
-			if k.owner != owner || seen[tr] {
-				continue
-			}
+	add := func(tr *tracked) {
+		if !seen[tr] {
 			seen[tr] = true
 			out = append(out, TrackedOrder{OrderRef: tr.ref, Owner: owner, At: fromNanos(tr.t.at)})
+		}
+	}
+	for k, tr := range s.orders {
+		for p := tr; k.owner == owner && p != nil; p = p.nextID {
+			add(p)
+		}
+	}
+	for k, tr := range s.clients {
+		for p := tr; k.owner == owner && p != nil; p = p.nextCID {
+			add(p)
 		}
 	}
 	slices.SortFunc(out, func(a, b TrackedOrder) int {
