@@ -504,7 +504,11 @@ type auditPath interface{ Path() string }
 // audit log's files the first time.
 func (c *Conn) signedIndex(ctx context.Context) (*signedIndex, error) {
 	c.indexOnce.Do(func() {
-		p, ok := c.cfg.Audit.(auditPath)
+		a := c.cfg.Audit
+		if ia, ok := a.(*indexingAuditor); ok {
+			a = ia.inner
+		}
+		p, ok := a.(auditPath)
 		if !ok {
 			return
 		}
