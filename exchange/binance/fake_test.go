@@ -34,6 +34,9 @@ type fakeBinance struct {
 	orders      map[string]*orderJSON
 	next        int
 	signedPaths []string
+	// canned answers a route with what the function returns for the
+	// request's parameters, before any route of its own.
+	canned map[string]func(get func(string) string) (int, any)
 }
 
 func newFakeBinance(t testing.TB, apiKey string, secret []byte) *fakeBinance {
@@ -102,6 +105,11 @@ func (f *fakeBinance) serve(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.signedPaths = append(f.signedPaths, route)
 	get := func(k string) string { v, _ := q.Get(k); return v }
+	if fn := f.canned[route]; fn != nil {
+		status, v := fn(get)
+		writeJSON(w, status, v)
+		return
+	}
 	switch route {
 	case "GET /sapi/v1/account/apiRestrictions":
 		_, _ = io.WriteString(w, f.perms)

@@ -266,6 +266,7 @@ var binanceRoutes = map[string]*endpoint{
 	"GET /api/v3/order":             {signed: true, perm: permRead, weight: fixed(4), params: []string{"symbol", "orderId", "origClientOrderId"}, handle: (*Binance).getOrder},
 	"DELETE /api/v3/order":          {signed: true, perm: permTrade, weight: fixed(1), params: []string{"symbol", "orderId", "origClientOrderId", "newClientOrderId", "cancelRestrictions"}, handle: (*Binance).cancelOrder},
 	"GET /api/v3/openOrders":        {signed: true, perm: permRead, weight: oneOrAll(6, 80), params: []string{"symbol"}, handle: (*Binance).openOrders},
+	"GET /api/v3/allOrders":         {signed: true, perm: permRead, weight: fixed(20), params: []string{"symbol", "orderId", "startTime", "endTime", "limit"}, handle: (*Binance).allOrders},
 	"DELETE /api/v3/openOrders":     {signed: true, perm: permTrade, weight: fixed(1), params: []string{"symbol"}, handle: (*Binance).cancelOpenOrders},
 	"GET /api/v3/myTrades": {signed: true, perm: permRead, params: []string{"symbol", "orderId", "startTime", "endTime", "fromId", "limit"},
 		weight: func(p exchange.Params) int {

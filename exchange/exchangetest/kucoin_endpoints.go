@@ -54,6 +54,8 @@ var kcRoutes = map[string]*kcEndpoint{
 	"POST /api/v1/hf/orders/multi":               {pool: kcPoolSpot, weight: 1, signed: true, perm: kcPermSpot, handle: kcMulti(false)},
 	"POST /api/v1/hf/orders/multi/sync":          {pool: kcPoolSpot, weight: 1, signed: true, perm: kcPermSpot, handle: kcMulti(true)},
 	"GET /api/v1/hf/orders/active":               {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: (*KuCoin).activeOrders},
+	"GET /api/v1/hf/orders/active/symbols":       {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: (*KuCoin).activeSymbols},
+	"GET /api/v1/hf/orders/done":                 {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: (*KuCoin).doneOrders},
 	"GET /api/v1/hf/fills":                       {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: (*KuCoin).fills},
 	"GET /api/v1/hf/orders/{id}":                 {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: kcGetOrder(false)},
 	"GET /api/v1/hf/orders/client-order/{id}":    {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: kcGetOrder(true)},
