@@ -307,7 +307,13 @@ func (c *Conn) Signed(ctx context.Context, req *Request) (*Response, []byte, err
 			c.settle.Commit(settleCtx, a, a.Intent.unknownOutcome())
 			return resp, nil, c.UnknownOutcome(a.Intent, apiErr)
 		}
-		if !creates || c.cfg.Refused == nil || !c.cfg.Refused(settleCtx, a, resp, apiErr) {
+		switch {
+		case !creates && errors.Is(apiErr, ErrNotFound):
+			// A look-up of an order the venue does not know (one never
+			// placed, found by reconciliation) is no refusal of the key:
+			// it does not count toward the kill switch.
+			c.settle.Release(settleCtx, a, nil)
+		case !creates || c.cfg.Refused == nil || !c.cfg.Refused(settleCtx, a, resp, apiErr):
 			c.settle.Release(settleCtx, a, apiErr)
 		}
 		return resp, nil, apiErr

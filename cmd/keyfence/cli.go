@@ -57,6 +57,7 @@ commands:
   audit verify FILE...               verify a hash-chained audit log
   request --key NAME METHOD PATH ... send a guarded, signed request
   killswitch status|trip|reset       show, trip or reset the kill switch in a limit state file
+  reconcile --key NAME               settle orders from the venue's truth; report foreign orders
   sim                                run the simulated venues
 
 Run 'keyfence <command> -h' for the flags of a command.`
@@ -118,6 +119,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return simCmd(ctx, args[1:], e)
 	case "killswitch":
 		return killswitchCmd(ctx, args[1:], e)
+	case "reconcile":
+		return reconcileCmd(ctx, args[1:], e)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(e.stdout, usage)
 		return nil
