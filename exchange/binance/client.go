@@ -288,11 +288,11 @@ func (c *Client) accepted(ctx context.Context, a *exchange.Authorized, _ *exchan
 		return nil
 	}
 	if ans.CancelResponse != nil {
-		c.conn.Settler().Closed(ctx, ans.CancelResponse.order())
+		c.closedOrder(ctx, ans.CancelResponse)
 	}
 	if ans.AmendedOrder != nil {
 		c.conn.Settler().Commit(ctx, a, exchange.Outcome{})
-		c.conn.Settler().Closed(ctx, ans.AmendedOrder.order())
+		c.closedOrder(ctx, ans.AmendedOrder)
 		return nil
 	}
 	c.conn.Settler().Commit(ctx, a, outcomeOf(&a.Intent, ans.orders()))
@@ -309,7 +309,7 @@ func (c *Client) refused(ctx context.Context, a *exchange.Authorized, resp *exch
 	}
 	placed, cancelled := partialAnswer(resp.Body)
 	if cancelled != nil {
-		c.conn.Settler().Closed(ctx, cancelled.order())
+		c.closedOrder(ctx, cancelled)
 	}
 	if apiErr.Code != "-2021" || placed == nil {
 		return false
@@ -339,7 +339,16 @@ func (c *Client) closedIn(ctx context.Context, body []byte) {
 	}
 	for i := range answers {
 		for _, j := range answers[i].orders() {
-			c.conn.Settler().Closed(ctx, j.order())
+			c.closedOrder(ctx, &j)
 		}
+	}
+}
+
+// closedOrder reports an order a cancel's answer lists, when the answer
+// states its status and, if it is closed, its fill; other orders are left
+// for a look-up or reconciliation.
+func (c *Client) closedOrder(ctx context.Context, j *orderJSON) {
+	if o := j.order(); o.Status.Open() || j.closedKnown() {
+		c.conn.Settler().Closed(ctx, o)
 	}
 }

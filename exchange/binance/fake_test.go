@@ -159,7 +159,10 @@ func (f *fakeBinance) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		// An order list's reports, as Binance lists them.
 		out = append(out, map[string]any{"orderListId": 7, "orderReports": []map[string]any{
-			{"symbol": get("symbol"), "orderId": 70, "status": "CANCELED"}, {"symbol": get("symbol"), "orderId": 71, "status": "EXPIRED"}}})
+			{"symbol": get("symbol"), "orderId": 70, "status": "CANCELED", "executedQty": "0", "cummulativeQuoteQty": "0"},
+			{"symbol": get("symbol"), "orderId": 71, "status": "EXPIRED", "executedQty": "0", "cummulativeQuoteQty": "0"},
+			// A report that does not state the fill is left to a look-up.
+			{"symbol": get("symbol"), "orderId": 72, "status": "CANCELED"}}})
 		writeJSON(w, 200, out)
 	case "GET /api/v3/openOrders":
 		var out []*orderJSON
