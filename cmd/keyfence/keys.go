@@ -86,6 +86,22 @@ func parseKeys(name string, args []string, e *env, register func(*flag.FlagSet))
 }
 
 // openKeys resolves the keystore path and opens the keystore.
+// withKeyNames adds to an error about a key name that is not in ks the
+// names that are, so that a typo is seen at once.
+func withKeyNames(ks *keystore.Keystore, err error) error {
+	if !errors.Is(err, keystore.ErrNotFound) && !errors.Is(err, signer.ErrKeyNotFound) {
+		return err
+	}
+	var names []string
+	for _, en := range ks.Entries() {
+		names = append(names, en.Name)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("%w; the keystore holds no keys: add one with keyfence keys add", err)
+	}
+	return fmt.Errorf("%w; the keystore holds: %s", err, strings.Join(sortedStrings(names), ", "))
+}
+
 func openKeys(ctx context.Context, sf *storeFlags, e *env) (*keystore.Keystore, error) {
 	if err := sf.resolve(e); err != nil {
 		return nil, err
@@ -94,14 +110,17 @@ func openKeys(ctx context.Context, sf *storeFlags, e *env) (*keystore.Keystore, 
 }
 
 func keysInit(ctx context.Context, args []string, e *env) error {
-	sf, err := parseKeys("keys init", args, e, nil)
+	var weak bool
+	sf, err := parseKeys("keys init", args, e, func(fs *flag.FlagSet) {
+		fs.BoolVar(&weak, "weak-passphrase", false, fmt.Sprintf("accept a passphrase shorter than %d characters", MinPassphrase))
+	})
 	if err != nil {
 		return err
 	}
 	if err := sf.resolve(e); err != nil {
 		return err
 	}
-	pass, err := readNewPassphrase(e, "KEYFENCE_PASSPHRASE", sf.passFile)
+	pass, err := readNewPassphrase(e, "KEYFENCE_PASSPHRASE", sf.passFile, weak)
 	if err != nil {
 		return err
 	}
@@ -218,12 +237,6 @@ func readCredential(e *env, kt signer.KeyType, v venue) (secret, passphrase []by
 func keyMaterial(kt signer.KeyType, v venue, secret []byte) ([]byte, error) {
 	s := strings.TrimSpace(string(secret))
 	switch {
-	case kt == signer.KeyHMAC && v.hmacBase64:
-		b, err := base64.StdEncoding.DecodeString(s)
-		if err != nil {
-			return nil, errors.New("this venue's secret is base64, and the one given does not decode: copy it again from the venue")
-		}
-		return b, nil
 	case kt == signer.KeyEd25519 && !strings.HasPrefix(s, "-----BEGIN"):
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil || (len(b) != 32 && len(b) != 64) {
@@ -277,7 +290,7 @@ func keysRemove(ctx context.Context, args []string, e *env) error {
 	}
 	defer ks.Close()
 	if err := ks.Remove(ctx, name); err != nil {
-		return err
+		return withKeyNames(ks, err)
 	}
 	fmt.Fprintf(e.stdout, "removed %s\n", name)
 	return nil
@@ -285,8 +298,10 @@ func keysRemove(ctx context.Context, args []string, e *env) error {
 
 func keysPasswd(ctx context.Context, args []string, e *env) error {
 	var newFile string
+	var weak bool
 	sf, err := parseKeys("keys passwd", args, e, func(fs *flag.FlagSet) {
 		fs.StringVar(&newFile, "new-passphrase-file", "", "file holding the new passphrase (mode 0600)")
+		fs.BoolVar(&weak, "weak-passphrase", false, fmt.Sprintf("accept a passphrase shorter than %d characters", MinPassphrase))
 	})
 	if err != nil {
 		return err
@@ -296,7 +311,7 @@ func keysPasswd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer ks.Close()
-	pass, err := readNewPassphrase(e, "KEYFENCE_NEW_PASSPHRASE", newFile)
+	pass, err := readNewPassphrase(e, "KEYFENCE_NEW_PASSPHRASE", newFile, weak)
 	if err != nil {
 		return err
 	}

@@ -1,39 +1,18 @@
 package exchangetest
 
 import (
-	"net/http"
 	"sort"
 	"strconv"
 	"time"
 )
 
-// Order history, for reconciliation: Binance's allOrders and KuCoin's
-// closed orders and symbols with open orders.
-
-// history returns copies of an account's orders on symbol created at or
-// after since (the zero time: all), oldest first; closedOnly leaves the
-// open ones out.
-func (m *market) history(accountID, symbol string, since time.Time, closedOnly bool) []order {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	a := m.accounts[accountID]
-	if a == nil {
-		return nil
-	}
-	var out []order
-	for _, o := range sortedOrders(a, symbol, false) {
-		if o.created.Before(since) || closedOnly && o.status.Open() {
-			continue
-		}
-		out = append(out, *o)
-	}
-	return out
-}
+// Order history, for reconciliation: KuCoin's closed orders and symbols
+// with open orders.
 
 // openSymbols returns the symbols on which an account has open orders,
 // sorted.
 func (m *market) openSymbols(accountID string) []string {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	a := m.accounts[accountID]
 	if a == nil {
@@ -61,35 +40,6 @@ func sinceMillis(v string, ok bool) (time.Time, bool) {
 	return time.UnixMilli(ms), true
 }
 
-// allOrders serves GET /api/v3/allOrders (symbol, startTime; up to limit,
-// 500 by default, oldest first).
-func (b *Binance) allOrders(c *call) (any, *apiError) {
-	s, aerr := b.symbolParam(c.params)
-	if aerr != nil {
-		return nil, aerr
-	}
-	since, ok := sinceMillis(c.params.Get("startTime"))
-	if !ok {
-		return nil, errMandatory("startTime")
-	}
-	limit := 500
-	if v, ok := c.params.Get("limit"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return nil, &apiError{http.StatusBadRequest, -1100, "Illegal characters found in parameter 'limit'."}
-		}
-		limit = n
-	}
-	out := []orderJSON{}
-	for _, o := range b.mkt.history(c.apiKey, s.Symbol, since, false) {
-		if len(out) == limit {
-			break
-		}
-		out = append(out, queryOrderJSON(&o))
-	}
-	return out, nil
-}
-
 // activeSymbols serves GET /api/v1/hf/orders/active/symbols.
 func (k *KuCoin) activeSymbols(c *kcCall) (any, *kcError) {
 	return map[string]any{"symbols": k.mkt.openSymbols(c.apiKey)}, nil
@@ -114,10 +64,12 @@ func (k *KuCoin) doneOrders(c *kcCall) (any, *kcError) {
 		}
 		limit = n
 	}
-	orders := k.mkt.history(c.apiKey, sym, since, true)
+	orders := k.mkt.allOrders(c.apiKey, sym)
 	items := []map[string]any{}
 	for i := len(orders) - 1; i >= 0 && len(items) < limit; i-- {
-		items = append(items, k.orderJSON(&orders[i]))
+		if o := &orders[i]; !o.status.Open() && !o.created.Before(since) {
+			items = append(items, k.orderJSON(o))
+		}
 	}
 	return map[string]any{"lastId": 0, "items": items}, nil
 }

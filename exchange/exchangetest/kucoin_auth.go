@@ -1,76 +1,31 @@
 package exchangetest
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
-	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/internal/venueauth"
 )
 
-// kcTimeWindow is how far KC-API-TIMESTAMP may be from the server's time.
-const kcTimeWindow = 5 * time.Second
+// kcErrDenied answers a key without the endpoint's permission.
+var kcErrDenied = &kcError{http.StatusForbidden, "400007", "Access denied, require more permission."}
 
-// KuCoin's authentication errors.
-var (
-	kcErrHeaders    = &kcError{http.StatusUnauthorized, "400001", "Please check the header of your request for KC-API-KEY, KC-API-SIGN, KC-API-TIMESTAMP, KC-API-PASSPHRASE"}
-	kcErrTimestamp  = &kcError{http.StatusUnauthorized, "400002", "KC-API-TIMESTAMP Invalid -- Time differs from server time by more than 5 seconds"}
-	kcErrKey        = &kcError{http.StatusUnauthorized, "400003", "KC-API-KEY not exists"}
-	kcErrPassphrase = &kcError{http.StatusUnauthorized, "400004", "Invalid KC-API-PASSPHRASE"}
-	kcErrVersion    = &kcError{http.StatusUnauthorized, "400004", "Invalid KC-API-KEY-VERSION for this key"}
-	kcErrSign       = &kcError{http.StatusUnauthorized, "400005", "Invalid KC-API-SIGN"}
-	kcErrDenied     = &kcError{http.StatusForbidden, "400007", "Access denied, require more permission."}
-)
-
-// kcSign is base64(HMAC-SHA256(secret, msg)).
-func kcSign(secret []byte, msg string) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(msg))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
-
-// kcAuthenticate checks a private request as KuCoin does, in this order:
-// the four headers are present; the timestamp is within five seconds of
-// the server's clock; the key exists; KC-API-KEY-VERSION is the key's
-// version; KC-API-PASSPHRASE is base64(HMAC-SHA256(secret, passphrase));
-// KC-API-SIGN is base64(HMAC-SHA256(secret, timestamp + method + path and
-// query as received, unescaped + body)); the client address is in the
-// key's IP whitelist; the key has the endpoint's permission.
+// authenticate checks a private request as KuCoin does
+// (venueauth.VerifyKuCoin), then that the client address is in the key's
+// IP whitelist and that the key has the endpoint's permission.
 func (k *KuCoin) authenticate(c *kcCall) *kcError {
-	h := c.r.Header
-	apiKey, sign, ts, pass := h.Get("KC-API-KEY"), h.Get("KC-API-SIGN"), h.Get("KC-API-TIMESTAMP"), h.Get("KC-API-PASSPHRASE")
-	c.apiKey = apiKey
-	if apiKey == "" || sign == "" || ts == "" || pass == "" {
-		return kcErrHeaders
+	c.apiKey = c.r.Header.Get("KC-API-KEY")
+	var e *kcKeyEntry
+	lookup := func(apiKey string) (venueauth.KuCoinKey, bool) {
+		e = k.keys.get(apiKey)
+		if e == nil {
+			return venueauth.KuCoinKey{}, false
+		}
+		return venueauth.KuCoinKey{Secret: e.key.Secret, Passphrase: e.key.Passphrase, Version: e.key.Version}, true
 	}
-	ms, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || ms <= 0 {
-		return kcErrTimestamp
-	}
-	if d := k.now().Sub(time.UnixMilli(ms)); d > kcTimeWindow || d < -kcTimeWindow {
-		return kcErrTimestamp
-	}
-	e := k.keys.get(apiKey)
-	if e == nil {
-		return kcErrKey
-	}
-	if h.Get("KC-API-KEY-VERSION") != e.key.Version {
-		return kcErrVersion
-	}
-	if !hmac.Equal([]byte(pass), []byte(kcSign(e.key.Secret, string(e.key.Passphrase)))) {
-		return kcErrPassphrase
-	}
-	uri, err := url.PathUnescape(c.r.RequestURI)
-	if err != nil {
-		return kcErrSign
-	}
-	if !hmac.Equal([]byte(sign), []byte(kcSign(e.key.Secret, ts+c.r.Method+uri+string(c.body)))) {
-		return kcErrSign
+	if _, verr := venueauth.VerifyKuCoin(c.r.Header, c.r.Method, c.r.RequestURI, c.body, k.now(), lookup); verr != nil {
+		return &kcError{verr.Status, verr.Code, verr.Msg}
 	}
 	if len(e.key.IPWhitelist) > 0 {
 		ip := remoteIP(c.r)
