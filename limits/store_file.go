@@ -350,7 +350,7 @@ type record struct {
 	Reason string           `json:"reason,omitempty"`
 	Seq    uint64           `json:"seq,omitempty"`
 	Snap   *snapshot        `json:"snap,omitempty"`
-	Mark   *audit.Anchor    `json:"mark,omitempty"` // the audit log's head, when it moved
+	Mark   *audit.Anchor    `json:"mark,omitempty"`   // the audit log's head, when it moved
 	Refs   []OrderRef       `json:"refs,omitempty"`   // reserve: the orders; commit: Settlement.Orders
 	Client string           `json:"client,omitempty"` // update: the client order id
 	Closed bool             `json:"closed,omitempty"` // update: the order closed
