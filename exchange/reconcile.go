@@ -255,9 +255,15 @@ func (r *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 			o, found = byCID[t.ClientID]
 		}
 		var seen Order
-		if found {
+		switch {
+		case t.Pending && now.Sub(t.At) <= r.cfg.Grace:
+			// Reserved and not yet settled: most likely in flight in this
+			// process, which settles it from the answer.
+			rep.Unresolved = append(rep.Unresolved, t)
+			continue
+		case found:
 			seen = *o
-		} else {
+		default:
 			var lerr error
 			seen, lerr = r.venue.LookUp(ctx, t.OrderRef)
 			switch {

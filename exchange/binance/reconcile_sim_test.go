@@ -157,10 +157,11 @@ func copyFiles(t *testing.T, dir, dst string) {
 	}
 }
 
-// TestSimRestartReconciles: a bot killed (-9) with resting orders and
-// orders of unknown outcome restarts on the state and audit log it left,
-// and reconciliation brings the guard to the venue's truth: the order
-// that filled counts its fill, the one never placed is released, the ones
+// TestSimRestartReconciles: a bot killed (-9) with resting orders, orders
+// of unknown outcome and a request in flight restarts on the state and
+// audit log it left, and reconciliation brings the guard to the venue's
+// truth: the order that filled counts its fill, the ones never placed are
+// released, the ones
 // still resting stay held (the one behind a lost answer now by its venue
 // id), and the daily cap holds to the unit.
 func TestSimRestartReconciles(t *testing.T) {
@@ -195,6 +196,11 @@ func TestSimRestartReconciles(t *testing.T) {
 	if _, err := a.PlaceOrder(ctx, exchange.Order{Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.Market, QuoteQuantity: dec("100")}); err != nil {
 		t.Fatal(err) // filled: 100
 	}
+	// A request authorized and signed, then lost with the process before
+	// any answer: its reservation stays pending in the store.
+	if _, err := a.Authorize(ctx, limitBuy("0.002", "49050")); err != nil {
+		t.Fatal(err)
+	}
 	// kill -9: the process dies; its files stay as they are on disk.
 	if err := log.Sync(); err != nil {
 		t.Fatal(err)
@@ -210,8 +216,8 @@ func TestSimRestartReconciles(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = store2.Close() })
 	before, err := store2.Tracked(ctx, "bot")
-	if err != nil || len(before) != 4 {
-		t.Fatalf("tracked before the restart's reconciliation %+v %v: want 4 orders", before, err)
+	if err != nil || len(before) != 5 || !before[4].Pending {
+		t.Fatalf("tracked before the restart's reconciliation %+v %v: want 5 orders, the last pending", before, err)
 	}
 	b, g, _ := r.client(t, store2, filepath.Join(restart, "audit.log"), exchange.ReconcileConfig{Every: time.Hour, Grace: time.Nanosecond}, nil)
 	tracked, err := g.TrackedOrders(ctx, "bot")
