@@ -65,7 +65,7 @@ func (m *MemoryStore) fastCommit(owner string, at int64, ps []part, st Settlemen
 		// Its orders close it later: the ticket outlives the reservation.
 		t = &ticket{owner: owner, at: at}
 		t.parts = append(t.inline[:0], ps...)
-	} else if !st.Open {
+	} else if !st.Open && st.Filled.Sign() != 0 {
 		filled = unitsOf(st.Filled, true)
 	}
 	m.mu.Lock()
