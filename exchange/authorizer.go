@@ -114,6 +114,7 @@ type TrackedOrder struct {
 type OrderUpdate struct {
 	ID       string // the venue id: finds the order, or becomes its id
 	ClientID string // finds the order when ID does not
+	Symbol   string // when set, only orders of this symbol (ids may repeat across symbols)
 	// Closed: closed (filled, cancelled, expired, rejected) or never
 	// placed; FilledQuote is its whole quote fill.
 	Closed      bool

@@ -269,7 +269,7 @@ func (r *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 			switch {
 			case errors.Is(lerr, ErrNotFound) && t.Unknown && t.ID == "" && now.Sub(t.At) > r.cfg.Grace:
 				// Never placed: the signature has expired, so it never will be.
-				if err := ledger.UpdateOrder(settleCtx, cred, OrderUpdate{ClientID: t.ClientID, Closed: true}); err != nil {
+				if err := ledger.UpdateOrder(settleCtx, cred, OrderUpdate{ClientID: t.ClientID, Symbol: t.Symbol, Closed: true}); err != nil {
 					errs = append(errs, err)
 					continue
 				}
@@ -287,7 +287,7 @@ func (r *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 			rep.Unresolved = append(rep.Unresolved, t)
 			continue
 		}
-		u := OrderUpdate{ID: seen.ID, ClientID: t.ClientID, Closed: !seen.Status.Open(), FilledQuote: seen.ExecutedQuo}
+		u := OrderUpdate{ID: seen.ID, ClientID: t.ClientID, Symbol: t.Symbol, Closed: !seen.Status.Open(), FilledQuote: seen.ExecutedQuo}
 		if u.ID == "" {
 			u.ID = t.ID
 		}

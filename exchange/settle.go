@@ -65,7 +65,7 @@ func (s Settler) Closed(ctx context.Context, o Order) {
 		if o.ID == "" && o.ClientID == "" {
 			return
 		}
-		err = l.UpdateOrder(ctx, s.Credential, OrderUpdate{ID: o.ID, ClientID: o.ClientID, Closed: !o.Status.Open(), FilledQuote: o.ExecutedQuo})
+		err = l.UpdateOrder(ctx, s.Credential, OrderUpdate{ID: o.ID, ClientID: o.ClientID, Symbol: o.Symbol, Closed: !o.Status.Open(), FilledQuote: o.ExecutedQuo})
 	} else if t, ok := s.Guard.(OrderTracker); ok && !o.Status.Open() && o.ID != "" {
 		err = t.OrderClosed(ctx, s.Credential, o.ID, o.ExecutedQuo)
 	}

@@ -136,6 +136,10 @@ type TrackedOrder struct {
 type OrderUpdate struct {
 	ID       string // the venue id; finds the order, or becomes its id
 	ClientID string // finds the order when ID does not
+	// Symbol, when set, restricts the update to orders of that symbol
+	// (or tracked without one): a venue's order ids may repeat across
+	// symbols (Binance numbers each symbol's orders).
+	Symbol string
 	// Closed: the order is closed or was never placed; Filled is its whole
 	// quote fill.
 	Closed bool

@@ -425,7 +425,7 @@ func (fs *FileStore) replay(r *record) error {
 	case opClose:
 		s.closeOrder(r.Owner, r.Order, decOrZero(r.Filled))
 	case opUpdate:
-		s.updateOrder(r.Owner, OrderUpdate{ID: r.Order, ClientID: r.Client, Closed: r.Closed, Filled: decOrZero(r.Filled)})
+		s.updateOrder(r.Owner, OrderUpdate{ID: r.Order, ClientID: r.Client, Symbol: r.Key, Closed: r.Closed, Filled: decOrZero(r.Filled)})
 	case opStrike:
 		s.strike(r.Key, fromNanos(r.T), time.Duration(r.W))
 	case opClear:

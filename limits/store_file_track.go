@@ -24,7 +24,7 @@ func (fs *FileStore) UpdateOrder(ctx context.Context, owner string, u OrderUpdat
 		return nil
 	}
 	filled := u.Filled
-	if err := fs.append(&record{Op: opUpdate, Owner: owner, Order: u.ID, Client: u.ClientID, Closed: u.Closed, Filled: &filled}); err != nil {
+	if err := fs.append(&record{Op: opUpdate, Owner: owner, Order: u.ID, Client: u.ClientID, Key: u.Symbol, Closed: u.Closed, Filled: &filled}); err != nil {
 		return err
 	}
 	fs.s.updateOrder(owner, u)

@@ -496,7 +496,12 @@ func (s *state) closeTracked(tr *tracked, filled units) {
 // true; otherwise pending reports it.
 func (s *state) targets(owner string, u *OrderUpdate, commit bool) (trs []*tracked, pending bool) {
 	if u.ID != "" {
-		if trs = s.byID(owner, u.ID); len(trs) > 0 {
+		for _, tr := range s.byID(owner, u.ID) {
+			if u.Symbol == "" || tr.ref.Symbol == "" || tr.ref.Symbol == u.Symbol {
+				trs = append(trs, tr)
+			}
+		}
+		if len(trs) > 0 {
 			return trs, false
 		}
 	}

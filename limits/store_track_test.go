@@ -235,3 +235,33 @@ func TestGuardLedger(t *testing.T) {
 		t.Fatal("no symbols")
 	}
 }
+
+// TestStoreOrderIDsPerSymbol: a venue that numbers each symbol's orders
+// (Binance) may give two symbols' orders one id: an update naming the
+// symbol settles only that symbol's order.
+func TestStoreOrderIDsPerSymbol(t *testing.T) {
+	ctx := context.Background()
+	storeKinds(t, func(t *testing.T, open func() Store) {
+		s := open()
+		for _, sym := range []string{"BTCUSDT", "ETHUSDT"} {
+			id, err := s.Reserve(ctx, &ReserveRequest{Owner: "bot", Now: t0, Limits: []Limit{lim("w", "100", "1000", time.Hour)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Commit(ctx, id, Settlement{Orders: []OrderRef{{ID: "28", Symbol: sym}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.UpdateOrder(ctx, "bot", OrderUpdate{ID: "28", Symbol: "ETHUSDT", Closed: true, Filled: dec("10")}); err != nil {
+			t.Fatal(err)
+		}
+		s = open()
+		tr, _ := s.Tracked(ctx, "bot")
+		if len(tr) != 1 || tr[0].Symbol != "BTCUSDT" {
+			t.Fatalf("tracked %+v, want the BTCUSDT order still held", tr)
+		}
+		if got := usage(t, s, "w", time.Hour, t0); got != "110" {
+			t.Fatalf("window %s, want 100 held + 10 filled", got)
+		}
+	})
+}

@@ -29,7 +29,7 @@ func (g *Guard) TrackedOrders(ctx context.Context, credential string) ([]exchang
 // UpdateOrder implements exchange.OrderLedger: what a look-up at the venue
 // found of a tracked order of credential (Store.UpdateOrder).
 func (g *Guard) UpdateOrder(ctx context.Context, credential string, u exchange.OrderUpdate) error {
-	err := g.store.UpdateOrder(ctx, credential, OrderUpdate{ID: u.ID, ClientID: u.ClientID, Closed: u.Closed, Filled: u.FilledQuote})
+	err := g.store.UpdateOrder(ctx, credential, OrderUpdate{ID: u.ID, ClientID: u.ClientID, Symbol: u.Symbol, Closed: u.Closed, Filled: u.FilledQuote})
 	if err != nil {
 		return fmt.Errorf("limits: recording an order look-up: %w", err)
 	}
