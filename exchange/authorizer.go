@@ -185,8 +185,10 @@ type Auditor interface {
 // they hold their whole budget and their open-order slots until a look-up
 // or reconciliation sees them closed at the venue, or never placed once
 // the signature has expired. A reservation dropped without Commit or
-// Release keeps its budget too (and the store lists its orders for
-// reconciliation). Only a venue client's connection, which knows when a
+// Release keeps its budget too: a store that keeps tickets (FileStore,
+// and MemoryStore for requests of several orders) lists its orders for
+// reconciliation; a single order's fast reservation on a MemoryStore is
+// held until the process ends. Only a venue client's connection, which knows when a
 // request never left the process, releases a signed request's budget
 // outright.
 type Authorized struct {
