@@ -39,6 +39,16 @@
 // keystore in memory unchanged. Open refuses a file that group or others
 // can access.
 //
+// Several processes may hold the same file open and change it: a change
+// takes an exclusive flock on the file, re-reads it under the lock, and
+// applies itself to what is on disk, so concurrent additions all survive
+// and one process's removal is not undone by another's later write. Every
+// write increases the file's generation (covered by the file MAC); a
+// keystore refuses to write over an older generation than it saw
+// (ErrRollback), and limits.FileStore.CheckGeneration makes a limits state
+// refuse an older copy of the keystore, in which a removed key would work
+// again.
+//
 // # Errors
 //
 // Each kind of failure has a sentinel for errors.Is and, where there are

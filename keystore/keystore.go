@@ -24,7 +24,8 @@ import (
 // Keystore is an open keystore file: its metadata and master key in memory,
 // its secrets still sealed until a Signer first uses them. It is safe for
 // concurrent use. Changes are written to the file before they show in
-// memory; one process at a time should change a given file.
+// memory. Each change locks the file, re-reads it and applies itself to
+// what is on disk, so several processes may change one file.
 type Keystore struct {
 	path   string                  // as the caller named it, for messages
 	target string                  // path with symbolic links resolved: the file that writes replace
@@ -268,6 +269,9 @@ func (k *Keystore) Update(ctx context.Context, fn func(tx *Tx) error) error {
 			next = append(next, e)
 		}
 	}
+	if err := checkLocked(lf, k.path); err != nil {
+		return err
+	}
 	h := k.nextHeader(k.hdr)
 	replaced, werr := writeAtomic(k.target, encode(h, next, k.keys), false, k.hook)
 	if !replaced {
@@ -379,6 +383,20 @@ func (k *Keystore) lockAndRefresh(ctx context.Context) (*lockedfile.File, error)
 	return lf, nil
 }
 
+// ErrReplaced: the keystore file was replaced or deleted while a change
+// held its lock, by a process that does not take the lock. The change was
+// not written.
+var ErrReplaced = errors.New("keystore: file was replaced during a change by a process that does not lock it; retry, and find out what wrote it")
+
+// checkLocked fails with ErrReplaced unless the locked file is still the
+// one at its path.
+func checkLocked(lf *lockedfile.File, path string) error {
+	if err := lf.Check(); err != nil {
+		return fmt.Errorf("%w (%s: %v)", ErrReplaced, path, err)
+	}
+	return nil
+}
+
 // sameSealed reports whether two entries hold the same sealed secret under
 // the same metadata.
 func sameSealed(a, b *entry) bool {
@@ -430,6 +448,9 @@ func (k *Keystore) ChangePassphrase(ctx context.Context, newPassphrase []byte, o
 	}
 	h, err := newHeader(k.keys.master, newPassphrase, kdf)
 	if err != nil {
+		return err
+	}
+	if err := checkLocked(lf, k.path); err != nil {
 		return err
 	}
 	h = k.nextHeader(h)

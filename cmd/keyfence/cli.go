@@ -74,10 +74,11 @@ const usage = `usage: keyfence <command> [arguments]
 commands:
   keys init|add|list|remove|passwd   manage the encrypted keystore
   policy check FILE                  validate a policy and print the effective policy
-  audit verify FILE...               verify a hash-chained audit log
+  audit verify|keygen                verify a hash-chained audit log; add a key to key one
   request --key NAME METHOD PATH ... send a guarded, signed request
   killswitch status|trip|reset       show, trip or reset the kill switch in a limit state file
   reconcile --key NAME               settle orders from the venue's truth; report foreign orders
+  state rebuild                      rebuild a limit state file refused as missing or stale
   sim                                run the simulated venues
   version                            print the version and the commit it was built from
   help [COMMAND]                     print this help, or a command's usage
@@ -150,6 +151,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return killswitchCmd(ctx, args[1:], e)
 	case "reconcile":
 		return reconcileCmd(ctx, args[1:], e)
+	case "state":
+		return stateCmd(ctx, args[1:], e)
 	case "version":
 		return versionCmd(args[1:], e)
 	case "completion":
@@ -189,6 +192,8 @@ func commandUsage(cmd string) string {
 		return requestUsage
 	case "killswitch":
 		return killUsage
+	case "state":
+		return stateUsage
 	case "sim":
 		return simUsage
 	case "version":

@@ -41,6 +41,7 @@ func keysCmd(ctx context.Context, args []string, e *env) error {
 type storeFlags struct {
 	path     string
 	passFile string
+	state    string // keys commands: a limits state to tie to the new generation
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
@@ -73,6 +74,7 @@ func parseKeys(name string, args []string, e *env, register func(*flag.FlagSet))
 	fs := newFlags(name, e)
 	sf := new(storeFlags)
 	sf.register(fs)
+	fs.StringVar(&sf.state, "state", "", "limits state file to record the keystore's new generation in, so that an older copy of the keystore is refused")
 	if register != nil {
 		register(fs)
 	}
@@ -182,8 +184,8 @@ func keysAdd(ctx context.Context, args []string, e *env) error {
 	if err := ks.Add(ctx, entry, material, passphrase); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "added %s (%s, %s)\n", name, venueName, kt)
-	return nil
+	fmt.Fprintf(e.stdout, "added %s (%s, %s); keystore generation %d\n", name, venueName, kt, ks.Generation())
+	return recordGeneration(ctx, sf.state, ks.Generation(), e)
 }
 
 // readCredential reads the key secret and, for venues that have one, the API
@@ -292,8 +294,8 @@ func keysRemove(ctx context.Context, args []string, e *env) error {
 	if err := ks.Remove(ctx, name); err != nil {
 		return withKeyNames(ks, err)
 	}
-	fmt.Fprintf(e.stdout, "removed %s\n", name)
-	return nil
+	fmt.Fprintf(e.stdout, "removed %s; keystore generation %d\n", name, ks.Generation())
+	return recordGeneration(ctx, sf.state, ks.Generation(), e)
 }
 
 func keysPasswd(ctx context.Context, args []string, e *env) error {
@@ -319,6 +321,6 @@ func keysPasswd(ctx context.Context, args []string, e *env) error {
 	if err := ks.ChangePassphrase(ctx, pass); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "changed the passphrase of %s\n", filepath.Base(sf.path))
-	return nil
+	fmt.Fprintf(e.stdout, "changed the passphrase of %s; keystore generation %d\n", filepath.Base(sf.path), ks.Generation())
+	return recordGeneration(ctx, sf.state, ks.Generation(), e)
 }

@@ -55,7 +55,8 @@ func TestClientFlow(t *testing.T) {
 				commits[0].Orders[0] != (exchange.OrderRef{ID: o.ID, ClientID: o.ClientID, Symbol: "BTC-USD", Unknown: true}) {
 				t.Fatalf("commits %+v", commits)
 			}
-			if bal := balanceOf(t, c, "USD"); !bal.Locked.Equal(d("40")) || !bal.Free.Equal(d("9960")) {
+			// The hold is the cost and the fee at the higher rate (1.2%).
+			if bal := balanceOf(t, c, "USD"); !bal.Locked.Equal(d("40.48")) || !bal.Free.Equal(d("9959.52")) {
 				t.Fatalf("USD after limit order %+v", bal)
 			}
 			open, err := c.OpenOrders(ctx, "BTC-USD")

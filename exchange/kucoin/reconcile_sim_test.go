@@ -91,17 +91,21 @@ func TestSimMarketFloodHeld(t *testing.T) {
 	if err != nil || len(rep.Settled) != 2 {
 		t.Fatalf("reconcile %+v %v", rep, err)
 	}
-	// Each filled 399.9998 (the base quantity is rounded to its step).
+	// Each settles at its real fill, a little under 400 (the base
+	// quantity is rounded to its step, the fee is taken).
+	used := decimal.Zero
 	for _, o := range rep.Settled {
-		if f := o.ExecutedQuo; f.LessThan(decimal.RequireFromString("399.99")) || f.GreaterThan(decimal.RequireFromString("400")) {
+		if f := o.ExecutedQuo; f.LessThan(decimal.RequireFromString("399")) || f.GreaterThan(decimal.RequireFromString("400")) {
 			t.Fatalf("settled at %s, want the real fill", f)
 		}
+		used = used.Add(o.ExecutedQuo)
 	}
-	// About 800 filled: 200 more fits, 200.5 would not.
-	if _, err := e.c.Do(ctx, marketBuy("/api/v1/hf/orders/sync", "200.5")); ruleOf(err) != limits.RuleDailyNotional {
+	// What is left of the cap passes; a cent more does not.
+	left := decimal.NewFromInt(1000).Sub(used).RoundDown(2)
+	if _, err := e.c.Do(ctx, marketBuy("/api/v1/hf/orders/sync", left.Add(decimal.RequireFromString("0.01")).String())); ruleOf(err) != limits.RuleDailyNotional {
 		t.Fatalf("over the cap: %v", err)
 	}
-	if _, err := e.c.Do(ctx, marketBuy("/api/v1/hf/orders/sync", "200")); err != nil {
+	if _, err := e.c.Do(ctx, marketBuy("/api/v1/hf/orders/sync", left.String())); err != nil {
 		t.Fatalf("within the cap: %v", err)
 	}
 }
