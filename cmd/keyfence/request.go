@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/keystore"
 	"github.com/keyfence/keyfence/limits"
 )
 
@@ -78,7 +79,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer ks.Close()
-	sg := ks.Signer()
+	sg := ks.Signer(keystore.WithResolver(e.backends().resolve))
 	info, err := sg.Info(ctx, *key)
 	if err != nil {
 		return withKeyNames(ks, err)
