@@ -147,7 +147,9 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		if err != nil {
 			return err
 		}
-		_ = auth.Reservation.Release(ctx, nil)
+		if err := auth.Reservation.Release(ctx, nil); err != nil {
+			return fmt.Errorf("request: recording the dry run's reservation: %w; do not send the request", err)
+		}
 		return printWire(e.stdout, base, auth.Wire)
 	}
 
@@ -159,17 +161,24 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	risks, _ := guard.AcceptKeyRisks(*key)
 	client, err := drv.connect(ctx, connectConfig{
 		BaseURL: base, Credential: *key, Signer: sg, Guard: guard, Audit: log,
-		KeyRisks: risks, Prices: prices, DryRun: *dryRun,
+		KeyRisks: risks, Prices: prices, DryRun: *dryRun, Reconcile: exchange.ReconcileConfig{Every: -1},
 	})
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 	if *dryRun {
 		auth, err := client.Authorize(ctx, req)
 		if err != nil {
 			return err
 		}
-		_ = auth.Reservation.Release(ctx, nil)
+		// The signature printed can be sent: what it may create is
+		// committed as of unknown outcome (for an order, held until
+		// 'keyfence reconcile' sees it at the venue, or sees that it was
+		// never placed once the signature expired).
+		if err := auth.Reservation.Release(ctx, nil); err != nil {
+			return fmt.Errorf("request: recording the dry run's reservation: %w; do not send the request", err)
+		}
 		return printWire(e.stdout, base, auth.Wire)
 	}
 	resp, err := client.Do(ctx, req)
