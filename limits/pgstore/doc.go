@@ -17,7 +17,10 @@
 // credential's reservations are serialised while other credentials run in
 // parallel), reads the database's clock, drops the entries that left their
 // windows, checks every limit and records the reservation, or nothing.
-// Commit, Release and CloseOrder lock the ticket and then its counters.
+// Commit, Release, CloseOrder and UpdateOrder lock the tickets they settle
+// (in id order) and then their counters. Open orders and orders of unknown
+// outcome are rows of their own, found by venue id or client order id, so
+// that reconciliation in any process can look them up.
 // BEGIN travels with the first locks and COMMIT with the writes, so a
 // reservation or a settlement costs two round trips and one WAL flush.
 // Callers of one process that need the same counters queue in the process
@@ -33,7 +36,9 @@
 // another's reservations expire early or late. This is the exception the
 // limits.Store contract allows for a store shared between hosts. A guard's
 // own clock (limits.WithClock) still judges reference prices; the time of a
-// kill switch trip (limits.KillState.At) is the caller's, as a record.
+// kill switch trip (limits.KillState.At) is the caller's, as a record. The
+// time Tracked reports for an order (limits.TrackedOrder.At) is the
+// database's time of its reservation.
 //
 // # Faults
 //
@@ -43,8 +48,10 @@
 // the pool reconnects by itself. A reservation stays reserved until it is
 // committed or released: a process that dies holding reservations leaves
 // them held (their orders count as open, their notional stays in the
-// window) until reconciliation settles them through CloseOrder, or their
-// windows roll. Nothing is released on a timeout. When a transaction's
+// window) until reconciliation settles them: Tracked lists them, by the
+// client order ids their requests carried, to every process on the
+// database, and UpdateOrder settles each as the venue answers. Nothing is
+// released on a timeout. When a transaction's
 // commit is lost with the connection, the caller cannot know whether it
 // took effect; for Reserve the worst case is a reservation held that no
 // order uses, never a cap exceeded.

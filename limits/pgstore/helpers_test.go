@@ -112,7 +112,9 @@ LEFT JOIN (
 ) x ON x.key = c.key
 WHERE c.sum <> coalesce(x.total, 0)
 UNION ALL
-SELECT 'order ' || encode(o.order_id, 'escape') || ' of an uncommitted ticket' FROM `+id+`.orders o JOIN `+id+`.tickets t ON t.id = o.ticket WHERE NOT t.committed`)
+SELECT 'tracked order ' || o.seq || ' of an uncommitted ticket' FROM `+id+`.tracked o JOIN `+id+`.tickets t ON t.id = o.ticket WHERE NOT t.committed
+UNION ALL
+SELECT 'pending ref of a committed ticket ' || p.ticket FROM `+id+`.pending_refs p JOIN `+id+`.tickets t ON t.id = p.ticket WHERE t.committed`)
 	if err != nil {
 		t.Fatal(err)
 	}

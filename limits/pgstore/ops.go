@@ -26,13 +26,13 @@ const clockNS = `((extract(epoch FROM clock_timestamp()) * 1000000)::bigint * 10
 
 // queries holds the statements with the schema filled in.
 type queries struct {
-	lockCounters, createCounters, expire, record, setSums   string
-	lockTicket, lockTicketCounters, commitOpen, commitNoIDs string
-	insertOrders                                            string
-	trimEntries, dropEntries, dropGauges, deleteTicket      string
-	findOrder, deleteOrder, closeOpen                       string
-	strike, strikeWindow, clearStrikes                      string
-	trip, reset, killSwitch                                 string
+	lockCounters, createCounters, expire, record, setSums    string
+	lockTickets, lockTicketCounters, updateTicket, unpend    string
+	insertTracked, deleteTracked, trackedByID, trackedByCID  string
+	pendingByCID, known, knownWithID, pendingRefs, trackedOf string
+	trimEntries, dropEntries, dropGauges, deleteTicket       string
+	strike, strikeWindow, clearStrikes                       string
+	trip, reset, killSwitch                                  string
 }
 
 func newQueries(ident string) queries {
@@ -47,18 +47,31 @@ func newQueries(ident string) queries {
 gone AS (DELETE FROM {S}.entries e USING {S}.counters c, now
 	WHERE c.key = ANY($1::bytea[]) AND c.window_ns > 0 AND e.key = c.key AND e.at_ns <= now.ns - c.window_ns RETURNING e.key, e.amount)
 SELECT now.ns, g.key, g.total::text FROM now LEFT JOIN (SELECT key, sum(amount) AS total FROM gone GROUP BY key) g ON true`,
-		record: `WITH t AS (INSERT INTO {S}.tickets (id, owner, at_ns, keys, windows, gauges)
-	VALUES (nextval('{S}.ticket_ids'), $1::bytea, $2, $3::bytea[], $4::bigint[], $5::text[]::numeric[]) RETURNING id),
+		record: `WITH t AS (INSERT INTO {S}.tickets (id, owner, at_ns, keys, windows, gauges, refs_id, refs_cid, refs_sym)
+	VALUES (nextval('{S}.ticket_ids'), $1::bytea, $2, $3::bytea[], $4::bigint[], $5::text[]::numeric[], $7::bytea[], $8::bytea[], $9::bytea[]) RETURNING id),
 e AS (INSERT INTO {S}.entries (ticket, part, key, at_ns, amount)
-	SELECT t.id, p.i, p.key, $2, p.amount FROM t, unnest($3::bytea[], $4::bigint[], $6::text[]::numeric[]) WITH ORDINALITY AS p(key, w, amount, i) WHERE p.w > 0)
+	SELECT t.id, p.i, p.key, $2, p.amount FROM t, unnest($3::bytea[], $4::bigint[], $6::text[]::numeric[]) WITH ORDINALITY AS p(key, w, amount, i) WHERE p.w > 0),
+r AS (INSERT INTO {S}.pending_refs (owner, client_id, ticket)
+	SELECT $1::bytea, c, t.id FROM t, unnest($8::bytea[]) AS c WHERE c <> ''::bytea)
 SELECT id FROM t`,
-		setSums:            `UPDATE {S}.counters c SET sum = v.sum FROM unnest($1::bytea[], $2::text[]::numeric[]) AS v(key, sum) WHERE c.key = v.key`,
-		lockTicket:         `SELECT id, owner, committed, open, filled::text, closed::text, keys, windows, gauges::text[] FROM {S}.tickets WHERE id = $1 FOR UPDATE`,
-		lockTicketCounters: `SELECT key, window_ns, sum::text FROM {S}.counters WHERE key IN (SELECT unnest(keys) FROM {S}.tickets WHERE id = $1) ORDER BY key FOR UPDATE`,
-		commitOpen:         `UPDATE {S}.tickets SET committed = true, open = $2, filled = $3::text::numeric, gauges = $4::text[]::numeric[] WHERE id = $1`,
-		commitNoIDs:        `UPDATE {S}.tickets SET committed = true, open = -1 WHERE id = $1`,
-		insertOrders:       `INSERT INTO {S}.orders (owner, order_id, ticket) SELECT $1::bytea, o, $2 FROM unnest($3::bytea[]) AS o ON CONFLICT (owner, order_id) DO UPDATE SET ticket = excluded.ticket`,
+		setSums: `UPDATE {S}.counters c SET sum = v.sum FROM unnest($1::bytea[], $2::text[]::numeric[]) AS v(key, sum) WHERE c.key = v.key`,
 		// A rolling part keeps at most what filled.
+		lockTickets:        `SELECT id, owner, at_ns, committed, open, filled::text, closed::text, keys, windows, gauges::text[], refs_id, refs_cid, refs_sym FROM {S}.tickets WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
+		lockTicketCounters: `SELECT key, window_ns, sum::text FROM {S}.counters WHERE key IN (SELECT unnest(keys) FROM {S}.tickets WHERE id = ANY($1::bigint[])) ORDER BY key FOR UPDATE`,
+		updateTicket:       `UPDATE {S}.tickets SET committed = $2, open = $3, filled = $4::text::numeric, closed = $5::text::numeric, gauges = $6::text[]::numeric[] WHERE id = $1`,
+		unpend:             `WITH d AS (DELETE FROM {S}.pending_refs WHERE ticket = $1) UPDATE {S}.tickets SET refs_id = '{}', refs_cid = '{}', refs_sym = '{}' WHERE id = $1`,
+		insertTracked: `INSERT INTO {S}.tracked (ticket, owner, order_id, client_id, symbol, unknown, at_once)
+SELECT $1, $2::bytea, nullif(r.i, ''::bytea), nullif(r.c, ''::bytea), r.s, r.u, r.a::numeric
+FROM unnest($3::bytea[], $4::bytea[], $5::bytea[], $6::bool[], $7::text[]) WITH ORDINALITY AS r(i, c, s, u, a, n) ORDER BY r.n`,
+		deleteTracked: `DELETE FROM {S}.tracked WHERE seq = $1`,
+		trackedByID:   `SELECT seq, ticket, order_id, client_id, at_once::text FROM {S}.tracked WHERE owner = $1::bytea AND order_id = $2::bytea ORDER BY ord DESC`,
+		trackedByCID:  `SELECT seq, ticket, order_id, client_id, at_once::text FROM {S}.tracked WHERE owner = $1::bytea AND client_id = $2::bytea AND (order_id IS NULL OR order_id = $3::bytea) ORDER BY ord DESC`,
+		pendingByCID: `SELECT EXISTS (SELECT 1 FROM {S}.tracked WHERE owner = $1::bytea AND client_id = $2::bytea),
+	(SELECT max(p.ticket) FROM {S}.pending_refs p JOIN {S}.tickets t ON t.id = p.ticket WHERE p.owner = $1::bytea AND p.client_id = $2::bytea AND NOT t.committed)`,
+		known:       `UPDATE {S}.tracked SET unknown = false WHERE seq = $1`,
+		knownWithID: `UPDATE {S}.tracked SET unknown = false, order_id = $2::bytea, ord = nextval('{S}.tracked_order') WHERE seq = $1`,
+		pendingRefs: `SELECT at_ns, refs_id, refs_cid, refs_sym FROM {S}.tickets WHERE owner = $1::bytea AND NOT committed AND cardinality(refs_id) > 0`,
+		trackedOf:   `SELECT t.at_ns, coalesce(tr.order_id, ''::bytea), coalesce(tr.client_id, ''::bytea), tr.symbol, tr.unknown FROM {S}.tracked tr JOIN {S}.tickets t ON t.id = tr.ticket WHERE tr.owner = $1::bytea`,
 		trimEntries: `WITH old AS (SELECT part, key, amount FROM {S}.entries WHERE ticket = $1 AND amount > $2::text::numeric FOR UPDATE),
 upd AS (UPDATE {S}.entries e SET amount = $2::text::numeric FROM old WHERE e.ticket = $1 AND e.part = old.part),
 d AS (SELECT key, sum(amount - $2::text::numeric) AS delta FROM old GROUP BY key)
@@ -70,9 +83,6 @@ UPDATE {S}.counters c SET sum = c.sum - x.amount FROM x WHERE c.key = x.key`,
 FROM (SELECT key, sum(amount) AS amount FROM unnest($1::bytea[], $2::text[]::numeric[]) AS u(key, amount) WHERE amount > 0 GROUP BY key) g
 WHERE c.key = g.key`,
 		deleteTicket: `DELETE FROM {S}.tickets WHERE id = $1`,
-		findOrder:    `SELECT ticket FROM {S}.orders WHERE owner = $1::bytea AND order_id = $2::bytea`,
-		deleteOrder:  `DELETE FROM {S}.orders WHERE owner = $1::bytea AND order_id = $2::bytea AND ticket = $3`,
-		closeOpen:    `UPDATE {S}.tickets SET open = $2, closed = $3::text::numeric, gauges = $4::text[]::numeric[] WHERE id = $1`,
 		strike:       `INSERT INTO {S}.strikes AS s (key, n) VALUES ($1::bytea, 1) ON CONFLICT (key) DO UPDATE SET n = s.n + 1 RETURNING n`,
 		strikeWindow: `WITH now AS MATERIALIZED (SELECT {clock} AS ns)
 INSERT INTO {S}.strikes AS s (key, n, times) SELECT $1::bytea, 1, ARRAY[now.ns] FROM now
@@ -87,9 +97,10 @@ ON CONFLICT (id) DO UPDATE SET tripped = true, reason = excluded.reason, at_ns =
 		killSwitch: `SELECT tripped, reason, at_ns FROM {S}.kill_switch WHERE id = 1`,
 	}
 	for _, p := range []*string{&q.lockCounters, &q.createCounters, &q.expire, &q.record, &q.setSums,
-		&q.lockTicket, &q.lockTicketCounters, &q.commitOpen, &q.commitNoIDs, &q.insertOrders, &q.trimEntries, &q.dropEntries,
-		&q.dropGauges, &q.deleteTicket, &q.findOrder, &q.deleteOrder, &q.closeOpen, &q.strike,
-		&q.strikeWindow, &q.clearStrikes, &q.trip, &q.reset, &q.killSwitch} {
+		&q.lockTickets, &q.lockTicketCounters, &q.updateTicket, &q.unpend, &q.insertTracked, &q.deleteTracked,
+		&q.trackedByID, &q.trackedByCID, &q.pendingByCID, &q.known, &q.knownWithID, &q.pendingRefs, &q.trackedOf,
+		&q.trimEntries, &q.dropEntries, &q.dropGauges, &q.deleteTicket,
+		&q.strike, &q.strikeWindow, &q.clearStrikes, &q.trip, &q.reset, &q.killSwitch} {
 		*p = r.Replace(*p)
 	}
 	return q
@@ -280,7 +291,11 @@ func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits
 			ss[i] = sums[k].String()
 		}
 		b := &pgx.Batch{}
-		b.Queue(s.q.record, []byte(req.Owner), now, bs(pk), pw, pg, pa).QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
+		rid, rcid, rsym := make([][]byte, len(req.Orders)), make([][]byte, len(req.Orders)), make([][]byte, len(req.Orders))
+		for i, r := range req.Orders {
+			rid[i], rcid[i], rsym[i] = []byte(r.ID), []byte(r.ClientID), []byte(r.Symbol)
+		}
+		b.Queue(s.q.record, []byte(req.Owner), now, bs(pk), pw, pg, pa, rid, rcid, rsym).QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
 		b.Queue(s.q.setSums, bs(keys), ss)
 		b.Queue("COMMIT")
 		return c.SendBatch(ctx, b).Close()
@@ -303,93 +318,6 @@ func (s *Store) lockTicketKeys(ctx context.Context, t limits.Ticket) (func(), er
 	return s.locks.lock(ctx, v.([]string))
 }
 
-// ticket is a locked ticket row and its locked counters.
-type ticket struct {
-	id        int64
-	owner     string
-	committed bool
-	open      int32
-	filled    decimal.Decimal
-	closed    decimal.Decimal
-	keys      []string
-	windows   []int64
-	gauges    []decimal.Decimal
-	counters  map[string]*counter
-}
-
-// scanTicket reads a row of lockTicket into t; found reports whether there
-// was one.
-func scanTicket(row pgx.Row, t *ticket, found *bool) error {
-	var filled, closed string
-	var owner []byte
-	var keys [][]byte
-	var gauges []string
-	err := row.Scan(&t.id, &owner, &t.committed, &t.open, &filled, &closed, &keys, &t.windows, &gauges)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	t.owner = string(owner)
-	t.keys = make([]string, len(keys))
-	for i, k := range keys {
-		t.keys[i] = string(k)
-	}
-	if t.filled, err = decimal.NewFromString(filled); err != nil {
-		return err
-	}
-	if t.closed, err = decimal.NewFromString(closed); err != nil {
-		return err
-	}
-	t.gauges = make([]decimal.Decimal, len(gauges))
-	for i, g := range gauges {
-		if t.gauges[i], err = decimal.NewFromString(g); err != nil {
-			return err
-		}
-	}
-	if len(t.keys) != len(t.windows) || len(t.keys) != len(t.gauges) {
-		return fmt.Errorf("ticket %d has parts of different lengths", t.id)
-	}
-	*found = true
-	return nil
-}
-
-// beginTicket opens a transaction and locks ticket id, then its counters,
-// in one round trip; it returns nil when there is no such ticket.
-func (s *Store) beginTicket(ctx context.Context, c *pgx.Conn, id int64) (*ticket, error) {
-	tk := &ticket{counters: map[string]*counter{}}
-	found := false
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(s.q.lockTicket, id).QueryRow(func(r pgx.Row) error { return scanTicket(r, tk, &found) })
-	b.Queue(s.q.lockTicketCounters, id).Query(func(rows pgx.Rows) error { return scanCounters(rows, tk.counters) })
-	if err := c.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, nil
-	}
-	return tk, nil
-}
-
-// pending opens a transaction and locks the uncommitted ticket named by t
-// and its counters, or returns limits.ErrUnknownTicket as an outcome.
-func (s *Store) pending(ctx context.Context, c *pgx.Conn, t limits.Ticket) (*ticket, error) {
-	id, err := strconv.ParseInt(string(t), 10, 64)
-	if err != nil || id <= 0 {
-		return nil, &outcome{err: limits.ErrUnknownTicket}
-	}
-	tk, err := s.beginTicket(ctx, c, id)
-	if err != nil {
-		return nil, err
-	}
-	if tk == nil || tk.committed {
-		return nil, &outcome{err: limits.ErrUnknownTicket}
-	}
-	return tk, nil
-}
-
 func texts(ds []decimal.Decimal) []string {
 	s := make([]string, len(ds))
 	for i, d := range ds {
@@ -405,143 +333,11 @@ func nonNegative(d decimal.Decimal) decimal.Decimal {
 	return d.RoundCeil(scale)
 }
 
-// Commit implements limits.Store.
-func (s *Store) Commit(ctx context.Context, t limits.Ticket, st limits.Settlement) error {
-	filled := nonNegative(st.Filled)
-	unlock, err := s.lockTicketKeys(ctx, t)
-	if err != nil {
-		return fmt.Errorf("pgstore: commit: %w", err)
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
 	}
-	defer unlock()
-	return s.run(ctx, "commit", func(c *pgx.Conn) error {
-		tk, err := s.pending(ctx, c, t)
-		if err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		switch {
-		case !st.Open:
-			s.finish(b, tk, filled)
-		case len(st.OrderIDs) == 0:
-			// Nothing can close it: it keeps all it holds (fail closed).
-			b.Queue(s.q.commitNoIDs, tk.id)
-		default:
-			b.Queue(s.q.insertOrders, []byte(tk.owner), tk.id, bs(distinct(st.OrderIDs)))
-			// Each gauge part now holds one unit per order.
-			n := decimal.NewFromInt(int64(len(st.OrderIDs)))
-			delta := map[string]decimal.Decimal{}
-			for i, w := range tk.windows {
-				if w == 0 {
-					k := tk.keys[i]
-					delta[k] = delta[k].Add(n.Sub(tk.gauges[i]))
-					tk.gauges[i] = n
-				}
-			}
-			s.addSums(b, tk, delta)
-			b.Queue(s.q.commitOpen, tk.id, len(st.OrderIDs), filled.String(), texts(tk.gauges))
-		}
-		b.Queue("COMMIT")
-		return c.SendBatch(ctx, b).Close()
-	})
-}
-
-// addSums queues setting each counter of delta, locked with tk, to its sum
-// plus delta (at least zero).
-func (s *Store) addSums(b *pgx.Batch, tk *ticket, delta map[string]decimal.Decimal) {
-	if len(delta) == 0 {
-		return
-	}
-	keys := make([]string, 0, len(delta))
-	sums := make([]string, 0, len(delta))
-	for k, d := range delta {
-		cn := tk.counters[k]
-		if cn == nil {
-			continue // a ticket's counters are never deleted
-		}
-		v := cn.sum.Add(d)
-		if v.IsNegative() {
-			v = decimal.Zero
-		}
-		keys = append(keys, k)
-		sums = append(sums, v.String())
-	}
-	b.Queue(s.q.setSums, bs(keys), sums)
-}
-
-// finish queues releasing a ticket's gauges and trimming its rolling
-// amounts to filled, then forgetting the ticket; its entries stay until
-// their windows roll.
-func (s *Store) finish(b *pgx.Batch, tk *ticket, filled decimal.Decimal) {
-	b.Queue(s.q.trimEntries, tk.id, filled.String())
-	b.Queue(s.q.dropGauges, bs(tk.keys), texts(tk.gauges))
-	b.Queue(s.q.deleteTicket, tk.id)
-}
-
-// Release implements limits.Store.
-func (s *Store) Release(ctx context.Context, t limits.Ticket) error {
-	unlock, err := s.lockTicketKeys(ctx, t)
-	if err != nil {
-		return fmt.Errorf("pgstore: release: %w", err)
-	}
-	defer unlock()
-	return s.run(ctx, "release", func(c *pgx.Conn) error {
-		tk, err := s.pending(ctx, c, t)
-		if err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		b.Queue(s.q.dropEntries, tk.id)
-		b.Queue(s.q.dropGauges, bs(tk.keys), texts(tk.gauges))
-		b.Queue(s.q.deleteTicket, tk.id)
-		b.Queue("COMMIT")
-		return c.SendBatch(ctx, b).Close()
-	})
-}
-
-var one = decimal.NewFromInt(1)
-
-// CloseOrder implements limits.Store.
-func (s *Store) CloseOrder(ctx context.Context, owner, orderID string, filledQuote decimal.Decimal) error {
-	filled := nonNegative(filledQuote)
-	return s.run(ctx, "closing an order", func(c *pgx.Conn) error {
-		var id int64
-		err := c.QueryRow(ctx, s.q.findOrder, []byte(owner), []byte(orderID)).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		tk, err := s.beginTicket(ctx, c, id)
-		if err != nil || tk == nil {
-			return err
-		}
-		tag, err := c.Exec(ctx, s.q.deleteOrder, []byte(owner), []byte(orderID), id)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err // closed meanwhile by another caller
-		}
-		tk.closed = tk.closed.Add(filled)
-		tk.open--
-		b := &pgx.Batch{}
-		if tk.open <= 0 {
-			// A close reports the order's whole fill, which includes what
-			// filled at once.
-			s.finish(b, tk, decimal.Max(tk.closed, tk.filled))
-		} else {
-			delta := map[string]decimal.Decimal{}
-			for i, w := range tk.windows {
-				if w == 0 && tk.gauges[i].IsPositive() {
-					d := decimal.Min(one, tk.gauges[i])
-					tk.gauges[i] = tk.gauges[i].Sub(d)
-					delta[tk.keys[i]] = delta[tk.keys[i]].Sub(d)
-				}
-			}
-			s.addSums(b, tk, delta)
-			b.Queue(s.q.closeOpen, tk.id, tk.open, tk.closed.String(), texts(tk.gauges))
-		}
-		b.Queue("COMMIT")
-		return c.SendBatch(ctx, b).Close()
-	})
+	return time.Unix(0, n)
 }
 
 // Strike implements limits.Store. A windowed counter keeps the strikes of

@@ -79,10 +79,14 @@ func newGuard(t testing.TB, s limits.Store) *limits.Guard {
 	return g
 }
 
-func buy() *exchange.Intent {
+func buy() *exchange.Intent { return buyAs("") }
+
+// buyAs is buy with a client order id.
+func buyAs(clientID string) *exchange.Intent {
 	return &exchange.Intent{Credential: "main", Venue: "binance",
-		Route:  exchange.Route{Name: "POST /api/v3/order", Class: exchange.ClassTrade},
-		Orders: []exchange.Order{{Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.Limit, Price: decimal.NewFromInt(100), Quantity: decimal.NewFromInt(1)}}}
+		Route: exchange.Route{Name: "POST /api/v3/order", Class: exchange.ClassTrade},
+		Orders: []exchange.Order{{Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.Limit, Price: decimal.NewFromInt(100), Quantity: decimal.NewFromInt(1),
+			ClientID: clientID}}}
 }
 
 // outcome names what Check decided: "granted", "exceeded" (the daily cap),
@@ -178,6 +182,7 @@ func TestHelperProcess(t *testing.T) {
 			close(stop)
 		}()
 		var wg sync.WaitGroup
+		var n atomic.Int64
 		for range 8 {
 			wg.Go(func() {
 				full := 0
@@ -188,7 +193,7 @@ func TestHelperProcess(t *testing.T) {
 					default:
 					}
 					start := time.Now()
-					_, err := g.Check(ctx, buy())
+					_, err := g.Check(ctx, buyAs(fmt.Sprintf("hold-%d-%d", os.Getpid(), n.Add(1))))
 					end := time.Now()
 					o := outcomeOf(err)
 					if err != nil && o != "exceeded" {
@@ -441,7 +446,9 @@ func parseHold(t *testing.T, l string) holdLine {
 
 // TestKill9KeepsReservations: a process killed with SIGKILL in the middle
 // of a burst leaves every reservation it was granted held (none is
-// released silently), and the cap still holds for the processes after it.
+// released silently), the cap still holds for the processes after it, and
+// reconciliation finds the held reservations by their client order ids
+// and settles them.
 func TestKill9KeepsReservations(t *testing.T) {
 	testURL(t)
 	schema := newSchema(t)
@@ -485,6 +492,32 @@ func TestKill9KeepsReservations(t *testing.T) {
 	}
 	if u := usedOrders(t, s); u != 100 {
 		t.Fatalf("the window holds %d orders, want 100", u)
+	}
+	// Reconciliation lists the dead process's reservations by their client
+	// ids, and settles them as the venue answers: here, never placed.
+	ctx := context.Background()
+	tr, err := s.Tracked(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := 0
+	for _, o := range tr {
+		if !strings.HasPrefix(o.ClientID, fmt.Sprintf("hold-%d-", h.cmd.Process.Pid)) {
+			continue
+		}
+		if !o.Pending || !o.Unknown || o.Symbol != "BTCUSDT" {
+			t.Fatalf("tracked %+v; want a pending order of unknown outcome", o)
+		}
+		dead++
+		if err := s.UpdateOrder(ctx, "main", limits.OrderUpdate{ClientID: o.ClientID, Closed: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if dead != held {
+		t.Fatalf("reconciliation found %d of the %d reservations the dead process holds", dead, held)
+	}
+	if u := usedOrders(t, s); u != 100-held {
+		t.Fatalf("after reconciliation the window holds %d orders, want %d", u, 100-held)
 	}
 	checkInvariants(t, schema)
 }

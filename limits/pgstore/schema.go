@@ -24,7 +24,10 @@ import (
 //     part's amount is its entry (ticket, i+1);
 //   - entries outlive their tickets and are dropped when they leave their
 //     windows, by the next reservation on their counter;
-//   - an order maps (owner, order id) to the committed ticket it belongs to.
+//   - a tracked row is an open or unknown order of a committed ticket,
+//     found by (owner, order id) or (owner, client id), newest (highest
+//     ord) first; pending_refs finds a pending ticket by the client ids of
+//     the orders it may create (refs_*).
 var migrations = []string{
 	// Version 1.
 	`
@@ -45,6 +48,9 @@ CREATE TABLE {S}.tickets (
 	keys      bytea[] NOT NULL,
 	windows   bigint[] NOT NULL,
 	gauges    numeric[] NOT NULL,
+	refs_id   bytea[] NOT NULL DEFAULT '{}',
+	refs_cid  bytea[] NOT NULL DEFAULT '{}',
+	refs_sym  bytea[] NOT NULL DEFAULT '{}',
 	created   timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE {S}.entries (
@@ -56,13 +62,28 @@ CREATE TABLE {S}.entries (
 	PRIMARY KEY (ticket, part)
 );
 CREATE INDEX entries_key_at ON {S}.entries (key, at_ns);
-CREATE TABLE {S}.orders (
-	owner    bytea NOT NULL,
-	order_id bytea NOT NULL,
-	ticket   bigint NOT NULL REFERENCES {S}.tickets (id) ON DELETE CASCADE,
-	PRIMARY KEY (owner, order_id)
+CREATE SEQUENCE {S}.tracked_order;
+CREATE TABLE {S}.tracked (
+	seq       bigserial PRIMARY KEY,
+	ord       bigint NOT NULL DEFAULT nextval('{S}.tracked_order'),
+	ticket    bigint NOT NULL REFERENCES {S}.tickets (id) ON DELETE CASCADE,
+	owner     bytea NOT NULL,
+	order_id  bytea,
+	client_id bytea,
+	symbol    bytea NOT NULL,
+	unknown   boolean NOT NULL,
+	at_once   numeric NOT NULL DEFAULT 0
 );
-CREATE INDEX orders_ticket ON {S}.orders (ticket);
+CREATE INDEX tracked_id ON {S}.tracked (owner, order_id);
+CREATE INDEX tracked_cid ON {S}.tracked (owner, client_id);
+CREATE INDEX tracked_ticket ON {S}.tracked (ticket);
+CREATE TABLE {S}.pending_refs (
+	owner     bytea NOT NULL,
+	client_id bytea NOT NULL,
+	ticket    bigint NOT NULL REFERENCES {S}.tickets (id) ON DELETE CASCADE
+);
+CREATE INDEX pending_refs_cid ON {S}.pending_refs (owner, client_id);
+CREATE INDEX pending_refs_ticket ON {S}.pending_refs (ticket);
 CREATE TABLE {S}.strikes (
 	key   bytea PRIMARY KEY,
 	n     integer NOT NULL,

@@ -19,6 +19,10 @@
 //   - keeps every acknowledged change across a reopen;
 //   - keeps keys, owners, order ids and reasons byte for byte, NUL bytes
 //     included (the guard's keys hold them);
+//   - lists the orders it holds open or of unknown outcome (Tracked),
+//     pending tickets' orders included, learns their venue ids and status
+//     from UpdateOrder, and settles them at their real fill, an order two
+//     tickets hold once;
 //   - grants exactly cap/amount of many concurrent reservations, across
 //     every store open on one state when the Harness is Shared, and keeps
 //     exact accounts when commits, releases and closes race with them.
@@ -129,6 +133,9 @@ func Run(t *testing.T, h Harness) {
 		{"Strikes", testStrikes},
 		{"KillSwitch", testKillSwitch},
 		{"OpaqueBytes", testOpaqueBytes},
+		{"TrackedOrders", testTrackedOrders},
+		{"SharedOrder", testSharedOrder},
+		{"SettlementByOrders", testSettlementByOrders},
 		{"ConcurrentExact", testConcurrentExact},
 		{"ConcurrentSettle", testConcurrentSettle},
 	}
@@ -319,16 +326,17 @@ func testRestingOrders(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	wantUsed(t, s, "g", 0, T0, "1")
-	// b closes having filled 5: the ticket keeps 20 + 5, the larger of the
-	// closes' sum and what filled at once.
+	// b closes having filled 5: the ticket keeps what filled at once (10,
+	// by orders that closed at once) and the closes' fills (20 + 5).
 	if err := s.CloseOrder(ctx, "o", "b", dec("5")); err != nil {
 		t.Fatal(err)
 	}
 	s = st.Open(t)
 	wantUsed(t, s, "g", 0, T0, "0")
-	wantUsed(t, s, "w", w, T0, "75")
+	wantUsed(t, s, "w", w, T0, "85")
 
-	// Closes that sum below the commit's fill keep the fill.
+	// One order committed whole: what it filled at once is part of its
+	// whole fill, so a close that reports less keeps that.
 	t3 := reserve(t, s, "o", T0, lim("w", "100", "1000", w), lim("g", "1", "5", 0))
 	if err := s.Commit(ctx, t3, limits.Settlement{Open: true, OrderIDs: []string{"c"}, Filled: dec("60")}); err != nil {
 		t.Fatal(err)
@@ -336,7 +344,7 @@ func testRestingOrders(t *testing.T, h Harness) {
 	if err := s.CloseOrder(ctx, "o", "c", dec("0")); err != nil {
 		t.Fatal(err)
 	}
-	wantUsed(t, s, "w", w, T0, "135")
+	wantUsed(t, s, "w", w, T0, "145")
 	wantUsed(t, s, "g", 0, T0, "0")
 }
 
@@ -654,4 +662,150 @@ func testOpaqueBytes(t *testing.T, h Harness) {
 	if k, err := st.Open(t).KillSwitch(ctx); err != nil || k.Reason != reason {
 		t.Fatalf("kill switch %+v, %v; want reason %q", k, err, reason)
 	}
+}
+
+// testTrackedOrders: orders committed as of unknown outcome (by client
+// order id only, or by venue id with no status) and the orders of a
+// pending ticket hold their budget, are listed by Tracked, learn their
+// venue id and status from UpdateOrder, and settle at their real fill when
+// they close; the list, the ids and the budget survive a reopen.
+func testTrackedOrders(t *testing.T, h Harness) {
+	ctx := context.Background()
+	st := h.NewState(t)
+	c := &clock{st: st, now: T0}
+	s := st.Open(t)
+	const w = time.Hour
+	req := func(cid string) *limits.ReserveRequest {
+		return &limits.ReserveRequest{Owner: "bot", Now: c.now, Limits: []limits.Limit{lim("w", "100", "1000", w), lim("g", "1", "5", 0)},
+			Orders: []limits.OrderRef{{ClientID: cid, Symbol: "BTCUSDT"}}}
+	}
+	var ids []limits.Ticket
+	for _, cid := range []string{"c1", "c2", "c3"} {
+		id, err := s.Reserve(ctx, req(cid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if _, err := s.Reserve(ctx, &limits.ReserveRequest{Owner: "bot", Now: c.now, DryRun: true, Limits: []limits.Limit{lim("w", "1", "1000", w)},
+		Orders: []limits.OrderRef{{ClientID: "dry", Symbol: "BTCUSDT"}}}); err != nil {
+		t.Fatal(err)
+	}
+	// c1: a lost answer; c2: an ACK with venue id 22; c3 pending (its
+	// process stopped mid-request).
+	if err := s.Commit(ctx, ids[0], limits.Settlement{Orders: []limits.OrderRef{{ClientID: "c1", Symbol: "BTCUSDT", Unknown: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, ids[1], limits.Settlement{Orders: []limits.OrderRef{{ID: "22", ClientID: "c2", Symbol: "BTCUSDT", Unknown: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	s = st.Open(t)
+	tr, err := s.Tracked(ctx, "bot")
+	if err != nil || len(tr) != 3 {
+		t.Fatalf("tracked %+v, %v; want c1, c2, c3", tr, err)
+	}
+	for _, o := range tr {
+		if !o.Unknown || o.Symbol != "BTCUSDT" || o.Owner != "bot" || o.At.IsZero() || c.exact() && !o.At.Equal(T0) {
+			t.Errorf("tracked %+v", o)
+		}
+		if o.Pending != (o.ClientID == "c3") {
+			t.Errorf("%s pending %v", o.ClientID, o.Pending)
+		}
+	}
+	if other, err := s.Tracked(ctx, "other"); err != nil || len(other) != 0 {
+		t.Errorf("another owner's orders: %+v, %v", other, err)
+	}
+	wantUsed(t, s, "w", w, c.now, "300")
+	// c1 rests at the venue as order 11; c3 was placed and filled 40.
+	if err := s.UpdateOrder(ctx, "bot", limits.OrderUpdate{ID: "11", ClientID: "c1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateOrder(ctx, "bot", limits.OrderUpdate{ID: "33", ClientID: "c3", Closed: true, Filled: dec("40")}); err != nil {
+		t.Fatal(err)
+	}
+	// Orders nobody tracks change nothing.
+	if err := s.UpdateOrder(ctx, "bot", limits.OrderUpdate{ID: "99", ClientID: "c9", Closed: true}); err != nil {
+		t.Fatal(err)
+	}
+	s = st.Open(t)
+	tr, _ = s.Tracked(ctx, "bot")
+	if len(tr) != 2 || tr[0].ID != "11" || tr[0].ClientID != "c1" || tr[0].Unknown || tr[1].ID != "22" || !tr[1].Unknown {
+		t.Fatalf("tracked %+v; want 11 known, 22 unknown", tr)
+	}
+	wantUsed(t, s, "w", w, c.now, "240")
+	wantUsed(t, s, "g", 0, c.now, "2")
+	// Release of the ticket an update committed: it is no longer pending.
+	if err := s.Release(ctx, ids[2]); !errors.Is(err, limits.ErrUnknownTicket) {
+		t.Fatalf("release of a ticket a look-up settled: %v", err)
+	}
+	// Order 11 closes by venue id (a cancel's answer), 22 was never placed.
+	if err := s.CloseOrder(ctx, "bot", "11", dec("25")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateOrder(ctx, "bot", limits.OrderUpdate{ClientID: "c2", ID: "22", Closed: true}); err != nil {
+		t.Fatal(err)
+	}
+	s = st.Open(t)
+	if tr, _ := s.Tracked(ctx, "bot"); len(tr) != 0 {
+		t.Fatalf("tracked %+v, want none", tr)
+	}
+	wantUsed(t, s, "w", w, c.now, "65")
+	wantUsed(t, s, "g", 0, c.now, "0")
+	// A released ticket's orders are no longer listed.
+	id, err := s.Reserve(ctx, req("c4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if tr, _ := st.Open(t).Tracked(ctx, "bot"); len(tr) != 0 {
+		t.Fatalf("tracked %+v after a release", tr)
+	}
+}
+
+// testSharedOrder: two tickets holding one order (an order and its edit)
+// both settle when it closes, and its fill counts once.
+func testSharedOrder(t *testing.T, h Harness) {
+	ctx := context.Background()
+	st := h.NewState(t)
+	s := st.Open(t)
+	for _, amount := range []string{"100", "150"} {
+		id := reserve(t, s, "bot", T0, lim("w", amount, "1000", time.Hour), lim("g", "1", "5", 0))
+		if err := s.Commit(ctx, id, limits.Settlement{Orders: []limits.OrderRef{{ID: "7", ClientID: "c7", Symbol: "S", Unknown: true}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = st.Open(t)
+	if tr, _ := s.Tracked(ctx, "bot"); len(tr) != 2 {
+		t.Fatalf("tracked %+v", tr)
+	}
+	if err := s.CloseOrder(ctx, "bot", "7", dec("120")); err != nil {
+		t.Fatal(err)
+	}
+	s = st.Open(t)
+	if tr, _ := s.Tracked(ctx, "bot"); len(tr) != 0 {
+		t.Fatalf("tracked %+v", tr)
+	}
+	wantUsed(t, s, "w", time.Hour, T0, "120")
+	wantUsed(t, s, "g", 0, T0, "0")
+}
+
+// testSettlementByOrders: a settlement by order refs counts what the
+// closed orders filled plus each tracked order's whole fill.
+func testSettlementByOrders(t *testing.T, h Harness) {
+	ctx := context.Background()
+	st := h.NewState(t)
+	s := st.Open(t)
+	id := reserve(t, s, "bot", T0, lim("w", "300", "1000", time.Hour), lim("g", "2", "5", 0))
+	if err := s.Commit(ctx, id, limits.Settlement{Filled: dec("100"), Orders: []limits.OrderRef{{ID: "2", Symbol: "S"}}}); err != nil {
+		t.Fatal(err)
+	}
+	wantUsed(t, s, "g", 0, T0, "1")
+	if err := s.CloseOrder(ctx, "bot", "2", dec("90")); err != nil {
+		t.Fatal(err)
+	}
+	s = st.Open(t)
+	wantUsed(t, s, "w", time.Hour, T0, "190")
+	wantUsed(t, s, "g", 0, T0, "0")
 }
