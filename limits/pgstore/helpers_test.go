@@ -73,7 +73,7 @@ func openStore(t testing.TB, schema string, opts ...pgstore.Option) *pgstore.Sto
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"regexp"
 	"sync"
@@ -155,12 +156,15 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, c *config) (*Store, error
 }
 
 // Close closes the pool Open made; a store made by New leaves its pool
-// open.
-func (s *Store) Close() {
+// open. It returns nil: it has the io.Closer form of FileStore.Close.
+func (s *Store) Close() error {
 	if s.ownPool {
 		s.pool.Close()
 	}
+	return nil
 }
+
+var _ io.Closer = (*Store)(nil)
 
 // Schema returns the name of the schema the store keeps its tables in.
 func (s *Store) Schema() string { return s.schema }
