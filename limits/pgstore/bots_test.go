@@ -3,8 +3,10 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
@@ -19,7 +21,9 @@ import (
 // one account on the simulated venue with their state in one schema. The
 // daily cap holds across both, each sees the other's open orders, and the
 // kill switch one trips halts the other until either resets it.
-func TestTwoBotsShareCapsAndKillSwitch(t *testing.T) {
+// Reconciliation in either accounts for the other's orders, and still
+// reports an order placed with the key outside keyfence, which halts both.
+func TestTwoBotsShareOneAccount(t *testing.T) {
 	testURL(t)
 	ctx := context.Background()
 	schema := newSchema(t)
@@ -52,6 +56,7 @@ credentials:
 	type bot struct {
 		guard  *limits.Guard
 		client *binance.Client
+		keys   *signer.Memory
 	}
 	newBot := func() bot {
 		keys := signer.NewMemory()
@@ -75,7 +80,7 @@ credentials:
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		return bot{guard, c}
+		return bot{guard, c, keys}
 	}
 	a, b := newBot(), newBot()
 	order := func(x bot) error {
@@ -130,4 +135,51 @@ credentials:
 		t.Fatalf("the venue got %d orders, want 3", n)
 	}
 	checkInvariants(t, schema)
+
+	// Reconciliation in either bot accounts for the other's orders as
+	// signed (their reservations are in the shared store; the allow
+	// records are in the other bot's audit log).
+	for name, x := range map[string]bot{"a": a, "b": b} {
+		rep, err := x.client.Reconcile(ctx)
+		if err != nil || len(rep.Foreign) != 0 {
+			t.Fatalf("bot %s's reconciliation: foreign %v, %v", name, rep.Foreign, err)
+		}
+		if len(rep.Open) == 0 {
+			t.Fatalf("bot %s's reconciliation saw no open order", name)
+		}
+	}
+	if tripped, reason := a.guard.Tripped(ctx); tripped {
+		t.Fatalf("the switch tripped after reconciliation: %s", reason)
+	}
+	// The key used outside keyfence is still caught, and halts both.
+	scheme, err := binance.NewScheme(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := a.keys.Info(ctx, "bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &exchange.Request{Credential: "bot", Method: http.MethodPost, Path: "/api/v3/order", Params: exchange.Params{
+		{Key: "symbol", Value: "BTCUSDT"}, {Key: "side", Value: "BUY"}, {Key: "type", Value: "LIMIT"}, {Key: "timeInForce", Value: "GTC"},
+		{Key: "quantity", Value: "0.001"}, {Key: "price", Value: "48000"}, {Key: "newClientOrderId", Value: "attacker-1"}}}
+	now := time.Now()
+	payload, err := scheme.Prepare(nil, req, key, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w exchange.Wire
+	if err := scheme.Sign(ctx, a.keys, key, req, payload, now, &w); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := exchange.Do(ctx, http.DefaultClient, sim.URL(), &w); err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("the order outside keyfence: %v %+v", err, resp)
+	}
+	rep, err := b.client.Reconcile(ctx)
+	if len(rep.Foreign) != 1 || rep.Foreign[0].Order.ClientID != "attacker-1" || !errors.Is(err, exchange.ErrForeignOrder) {
+		t.Fatalf("bot b's reconciliation after an order outside keyfence: foreign %v, %v", rep.Foreign, err)
+	}
+	if tripped, _ := a.guard.Tripped(ctx); !tripped {
+		t.Fatal("a foreign order found by bot b did not halt bot a")
+	}
 }

@@ -87,6 +87,7 @@ func age(t testing.TB, schema string, d time.Duration) {
 		`UPDATE ` + id + `.entries SET at_ns = at_ns - $1`,
 		`UPDATE ` + id + `.tickets SET at_ns = at_ns - $1`,
 		`UPDATE ` + id + `.strikes SET times = ARRAY(SELECT x - $1 FROM unnest(times) AS x)`,
+		`UPDATE ` + id + `.reserved_orders SET at_ns = at_ns - $1`,
 	} {
 		if _, err := a.Exec(ctx, q, int64(d)); err != nil {
 			t.Fatal(err)

@@ -533,3 +533,18 @@ func (s *Store) Tracked(ctx context.Context, owner string) ([]limits.TrackedOrde
 	})
 	return out, nil
 }
+
+// ReservedOrder implements limits.SharedOrders: the newest order of owner
+// with client id clientID that a reservation named within the retention
+// (WithOrderRetention), whichever process made it.
+func (s *Store) ReservedOrder(ctx context.Context, owner, clientID string) (limits.OrderRef, bool, error) {
+	var sym []byte
+	err := s.pool.QueryRow(ctx, s.q.reservedOrder, []byte(owner), []byte(clientID)).Scan(&sym)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return limits.OrderRef{}, false, nil
+	}
+	if err != nil {
+		return limits.OrderRef{}, false, s.fail(ctx, "looking up a reserved order", err)
+	}
+	return limits.OrderRef{ClientID: clientID, Symbol: string(sym)}, true, nil
+}
