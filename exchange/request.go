@@ -2,6 +2,8 @@ package exchange
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -212,4 +214,78 @@ func (w *Wire) URL(base string) string {
 		u += "?" + w.Query
 	}
 	return u
+}
+
+// CheckHeader checks the caller's header fields of a request before its
+// intent is parsed, and returns a one-line reason when one could make the
+// venue read the request otherwise than the intent parser reads it:
+//
+//   - Content-Type other than contentType (the venue's body format,
+//     optionally with "; charset=utf-8"), or given twice: a venue that
+//     reads the body as multipart or JSON where the parser reads a form
+//     (or the reverse) would see other parameters than the guard checked;
+//   - Content-Encoding, Transfer-Encoding, Content-Length, Trailer: the
+//     body the venue decodes would not be the bytes that were parsed;
+//   - X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override: a server
+//     that honours one runs another route than the one classified;
+//   - Host: the request would be routed elsewhere than where it is signed for.
+//
+// Venue schemes set these fields themselves. The error does not wrap a
+// sentinel: the venue's Intent wraps it in ErrMalformedRequest.
+func (r *Request) CheckHeader(contentType string) error {
+	seenType := false
+	for _, f := range r.Header {
+		switch {
+		case strings.EqualFold(f.Name, "Content-Type"):
+			if seenType {
+				return errors.New("header Content-Type is given more than once; leave it to keyfence")
+			}
+			seenType = true
+			if !sameContentType(f.Value, contentType) {
+				return fmt.Errorf("header Content-Type %q is not %s; leave it to keyfence", shorten(f.Value), contentType)
+			}
+		case refusedHeader(f.Name):
+			return fmt.Errorf("header %s changes how the venue reads the request; leave it out", shorten(f.Name))
+		}
+	}
+	return nil
+}
+
+// refusedHeaders are the fields CheckHeader refuses whatever their value,
+// in lower case.
+var refusedHeaders = []string{
+	"content-encoding", "transfer-encoding", "content-length", "trailer",
+	"x-http-method-override", "x-http-method", "x-method-override", "host",
+}
+
+func refusedHeader(name string) bool {
+	for _, h := range refusedHeaders {
+		if strings.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameContentType reports whether v is want, case-insensitively,
+// optionally followed by a UTF-8 charset parameter and nothing else.
+func sameContentType(v, want string) bool {
+	mt, rest, _ := strings.Cut(v, ";")
+	if !strings.EqualFold(strings.TrimSpace(mt), want) {
+		return false
+	}
+	if rest = strings.TrimSpace(rest); rest == "" {
+		return true
+	}
+	k, val, ok := strings.Cut(rest, "=")
+	val = strings.Trim(strings.TrimSpace(val), `"`)
+	return ok && strings.EqualFold(strings.TrimSpace(k), "charset") && strings.EqualFold(val, "utf-8")
+}
+
+// shorten cuts s for an error message.
+func shorten(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
 }
