@@ -598,8 +598,16 @@ func (g *Guard) notionalAt(cg *credGuard, sg *symGuard, o *exchange.Order, ref d
 	var price decimal.Decimal
 	switch {
 	case priced(o.Type):
-		// A limit order, triggered or not, fills at its price or better.
+		// A limit order, triggered or not, fills at its price or better:
+		// a buy at its price or less; a sell at its price or more, up to
+		// the bid it meets when it is sent, or when it triggers.
 		price = o.Price
+		if o.Side == exchange.Sell {
+			price = decimal.Max(price, ref)
+			if stopType(o.Type) {
+				price = decimal.Max(price, trigger(o, ref))
+			}
+		}
 	case o.Type == exchange.Market:
 		// A market order may fill anywhere the book lets it: value it at
 		// the reference widened by the band.
