@@ -289,3 +289,31 @@ func shorten(s string) string {
 	}
 	return s
 }
+
+// CleanPath reports whether p is a path that no server reads as another
+// path: it starts with '/', holds only letters, digits and "-._~/" (no
+// escape, no ';' path parameter, no backslash, no query or fragment), and
+// no segment is empty, "." or "..". Route tables match exact paths; a
+// table that also classifies whole families by prefix must refuse what is
+// not clean, or "/refused/prefix/../../order" would be classified by its
+// prefix and run elsewhere.
+func CleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	segStart := 1
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			if c := p[i]; !unreserved[c] {
+				return false
+			}
+			continue
+		}
+		switch p[segStart:i] {
+		case "", ".", "..":
+			return false
+		}
+		segStart = i + 1
+	}
+	return true
+}

@@ -285,7 +285,7 @@ func lookup(method, path string) (string, *routeSpec, bool) {
 		return r.name, r.spec, true
 	}
 	name := method + " " + path
-	if strings.ContainsAny(path, "?#") {
+	if !exchange.CleanPath(path) {
 		return name, nil, false
 	}
 	for _, pr := range prefixRoutes {
