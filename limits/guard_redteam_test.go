@@ -115,3 +115,22 @@ func TestRedteamNumGreater(t *testing.T) {
 		}
 	}
 }
+
+// A credential's allowlist binds to its venue: an intent for another
+// venue on that credential is refused even when the symbol is listed.
+func TestRedteamCredentialBoundToItsVenue(t *testing.T) {
+	f := newFixture(t, testPolicy, nil)
+	in := trade("main", limit("BTCUSDT", exchange.Buy, "100", "1"))
+	in.Venue = "kucoin"
+	if _, rule := f.check(in); rule != RuleCredential {
+		t.Fatalf("rule %q, want %q", rule, RuleCredential)
+	}
+	in = trade("main", limit("btcusdt", exchange.Buy, "100", "1"))
+	if _, rule := f.check(in); rule != RuleSymbol {
+		t.Fatalf("lower-case symbol: rule %q, want %q", rule, RuleSymbol)
+	}
+	in = trade("main", limit("BTCUSDT ", exchange.Buy, "100", "1"))
+	if _, rule := f.check(in); rule != RuleSymbol {
+		t.Fatalf("symbol with a space: rule %q, want %q", rule, RuleSymbol)
+	}
+}
