@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"context"
 	"testing"
 
 	"github.com/keyfence/keyfence/exchange"
@@ -132,5 +133,35 @@ func TestRedteamCredentialBoundToItsVenue(t *testing.T) {
 	in = trade("main", limit("BTCUSDT ", exchange.Buy, "100", "1"))
 	if _, rule := f.check(in); rule != RuleSymbol {
 		t.Fatalf("symbol with a space: rule %q, want %q", rule, RuleSymbol)
+	}
+}
+
+// The fast path and the Store decide and count sells below the bid alike,
+// with decimals finer than the counters' units too.
+func TestRedteamFastPathDecidesSellsAsStore(t *testing.T) {
+	fast := newFixture(t, testPolicy, nil)
+	slow := newFixture(t, testPolicy, &genericStore{NewMemoryStore()})
+	release := func(ctx context.Context, r exchange.Reservation) error { return r.Release(ctx, nil) }
+	keep := func(ctx context.Context, r exchange.Reservation) error {
+		return r.Commit(ctx, exchange.Outcome{Open: true, OrderIDs: []string{"s"}})
+	}
+	script := []fastStep{
+		{name: "below the bid", in: trade("main", limit("BTCUSDT", exchange.Sell, "98", "2")), settle: keep},
+		{name: "below the bid, finer than units", in: trade("main", limit("BTCUSDT", exchange.Sell, "98.9999999999999999999", "1.0000000000000000001")), settle: keep},
+		{name: "a hair below the bid", in: trade("main", limit("BTCUSDT", exchange.Sell, "98.99999999999999999", "0.5")), settle: release},
+		{name: "over the cap at the bid", in: trade("main", limit("BTCUSDT", exchange.Sell, "97.5", "5.06"))},
+		{name: "at the cap at the bid", in: trade("main", limit("ETHUSDT", exchange.Sell, "8.9", "111.1")), settle: release},
+		{name: "over the cap at the bid, ETH", in: trade("main", limit("ETHUSDT", exchange.Sell, "8.9", "111.2"))},
+		{name: "above the bid", in: trade("main", limit("BTCUSDT", exchange.Sell, "100.5", "1")), settle: release},
+	}
+	runFastScript(t, fast, slow, script)
+	for _, key := range []string{"main\x00symbol\x00BTCUSDT", "main\x00quote\x00USDT"} {
+		ca, cb := fast.store.(*MemoryStore).s.counters[key], slow.store.(*genericStore).s.counters[key]
+		if ca == nil || cb == nil {
+			t.Fatalf("counter %q missing", key)
+		}
+		if a, b := ca.sum, cb.sum; a != b {
+			t.Errorf("counter %q: fast path %v, Store %v", key, a.decimal(), b.decimal())
+		}
 	}
 }
