@@ -141,6 +141,9 @@ func openData(ctx context.Context, path string, data, passphrase []byte) (*Keyst
 		return nil, err
 	}
 	master, err := c.hdr.unwrap(passphrase)
+	if errors.Is(err, ErrKMSWrapped) {
+		return nil, fmt.Errorf("%w: %s is wrapped by %s", err, path, c.hdr.kms.uri)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w for %s: try again with the right passphrase", ErrWrongPassphrase, path)
 	}
@@ -413,6 +416,9 @@ func (k *Keystore) forget(e *entry) {
 	if e.refPass != nil {
 		e.refPass.Close()
 	}
+	if e.refMAC != nil {
+		e.refMAC.Close()
+	}
 }
 
 // ChangePassphrase rewraps the master key under newPassphrase, with a new
@@ -440,6 +446,9 @@ func (k *Keystore) ChangePassphrase(ctx context.Context, newPassphrase []byte, o
 		o(&c)
 	}
 	kdf := k.hdr.kdf
+	if kdf == (KDFParams{}) {
+		kdf = DefaultKDFParams() // a keystore wrapped only by a KMS gets its first passphrase
+	}
 	if c.kdf != nil {
 		kdf = *c.kdf
 	}
@@ -454,6 +463,7 @@ func (k *Keystore) ChangePassphrase(ctx context.Context, newPassphrase []byte, o
 		return err
 	}
 	h = k.nextHeader(h)
+	h.kms = k.hdr.kms // a KMS wrap stays beside the passphrase
 	replaced, werr := writeAtomic(k.target, encode(h, k.entries, k.keys), false, k.hook)
 	if !replaced {
 		return werr
@@ -478,6 +488,9 @@ func (k *Keystore) Close() error {
 	for _, e := range k.entries {
 		if e.refPass != nil {
 			e.refPass.Close()
+		}
+		if e.refMAC != nil {
+			e.refMAC.Close()
 		}
 	}
 	k.keys.wipe()
@@ -533,7 +546,7 @@ func (tx *Tx) Add(e Entry, secret, passphrase []byte) error {
 	}
 	e.Backend, e.Public = BackendKeystore, nil
 	if e.URI != "" {
-		return fail(fmt.Errorf("%w: a key with a PKCS#11 URI is added with AddReference", ErrInvalidEntry))
+		return fail(fmt.Errorf("%w: a key with a URI is added with AddReference", ErrInvalidEntry))
 	}
 	if err := tx.checkNew(&e, passphrase); err != nil {
 		return fail(err)
@@ -561,16 +574,17 @@ func (tx *Tx) Add(e Entry, secret, passphrase []byte) error {
 	return tx.seal(n, secret, passphrase, fail)
 }
 
-// AddReference records an entry whose secret is an object in an HSM, named
-// by e.URI (an RFC 7512 "pkcs11:" URI, checked for syntax only). A Signer
-// made WithResolver signs with it. passphrase is the API passphrase, sealed
+// AddReference records an entry whose secret is held by another backend,
+// named by e.URI: an object in an HSM (an RFC 7512 "pkcs11:" URI), a KMS
+// key ("awskms://...") or a Vault Transit key ("vault://..."), checked for
+// syntax only. A Signer made WithResolver signs with it. passphrase is the API passphrase, sealed
 // in the keystore like a secret, or nil.
 func (tx *Tx) AddReference(e Entry, passphrase []byte) error {
 	fail := func(err error) error { return &EntryError{Op: "add reference", Name: e.Name, Err: err} }
 	if tx.done {
 		return fail(errors.New("keystore: transaction is finished"))
 	}
-	e.Backend, e.Public = BackendPKCS11, nil
+	e.Backend, e.Public = referenceBackend(e.URI), nil
 	if err := tx.checkNew(&e, passphrase); err != nil {
 		return fail(err)
 	}
