@@ -127,3 +127,48 @@ func TestRedteamFundMovingRoutesNeverTradeOrRead(t *testing.T) {
 		}
 	}
 }
+
+// The request weight of a route whose weight depends on its parameters is
+// the largest any reading gives: Binance reads the query and the body, so
+// a weight-raising parameter in the body counts, and a parameter given
+// twice (a public request is not parsed for an intent) counts at its
+// dearest. Before, the body and the second value were ignored: 20 test
+// orders with commission rates cost 20 instead of 400, and the rate guard
+// let a flood through to the venue's ban.
+func TestRedteamWeightReadsQueryAndBody(t *testing.T) {
+	s := mustScheme(t, 0)
+	for _, c := range []struct {
+		method, path, query, body string
+		want                      int
+	}{
+		{"POST", "/api/v3/order/test", "", "symbol=BTCUSDT&computeCommissionRates=true", 20},
+		{"POST", "/api/v3/order/test", "computeCommissionRates=false&computeCommissionRates=true", "", 20},
+		{"POST", "/api/v3/sor/order/test", "", "computeCommissionRates=true", 20},
+		{"POST", "/api/v3/order/test", "symbol=BTCUSDT", "", 1},
+		{"GET", "/api/v3/depth", "symbol=BTCUSDT&limit=5&limit=5000", "", 250},
+		{"GET", "/api/v3/depth", "symbol=BTCUSDT&limit=5", "limit=5000", 250},
+		{"GET", "/api/v3/depth", "symbol=BTCUSDT&limit=5", "", 5},
+		// A weight-lowering parameter counts only where it lowers the
+		// weight under every reading.
+		{"GET", "/api/v3/myTrades", "symbol=BTCUSDT", "orderId=1", 20},
+		{"GET", "/api/v3/myTrades", "symbol=BTCUSDT&orderId=1", "", 5},
+		{"GET", "/api/v3/openOrders", "", "symbol=BTCUSDT", 80},
+		{"GET", "/api/v3/openOrders", "symbol=BTCUSDT", "", 6},
+	} {
+		q, err := exchange.ParseParams(c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := &exchange.Request{Method: c.method, Path: c.path, Params: q}
+		if c.body != "" {
+			req.Body = []byte(c.body)
+		}
+		r, err := s.Classify(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Cost.Weight != c.want {
+			t.Errorf("%s %s?%s body %q: weight %d, want %d", c.method, c.path, c.query, c.body, r.Cost.Weight, c.want)
+		}
+	}
+}
