@@ -315,7 +315,10 @@ func (g *Guard) check(ctx context.Context, in *exchange.Intent) (exchange.Reserv
 	}
 	class := in.Route.Class
 	trade := class == exchange.ClassTrade
-	if trade {
+	// The kill switch halts everything that can move value: trades,
+	// transfers, withdrawals and key changes. Reads, cancels and public
+	// requests pass.
+	if halts(class, trade) {
 		// A fast store's KillSwitch cannot fail, so it is read only when
 		// the switch looks tripped.
 		if g.fast == nil || g.fast.fastTripped() {
@@ -347,6 +350,20 @@ func (g *Guard) check(ctx context.Context, in *exchange.Intent) (exchange.Reserv
 		return &reservation{g: g, cg: cg}, nil
 	}
 	return g.checkTrade(ctx, cg, in)
+}
+
+// halts reports whether the kill switch refuses endpoints of class cl
+// (trade tells whether cl is ClassTrade): every class but public, read
+// and cancel, and any class the guard does not know.
+func halts(cl exchange.Class, trade bool) bool {
+	if trade {
+		return true
+	}
+	switch cl {
+	case exchange.ClassPublic, exchange.ClassRead, exchange.ClassCancel:
+		return false
+	}
+	return true
 }
 
 // allows reports whether the credential may use endpoints of class cl;
@@ -772,7 +789,7 @@ func (g *Guard) trip(ctx context.Context, reason string) error {
 	return nil
 }
 
-// Trip trips the kill switch by hand: every trade intent is refused until
+// Trip trips the kill switch by hand: every trade, transfer, withdraw and keys intent is refused until
 // Reset; cancels, reads and public requests still pass. The state lives in
 // the store, so with a FileStore it survives restarts.
 func (g *Guard) Trip(ctx context.Context, reason string) error {

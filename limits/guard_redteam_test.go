@@ -165,3 +165,51 @@ func TestRedteamFastPathDecidesSellsAsStore(t *testing.T) {
 		}
 	}
 }
+
+// The kill switch halts everything but public requests, reads and
+// cancels: a credential whose policy allows withdrawals or transfers
+// cannot move funds once trading is halted (a foreign order was found, the
+// bot misbehaved). Before, only trade intents read the switch.
+func TestRedteamKillSwitchHaltsWithdrawalsAndTransfers(t *testing.T) {
+	const pol = `
+version: 1
+kill_switch: {max_denials: 0}
+credentials:
+  ops:
+    venue: binance
+    allow: [read, cancel, trade, transfer, withdraw, keys]
+    order_types: [LIMIT]
+    max_open_orders: 5
+    price_band: "2%"
+    quotes:
+      USDT: {max_order_notional: "100", max_daily_notional: "100"}
+    symbols:
+      BTCUSDT: {}
+`
+	f := newFixture(t, pol, nil)
+	intent := func(cl exchange.Class) *exchange.Intent {
+		return &exchange.Intent{Credential: "ops", Venue: "binance", Route: exchange.Route{Name: "X /x", Class: cl}}
+	}
+	for _, cl := range []exchange.Class{exchange.ClassWithdraw, exchange.ClassTransfer, exchange.ClassKeys} {
+		if _, rule := f.check(intent(cl)); rule != "" {
+			t.Fatalf("%s before the trip: rule %q", cl, rule)
+		}
+	}
+	if err := f.guard.Trip(context.Background(), "foreign order"); err != nil {
+		t.Fatal(err)
+	}
+	for _, cl := range []exchange.Class{exchange.ClassWithdraw, exchange.ClassTransfer, exchange.ClassKeys, exchange.ClassTrade} {
+		in := intent(cl)
+		if cl == exchange.ClassTrade {
+			in = trade("ops", limit("BTCUSDT", exchange.Buy, "100", "0.1"))
+		}
+		if _, rule := f.check(in); rule != RuleKillSwitch {
+			t.Errorf("%s while halted: rule %q, want %q", cl, rule, RuleKillSwitch)
+		}
+	}
+	for _, cl := range []exchange.Class{exchange.ClassRead, exchange.ClassCancel} {
+		if _, rule := f.check(intent(cl)); rule != "" {
+			t.Errorf("%s while halted: rule %q, want allowed", cl, rule)
+		}
+	}
+}
