@@ -789,8 +789,9 @@ func (g *Guard) trip(ctx context.Context, reason string) error {
 	return nil
 }
 
-// Trip trips the kill switch by hand: every trade, transfer, withdraw and keys intent is refused until
-// Reset; cancels, reads and public requests still pass. The state lives in
+// Trip trips the kill switch by hand: every trade, transfer, withdraw and
+// keys intent is refused until Reset; cancels, reads and public requests
+// still pass. The state lives in
 // the store, so with a FileStore it survives restarts.
 func (g *Guard) Trip(ctx context.Context, reason string) error {
 	if reason == "" {
