@@ -146,3 +146,15 @@ credentials:
 		t.Fatalf("5 orders at the per-order cap: rule %q", r)
 	}
 }
+
+// POST /api/v1/hf/orders/alter names no side: the guard cannot tell which
+// band edge the new price must keep, so it refuses it whatever the price.
+func TestRedteamAlterRefusedByTheGuard(t *testing.T) {
+	r, err := guardRule(t, "/api/v1/hf/orders/alter", `{"symbol":"BTC-USDT","orderId":"1","newPrice":"50000","newSize":"0.001"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r == "" {
+		t.Fatal("alter allowed")
+	}
+}
