@@ -2,6 +2,7 @@ package binance
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/keyfence/keyfence/exchange"
@@ -169,6 +170,49 @@ func TestRedteamWeightReadsQueryAndBody(t *testing.T) {
 		}
 		if r.Cost.Weight != c.want {
 			t.Errorf("%s %s?%s body %q: weight %d, want %d", c.method, c.path, c.query, c.body, r.Cost.Weight, c.want)
+		}
+	}
+}
+
+// Every entry of the route table: a route whose path names a transfer, a
+// withdrawal, a sub-account, a key or a payment is never public, read,
+// trade or cancel; every trade route parses its orders (an empty request
+// is malformed, never an intent without orders).
+func TestRedteamEveryRouteClassified(t *testing.T) {
+	s := mustScheme(t, 0)
+	moves := []string{"withdraw", "transfer", "sub-account", "subAccount", "apiRestrictions/ip", "giftcard", "pay/", "convert", "dust", "loan", "borrow", "earn", "staking"}
+	for name, spec := range routeTable {
+		method, path, _ := cutSpace(name)
+		for _, m := range moves {
+			if strings.Contains(path, m) {
+				switch spec.class {
+				case exchange.ClassTransfer, exchange.ClassWithdraw, exchange.ClassKeys:
+				default:
+					t.Errorf("%s names %q but is classified %s", name, m, spec.class)
+				}
+			}
+		}
+		if spec.class != exchange.ClassTrade {
+			if spec.kind != kindNone {
+				t.Errorf("%s creates orders but is classified %s", name, spec.class)
+			}
+			continue
+		}
+		req := &exchange.Request{Method: method, Path: path}
+		r, err := s.Classify(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in exchange.Intent
+		if err := s.Intent(req, r, &in); !errors.Is(err, exchange.ErrMalformedRequest) || len(in.Orders) != 0 {
+			t.Errorf("%s: an empty request parsed: %v, %d orders", name, err, len(in.Orders))
+		}
+	}
+	for _, pr := range prefixRoutes {
+		switch pr.class {
+		case exchange.ClassTransfer, exchange.ClassWithdraw, exchange.ClassKeys:
+		default:
+			t.Errorf("prefix %s is classified %s", pr.prefix, pr.class)
 		}
 	}
 }

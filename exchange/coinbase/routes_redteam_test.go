@@ -73,3 +73,39 @@ func TestRedteamFundMovingRoutesNeverTradeOrRead(t *testing.T) {
 		}
 	}
 }
+
+// Every entry of the route table: a route whose path moves funds is never
+// public, read or cancel, and a trade route among them refuses to parse;
+// every trade route parses its orders (an empty body is malformed).
+func TestRedteamEveryRouteClassified(t *testing.T) {
+	s := mustScheme(t, "")
+	moves := []string{"move_funds", "allocate", "sweeps", "transactions", "convert", "withdraw", "deposit"}
+	for _, p := range routePatterns {
+		name := p.method + " " + p.path
+		for _, m := range moves {
+			if strings.Contains(p.path, m) && p.method != "GET" {
+				switch {
+				case p.spec.class == exchange.ClassTransfer, p.spec.class == exchange.ClassWithdraw:
+				case p.spec.class == exchange.ClassTrade && p.spec.kind == kindRefused:
+				default:
+					t.Errorf("%s names %q but is classified %s", name, m, p.spec.class)
+				}
+			}
+		}
+		if p.spec.class != exchange.ClassTrade {
+			if p.spec.kind != kindNone {
+				t.Errorf("%s creates orders but is classified %s", name, p.spec.class)
+			}
+			continue
+		}
+		req := &exchange.Request{Method: p.method, Path: strings.ReplaceAll(p.path, "{id}", "abc")}
+		r, err := s.Classify(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in exchange.Intent
+		if err := s.Intent(req, r, &in); !errors.Is(err, exchange.ErrMalformedRequest) || len(in.Orders) != 0 {
+			t.Errorf("%s: an empty request parsed: %v, %d orders", name, err, len(in.Orders))
+		}
+	}
+}

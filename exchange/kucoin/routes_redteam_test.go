@@ -79,3 +79,45 @@ func TestRedteamFundMovingRoutesNeverTradeOrRead(t *testing.T) {
 		}
 	}
 }
+
+// Every entry of the route table: a route whose path names a transfer, a
+// withdrawal, a sub-account or a key is never public, read, trade or
+// cancel; every trade route parses its orders.
+func TestRedteamEveryRouteClassified(t *testing.T) {
+	s := mustScheme(t, "3")
+	moves := []string{"withdraw", "transfer", "sub", "api-key/", "borrow", "repay", "earn", "convert"}
+	for name, spec := range routeTable {
+		method, path, _ := strings.Cut(name, " ")
+		for _, m := range moves {
+			if strings.Contains(path, m) {
+				switch spec.class {
+				case exchange.ClassTransfer, exchange.ClassWithdraw, exchange.ClassKeys:
+				default:
+					t.Errorf("%s names %q but is classified %s", name, m, spec.class)
+				}
+			}
+		}
+		if spec.class != exchange.ClassTrade {
+			if spec.kind != kindNone {
+				t.Errorf("%s creates orders but is classified %s", name, spec.class)
+			}
+			continue
+		}
+		req := &exchange.Request{Method: method, Path: path}
+		r, err := s.Classify(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in exchange.Intent
+		if err := s.Intent(req, r, &in); !errors.Is(err, exchange.ErrMalformedRequest) || len(in.Orders) != 0 {
+			t.Errorf("%s: an empty request parsed: %v, %d orders", name, err, len(in.Orders))
+		}
+	}
+	for _, pr := range prefixRoutes {
+		switch pr.class {
+		case exchange.ClassTransfer, exchange.ClassWithdraw, exchange.ClassKeys:
+		default:
+			t.Errorf("prefix %s is classified %s", pr.prefix, pr.class)
+		}
+	}
+}
