@@ -228,15 +228,21 @@ func (w *Wire) URL(base string) string {
 //     body the venue decodes would not be the bytes that were parsed;
 //   - X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override: a server
 //     that honours one runs another route than the one classified;
-//   - Host: the request would be routed elsewhere than where it is signed for.
+//   - Host, Forwarded, X-Forwarded-*, X-Original-URL, X-Rewrite-URL: a
+//     server or proxy that honours one routes the request elsewhere than
+//     the path that was classified.
+//
+// Names compare case-insensitively and with '_' read as '-', as servers
+// that map header names to variables do.
 //
 // Venue schemes set these fields themselves. The error does not wrap a
 // sentinel: the venue's Intent wraps it in ErrMalformedRequest.
 func (r *Request) CheckHeader(contentType string) error {
 	seenType := false
 	for _, f := range r.Header {
+		name := strings.ReplaceAll(f.Name, "_", "-")
 		switch {
-		case strings.EqualFold(f.Name, "Content-Type"):
+		case strings.EqualFold(name, "Content-Type"):
 			if seenType {
 				return errors.New("header Content-Type is given more than once; leave it to keyfence")
 			}
@@ -244,7 +250,7 @@ func (r *Request) CheckHeader(contentType string) error {
 			if !sameContentType(f.Value, contentType) {
 				return fmt.Errorf("header Content-Type %q is not %s; leave it to keyfence", shorten(f.Value), contentType)
 			}
-		case refusedHeader(f.Name):
+		case refusedHeader(name):
 			return fmt.Errorf("header %s changes how the venue reads the request; leave it out", shorten(f.Name))
 		}
 	}
@@ -255,7 +261,8 @@ func (r *Request) CheckHeader(contentType string) error {
 // in lower case.
 var refusedHeaders = []string{
 	"content-encoding", "transfer-encoding", "content-length", "trailer",
-	"x-http-method-override", "x-http-method", "x-method-override", "host",
+	"x-http-method-override", "x-http-method", "x-method-override",
+	"host", "forwarded", "x-original-url", "x-rewrite-url",
 }
 
 func refusedHeader(name string) bool {
@@ -264,7 +271,8 @@ func refusedHeader(name string) bool {
 			return true
 		}
 	}
-	return false
+	const fwd = "x-forwarded-"
+	return len(name) >= len(fwd) && strings.EqualFold(name[:len(fwd)], fwd)
 }
 
 // sameContentType reports whether v is want, case-insensitively,

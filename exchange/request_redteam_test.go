@@ -30,6 +30,15 @@ func TestRedteamCheckHeader(t *testing.T) {
 		{exchange.Header{{Name: "X-HTTP-Method", Value: "DELETE"}}, false},
 		{exchange.Header{{Name: "x-method-override", Value: "DELETE"}}, false},
 		{exchange.Header{{Name: "Host", Value: "elsewhere"}}, false},
+		{exchange.Header{{Name: "Content_Type", Value: "text/plain"}}, false},
+		{exchange.Header{{Name: "Content_Type", Value: js}, {Name: "Content-Type", Value: js}}, false},
+		{exchange.Header{{Name: "X_HTTP_Method_Override", Value: "DELETE"}}, false},
+		{exchange.Header{{Name: "X-Original-URL", Value: "/api/v3/order"}}, false},
+		{exchange.Header{{Name: "X-Rewrite-Url", Value: "/api/v3/order"}}, false},
+		{exchange.Header{{Name: "X-Forwarded-Prefix", Value: "/x"}}, false},
+		{exchange.Header{{Name: "x-forwarded-host", Value: "x"}}, false},
+		{exchange.Header{{Name: "Forwarded", Value: "host=x"}}, false},
+		{exchange.Header{{Name: "X-Forwarded", Value: "x"}}, true},
 	} {
 		r := &exchange.Request{Method: "POST", Path: "/x", Header: tc.h}
 		if err := r.CheckHeader(js); (err == nil) != tc.ok {
