@@ -467,6 +467,14 @@ func (cg *credGuard) order(o *exchange.Order) (*symGuard, *Violation) {
 		return nil, &Violation{Rule: RuleSymbol, Credential: cg.name, Symbol: o.Symbol, Detail: "symbol not in the allowlist",
 			Fix: "add it under credentials." + cg.name + ".symbols if it is meant"}
 	}
+	if o.Type == "" || o.Side != exchange.Buy && o.Side != exchange.Sell {
+		// An amendment names neither (Binance amend/keepPriority, KuCoin
+		// alter): which band edge holds, and what the order is worth, are
+		// unknown.
+		return nil, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Observed: "side " + string(o.Side) + ", type " + string(o.Type),
+			Detail: "the request changes an order without naming its side and type, so the guard cannot value it",
+			Fix:    "cancel the order and place a new one instead of amending it"}
+	}
 	if !slices.Contains(cg.types, o.Type) {
 		return nil, &Violation{Rule: RuleOrderType, Credential: cg.name, Symbol: o.Symbol, Observed: string(o.Type), Limit: cg.typesText,
 			Detail: "order type not allowed", Fix: "use an allowed type or add it to credentials." + cg.name + ".order_types"}

@@ -165,7 +165,7 @@ func guardRuleWith(t *testing.T, policy, route string, p exchange.Params) limits
 // order): the guard cannot value it as an order, so it refuses it.
 func TestRedteamAmendKeepPriorityRefusedByTheGuard(t *testing.T) {
 	p := params("symbol", "BTCUSDT", "orderId", "1", "newQty", "0.001")
-	if r := guardRuleWith(t, ocoPolicy("1000000"), "PUT /api/v3/order/amend/keepPriority", p); r == "" {
-		t.Fatal("amend allowed")
+	if r := guardRuleWith(t, ocoPolicy("1000000"), "PUT /api/v3/order/amend/keepPriority", p); r != limits.RuleIntent {
+		t.Fatalf("amend: rule %q, want %q", r, limits.RuleIntent)
 	}
 }

@@ -154,7 +154,7 @@ func TestRedteamAlterRefusedByTheGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r == "" {
-		t.Fatal("alter allowed")
+	if r != limits.RuleIntent {
+		t.Fatalf("alter: rule %q, want %q", r, limits.RuleIntent)
 	}
 }
