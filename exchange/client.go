@@ -41,8 +41,8 @@ type PriceSource interface {
 // PriceSourceAt is a PriceSource that can judge what it holds at a time the
 // caller read instead of reading its own clock: the guard passes the time
 // of its decision (Intent.At), so that one clock reading serves the whole
-// decision. QuoteCache, TickerFeed and the venues' price feeds implement
-// it. A zero now means the source's own clock.
+// decision. QuoteCache and the venues' price feeds implement it. A zero
+// now means the source's own clock.
 type PriceSourceAt interface {
 	PriceSource
 	ReferenceAt(ctx context.Context, symbol string, now time.Time) (Quote, error)

@@ -84,8 +84,8 @@
 // to the venue's error, how usage is read from it, which limiter and
 // Authorizer a request uses, and how an accepted order answer is settled.
 // The venue client keeps its routes, its decoding and its own methods.
-// A venue's public price feed is a TickerFeed in the same way: the venue
-// gives the ticker request and how to read a quote from its answer.
+// The venues' public price feeds share one ticker feed (a QuoteCache over
+// the venue's public ticker) kept inside this module.
 //
 // The Guard, RateLimiter and Auditor are interfaces so that the same
 // Authorizer runs inside the bot or inside a signer daemon; package limits

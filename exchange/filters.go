@@ -1,8 +1,6 @@
 package exchange
 
 import (
-	"fmt"
-
 	"github.com/shopspring/decimal"
 )
 
@@ -27,17 +25,4 @@ func Notional(o Order, ref decimal.Decimal) (notional decimal.Decimal, ok bool) 
 		return ref.Mul(o.Quantity), true
 	}
 	return decimal.Zero, false
-}
-
-// OffGrid returns "" when v is a whole multiple of step, or step is not
-// positive, and otherwise names the multiples on either side, with as
-// many decimals as step is written with: "nearest 100.00 or 100.01". It
-// is the Detail's suffix of an increment FilterError.
-func OffGrid(v, step decimal.Decimal) string {
-	if step.Sign() <= 0 || v.Mod(step).IsZero() {
-		return ""
-	}
-	places := max(-step.Exponent(), 0)
-	lo := v.Div(step).Floor().Mul(step)
-	return fmt.Sprintf("nearest %s or %s", lo.StringFixed(places), lo.Add(step).StringFixed(places))
 }

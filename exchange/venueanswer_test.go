@@ -2,31 +2,11 @@ package exchange_test
 
 import (
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
 )
-
-func TestTrimMessage(t *testing.T) {
-	long := strings.Repeat("x", 301)
-	tests := []struct{ in, want string }{
-		{"", ""},
-		{"Filter failure: LOT_SIZE", "Filter failure: LOT_SIZE"},
-		{"first\nsecond", "first"},
-		{"first\r\nsecond", "first"},
-		{"\nall hidden", ""},
-		{long[:300], long[:300]},
-		{long, long[:300] + "..."},
-		{long + "\nmore", long[:300] + "..."},
-	}
-	for _, tt := range tests {
-		if got := exchange.TrimMessage(tt.in); got != tt.want {
-			t.Errorf("TrimMessage(%.20q) = %.20q (len %d), want %.20q (len %d)", tt.in, got, len(got), tt.want, len(tt.want))
-		}
-	}
-}
 
 func TestRetryAfter(t *testing.T) {
 	tests := []struct {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/keyfence/keyfence/audit"
@@ -222,9 +223,20 @@ func placeDirect(ctx context.Context, r *settleRun, price decimal.Decimal) error
 		return err
 	}
 	if resp.Status != http.StatusOK {
-		return fmt.Errorf("the venue refused the direct order: HTTP %d %s", resp.Status, exchange.TrimMessage(string(resp.Body)))
+		return fmt.Errorf("the venue refused the direct order: HTTP %d %s", resp.Status, oneLineText(string(resp.Body)))
 	}
 	return nil
 }
 
-func oneLine(err error) string { return exchange.TrimMessage(err.Error()) }
+func oneLine(err error) string { return oneLineText(err.Error()) }
+
+// oneLineText is the first line of s, cut to 300 bytes.
+func oneLineText(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}

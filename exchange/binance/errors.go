@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 )
 
 // apiError turns a non-2xx answer into an *exchange.APIError. Binance
@@ -26,7 +27,7 @@ func apiError(status int, header http.Header, body []byte) *exchange.APIError {
 	e := &exchange.APIError{Venue: Venue, Status: status}
 	if json.Unmarshal(body, &msg) == nil && msg.Code != nil {
 		e.Code = strconv.FormatInt(*msg.Code, 10)
-		e.Msg = exchange.TrimMessage(msg.Msg)
+		e.Msg = venue.TrimMessage(msg.Msg)
 	} else {
 		e.Msg = http.StatusText(status)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 )
 
 // RateBucket is the name of the client-side bucket of private requests,
@@ -31,10 +32,10 @@ func apiError(status int, header http.Header, body []byte) *exchange.APIError {
 	}
 	e := &exchange.APIError{Venue: Venue, Status: status}
 	if json.Unmarshal(body, &msg) == nil && (msg.Error != "" || msg.Message != "") {
-		e.Code = exchange.TrimMessage(msg.Error)
-		e.Msg = exchange.TrimMessage(msg.Message)
+		e.Code = venue.TrimMessage(msg.Error)
+		e.Msg = venue.TrimMessage(msg.Message)
 		if e.Msg == "" {
-			e.Msg = exchange.TrimMessage(msg.ErrorDetails)
+			e.Msg = venue.TrimMessage(msg.ErrorDetails)
 		}
 	} else {
 		e.Msg = http.StatusText(status)
@@ -70,7 +71,7 @@ func orderFailure(code, msg string) *exchange.APIError {
 	if code == "" {
 		code = "UNKNOWN_FAILURE_REASON"
 	}
-	return &exchange.APIError{Venue: Venue, Status: http.StatusOK, Code: exchange.TrimMessage(code), Msg: exchange.TrimMessage(msg), Kind: kind}
+	return &exchange.APIError{Venue: Venue, Status: http.StatusOK, Code: venue.TrimMessage(code), Msg: venue.TrimMessage(msg), Kind: kind}
 }
 
 // usage reads an answer's x-ratelimit-limit and x-ratelimit-remaining

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 	"github.com/shopspring/decimal"
 )
 
@@ -33,7 +34,7 @@ func checkProduct(p Product, o exchange.Order, ref decimal.Decimal) error {
 		if o.Price.Sign() < 0 {
 			return fe("price_increment", "price %s is negative", o.Price)
 		}
-		if near := exchange.OffGrid(o.Price, f.TickSize); near != "" {
+		if near := venue.OffGrid(o.Price, f.TickSize); near != "" {
 			return fe("price_increment", "price %s is not a multiple of %s (%s)", o.Price, f.TickSize, near)
 		}
 	}
@@ -44,12 +45,12 @@ func checkProduct(p Product, o exchange.Order, ref decimal.Decimal) error {
 		if f.MaxQty.Sign() > 0 && o.Quantity.GreaterThan(f.MaxQty) {
 			return fe("base_max_size", "size %s is above base_max_size %s", o.Quantity, f.MaxQty)
 		}
-		if near := exchange.OffGrid(o.Quantity, f.StepSize); near != "" {
+		if near := venue.OffGrid(o.Quantity, f.StepSize); near != "" {
 			return fe("base_increment", "size %s is not a multiple of %s (%s)", o.Quantity, f.StepSize, near)
 		}
 	}
 	if !o.QuoteQuantity.IsZero() {
-		if near := exchange.OffGrid(o.QuoteQuantity, f.QuoteStep); near != "" {
+		if near := venue.OffGrid(o.QuoteQuantity, f.QuoteStep); near != "" {
 			return fe("quote_increment", "quote size %s is not a multiple of %s (%s)", o.QuoteQuantity, f.QuoteStep, near)
 		}
 	}

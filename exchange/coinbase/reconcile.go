@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 )
 
 // venueOrders are the client's look-ups for reconciliation.
@@ -85,7 +86,7 @@ func clientIDs(req *exchange.Request) error {
 	if req.Method != http.MethodPost || req.Path != Prefix+"/orders" {
 		return nil
 	}
-	body, err := exchange.EnsureJSONClientID(req.Body, "client_order_id", newClientID)
+	body, err := venue.EnsureJSONClientID(req.Body, "client_order_id", newClientID)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 )
 
 // CodeOK is the code of a successful KuCoin answer.
@@ -46,7 +47,7 @@ func decode(status int, h http.Header, body []byte) (json.RawMessage, *exchange.
 	}
 	e := &exchange.APIError{Venue: Venue, Status: status}
 	if err == nil && env.code() != "" {
-		e.Code, e.Msg = env.code(), exchange.TrimMessage(env.Msg)
+		e.Code, e.Msg = env.code(), venue.TrimMessage(env.Msg)
 	} else {
 		e.Msg = http.StatusText(status)
 		if status/100 == 2 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 	"github.com/shopspring/decimal"
 )
 
@@ -21,7 +22,7 @@ func checkFilters(r *symbolRules, o exchange.Order, ref decimal.Decimal) error {
 		return fe("enableTrading", "trading is disabled on the symbol; the venue takes no orders on it")
 	}
 	if !o.Price.IsZero() {
-		if msg := exchange.OffGrid(o.Price, r.priceInc); msg != "" {
+		if msg := venue.OffGrid(o.Price, r.priceInc); msg != "" {
 			return fe("priceIncrement", "price %s is not a multiple of %s (%s)", o.Price, r.priceInc, msg)
 		}
 	}
@@ -32,7 +33,7 @@ func checkFilters(r *symbolRules, o exchange.Order, ref decimal.Decimal) error {
 		case r.baseMax.Sign() > 0 && o.Quantity.GreaterThan(r.baseMax):
 			return fe("baseMaxSize", "size %s is above %s", o.Quantity, r.baseMax)
 		}
-		if msg := exchange.OffGrid(o.Quantity, r.baseInc); msg != "" {
+		if msg := venue.OffGrid(o.Quantity, r.baseInc); msg != "" {
 			return fe("baseIncrement", "size %s is not a multiple of %s (%s)", o.Quantity, r.baseInc, msg)
 		}
 	}
@@ -43,7 +44,7 @@ func checkFilters(r *symbolRules, o exchange.Order, ref decimal.Decimal) error {
 		case r.quoteMax.Sign() > 0 && o.QuoteQuantity.GreaterThan(r.quoteMax):
 			return fe("quoteMaxSize", "funds %s is above %s", o.QuoteQuantity, r.quoteMax)
 		}
-		if msg := exchange.OffGrid(o.QuoteQuantity, r.quoteInc); msg != "" {
+		if msg := venue.OffGrid(o.QuoteQuantity, r.quoteInc); msg != "" {
 			return fe("quoteIncrement", "funds %s is not a multiple of %s (%s)", o.QuoteQuantity, r.quoteInc, msg)
 		}
 	}

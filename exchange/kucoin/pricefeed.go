@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 	"github.com/shopspring/decimal"
 )
 
@@ -26,7 +27,7 @@ const DefaultPriceMaxAge = time.Second
 // for concurrent use; concurrent References of a symbol that is not
 // cached share one request (exchange.QuoteCache).
 type PriceFeed struct {
-	ticker *exchange.TickerFeed
+	ticker *venue.TickerFeed
 }
 
 // PriceFeedConfig configures NewPriceFeed. Every field is optional.
@@ -40,7 +41,7 @@ type PriceFeedConfig struct {
 // NewPriceFeed returns a price feed.
 func NewPriceFeed(cfg PriceFeedConfig) *PriceFeed {
 	const path = "/api/v1/market/orderbook/level1"
-	return &PriceFeed{ticker: exchange.NewTickerFeed(exchange.TickerFeedConfig{
+	return &PriceFeed{ticker: venue.NewTickerFeed(venue.TickerFeedConfig{
 		Name: "kucoin: level1 ticker", BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL, HTTPClient: cfg.HTTPClient,
 		MaxAge: cfg.MaxAge, DefaultMaxAge: DefaultPriceMaxAge, Clock: cfg.Clock,
 		Request: func(symbol string) (*exchange.Wire, exchange.Cost) {

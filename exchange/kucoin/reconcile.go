@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 )
 
 // venueOrders are the client's look-ups for reconciliation.
@@ -73,13 +74,13 @@ func clientIDs(req *exchange.Request) error {
 	}
 	switch req.Path {
 	case "/api/v1/hf/orders", "/api/v1/hf/orders/sync":
-		body, err := exchange.EnsureJSONClientID(req.Body, "clientOid", newClientID)
+		body, err := venue.EnsureJSONClientID(req.Body, "clientOid", newClientID)
 		if err != nil {
 			return err
 		}
 		req.Body = body
 	case "/api/v1/hf/orders/multi", "/api/v1/hf/orders/multi/sync":
-		return exchange.CheckJSONClientIDs(req.Body, "orderList", "clientOid")
+		return venue.CheckJSONClientIDs(req.Body, "orderList", "clientOid")
 	}
 	return nil
 }

@@ -1,16 +1,18 @@
-package exchange
+package venue
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/keyfence/keyfence/exchange"
 )
 
 // EnsureJSONClientID returns body, a JSON object, with its client order id
 // field set: a missing field gets newID's id, written first; a present one
-// must be a string that ValidClientID accepts (else an error wrapping
-// ErrClientID). A body that is not a JSON object is returned as it is, for
-// the intent parser to refuse.
+// must be a string that exchange.ValidClientID accepts (else an error
+// wrapping exchange.ErrClientID). A body that is not a JSON object is
+// returned as it is, for the intent parser to refuse.
 func EnsureJSONClientID(body []byte, field string, newID func() (string, error)) ([]byte, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil {
@@ -42,7 +44,7 @@ func EnsureJSONClientID(body []byte, field string, newID func() (string, error))
 
 // CheckJSONClientIDs checks that every object of a JSON array field of
 // body (a batch's orders) carries a valid client order id field; an error
-// wraps ErrClientID.
+// wraps exchange.ErrClientID.
 func CheckJSONClientIDs(body []byte, list, field string) error {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil {
@@ -55,7 +57,7 @@ func CheckJSONClientIDs(body []byte, list, field string) error {
 	for i, o := range items {
 		raw, ok := o[field]
 		if !ok {
-			return fmt.Errorf("%w: order %d of %s has no %s; set one on every order", ErrClientID, i+1, list, field)
+			return fmt.Errorf("%w: order %d of %s has no %s; set one on every order", exchange.ErrClientID, i+1, list, field)
 		}
 		if err := checkJSONClientID(field, raw); err != nil {
 			return err
@@ -67,9 +69,9 @@ func CheckJSONClientIDs(body []byte, list, field string) error {
 func checkJSONClientID(field string, raw json.RawMessage) error {
 	var id string
 	if err := json.Unmarshal(raw, &id); err != nil {
-		return fmt.Errorf("%w: %s is not a string", ErrClientID, field)
+		return fmt.Errorf("%w: %s is not a string", exchange.ErrClientID, field)
 	}
-	if err := CheckClientID(id); err != nil {
+	if err := exchange.CheckClientID(id); err != nil {
 		return fmt.Errorf("%s: %w", field, err)
 	}
 	return nil

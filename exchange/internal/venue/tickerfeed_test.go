@@ -1,4 +1,4 @@
-package exchange_test
+package venue_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 	"github.com/shopspring/decimal"
 )
 
@@ -20,7 +21,7 @@ import (
 type tickerEnv struct {
 	hits atomic.Int64
 	srv  *httptest.Server
-	feed *exchange.TickerFeed
+	feed *venue.TickerFeed
 	now  time.Time
 }
 
@@ -34,7 +35,7 @@ func newTickerEnv(t *testing.T, status int) *tickerEnv {
 		fmt.Fprint(w, r.URL.Query().Get("symbol"))
 	}))
 	t.Cleanup(e.srv.Close)
-	e.feed = exchange.NewTickerFeed(exchange.TickerFeedConfig{
+	e.feed = venue.NewTickerFeed(venue.TickerFeedConfig{
 		Name: "testvenue: ticker", BaseURL: e.srv.URL, DefaultMaxAge: time.Second,
 		Clock: func() time.Time { return e.now },
 		Request: func(symbol string) (*exchange.Wire, exchange.Cost) {
@@ -102,7 +103,7 @@ func TestTickerFeedErrors(t *testing.T) {
 }
 
 func TestTickerFeedNeedsItsHooks(t *testing.T) {
-	f := exchange.NewTickerFeed(exchange.TickerFeedConfig{Name: "testvenue: ticker", DefaultBaseURL: "http://127.0.0.1:1"})
+	f := venue.NewTickerFeed(venue.TickerFeedConfig{Name: "testvenue: ticker", DefaultBaseURL: "http://127.0.0.1:1"})
 	if _, err := f.Reference(context.Background(), "BTCUSDT"); err == nil {
 		t.Fatal("feed without hooks fetched")
 	}

@@ -1,4 +1,4 @@
-package exchange
+package venue
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/keyfence/keyfence/exchange"
 )
 
 // TickerFeedConfig configures NewTickerFeed. Request and Quote are
@@ -19,27 +21,27 @@ type TickerFeedConfig struct {
 	// BaseURL is the REST endpoint; DefaultBaseURL if empty.
 	BaseURL        string
 	DefaultBaseURL string
-	HTTPClient     *http.Client // NewHTTPClient() if nil
+	HTTPClient     *http.Client // exchange.NewHTTPClient() if nil
 	// MaxAge is how long a quote is reused; DefaultMaxAge if zero or less.
 	MaxAge        time.Duration
 	DefaultMaxAge time.Duration
-	// Clock stamps the quotes (Quote.At is when the ticker was fetched);
-	// time.Now if nil.
+	// Clock stamps the quotes (Quote.At is when the ticker was
+	// fetched); time.Now if nil.
 	Clock func() time.Time
 
 	// Request returns the public ticker request of a symbol and its rate
 	// cost.
-	Request func(symbol string) (*Wire, Cost)
+	Request func(symbol string) (*exchange.Wire, exchange.Cost)
 	// Usage reads what the venue reports of its rate limits from an answer
 	// fetched at at. Required with UseRate.
-	Usage func(at time.Time, resp *Response) Usage
+	Usage func(at time.Time, resp *exchange.Response) exchange.Usage
 	// Quote reads the quote of symbol from the venue's answer, whatever its
 	// status, stamped at; a refusal returns the venue's error.
-	Quote func(symbol string, resp *Response, at time.Time) (Quote, error)
+	Quote func(symbol string, resp *exchange.Response, at time.Time) (exchange.Quote, error)
 }
 
-// TickerFeed is a PriceSource over a venue's public ticker, cached by a
-// QuoteCache. It needs no key, so a guard can be built with it before the
+// TickerFeed is an exchange.PriceSource over a venue's public ticker,
+// cached by an exchange.QuoteCache. It needs no key, so a guard can be built with it before the
 // venue client exists; the client then makes it wait on its rate limiter
 // (UseRate). The venues' public price feeds are built on it. A TickerFeed
 // is safe for concurrent use.
@@ -49,10 +51,10 @@ type TickerFeed struct {
 	http   *http.Client
 	now    func() time.Time
 	rate   atomic.Pointer[rateHolder]
-	quotes *QuoteCache
+	quotes *exchange.QuoteCache
 }
 
-type rateHolder struct{ r RateLimiter }
+type rateHolder struct{ r exchange.RateLimiter }
 
 // NewTickerFeed returns a feed. It sends nothing.
 func NewTickerFeed(cfg TickerFeedConfig) *TickerFeed {
@@ -61,7 +63,7 @@ func NewTickerFeed(cfg TickerFeedConfig) *TickerFeed {
 		f.base = strings.TrimRight(cfg.DefaultBaseURL, "/")
 	}
 	if f.http == nil {
-		f.http = NewHTTPClient()
+		f.http = exchange.NewHTTPClient()
 	}
 	if f.now == nil {
 		f.now = time.Now
@@ -70,13 +72,13 @@ func NewTickerFeed(cfg TickerFeedConfig) *TickerFeed {
 	if maxAge <= 0 {
 		maxAge = cfg.DefaultMaxAge
 	}
-	f.quotes = NewQuoteCache(QuoteCacheConfig{MaxAge: maxAge, Clock: f.now, Fetch: f.fetch})
+	f.quotes = exchange.NewQuoteCache(exchange.QuoteCacheConfig{MaxAge: maxAge, Clock: f.now, Fetch: f.fetch})
 	return f
 }
 
 // UseRate makes the feed wait on r before each request and report the
 // venue's usage to it. A nil r is ignored.
-func (f *TickerFeed) UseRate(r RateLimiter) {
+func (f *TickerFeed) UseRate(r exchange.RateLimiter) {
 	if r != nil {
 		f.rate.Store(&rateHolder{r})
 	}
@@ -84,31 +86,31 @@ func (f *TickerFeed) UseRate(r RateLimiter) {
 
 // Reference returns the quote of symbol, from the cache when the cached
 // quote is at most MaxAge old.
-func (f *TickerFeed) Reference(ctx context.Context, symbol string) (Quote, error) {
+func (f *TickerFeed) Reference(ctx context.Context, symbol string) (exchange.Quote, error) {
 	return f.quotes.Reference(ctx, symbol)
 }
 
 // ReferenceAt implements PriceSourceAt: Reference, judging the cached
 // quote's age at now (zero: the feed's Clock).
-func (f *TickerFeed) ReferenceAt(ctx context.Context, symbol string, now time.Time) (Quote, error) {
+func (f *TickerFeed) ReferenceAt(ctx context.Context, symbol string, now time.Time) (exchange.Quote, error) {
 	return f.quotes.ReferenceAt(ctx, symbol, now)
 }
 
-func (f *TickerFeed) fetch(ctx context.Context, symbol string) (Quote, error) {
+func (f *TickerFeed) fetch(ctx context.Context, symbol string) (exchange.Quote, error) {
 	if f.cfg.Request == nil || f.cfg.Quote == nil {
-		return Quote{}, errors.New("exchange: ticker feed needs a Request and a Quote hook; set them in TickerFeedConfig")
+		return exchange.Quote{}, errors.New("exchange: ticker feed needs a Request and a Quote hook; set them in TickerFeedConfig")
 	}
 	w, cost := f.cfg.Request(symbol)
-	var rl RateLimiter
+	var rl exchange.RateLimiter
 	if h := f.rate.Load(); h != nil {
 		rl = h.r
 		if err := rl.Wait(ctx, cost); err != nil {
-			return Quote{}, err
+			return exchange.Quote{}, err
 		}
 	}
-	resp, err := Do(ctx, f.http, f.base, w)
+	resp, err := exchange.Do(ctx, f.http, f.base, w)
 	if err != nil {
-		return Quote{}, fmt.Errorf("%s %s: %w", f.cfg.Name, symbol, err)
+		return exchange.Quote{}, fmt.Errorf("%s %s: %w", f.cfg.Name, symbol, err)
 	}
 	at := f.now()
 	if rl != nil && f.cfg.Usage != nil {
