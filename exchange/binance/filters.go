@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 	"github.com/shopspring/decimal"
 )
 
@@ -60,7 +61,7 @@ func checkFilters(r *symbolRules, o exchange.Order, ref decimal.Decimal) error {
 	}
 
 	// Notional, in the quote asset.
-	notional, ok := exchange.Notional(o, ref)
+	notional, ok := venue.Notional(o, ref)
 	if !ok {
 		return nil
 	}

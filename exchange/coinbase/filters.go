@@ -54,7 +54,7 @@ func checkProduct(p Product, o exchange.Order, ref decimal.Decimal) error {
 			return fe("quote_increment", "quote size %s is not a multiple of %s (%s)", o.QuoteQuantity, f.QuoteStep, near)
 		}
 	}
-	notional, ok := exchange.Notional(o, ref)
+	notional, ok := venue.Notional(o, ref)
 	if !ok {
 		return nil
 	}

@@ -48,7 +48,7 @@ func checkFilters(r *symbolRules, o exchange.Order, ref decimal.Decimal) error {
 			return fe("quoteIncrement", "funds %s is not a multiple of %s (%s)", o.QuoteQuantity, r.quoteInc, msg)
 		}
 	}
-	value, ok := exchange.Notional(o, ref)
+	value, ok := venue.Notional(o, ref)
 	if !ok {
 		return nil
 	}

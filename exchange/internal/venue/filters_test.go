@@ -1,9 +1,10 @@
-package exchange_test
+package venue_test
 
 import (
 	"testing"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 	"github.com/shopspring/decimal"
 )
 
@@ -24,10 +25,34 @@ func TestNotional(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := exchange.Notional(tt.o, d(tt.ref))
+			got, ok := venue.Notional(tt.o, d(tt.ref))
 			if ok != tt.wantOK || !got.Equal(d(tt.want)) {
 				t.Errorf("Notional = %s, %v; want %s, %v", got, ok, tt.want, tt.wantOK)
 			}
 		})
+	}
+}
+
+func TestOffGrid(t *testing.T) {
+	d := decimal.RequireFromString
+	tests := []struct {
+		v, step, want string
+	}{
+		{"100.01", "0.01", ""},
+		{"100", "0.01", ""},
+		{"0", "0.01", ""},
+		{"100.005", "0.01", "nearest 100.00 or 100.01"},
+		{"100.005", "0.0100", "nearest 100.0000 or 100.0100"}, // written decimals
+		{"7", "5", "nearest 5 or 10"},
+		{"12", "10", "nearest 10 or 20"},
+		{"0.123", "0.1", "nearest 0.1 or 0.2"},
+		{"1.5", "0", ""},  // no rule
+		{"1.5", "-1", ""}, // no rule
+		{"-0.15", "0.1", "nearest -0.2 or -0.1"},
+	}
+	for _, tt := range tests {
+		if got := venue.OffGrid(d(tt.v), d(tt.step)); got != tt.want {
+			t.Errorf("OffGrid(%s, %s) = %q, want %q", tt.v, tt.step, got, tt.want)
+		}
 	}
 }
