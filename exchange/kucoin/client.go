@@ -91,11 +91,11 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			return decode(resp.Status, resp.Header, resp.Body)
 		},
 		Rate: func(r *exchange.Request) exchange.RateLimiter {
-			pool, _ := PoolOf(r.Method, r.Path)
+			pool, _ := poolOf(r.Method, r.Path)
 			return c.rate.Pool(pool)
 		},
 		Usage: func(r *exchange.Request, at time.Time, resp *exchange.Response) exchange.Usage {
-			pool, _ := PoolOf(r.Method, r.Path)
+			pool, _ := poolOf(r.Method, r.Path)
 			return usage(pool, at, resp.Status, resp.Header)
 		},
 		Authorizer: c.authorizer,
@@ -248,7 +248,7 @@ func (c *Client) Do(ctx context.Context, req *exchange.Request) (*exchange.Respo
 // authorizer returns the Authorizer whose rate limiter is the request's
 // pool; an unknown route gets one anyway, and its Scheme refuses it.
 func (c *Client) authorizer(r *exchange.Request) *exchange.Authorizer {
-	pool, ok := PoolOf(r.Method, r.Path)
+	pool, ok := poolOf(r.Method, r.Path)
 	if !ok {
 		pool = PoolManagement
 	}
@@ -274,7 +274,7 @@ func (c *Client) accepted(ctx context.Context, a *exchange.Authorized, resp *exc
 	}
 	if !placed {
 		// A batch whose every order the venue refused.
-		c.conn.Settler().Release(ctx, a, &exchange.APIError{Venue: Venue, Status: resp.Status, Code: CodeOK,
+		c.conn.Settler().Release(ctx, a, &exchange.APIError{Venue: Venue, Status: resp.Status, Code: codeOK,
 			Msg: "every order of the batch was refused", Kind: exchange.ErrRejected})
 		return nil
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/keyfence/keyfence/exchange/internal/venue"
 )
 
-// CodeOK is the code of a successful KuCoin answer.
-const CodeOK = "200000"
+// codeOK is the code of a successful KuCoin answer.
+const codeOK = "200000"
 
 // envelope is KuCoin's answer: {"code":"200000","data":...} or
 // {"code":"400005","msg":"..."}.
@@ -42,7 +42,7 @@ func (e *envelope) code() string {
 func decode(status int, h http.Header, body []byte) (json.RawMessage, *exchange.APIError) {
 	var env envelope
 	err := json.Unmarshal(body, &env)
-	if status/100 == 2 && err == nil && env.code() == CodeOK {
+	if status/100 == 2 && err == nil && env.code() == codeOK {
 		return env.Data, nil
 	}
 	e := &exchange.APIError{Venue: Venue, Status: status}

@@ -189,7 +189,7 @@ func (p *parser) symbol(obj object) (string, error) {
 	case !ok || sym == "":
 		return "", p.errf("symbol is missing")
 	}
-	if _, _, err := SplitSymbol(sym); err != nil {
+	if _, _, err := splitSymbol(sym); err != nil {
 		return "", p.errf("%v", err)
 	}
 	if !p.scheme.listed(sym) {
@@ -198,8 +198,8 @@ func (p *parser) symbol(obj object) (string, error) {
 	return sym, nil
 }
 
-// SplitSymbol splits a KuCoin symbol ("BTC-USDT") into base and quote.
-func SplitSymbol(symbol string) (base, quote string, err error) {
+// splitSymbol splits a KuCoin symbol ("BTC-USDT") into base and quote.
+func splitSymbol(symbol string) (base, quote string, err error) {
 	base, quoteAsset, ok := strings.Cut(symbol, "-")
 	if !ok || base == "" || quoteAsset == "" || strings.Contains(quoteAsset, "-") || len(symbol) > 40 {
 		return "", "", fmt.Errorf("symbol %q is not BASE-QUOTE", symbol)

@@ -66,7 +66,7 @@ func (f *PriceFeed) Reference(ctx context.Context, symbol string) (exchange.Quot
 // ReferenceAt implements exchange.PriceSourceAt: Reference, judging the
 // cached quote's age at now (zero: the feed's Clock).
 func (f *PriceFeed) ReferenceAt(ctx context.Context, symbol string, now time.Time) (exchange.Quote, error) {
-	if _, _, err := SplitSymbol(symbol); err != nil {
+	if _, _, err := splitSymbol(symbol); err != nil {
 		return exchange.Quote{}, fmt.Errorf("kucoin: price feed: %w", err)
 	}
 	return f.ticker.ReferenceAt(ctx, symbol, now)

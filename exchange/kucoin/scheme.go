@@ -111,8 +111,8 @@ func (s *Scheme) Classify(req *exchange.Request) (exchange.Route, error) {
 	return exchange.Route{Name: name, Class: spec.class, Cost: cost, Signed: spec.signed}, nil
 }
 
-// PoolOf returns the rate-limit pool a request is counted in.
-func PoolOf(method, path string) (Pool, bool) {
+// poolOf returns the rate-limit pool a request is counted in.
+func poolOf(method, path string) (Pool, bool) {
 	_, spec, _, ok := lookup(method, path)
 	if !ok {
 		return "", false

@@ -179,7 +179,7 @@ func TestClassify(t *testing.T) {
 			t.Errorf("%s %s: %v", tc.method, tc.path, err)
 			continue
 		}
-		pool, _ := PoolOf(tc.method, tc.path)
+		pool, _ := poolOf(tc.method, tc.path)
 		if r.Class != tc.class || pool != tc.pool || r.Cost.Weight != tc.weight || !r.Signed != (tc.class == exchange.ClassPublic) {
 			t.Errorf("%s %s = %+v in %s, want %s in %s weight %d", tc.method, tc.path, r, pool, tc.class, tc.pool, tc.weight)
 		}
