@@ -81,7 +81,7 @@ const usage = `usage: keyfence <command> [arguments]
 
 commands:
   keys init|add|list|remove|passwd   manage the encrypted keystore
-  policy check FILE                  validate a policy and print the effective policy
+  policy check|init                  validate a policy (every problem at once); write a starting one
   audit verify|keygen                verify a hash-chained audit log; add a key to key one
   request --key NAME METHOD PATH ... send a guarded, signed request
   killswitch status|trip|reset       show, trip or reset the kill switch in a limit state file
@@ -203,6 +203,8 @@ func commandUsage(cmd string) string {
 		return requestUsage
 	case "killswitch":
 		return killUsage
+	case "reconcile":
+		return reconcileUsage
 	case "state":
 		return stateUsage
 	case "sim":

@@ -15,6 +15,7 @@ var subcommands = [][]string{
 	{"audit", "verify", "keygen"},
 	{"request"},
 	{"killswitch", "status", "trip", "reset"},
+	{"reconcile"},
 	{"state", "rebuild"},
 	{"sim"},
 	{"version"},
