@@ -58,6 +58,7 @@ commands:
   request --key NAME METHOD PATH ... send a guarded, signed request
   killswitch status|trip|reset       show, trip or reset the kill switch in a limit state file
   sim                                run the simulated venues
+  gateway                            run the guarded gateway any bot can use; manage its clients
   version                            print the version and the commit it was built from
   help [COMMAND]                     print this help, or a command's usage
 
@@ -124,6 +125,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return requestCmd(ctx, args[1:], e)
 	case "sim":
 		return simCmd(ctx, args[1:], e)
+	case "gateway":
+		return gatewayCmd(ctx, args[1:], e)
 	case "killswitch":
 		return killswitchCmd(ctx, args[1:], e)
 	case "version":
@@ -165,6 +168,8 @@ func commandUsage(cmd string) string {
 		return killUsage
 	case "sim":
 		return simUsage
+	case "gateway":
+		return gatewayUsage
 	case "version":
 		return versionUsage
 	}

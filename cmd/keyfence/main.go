@@ -9,6 +9,8 @@
 //	keyfence request --key NAME [flags] METHOD PATH [PARAM=VALUE]...
 //	keyfence killswitch status|trip|reset --state FILE --policy FILE
 //	keyfence sim [--venue VENUE]... [--listen ADDR] [--key ...]... [--price SYMBOL=PRICE]...
+//	keyfence gateway --keystore KS --policy FILE --state FILE --audit FILE --upstream VENUE=URL... [--admin SOCKET]
+//	keyfence gateway client add|remove|list, killswitch trip|reset|status, policy reload, status
 //
 // Exit status: 0 on success, 1 with a one-line message on standard error
 // when the command fails, 2 on usage errors.
