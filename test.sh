@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 status=0
-for m in . signer/pkcs11; do
+for m in . signer/pkcs11 examples/gateway; do
   echo "== go test -timeout 30m $* ./... (module $m)"
   # A loaded -race run of the CLI's tests has taken close to go test's
   # default 10 min limit; the whole limit is CI's, so give each package 30.
