@@ -2,6 +2,11 @@ package gateway
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,6 +28,9 @@ import (
 	"github.com/keyfence/keyfence/signer"
 )
 
+// coinbaseVenueKey is the CDP key name of the venue key.
+const coinbaseVenueKey = "organizations/venue-org/apiKeys/venue-key"
+
 // canary is planted as the venue secret: no test output may show it.
 const canary = "CANARY-venue-secret-7f3a9c"
 
@@ -41,12 +49,37 @@ credentials:
     symbols:
       BTCUSDT: {}
       ETHUSDT: {}
+  kucoin-main:
+    venue: kucoin
+    allow: [read, trade, cancel]
+    order_types: [LIMIT, MARKET]
+    max_open_orders: 20
+    price_band: "5%"
+    quotes:
+      USDT: {max_order_notional: "1000", max_daily_notional: "5000"}
+    symbols:
+      BTC-USDT: {}
+      ETH-USDT: {}
+  coinbase-main:
+    venue: coinbase
+    allow: [read, trade, cancel]
+    order_types: [LIMIT, MARKET]
+    max_open_orders: 20
+    price_band: "5%"
+    accept_key_risks: {unrestricted_ip: true}
+    quotes:
+      USD: {max_order_notional: "1000", max_daily_notional: "5000"}
+    symbols:
+      BTC-USD: {}
+      ETH-USD: {}
 `
 
 // env is a gateway in front of simulated venues.
 type env struct {
 	t        *testing.T
 	binance  *exchangetest.Binance
+	kucoin   *exchangetest.KuCoin
+	coinbase *exchangetest.Coinbase
 	gw       *Gateway
 	srv      map[string]*httptest.Server
 	keys     *signer.Memory
@@ -82,7 +115,20 @@ func newEnv(t *testing.T, o envOpts) *env {
 	t.Cleanup(func() { _ = e.keys.Close() })
 	must(t, e.keys.Import(signer.KeyInfo{Name: "binance-main", Venue: "binance", APIKey: e.venueKey, Type: signer.KeyHMAC}, []byte(canary), nil))
 	must(t, e.keys.Import(signer.KeyInfo{Name: RegistryKeyName, Venue: "gateway", APIKey: "registry", Type: signer.KeyHMAC}, []byte("registry-key-0123456789abcdef0123"), nil))
-	var err error
+	e.kucoin = exchangetest.NewKuCoin()
+	t.Cleanup(e.kucoin.Close)
+	e.kucoin.AddKey(exchangetest.KuCoinKey{APIKey: "venue-kucoin-main", Secret: []byte(canary), Passphrase: []byte("venue-pass"),
+		Version: "2", Permissions: exchange.Permissions{Read: true, Trade: true, IPRestricted: true}})
+	must(t, e.keys.Import(signer.KeyInfo{Name: "kucoin-main", Venue: "kucoin", APIKey: "venue-kucoin-main", Type: signer.KeyHMAC}, []byte(canary), []byte("venue-pass")))
+	cbPriv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	cbDER, err := x509.MarshalECPrivateKey(cbPriv)
+	must(t, err)
+	e.coinbase = exchangetest.NewCoinbase()
+	t.Cleanup(e.coinbase.Close)
+	e.coinbase.AddKey(exchangetest.CoinbaseKey{Name: coinbaseVenueKey, PublicKey: &cbPriv.PublicKey, Permissions: exchange.Permissions{Read: true, Trade: true}})
+	must(t, e.keys.Import(signer.KeyInfo{Name: "coinbase-main", Venue: "coinbase", APIKey: coinbaseVenueKey, Type: signer.KeyECDSAP256},
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: cbDER}), nil))
 	e.clients, err = OpenClients(ctx, filepath.Join(o.dir, "clients.json"), e.keys, RegistryKeyName)
 	must(t, err)
 	pol, err := limits.ParsePolicy([]byte(o.policy))
@@ -96,7 +142,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	must(t, err)
 	t.Cleanup(func() { _ = e.auditLog.Close() })
 	e.gw, err = New(ctx, Config{Signer: e.keys, Policy: pol, Store: e.store, Audit: e.auditLog, Clients: e.clients,
-		Upstreams: map[string]string{Binance: e.binance.URL()}})
+		Upstreams: map[string]string{Binance: e.binance.URL(), KuCoin: e.kucoin.URL(), Coinbase: e.coinbase.URL()}})
 	must(t, err)
 	for _, v := range e.gw.Venues() {
 		h, _ := e.gw.Handler(v)
