@@ -2,10 +2,15 @@
 # Runs every test of every module of keyfence. Extra arguments go to
 # `go test` (e.g. ./test.sh -race). Tests that need SoftHSM2 skip with a
 # message when it is not installed, unless KEYFENCE_REQUIRE_INTEGRATION=1.
+# cmd/keyfence is its own module so that the CLI links every backend while
+# the library modules stay light.
 set -euo pipefail
 cd "$(dirname "$0")"
 status=0
-for m in . signer/pkcs11 examples/gateway; do
+# Every module of the repository: the root and each nested go.mod.
+mapfile -t modules < <(git ls-files --cached --others --exclude-standard 'go.mod' '**/go.mod' 2>/dev/null | xargs -rn1 dirname | sort -u)
+[ ${#modules[@]} -gt 0 ] || modules=(.)
+for m in "${modules[@]}"; do
   echo "== go test -timeout 30m $* ./... (module $m)"
   # A loaded -race run of the CLI's tests has taken close to go test's
   # default 10 min limit; the whole limit is CI's, so give each package 30.

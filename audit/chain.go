@@ -18,6 +18,7 @@ import (
 type Chain struct {
 	mu   sync.Mutex
 	head Anchor
+	mac  *MACKey // keyed chains (NewKeyedChain)
 }
 
 // NewChain returns a Chain whose next record follows the record at from
@@ -51,6 +52,11 @@ func (c *Chain) Append(ctx context.Context, r *Record) error {
 	hash, err := hashRecord(&rec)
 	if err != nil {
 		return err
+	}
+	if c.mac != nil {
+		if rec.MAC, err = c.mac.sum(ctx, &hash); err != nil {
+			return err
+		}
 	}
 	rec.Hash = hash
 	c.head = Anchor{Seq: rec.Seq, Hash: hash}

@@ -28,6 +28,10 @@ func appendRecordJSON(dst []byte, r *Record) (_ []byte, ok bool) {
 		return dst[:n0], false
 	}
 	dst = appendDigestHex(dst, &r.Hash)
+	if !r.MAC.IsZero() {
+		dst = append(dst, `","mac":"`...)
+		dst = appendDigestHex(dst, &r.MAC)
+	}
 	return append(dst, `"}`...), true
 }
 
@@ -363,17 +367,27 @@ func timeError(t time.Time) error {
 }
 
 // appendLine appends the line that stores r (without the newline) to dst
-// and returns it with the hash the line carries. r.Hash is ignored.
-func appendLine(dst []byte, r *Record) (line []byte, hash Digest, err error) {
+// and returns it with the hash the line carries. r.Hash is ignored; a
+// non-zero mac is written as the line's MAC.
+func appendLine(dst []byte, r *Record, mac *Digest) (line []byte, hash Digest, err error) {
 	if hash, err = hashRecord(r); err != nil {
 		return dst, hash, err
 	}
+	return appendLineHashed(dst, r, &hash, mac)
+}
+
+// appendLineHashed is appendLine for a hash computed already.
+func appendLineHashed(dst []byte, r *Record, hash, mac *Digest) (line []byte, _ Digest, err error) {
 	n0 := len(dst)
 	dst, ok := appendRecordPrefix(dst, r)
 	if !ok {
 		// Unreachable: hashRecord refuses the same times.
-		return dst[:n0], hash, timeError(r.Time)
+		return dst[:n0], *hash, timeError(r.Time)
 	}
-	dst = appendDigestHex(dst, &hash)
-	return append(dst, `"}`...), hash, nil
+	dst = appendDigestHex(dst, hash)
+	if mac != nil && !mac.IsZero() {
+		dst = append(dst, `","mac":"`...)
+		dst = appendDigestHex(dst, mac)
+	}
+	return append(dst, `"}`...), *hash, nil
 }

@@ -22,6 +22,12 @@ var (
 	// already has the log open for appending.
 	ErrLocked = errors.New("audit: log locked")
 
+	// ErrReplaced reports that the log's active file was deleted, renamed
+	// or replaced while a Log had it open. The Log refuses every further
+	// Append (each returns a *WriteError wrapping it); find out who
+	// changed the file, then reopen the log.
+	ErrReplaced = errors.New("audit: log file was deleted or replaced while open")
+
 	// ErrInvalidRecord reports a record that cannot be logged, such as one
 	// with an unknown decision.
 	ErrInvalidRecord = errors.New("audit: invalid record")
@@ -52,6 +58,7 @@ type ChainError struct {
 	Line   int    // 1-based line number within File
 	Seq    uint64 // the record's sequence number, or the one expected there
 	Reason string
+	mac    bool // the record's MAC failed: errors.Is(err, ErrMAC)
 }
 
 func (e *ChainError) Error() string {
@@ -62,5 +69,8 @@ func (e *ChainError) Error() string {
 	return fmt.Sprintf("audit: chain broken at %s (seq %d): %s; treat the log as tampered with and investigate", where, e.Seq, e.Reason)
 }
 
-// Is reports whether target is ErrBroken.
-func (e *ChainError) Is(target error) bool { return target == ErrBroken }
+// Is reports whether target is ErrBroken, or ErrMAC for a record whose
+// MAC failed.
+func (e *ChainError) Is(target error) bool {
+	return target == ErrBroken || (e.mac && target == ErrMAC)
+}

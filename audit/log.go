@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/keyfence/keyfence/internal/lockedfile"
 )
 
 // file is what a Log writes to; *os.File implements it. Tests wrap it to
@@ -32,9 +35,9 @@ type Anchor struct {
 // Log appends records to a hash-chained JSON Lines file. It is safe for
 // concurrent use. Create it with Open.
 type Log struct {
-	path string
+	path string // symbolic links resolved
 	cfg  config
-	lock *os.File // held for the lifetime of the Log
+	lf   *lockedfile.File // the active file, locked; nil after a failed rotation
 
 	mu      sync.Mutex
 	cond    *sync.Cond // on mu: signals the end of an fsync
@@ -65,10 +68,14 @@ type Log struct {
 
 // Open opens the log at path for appending, creating it if needed. It
 // resumes the chain from the last record of the log's files (see Files),
-// after checking that record's hash; a torn or corrupt tail fails with a
-// *ChainError rather than starting a new chain. Only one Log may have a
-// path open at a time: Open takes a lock on path+".lock" and fails with
-// ErrLocked if another holds it.
+// after checking that record's hash (and, WithMACKey, its MAC); a torn or
+// corrupt tail fails with a *ChainError rather than starting a new chain.
+//
+// Only one Log may have a path open at a time: Open locks the active file
+// itself (flock), after following symbolic links in path, and fails with
+// ErrLocked if another holds it. Before every write the Log checks that
+// the file it holds is still the one at path; a log file deleted or
+// replaced while open fails the Append with ErrReplaced.
 func Open(ctx context.Context, path string, opts ...Option) (*Log, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -77,25 +84,23 @@ func Open(ctx context.Context, path string, opts ...Option) (*Log, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	rp, err := lockedfile.Resolve(path)
 	if err != nil {
-		return nil, fmt.Errorf("audit: open lock: %w", err)
+		return nil, fmt.Errorf("audit: resolve %s: %w", path, err)
 	}
-	if err := lockFile(lock); err != nil {
-		lock.Close()
-		if errors.Is(err, ErrLocked) {
-			return nil, fmt.Errorf("%w: %s is open in another Log or process; close that first", ErrLocked, path)
-		}
-		return nil, fmt.Errorf("audit: lock %s: %w", path, err)
-	}
-	l := &Log{path: path, cfg: cfg, lock: lock}
+	l := &Log{path: rp, cfg: cfg}
 	l.cond = sync.NewCond(&l.mu)
+	lf, err := l.lockActive()
+	if err != nil {
+		return nil, err
+	}
+	l.lf = lf
 	if err := l.resume(ctx); err != nil {
-		lock.Close()
+		lf.Close()
 		return nil, err
 	}
 	if err := l.openActive(); err != nil {
-		lock.Close()
+		l.lf.Close()
 		return nil, err
 	}
 	if cfg.sync == syncInterval {
@@ -109,6 +114,34 @@ func Open(ctx context.Context, path string, opts ...Option) (*Log, error) {
 		go l.syncLoop(tick, ticker)
 	}
 	return l, nil
+}
+
+// lockActive opens and locks the active file, creating it if it is
+// missing.
+func (l *Log) lockActive() (*lockedfile.File, error) {
+	for range 4 {
+		lf, err := lockedfile.Open(l.path, os.O_RDONLY)
+		if errors.Is(err, fs.ErrNotExist) {
+			lf, err = lockedfile.Create(l.path, nil)
+			if errors.Is(err, fs.ErrExist) {
+				continue
+			}
+			if err == nil {
+				if err := syncDir(filepath.Dir(l.path)); err != nil {
+					lf.Close()
+					return nil, &WriteError{Op: "open", Path: l.path, Err: err}
+				}
+			}
+		}
+		if errors.Is(err, lockedfile.ErrLocked) {
+			return nil, fmt.Errorf("%w: %s is open in another Log or process; close that first", ErrLocked, l.path)
+		}
+		if err != nil {
+			return nil, &WriteError{Op: "open", Path: l.path, Err: err}
+		}
+		return lf, nil
+	}
+	return nil, fmt.Errorf("%w: %s is being created by another process", ErrLocked, l.path)
 }
 
 // resume finds the chain head in the log's files.
@@ -129,13 +162,13 @@ func (l *Log) resume(ctx context.Context) error {
 		}
 		// Older files may have been archived: the chain must start at
 		// record 1 only if the first rotated file is still here.
-		v := Verifier{AnyStart: len(nums) > 0 && nums[0] != 1}
+		v := Verifier{AnyStart: len(nums) > 0 && nums[0] != 1, Key: l.cfg.mac}
 		if _, err := v.VerifyFiles(ctx, all...); err != nil {
 			return err
 		}
 	}
 	l.head = Anchor{}
-	tail, found, err := readTail(l.path, l.cfg.repair, l.cfg)
+	tail, found, err := readTail(ctx, l.path, l.cfg.repair, l.cfg)
 	if err != nil {
 		return err
 	}
@@ -147,7 +180,7 @@ func (l *Log) resume(ctx context.Context) error {
 	// newest rotated file, which is never empty.
 	if len(names) > 0 {
 		last := names[len(names)-1]
-		tail, found, err := readTail(last, false, l.cfg)
+		tail, found, err := readTail(ctx, last, false, l.cfg)
 		if err != nil {
 			return err
 		}
@@ -159,10 +192,24 @@ func (l *Log) resume(ctx context.Context) error {
 	return nil
 }
 
-// openActive opens (or creates) the active file for appending.
+// openActive opens the locked active file for appending (locking it
+// first when a rotation left none).
 func (l *Log) openActive() error {
-	_, statErr := os.Stat(l.path)
-	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if l.lf == nil {
+		lf, err := l.lockActive()
+		if err != nil {
+			return err
+		}
+		l.lf = lf
+	}
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND, 0)
+	if err == nil {
+		err = l.lf.Same(f)
+		if err != nil {
+			f.Close()
+			err = ErrReplaced
+		}
+	}
 	if err != nil {
 		return &WriteError{Op: "open", Path: l.path, Err: err}
 	}
@@ -171,18 +218,23 @@ func (l *Log) openActive() error {
 		f.Close()
 		return &WriteError{Op: "open", Path: l.path, Err: err}
 	}
-	if os.IsNotExist(statErr) {
-		if err := syncDir(filepath.Dir(l.path)); err != nil {
-			f.Close()
-			return &WriteError{Op: "open", Path: l.path, Err: err}
-		}
-	}
 	l.f, l.size = f, fi.Size()
 	l.synced, l.syncedSize, l.syncedHead = l.written, l.size, l.head
 	if l.cfg.wrap != nil {
 		l.f = l.cfg.wrap(f)
 	}
 	return nil
+}
+
+// DurableHead returns the newest record known to be on disk: the head as
+// of the last fsync (with NoSync, the head). limits.FileStore records it.
+func (l *Log) DurableHead() Anchor {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cfg.sync == syncNone {
+		return l.head
+	}
+	return l.syncedHead
 }
 
 // Head returns the last record appended (Seq 0 and the zero Hash for an
@@ -233,7 +285,17 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 		}
 		var err error
 		rec.Seq, rec.Prev = l.head.Seq+1, l.head.Hash
-		line, hash, err = appendLine(l.buf[:0], &rec)
+		rec.MAC = Digest{}
+		if l.cfg.mac == nil {
+			line, hash, err = appendLine(l.buf[:0], &rec, nil)
+		} else {
+			if hash, err = hashRecord(&rec); err == nil {
+				rec.MAC, err = l.cfg.mac.sum(ctx, &hash)
+			}
+			if err == nil {
+				line, hash, err = appendLineHashed(l.buf[:0], &rec, &hash, &rec.MAC)
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -256,6 +318,12 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 			}
 		}
 		break
+	}
+	if err := l.lf.Check(); err != nil {
+		l.broken = fmt.Errorf("%w (%v)", ErrReplaced, err)
+		l.cfg.logger.Error("audit: log file deleted or replaced while open; appends refused",
+			slog.String("path", l.path))
+		return &WriteError{Op: "write", Path: l.path, Err: l.broken}
 	}
 	n, err := l.f.Write(line)
 	if err == nil && n != len(line) {
@@ -346,14 +414,22 @@ func (l *Log) truncateBack() {
 }
 
 // rotate syncs and closes the active file, renames it to the next rotated
-// name and creates a new active file. It is called with l.mu held and no
+// name and creates a new active file, locked before it has its name. The
+// old file's lock is held until then. It is called with l.mu held and no
 // fsync in flight.
 func (l *Log) rotate() error {
 	if err := l.syncLocked(); err != nil {
 		return err
 	}
+	if err := l.lf.Check(); err != nil {
+		l.broken = fmt.Errorf("%w (%v)", ErrReplaced, err)
+		return &WriteError{Op: "rotate", Path: l.path, Err: l.broken}
+	}
 	err := l.f.Close()
 	l.f = nil
+	old := l.lf
+	defer old.Close()
+	l.lf = nil
 	if err != nil {
 		return &WriteError{Op: "rotate", Path: l.path, Err: err}
 	}
@@ -441,6 +517,9 @@ func (l *Log) Close() error {
 		}
 		l.f = nil
 	}
-	errs = append(errs, l.lock.Close())
+	if l.lf != nil {
+		errs = append(errs, l.lf.Close())
+		l.lf = nil
+	}
 	return errors.Join(errs...)
 }

@@ -28,6 +28,7 @@ type config struct {
 	logger   *slog.Logger
 	repair   bool
 	verify   bool
+	mac      *MACKey
 
 	// Test hooks.
 	wrap func(file) file

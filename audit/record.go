@@ -42,6 +42,7 @@ type Record struct {
 	PolicySHA256  Digest    `json:"policy_sha256,omitzero"`  // of the policy in force; zero for none
 	Prev          Digest    `json:"prev"`                    // Hash of the previous record; zero for the first
 	Hash          Digest    `json:"hash"`                    // SHA-256 of the other fields, encoded as the package doc defines
+	MAC           Digest    `json:"mac,omitzero"`            // keyed chains: HMAC-SHA256 of Hash under the log's MACKey; zero otherwise
 }
 
 // lineBufSize is room for the line of a usual record (an allow record
@@ -59,7 +60,7 @@ func (r Record) ComputeHash() (Digest, error) {
 // encode returns the line that stores r (without the newline) and the hash
 // it carries. r.Hash is ignored.
 func (r Record) encode() (line []byte, hash Digest, err error) {
-	line, hash, err = appendLine(make([]byte, 0, lineBufSize), &r)
+	line, hash, err = appendLine(make([]byte, 0, lineBufSize), &r, &r.MAC)
 	if err != nil {
 		return nil, Digest{}, err
 	}

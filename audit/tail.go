@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +15,7 @@ import (
 // after checking that record's hash. found is false for a missing or empty
 // file. A last line without its newline is an error unless repair is set,
 // in which case it is cut off.
-func readTail(path string, repair bool, cfg config) (head Anchor, found bool, err error) {
+func readTail(ctx context.Context, path string, repair bool, cfg config) (head Anchor, found bool, err error) {
 	mode := os.O_RDONLY
 	if repair {
 		mode = os.O_RDWR
@@ -74,6 +75,17 @@ func readTail(path string, repair bool, cfg config) (head Anchor, found bool, er
 	rec, reason := parseLine(line)
 	if reason != "" {
 		return Anchor{}, false, tailError(f, path, size, reason)
+	}
+	if cfg.mac != nil {
+		reason, err := cfg.mac.check(ctx, &rec)
+		if err != nil {
+			return Anchor{}, false, err
+		}
+		if reason != "" {
+			ce := tailError(f, path, size, reason+" (a log is keyed from its first record: start a new log to key it)").(*ChainError)
+			ce.Seq, ce.mac = rec.Seq, true
+			return Anchor{}, false, ce
+		}
 	}
 	return Anchor{Seq: rec.Seq, Hash: rec.Hash}, true, nil
 }

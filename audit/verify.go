@@ -15,6 +15,7 @@ type Report struct {
 	Files   int    // files read
 	First   Anchor // the first record (zero if there are none)
 	Last    Anchor // the last record: the head (zero if there are none)
+	MACs    int    // records that carry a MAC (checked only with Verifier.Key)
 }
 
 // A Verifier checks a chain with optional anchors taken from outside the
@@ -35,6 +36,12 @@ type Verifier struct {
 	// checkpoint's Seq has another hash, or if the log ends before it:
 	// that is how removal of the last records is detected.
 	Checkpoints []Anchor
+
+	// Key, if set, is the key the chain was written with (see MACKey):
+	// every record must carry its MAC, so a record removed, inserted or
+	// edited and the rest re-chained without the key is detected. Without
+	// it the chain is only checked for consistency with itself.
+	Key *MACKey
 }
 
 // Verify checks a whole log read from r (one file, or the concatenation of
@@ -55,7 +62,7 @@ func VerifyFiles(ctx context.Context, paths ...string) (Report, error) {
 // *ChainError naming the first bad line; other errors come from r or ctx.
 // On error the Report describes the records verified before it.
 func (v *Verifier) Verify(ctx context.Context, r io.Reader) (Report, error) {
-	s := v.newState()
+	s := v.newState(ctx)
 	if err := s.read(ctx, "", r); err != nil {
 		return s.rep, err
 	}
@@ -67,7 +74,7 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) (Report, error) {
 // their continuity: a missing, reordered or extra file breaks the chain at
 // the first line of the file after it.
 func (v *Verifier) VerifyFiles(ctx context.Context, paths ...string) (Report, error) {
-	s := v.newState()
+	s := v.newState(ctx)
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
@@ -84,6 +91,7 @@ func (v *Verifier) VerifyFiles(ctx context.Context, paths ...string) (Report, er
 }
 
 type verifyState struct {
+	ctx      context.Context
 	v        *Verifier
 	rep      Report
 	started  bool
@@ -94,8 +102,8 @@ type verifyState struct {
 	checkSeq uint64 // highest checkpoint Seq
 }
 
-func (v *Verifier) newState() *verifyState {
-	s := &verifyState{v: v, pending: make(map[uint64]Digest, len(v.Checkpoints))}
+func (v *Verifier) newState(ctx context.Context) *verifyState {
+	s := &verifyState{ctx: ctx, v: v, pending: make(map[uint64]Digest, len(v.Checkpoints))}
 	for _, c := range v.Checkpoints {
 		s.pending[c.Seq] = c.Hash
 		s.checkSeq = max(s.checkSeq, c.Seq)
@@ -164,6 +172,18 @@ func (s *verifyState) record(line []byte) error {
 		return s.broken(fmt.Sprintf("seq is %d, want %d: a record was removed, inserted or reordered", rec.Seq, wantSeq), rec.Seq)
 	case rec.Prev != wantPrev:
 		return s.broken("prev does not match the hash of the record before: a record was removed, inserted or replaced", rec.Seq)
+	}
+	if !rec.MAC.IsZero() {
+		s.rep.MACs++
+	}
+	if s.v.Key != nil {
+		reason, err := s.v.Key.check(s.ctx, &rec)
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			return &ChainError{File: s.file, Line: s.lines, Seq: rec.Seq, Reason: reason, mac: true}
+		}
 	}
 	if h, ok := s.pending[rec.Seq]; ok {
 		if h != rec.Hash {

@@ -30,6 +30,9 @@ var (
 	ErrRejected       = errors.New("exchange: the venue rejected the request")
 	ErrNotFound       = errors.New("exchange: not found at the venue")
 	ErrOutcomeUnknown = errors.New("exchange: outcome unknown; look the order up before retrying")
+	// ErrNotSent: the request never reached the venue (no connection, a
+	// TLS failure, https to a plain-HTTP port), so nothing happened there.
+	ErrNotSent        = errors.New("exchange: request not sent to the venue; check the URL and the network")
 	ErrKeyTooPowerful = errors.New("exchange: key permissions exceed what the policy accepts")
 )
 

@@ -3,6 +3,8 @@ package exchange
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -68,7 +70,13 @@ func Do(ctx context.Context, c *http.Client, base string, w *Wire) (*Response, e
 	resp, err := nc.Do(req)
 	if err != nil {
 		if ue := (*net.OpError)(nil); errors.As(err, &ue) && ue.Op == "dial" {
-			return nil, fmt.Errorf("exchange: %s %s: cannot connect: %w", w.Method, w.Path, err)
+			return nil, fmt.Errorf("%w: %s %s: cannot connect: %w", ErrNotSent, w.Method, w.Path, err)
+		}
+		if errors.Is(err, http.ErrSchemeMismatch) {
+			return nil, fmt.Errorf("%w: %s %s: the URL says https but the server answers plain HTTP; use http:// or the server's TLS port", ErrNotSent, w.Method, w.Path)
+		}
+		if isTLSFailure(err) {
+			return nil, fmt.Errorf("%w: %s %s: TLS handshake failed (check the URL's host and port and the server's certificate): %w", ErrNotSent, w.Method, w.Path, err)
 		}
 		return nil, fmt.Errorf("%w: %s %s: %w", ErrOutcomeUnknown, w.Method, w.Path, err)
 	}
@@ -78,4 +86,19 @@ func Do(ctx context.Context, c *http.Client, base string, w *Wire) (*Response, e
 		return nil, fmt.Errorf("%w: %s %s: reading answer: %w", ErrOutcomeUnknown, w.Method, w.Path, err)
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+}
+
+// isTLSFailure reports whether err is a failure of the TLS handshake, which
+// happens before a byte of the request is sent.
+func isTLSFailure(err error) bool {
+	var (
+		rh    tls.RecordHeaderError
+		alert tls.AlertError
+		cv    *tls.CertificateVerificationError
+		ua    x509.UnknownAuthorityError
+		hn    x509.HostnameError
+		ci    x509.CertificateInvalidError
+	)
+	return errors.As(err, &rh) || errors.As(err, &alert) || errors.As(err, &cv) ||
+		errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
 }

@@ -136,8 +136,35 @@ func TestDoCannotConnect(t *testing.T) {
 	if errors.Is(err, exchange.ErrOutcomeUnknown) {
 		t.Errorf("Do = %v: a refused connection must not wrap ErrOutcomeUnknown", err)
 	}
-	if !strings.Contains(err.Error(), "cannot connect") {
-		t.Errorf("Do = %v, want it to say it cannot connect", err)
+	if !strings.Contains(err.Error(), "cannot connect") || !errors.Is(err, exchange.ErrNotSent) {
+		t.Errorf("Do = %v, want ErrNotSent saying it cannot connect", err)
+	}
+}
+
+// An https URL on a plain-HTTP port, or a server whose certificate is not
+// trusted, fails in the TLS handshake: nothing was sent, and the error says
+// what to fix instead of calling the outcome unknown.
+func TestDoTLSFailureIsNotSent(t *testing.T) {
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the plain server received %s %s", r.Method, r.URL.Path)
+	}))
+	defer plain.Close()
+	untrusted := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the untrusted server received %s %s", r.Method, r.URL.Path)
+	}))
+	defer untrusted.Close()
+	for _, c := range []struct{ base, want string }{
+		{"https://" + strings.TrimPrefix(plain.URL, "http://"), "plain HTTP; use http://"},
+		{untrusted.URL, "TLS handshake failed"},
+	} {
+		_, err := exchange.Do(context.Background(), exchange.NewHTTPClient(), c.base, &exchange.Wire{Method: "POST", Path: "/api/v3/order"})
+		if !errors.Is(err, exchange.ErrNotSent) || errors.Is(err, exchange.ErrOutcomeUnknown) {
+			t.Errorf("Do(%s) = %v, want ErrNotSent and not ErrOutcomeUnknown", c.base, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Do(%s) = %v, want it to say %q", c.base, err, c.want)
+		}
 	}
 }
 

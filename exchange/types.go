@@ -109,6 +109,15 @@ type Order struct {
 	// QuoteQuantity is the quote amount to spend or receive, for market
 	// orders by quote (Binance quoteOrderQty, Coinbase quote_size, KuCoin funds).
 	QuoteQuantity decimal.Decimal
+	// StopPrice is the trigger price of a stop or take-profit order
+	// (Binance stopPrice, Coinbase stop_price); with a TrailingDelta it is
+	// the price at which trailing starts. Zero when the order has none.
+	StopPrice decimal.Decimal
+	// TrailingDelta is the distance of a trailing stop, in basis points
+	// of the price (Binance trailingDelta): a buy triggers that far above
+	// the lowest price since trailing started, a sell that far below the
+	// highest. Zero for an order that does not trail.
+	TrailingDelta decimal.Decimal
 	ClientID      string
 
 	// Filled in by the venue.
@@ -142,6 +151,15 @@ func (o *Order) appendTo(b []byte) []byte {
 	if !o.Price.IsZero() {
 		b = append(b, " @ "...)
 		b = appendDecimal(b, o.Price)
+	}
+	if !o.StopPrice.IsZero() {
+		b = append(b, " stop "...)
+		b = appendDecimal(b, o.StopPrice)
+	}
+	if !o.TrailingDelta.IsZero() {
+		b = append(b, " trail "...)
+		b = appendDecimal(b, o.TrailingDelta)
+		b = append(b, "bps"...)
 	}
 	if o.TimeInForce != "" {
 		b = append(b, ' ')

@@ -22,6 +22,10 @@ func TestOrderString(t *testing.T) {
 			"BUY MARKET quote=100 ETHUSDT"},
 		{exchange.Order{Symbol: "X", Side: exchange.Sell, Type: exchange.StopLimit, TimeInForce: exchange.IOC, Price: dec("1"), Quantity: dec("0.5")},
 			"SELL STOP_LOSS_LIMIT 0.5 X @ 1 IOC"},
+		{exchange.Order{Symbol: "X", Side: exchange.Buy, Type: exchange.StopLimit, TimeInForce: exchange.GTC, Price: dec("1.1"), StopPrice: dec("1.05"), Quantity: dec("2")},
+			"BUY STOP_LOSS_LIMIT 2 X @ 1.1 stop 1.05 GTC"},
+		{exchange.Order{Symbol: "X", Side: exchange.Sell, Type: exchange.StopLoss, StopPrice: dec("0.9"), TrailingDelta: dec("150"), Quantity: dec("2")},
+			"SELL STOP_LOSS 2 X stop 0.9 trail 150bps"},
 		{exchange.Order{}, "  0 "},
 	}
 	for _, tt := range tests {

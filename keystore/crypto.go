@@ -68,6 +68,7 @@ type header struct {
 	salt   []byte
 	nonce  [nonceSize]byte
 	sealed []byte // the wrapped master key and its tag
+	gen    uint64 // the file's generation (format.go)
 }
 
 // masterAD is the associated data of the master-key wrap: the format

@@ -24,9 +24,13 @@ const formatName = "keyfence-keystore"
 type headerJSON struct {
 	Format  string      `json:"format"`
 	Version json.Number `json:"version"`
-	KDF     kdfJSON     `json:"kdf"`
-	Master  sealedJSON  `json:"master"`
-	Check   []byte      `json:"check"`
+	// Generation counts the writes of the file (absent before the first
+	// write of a file made without it). It is covered by the file MAC, so
+	// an older copy of the file shows an older generation.
+	Generation uint64     `json:"generation"`
+	KDF        kdfJSON    `json:"kdf"`
+	Master     sealedJSON `json:"master"`
+	Check      []byte     `json:"check"`
 }
 
 type kdfJSON struct {
@@ -63,6 +67,10 @@ func encode(h *header, entries []*entry, k *keys) []byte {
 	b := make([]byte, 0, size)
 	b = append(b, `{"format":"`+formatName+`","version":`...)
 	b = strconv.AppendInt(b, FormatVersion, 10)
+	if h.gen > 0 {
+		b = append(b, `,"generation":`...)
+		b = strconv.AppendUint(b, h.gen, 10)
+	}
 	b = append(b, ",\n"+`"kdf":{"alg":"`+kdfArgon2id+`","salt":"`...)
 	b = base64.StdEncoding.AppendEncode(b, h.salt)
 	b = append(b, `","time":`...)
@@ -199,7 +207,7 @@ func decode(path string, data []byte) (*contents, error) {
 		return nil, corrupt("", off, "unexpected data in the header", nil)
 	}
 
-	h := &header{kdf: KDFParams{Time: f.KDF.Time, MemoryKiB: f.KDF.MemoryKiB, Threads: f.KDF.Threads}, salt: f.KDF.Salt}
+	h := &header{kdf: KDFParams{Time: f.KDF.Time, MemoryKiB: f.KDF.MemoryKiB, Threads: f.KDF.Threads}, salt: f.KDF.Salt, gen: f.Generation}
 	switch {
 	case f.KDF.Alg != kdfArgon2id:
 		return nil, corrupt("kdf.alg", -1, "the KDF must be argon2id", nil)

@@ -1,6 +1,7 @@
 package keystore
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/hmac"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/keyfence/keyfence/internal/lockedfile"
 	"github.com/keyfence/keyfence/signer"
 )
 
@@ -90,6 +92,7 @@ func Create(ctx context.Context, path string, passphrase []byte, opts ...Option)
 		wipe(master)
 		return nil, err
 	}
+	h.gen = 1
 	k, err := deriveKeys(master)
 	if err != nil {
 		wipe(master)
@@ -237,8 +240,13 @@ func (k *Keystore) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if k.closed {
 		return ErrClosed
 	}
+	lf, err := k.lockAndRefresh(ctx)
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
 	tx := &Tx{k: k, added: map[string]*entry{}, removed: map[string]bool{}}
-	err := fn(tx)
+	err = fn(tx)
 	tx.done = true
 	if err != nil {
 		return err
@@ -260,7 +268,8 @@ func (k *Keystore) Update(ctx context.Context, fn func(tx *Tx) error) error {
 			next = append(next, e)
 		}
 	}
-	replaced, werr := writeAtomic(k.target, encode(k.hdr, next, k.keys), false, k.hook)
+	h := k.nextHeader(k.hdr)
+	replaced, werr := writeAtomic(k.target, encode(h, next, k.keys), false, k.hook)
 	if !replaced {
 		return werr
 	}
@@ -276,9 +285,106 @@ func (k *Keystore) Update(ctx context.Context, fn func(tx *Tx) error) error {
 			k.byName[e.Name] = e
 		}
 	}
-	k.entries = next
+	k.entries, k.hdr = next, h
 	k.mu.Unlock()
 	return werr
+}
+
+// nextHeader returns h with the generation of the next write.
+func (k *Keystore) nextHeader(h *header) *header {
+	n := *h
+	n.gen = k.hdr.gen + 1
+	return &n
+}
+
+// Generation returns the generation of the file as this keystore last read
+// or wrote it: a number every write increases, covered by the file MAC.
+// A limits.FileStore remembers it (CheckGeneration), so that an older copy
+// of the keystore, which may hold keys removed since, is refused.
+func (k *Keystore) Generation() uint64 {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if k.hdr == nil {
+		return 0
+	}
+	return k.hdr.gen
+}
+
+// ErrRollback: the keystore file holds an older generation than this
+// keystore read or wrote before: it was replaced by an older copy, which
+// may hold keys that were removed. Errors of this kind are *RollbackError.
+var ErrRollback = errors.New("keystore: file is an older copy")
+
+// RollbackError reports a keystore file older than one seen before.
+type RollbackError struct {
+	Path       string
+	Generation uint64 // in the file
+	Seen       uint64 // seen before
+}
+
+func (e *RollbackError) Error() string {
+	return fmt.Sprintf("keystore: %s is at generation %d but generation %d was seen before: it was replaced by an older copy; restore the newest copy and remove again any key that was removed", e.Path, e.Generation, e.Seen)
+}
+
+// Is reports whether target is ErrRollback.
+func (e *RollbackError) Is(target error) bool { return target == ErrRollback }
+
+// lockAndRefresh takes the lock of the keystore file, waiting for other
+// writers, and reloads the keystore from the file under it, so that a
+// change applies to what is on disk now (other processes' additions and
+// removals included) rather than to what this keystore read earlier.
+// Entries that did not change keep what was unsealed of them; entries
+// removed on disk are forgotten. A file that is not this keystore (another
+// master key) is a *TamperError, an older generation a *RollbackError.
+// The caller holds writeMu and closes the returned file to unlock.
+func (k *Keystore) lockAndRefresh(ctx context.Context) (*lockedfile.File, error) {
+	lf, err := lockedfile.OpenWait(ctx, k.target, os.O_RDONLY)
+	if err != nil {
+		return nil, fmt.Errorf("keystore: lock %s: %w", k.path, err)
+	}
+	data, err := readOpen(lf.File, k.path)
+	var c *contents
+	if err == nil {
+		c, err = decode(k.path, data)
+	}
+	if err == nil && !hmac.Equal(k.keys.fileMAC(c.body), c.mac) {
+		err = &TamperError{Path: k.path}
+	}
+	if err == nil && c.hdr.gen < k.hdr.gen {
+		err = &RollbackError{Path: k.path, Generation: c.hdr.gen, Seen: k.hdr.gen}
+	}
+	if err != nil {
+		lf.Close()
+		return nil, err
+	}
+	byName := make(map[string]*entry, len(c.entries))
+	next := make([]*entry, 0, len(c.entries))
+	for _, e := range c.entries {
+		if o := k.byName[e.Name]; o != nil && sameSealed(o, e) {
+			e = o
+		} else {
+			e.seq = k.nextID.Add(1)
+		}
+		next = append(next, e)
+		byName[e.Name] = e
+	}
+	k.mu.Lock()
+	for name, o := range k.byName {
+		if byName[name] != o {
+			k.forget(o)
+		}
+	}
+	k.hdr, k.entries, k.byName = c.hdr, next, byName
+	k.mu.Unlock()
+	return lf, nil
+}
+
+// sameSealed reports whether two entries hold the same sealed secret under
+// the same metadata.
+func sameSealed(a, b *entry) bool {
+	return a.Name == b.Name && a.Venue == b.Venue && a.APIKey == b.APIKey && a.Type == b.Type &&
+		a.Backend == b.Backend && a.URI == b.URI && a.HasPassphrase == b.HasPassphrase &&
+		a.nonce == b.nonce && bytes.Equal(a.sealed, b.sealed) && bytes.Equal(a.pub, b.pub)
 }
 
 // forget wipes whatever was unsealed of e. The caller holds k.mu.
@@ -306,6 +412,11 @@ func (k *Keystore) ChangePassphrase(ctx context.Context, newPassphrase []byte, o
 	if k.closed {
 		return ErrClosed
 	}
+	lf, err := k.lockAndRefresh(ctx)
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
 	c := config{}
 	for _, o := range opts {
 		o(&c)
@@ -321,6 +432,7 @@ func (k *Keystore) ChangePassphrase(ctx context.Context, newPassphrase []byte, o
 	if err != nil {
 		return err
 	}
+	h = k.nextHeader(h)
 	replaced, werr := writeAtomic(k.target, encode(h, k.entries, k.keys), false, k.hook)
 	if !replaced {
 		return werr

@@ -109,6 +109,15 @@ func readPrivate(path string) ([]byte, error) {
 		return nil, fmt.Errorf("keystore: %w", err)
 	}
 	defer f.Close()
+	return readOpen(f, path)
+}
+
+// readOpen reads an open keystore file from its start, with the checks of
+// readPrivate.
+func readOpen(f *os.File, path string) ([]byte, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("keystore: read %s: %w", path, err)
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("keystore: %w", err)

@@ -29,7 +29,15 @@
 //     a positive price.
 //  5. symbol: every order's symbol must be in the credential's allowlist.
 //  6. order_type: every order's type must be listed in order_types.
-//  7. reference: each symbol needs a fresh reference quote from the venue's
+//  7. market_by_base: an order that fills at whatever the book offers
+//     (MARKET, and once triggered STOP_LOSS and TAKE_PROFIT) must not be
+//     by base quantity, buy or sell, unless the symbol sets
+//     allow_market_by_base: true. Nothing bounds its price at the venue:
+//     on a thin book a buy of a base quantity valued at the reference can
+//     spend several times its notional. A market order by quote quantity
+//     (spend or receive exactly Q) passes; so does a LIMIT IOC priced
+//     inside the band, the safe way to take liquidity now.
+//  8. reference: each symbol needs a fresh reference quote from the venue's
 //     exchange.PriceSource (WithPrices). The reference is the ask for a buy
 //     and the bid for a sell: the price the order would actually cross at,
 //     tighter than the mid. A missing source, an error, a quote without the
@@ -38,21 +46,34 @@
 //     Ages are judged at the intent's time (exchange.Intent.At, else the
 //     guard's clock), which a source implementing exchange.PriceSourceAt
 //     is given too.
-//  8. price_band: a priced buy may be at most price_band above the ask
-//     (price <= ask*(1+band)); a priced sell at most price_band below the bid
-//     (price >= bid*(1-band)). Exactly at the edge passes.
-//  9. order_notional: a priced order is worth price*quantity. An unpriced
-//     order (MARKET, STOP_LOSS, TAKE_PROFIT) may fill anywhere the book lets
-//     it and is valued at reference*(1+band), on either side. An order by
+//  9. price_band: every price that can execute, of every order of the
+//     intent (each leg of an order list), is in the band. A priced buy may
+//     be at most price_band above the ask (price <= ask*(1+band)); a priced
+//     sell at most price_band below the bid (price >= bid*(1-band)). The
+//     trigger of a stop or take-profit order (exchange.Order.StopPrice) is
+//     held to the same bound, whatever its type, since the order executes
+//     near its trigger. A trailing stop (exchange.Order.TrailingDelta, in
+//     basis points) starts trailing at its stop price, or at once from the
+//     market (the reference) without one; a buy then triggers at most delta
+//     above that start, a sell at least delta below, and that furthest
+//     trigger must be in the band: without a stop price, a delta wider than
+//     the band is refused. A stop or take-profit type without a trigger, or
+//     a trigger on another type, is refused by rule intent. Exactly at the
+//     edge passes.
+//  10. order_notional: an order is valued at its worst execution price. A
+//     priced order (a stop-limit too: it fills at its limit or better) is
+//     worth price*quantity. A MARKET order is valued at reference*(1+band),
+//     on either side; a stop-market order (STOP_LOSS, TAKE_PROFIT) at the
+//     furthest of its trigger and the reference, times (1+band). An order by
 //     quote quantity is worth its quote quantity (the larger, if both are
 //     set). The notional must not exceed the symbol's max_order_notional
 //     nor its quote asset's. Exactly at the cap passes.
-//  10. daily_notional: the orders' notional is reserved in rolling 24-hour
+//  11. daily_notional: the orders' notional is reserved in rolling 24-hour
 //     windows, one per symbol and one per quote asset (shared by every
 //     symbol quoted in it), for the caps the policy sets. The window never
 //     exceeds its cap, even under concurrency: the check and the
 //     reservation are one Store operation.
-//  11. open_orders: the intent's orders plus the credential's open orders
+//  12. open_orders: the intent's orders plus the credential's open orders
 //     (reserved, or committed and not yet closed) must not exceed
 //     max_open_orders. Reserved in the same Store operation.
 //
@@ -133,8 +154,8 @@
 //	    venue: binance                  # required: the venue the key belongs to
 //	    allow: [read, trade, cancel]    # default; public is always allowed;
 //	                                    # transfer, withdraw, keys only if listed
-//	    order_types: [LIMIT, LIMIT_MAKER]   # LIMIT, LIMIT_MAKER, MARKET, STOP_LOSS,
-//	                                        # STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT
+//	    order_types: [LIMIT, LIMIT_MAKER, MARKET]  # LIMIT, LIMIT_MAKER, MARKET, STOP_LOSS,
+//	                                               # STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT
 //	    max_open_orders: 20             # required when trading
 //	    price_band: "2%"                # or "0.02"; required when trading
 //	    reference_max_age: 5s           # default 5s
@@ -147,6 +168,7 @@
 //	    symbols:                        # the allowlist: nothing else is tradable
 //	      BTCUSDT: {max_order_notional: "500", max_daily_notional: "5000"}
 //	      ETHUSDT: {}                   # under the USDT caps only
+//	      SOLUSDT: {allow_market_by_base: true}   # accepts MARKET orders by base quantity
 //	      BTC-EUR: {quote: EUR, max_order_notional: "300", max_daily_notional: "3000"}
 //
 // A symbol's quote asset is the longest asset under quotes that its name

@@ -1,9 +1,12 @@
 package limits
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // Categories of refusal. Every error the Guard returns from Check wraps
@@ -37,7 +40,8 @@ const (
 	RuleIntent        Rule = "intent" // malformed order (no quantity, no price, ...)
 	RuleSymbol        Rule = "symbol"
 	RuleOrderType     Rule = "order_type"
-	RuleReference     Rule = "reference" // missing or stale reference price
+	RuleMarketByBase  Rule = "market_by_base" // a market order by base quantity the policy does not accept
+	RuleReference     Rule = "reference"      // missing or stale reference price
 	RulePriceBand     Rule = "price_band"
 	RuleOrderNotional Rule = "order_notional"
 	RuleDailyNotional Rule = "daily_notional"
@@ -142,3 +146,85 @@ func (e *PolicyError) Error() string {
 
 // Unwrap returns ErrInvalidPolicy.
 func (e *PolicyError) Unwrap() error { return ErrInvalidPolicy }
+
+// PolicyErrors is every problem found in a policy, in the order of the
+// file: a policy is checked whole, so that one round of fixes is enough.
+// errors.As finds each *PolicyError in it, and errors.Is(err,
+// ErrInvalidPolicy) holds.
+type PolicyErrors []*PolicyError
+
+func (e PolicyErrors) Error() string {
+	var b strings.Builder
+	for i, pe := range e {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(pe.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the problems.
+func (e PolicyErrors) Unwrap() []error {
+	errs := make([]error, len(e))
+	for i, pe := range e {
+		errs[i] = pe
+	}
+	return errs
+}
+
+// problems collects the problems of a policy as they are found.
+type problems struct {
+	errs PolicyErrors
+}
+
+// add records err: a *PolicyError or a PolicyErrors; anything else is kept
+// as a problem of the whole policy.
+func (ps *problems) add(err error) {
+	var many PolicyErrors
+	var one *PolicyError
+	switch {
+	case err == nil:
+	case errors.As(err, &many):
+		ps.errs = append(ps.errs, many...)
+	case errors.As(err, &one):
+		ps.errs = append(ps.errs, one)
+	default:
+		ps.errs = append(ps.errs, &PolicyError{Msg: err.Error()})
+	}
+}
+
+// err returns nil, the only problem, or all of them ordered by line.
+func (ps *problems) err() error {
+	switch len(ps.errs) {
+	case 0:
+		return nil
+	case 1:
+		return ps.errs[0]
+	}
+	out := slices.Clone(ps.errs)
+	// By line; problems of the policy as a whole (line 0) last.
+	key := func(e *PolicyError) int {
+		if e.Line == 0 {
+			return int(^uint(0) >> 1)
+		}
+		return e.Line
+	}
+	slices.SortStableFunc(out, func(a, b *PolicyError) int { return cmp.Compare(key(a), key(b)) })
+	return out
+}
+
+// covers reports whether a recorded problem is about field, one of its
+// parents or one of its children.
+func (ps *problems) covers(field string) bool {
+	for _, pe := range ps.errs {
+		a, b := pe.Field, field
+		if len(a) > len(b) {
+			a, b = b, a
+		}
+		if a == b || (strings.HasPrefix(b, a) && (a == "" || b[len(a)] == '.')) {
+			return true
+		}
+	}
+	return false
+}

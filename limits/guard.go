@@ -103,6 +103,7 @@ type symGuard struct {
 	hasOrderCap   bool
 	dailyCap      decimal.NullDecimal
 	quoteDaily    decimal.NullDecimal
+	marketByBase  bool // market orders by base quantity are accepted
 	symKey        string
 	quoteKey      string
 	// Fast path: the caps in units and the counters.
@@ -185,6 +186,7 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 				quoteOrderCap: qc.MaxOrderNotional,
 				dailyCap:      sp.MaxDailyNotional,
 				quoteDaily:    qc.MaxDailyNotional,
+				marketByBase:  sp.AllowMarketByBase,
 				symKey:        name + "\x00symbol\x00" + s,
 				quoteKey:      name + "\x00quote\x00" + sp.Quote,
 			}
@@ -440,7 +442,8 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 	return res, nil
 }
 
-// order checks an order's symbol and type and returns the symbol's policy.
+// order checks an order's symbol and type, and that a market order by
+// base quantity is accepted, and returns the symbol's policy.
 func (cg *credGuard) order(o *exchange.Order) (*symGuard, *Violation) {
 	sg := cg.symbol(o.Symbol)
 	if sg == nil {
@@ -451,7 +454,19 @@ func (cg *credGuard) order(o *exchange.Order) (*symGuard, *Violation) {
 		return nil, &Violation{Rule: RuleOrderType, Credential: cg.name, Symbol: o.Symbol, Observed: string(o.Type), Limit: cg.typesText,
 			Detail: "order type not allowed", Fix: "use an allowed type or add it to credentials." + cg.name + ".order_types"}
 	}
+	if !sg.marketByBase && !priced(o.Type) && !o.Quantity.IsZero() {
+		return nil, sg.marketByBaseViolation(o)
+	}
 	return sg, nil
+}
+
+// marketByBaseViolation refuses an unpriced order by base quantity: the
+// venue fills it at whatever the book offers, which no band bounds.
+func (sg *symGuard) marketByBaseViolation(o *exchange.Order) *Violation {
+	return &Violation{Rule: RuleMarketByBase, Credential: sg.cg.name, Symbol: o.Symbol,
+		Observed: string(o.Type) + " by base quantity " + o.Quantity.String(), Limit: "by quote quantity only",
+		Detail: "a market order by base quantity has no price bound at the venue",
+		Fix:    "send a LIMIT IOC order inside the band or a market order by quote quantity, or set " + sg.field + ".allow_market_by_base to accept the risk"}
 }
 
 // notional checks one order's reference price, price band and per-order
@@ -503,7 +518,77 @@ func (g *Guard) orderRef(ctx context.Context, cg *credGuard, o *exchange.Order, 
 			return orderNums{}, g.bandViolation(cg, o, n.ref.d, "below the bid")
 		}
 	}
+	if stopType(o.Type) || !o.StopPrice.IsZero() || !o.TrailingDelta.IsZero() {
+		if v := g.triggerBand(cg, o, n.ref.d); v != nil {
+			return orderNums{}, v
+		}
+	}
 	return n, nil
+}
+
+// bps is 10^4, the basis points of a whole.
+var bps = decimal.New(1, 4)
+
+// trigger returns the furthest price at which o can trigger, against
+// the side's interest, for an order with a valid trigger (triggerBand
+// accepted it) and the reference ref: the stop price of a plain stop; for
+// a trailing stop, the price at which it starts trailing (the stop price,
+// or the market, which ref stands for, when there is none) moved by the
+// trailing delta: a buy triggers at most that far above the lowest price
+// since it started, a sell at least that far below the highest.
+func trigger(o *exchange.Order, ref decimal.Decimal) decimal.Decimal {
+	if o.TrailingDelta.IsZero() {
+		return o.StopPrice
+	}
+	start := o.StopPrice
+	if start.IsZero() {
+		start = ref
+	}
+	delta := o.TrailingDelta.Div(bps) // exact: a division by 10^4
+	if o.Side == exchange.Buy {
+		return start.Add(start.Mul(delta))
+	}
+	return start.Sub(start.Mul(delta))
+}
+
+// triggerBand checks the trigger of a stop or take-profit order: the
+// order must have one (a stop price, a trailing delta, or both) and only
+// then; and the furthest price at which it can trigger must be inside the
+// band, as a limit price must.
+func (g *Guard) triggerBand(cg *credGuard, o *exchange.Order, ref decimal.Decimal) *Violation {
+	isStop := stopType(o.Type)
+	stop, trail := o.StopPrice, o.TrailingDelta
+	switch {
+	case !isStop:
+		return &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: string(o.Type) + " order with a stop price or trailing delta",
+			Fix: "the venue package must parse the order's type; send a stop or take-profit type"}
+	case stop.IsNegative() || trail.IsNegative() || stop.IsZero() && trail.IsZero():
+		return &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: string(o.Type) + " order without a positive stop price or trailing delta",
+			Fix: "set the stop price"}
+	case trail.GreaterThanOrEqual(bps):
+		return &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Detail: "trailing delta of 100% or more",
+			Fix: "set a trailing delta below 10000 basis points"}
+	}
+	t := trigger(o, ref)
+	if o.Side == exchange.Buy {
+		if edge := ref.Mul(cg.bandUp.d); t.GreaterThan(edge) {
+			return g.triggerViolation(cg, o, t, ref, "above the ask")
+		}
+	} else if edge := ref.Mul(cg.bandDown.d); t.LessThan(edge) {
+		return g.triggerViolation(cg, o, t, ref, "below the bid")
+	}
+	return nil
+}
+
+func (g *Guard) triggerViolation(cg *credGuard, o *exchange.Order, t, ref decimal.Decimal, where string) *Violation {
+	off := t.Sub(ref).Abs().Div(ref).Shift(2).Round(4)
+	what := "stop price " + t.String()
+	if !o.TrailingDelta.IsZero() {
+		what = "trailing stop (delta " + o.TrailingDelta.String() + " bps) triggering at " + t.String()
+	}
+	return &Violation{Rule: RulePriceBand, Credential: cg.name, Symbol: o.Symbol,
+		Observed: what + " is " + off.String() + "% " + where + " " + ref.String(), Limit: cg.bandText,
+		Detail: "trigger price outside the band around the reference", Fix: "set the stop nearer the market or widen credentials." + cg.name + ".price_band"}
 }
 
 // notionalAt returns the notional of an order orderRef accepted with ref,
@@ -511,12 +596,19 @@ func (g *Guard) orderRef(ctx context.Context, cg *credGuard, o *exchange.Order, 
 func (g *Guard) notionalAt(cg *credGuard, sg *symGuard, o *exchange.Order, ref decimal.Decimal) (decimal.Decimal, *Violation) {
 	qty, quoteQty := o.Quantity, o.QuoteQuantity
 	var price decimal.Decimal
-	if priced(o.Type) {
+	switch {
+	case priced(o.Type):
+		// A limit order, triggered or not, fills at its price or better.
 		price = o.Price
-	} else {
+	case o.Type == exchange.Market:
 		// A market order may fill anywhere the book lets it: value it at
 		// the reference widened by the band.
 		price = mulDec(ref, cg.bandUp.d)
+	default:
+		// A stop-market order fills at market once triggered: value it
+		// at the furthest of its trigger and the reference, widened by
+		// the band.
+		price = mulDec(decimal.Max(ref, trigger(o, ref)), cg.bandUp.d)
 	}
 	var notional decimal.Decimal
 	if qty.IsPositive() {

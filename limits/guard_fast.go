@@ -61,6 +61,14 @@ func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard,
 // orderRef resolved. A refusal is explained by notionalAt.
 func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, n *orderNums) (units, *Violation) {
 	ref, price := n.ref, n.price
+	if !priced(o.Type) && o.Type != exchange.Market {
+		// A stop-market order, valued at its trigger.
+		d, v := g.notionalAt(cg, sg, o, ref.d)
+		if v != nil {
+			return units{}, v
+		}
+		return unitsOf(d, true), nil
+	}
 	if !priced(o.Type) {
 		// notionalAt's price, the reference widened by the band, when its
 		// coefficient fits.

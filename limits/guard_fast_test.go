@@ -157,12 +157,12 @@ credentials:
     quotes:
       USDT: {max_order_notional: "1000", max_daily_notional: "3000"}
     symbols:
-      S0USDT: {}
-      S1USDT: {}
+      S0USDT: {allow_market_by_base: true}
+      S1USDT: {allow_market_by_base: true}
       S2USDT: {}
-      S3USDT: {}
+      S3USDT: {allow_market_by_base: true}
       S4USDT: {max_daily_notional: "2500"}
-      S5USDT: {}
+      S5USDT: {allow_market_by_base: true}
       S6USDT: {max_order_notional: "700.000000000000000001"}
       S7USDT: {}
       S8USDT: {}

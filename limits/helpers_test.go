@@ -83,7 +83,7 @@ credentials:
     quotes:
       USDT: {max_order_notional: "1000", max_daily_notional: "2000"}
     symbols:
-      BTCUSDT: {max_order_notional: "500", max_daily_notional: "1500"}
+      BTCUSDT: {max_order_notional: "500", max_daily_notional: "1500", allow_market_by_base: true}
       ETHUSDT: {}
   wide:
     venue: binance

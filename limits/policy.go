@@ -34,7 +34,8 @@ type Policy struct {
 	KillSwitch  KillSwitchPolicy
 	Credentials map[string]*CredentialPolicy // by credential name
 
-	lines map[string]int // field path -> line in the source file, when parsed
+	lines  map[string]int // field path -> line in the source file, when parsed
+	venues []string       // the venues a credential may name; nil: any
 }
 
 // KillSwitchPolicy says when the kill switch trips by itself. A nil field
@@ -90,6 +91,14 @@ type SymbolPolicy struct {
 	// optional '-', '_' or '/').
 	Quote string
 	Caps
+	// AllowMarketByBase accepts market orders by base quantity on this
+	// symbol (MARKET with a quantity, and the stop-market types STOP_LOSS
+	// and TAKE_PROFIT): the venue fills them at whatever price the book
+	// offers, so on a thin book they may spend more than their notional
+	// at the reference. Without it such orders are refused; a market
+	// order by quote quantity, or a LIMIT IOC inside the band, is the
+	// bounded way to take liquidity.
+	AllowMarketByBase bool
 }
 
 // AllowsClass reports whether the credential may use endpoints of class c.
@@ -110,9 +119,10 @@ func (p *Policy) Effective() (*Policy, error) {
 	if p == nil {
 		return nil, &PolicyError{Msg: "no policy"}
 	}
-	e := &Policy{Version: p.Version, KillSwitch: p.KillSwitch, lines: p.lines, Credentials: make(map[string]*CredentialPolicy, len(p.Credentials))}
+	e := &Policy{Version: p.Version, KillSwitch: p.KillSwitch, lines: p.lines, venues: p.venues, Credentials: make(map[string]*CredentialPolicy, len(p.Credentials))}
+	var ps problems
 	if e.Version != PolicyVersion {
-		return nil, p.errAt("version", fmt.Sprintf("version %d is not supported; write version: %d", p.Version, PolicyVersion))
+		ps.add(p.errAt("version", fmt.Sprintf("version %d is not supported; write version: %d", p.Version, PolicyVersion)))
 	}
 	ks := &e.KillSwitch
 	if ks.MaxConsecutiveRejections == nil {
@@ -129,37 +139,43 @@ func (p *Policy) Effective() (*Policy, error) {
 		ks.DenialWindow = DefaultDenialWindow
 	}
 	if *ks.MaxConsecutiveRejections < 0 {
-		return nil, p.errAt("kill_switch.max_consecutive_rejections", "must not be negative; use 0 to disable")
+		ps.add(p.errAt("kill_switch.max_consecutive_rejections", "must not be negative; use 0 to disable"))
 	}
 	if *ks.MaxDenials < 0 {
-		return nil, p.errAt("kill_switch.max_denials", "must not be negative; use 0 to disable")
+		ps.add(p.errAt("kill_switch.max_denials", "must not be negative; use 0 to disable"))
 	}
 	if ks.DenialWindow < 0 {
-		return nil, p.errAt("kill_switch.denial_window", "must be a positive duration such as 1m")
+		ps.add(p.errAt("kill_switch.denial_window", "must be a positive duration such as 1m"))
 	}
 	if len(p.Credentials) == 0 {
-		return nil, p.errAt("credentials", "no credentials; add at least one under credentials")
+		ps.add(p.errAt("credentials", "no credentials; add at least one under credentials"))
 	}
 	for _, name := range sortedKeys(p.Credentials) {
-		c, err := p.effectiveCredential(name, p.Credentials[name])
-		if err != nil {
-			return nil, err
+		if c := p.effectiveCredential(&ps, name, p.Credentials[name]); c != nil {
+			e.Credentials[name] = c
 		}
-		e.Credentials[name] = c
+	}
+	if err := ps.err(); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
 
-func (p *Policy) effectiveCredential(name string, c *CredentialPolicy) (*CredentialPolicy, error) {
+// effectiveCredential returns the effective form of credential name, adding
+// every problem it finds to ps; it returns nil when c cannot be read at all.
+func (p *Policy) effectiveCredential(ps *problems, name string, c *CredentialPolicy) *CredentialPolicy {
 	f := "credentials." + name
 	if c == nil {
-		return nil, p.errAt(f, "empty credential; set at least venue")
+		ps.add(p.errAt(f, "empty credential; set at least venue"))
+		return nil
 	}
 	if name == "" || strings.ContainsAny(name, "\x00\n\r") {
-		return nil, p.errAt(f, "credential name must be a non-empty single line")
+		ps.add(p.errAt(f, "credential name must be a non-empty single line"))
 	}
 	if c.Venue == "" {
-		return nil, p.errAt(f+".venue", "missing; name the credential's venue, e.g. venue: binance")
+		ps.add(p.errAt(f+".venue", "missing; name the credential's venue, e.g. venue: binance"))
+	} else if p.venues != nil && !slices.Contains(p.venues, c.Venue) {
+		ps.add(p.errAt(f+".venue", fmt.Sprintf("unknown venue %q; use one of %s", c.Venue, strings.Join(p.venues, ", "))))
 	}
 	e := &CredentialPolicy{
 		Venue:           c.Venue,
@@ -176,7 +192,8 @@ func (p *Policy) effectiveCredential(name string, c *CredentialPolicy) (*Credent
 		e.Allow = make([]exchange.Class, 0, len(c.Allow))
 		for _, cl := range c.Allow {
 			if _, err := exchange.ParseClass(string(cl)); err != nil {
-				return nil, p.errAt(f+".allow", fmt.Sprintf("unknown class %q; use %s", cl, classNames()))
+				ps.add(p.errAt(f+".allow", fmt.Sprintf("unknown class %q; use %s", cl, classNames())))
+				continue
 			}
 			if !slices.Contains(e.Allow, cl) {
 				e.Allow = append(e.Allow, cl)
@@ -186,7 +203,8 @@ func (p *Policy) effectiveCredential(name string, c *CredentialPolicy) (*Credent
 	slices.SortFunc(e.Allow, func(a, b exchange.Class) int { return classIndex(a) - classIndex(b) })
 	for _, t := range c.OrderTypes {
 		if !knownOrderType(t) {
-			return nil, p.errAt(f+".order_types", fmt.Sprintf("unknown order type %q; use %s", t, orderTypeNames()))
+			ps.add(p.errAt(f+".order_types", fmt.Sprintf("unknown order type %q; use %s", t, orderTypeNames())))
+			continue
 		}
 		if !slices.Contains(e.OrderTypes, t) {
 			e.OrderTypes = append(e.OrderTypes, t)
@@ -194,23 +212,22 @@ func (p *Policy) effectiveCredential(name string, c *CredentialPolicy) (*Credent
 	}
 	slices.Sort(e.OrderTypes)
 	if e.MaxOpenOrders < 0 {
-		return nil, p.errAt(f+".max_open_orders", "must not be negative")
+		ps.add(p.errAt(f+".max_open_orders", "must not be negative"))
 	}
 	if e.ReferenceMaxAge < 0 {
-		return nil, p.errAt(f+".reference_max_age", "must be a positive duration such as 5s")
+		ps.add(p.errAt(f+".reference_max_age", "must be a positive duration such as 5s"))
 	}
 	if e.ReferenceMaxAge == 0 {
 		e.ReferenceMaxAge = DefaultReferenceMaxAge
 	}
 	if e.PriceBand.Valid && (e.PriceBand.Decimal.IsNegative() || e.PriceBand.Decimal.GreaterThanOrEqual(decimal.NewFromInt(1))) {
-		return nil, p.errAt(f+".price_band", "must be at least 0 and below 100%, e.g. \"2%\" or \"0.02\"")
+		ps.add(p.errAt(f+".price_band", "must be at least 0 and below 100%, e.g. \"2%\" or \"0.02\""))
 	}
 	for _, q := range sortedKeys(c.Quotes) {
-		if err := p.checkCaps(f+".quotes."+q, c.Quotes[q]); err != nil {
-			return nil, err
-		}
+		p.checkCaps(ps, f+".quotes."+q, c.Quotes[q])
 		if q == "" || strings.ContainsAny(q, "\x00\n\r") {
-			return nil, p.errAt(f+".quotes", "quote asset names must be non-empty single lines")
+			ps.add(p.errAt(f+".quotes", "quote asset names must be non-empty single lines"))
+			continue
 		}
 		e.Quotes[q] = c.Quotes[q]
 	}
@@ -219,35 +236,37 @@ func (p *Policy) effectiveCredential(name string, c *CredentialPolicy) (*Credent
 		sf := f + ".symbols." + s
 		sp := c.Symbols[s]
 		if s == "" || strings.ContainsAny(s, "\x00\n\r") {
-			return nil, p.errAt(f+".symbols", "symbol names must be non-empty single lines")
+			ps.add(p.errAt(f+".symbols", "symbol names must be non-empty single lines"))
+			continue
 		}
-		if err := p.checkCaps(sf, sp.Caps); err != nil {
-			return nil, err
-		}
+		p.checkCaps(ps, sf, sp.Caps)
 		if sp.Quote == "" {
 			sp.Quote = inferQuote(s, quotes)
 		}
 		qc := e.Quotes[sp.Quote]
 		if !sp.MaxOrderNotional.Valid && !qc.MaxOrderNotional.Valid {
-			return nil, p.errAt(sf, fmt.Sprintf("no per-order notional cap; set max_order_notional on the symbol or on its quote asset%s", quoteHint(sp.Quote)))
+			ps.add(p.errAt(sf, fmt.Sprintf("no per-order notional cap; set max_order_notional on the symbol or on its quote asset%s", quoteHint(sp.Quote))))
 		}
 		if !sp.MaxDailyNotional.Valid && !qc.MaxDailyNotional.Valid {
-			return nil, p.errAt(sf, fmt.Sprintf("no daily notional cap; set max_daily_notional on the symbol or on its quote asset%s", quoteHint(sp.Quote)))
+			ps.add(p.errAt(sf, fmt.Sprintf("no daily notional cap; set max_daily_notional on the symbol or on its quote asset%s", quoteHint(sp.Quote))))
+		}
+		if sp.AllowMarketByBase && !slices.ContainsFunc(e.OrderTypes, unpriced) {
+			ps.add(p.errAt(sf+".allow_market_by_base", "order_types lists no MARKET, STOP_LOSS or TAKE_PROFIT, so it allows nothing; remove it"))
 		}
 		e.Symbols[s] = sp
 	}
 	if e.AllowsClass(exchange.ClassTrade) && len(e.Symbols) > 0 {
 		if len(e.OrderTypes) == 0 {
-			return nil, p.errAt(f+".order_types", "missing; list the order types the credential may place, e.g. [LIMIT]")
+			ps.add(p.errAt(f+".order_types", "missing; list the order types the credential may place, e.g. [LIMIT]"))
 		}
 		if !e.PriceBand.Valid {
-			return nil, p.errAt(f+".price_band", "missing; set how far from the reference price an order may be, e.g. \"2%\"")
+			ps.add(p.errAt(f+".price_band", "missing; set how far from the reference price an order may be, e.g. \"2%\""))
 		}
 		if e.MaxOpenOrders == 0 {
-			return nil, p.errAt(f+".max_open_orders", "missing or 0; set how many orders may be open at once")
+			ps.add(p.errAt(f+".max_open_orders", "missing or 0; set how many orders may be open at once"))
 		}
 	}
-	return e, nil
+	return e
 }
 
 func quoteHint(q string) string {
@@ -257,14 +276,13 @@ func quoteHint(q string) string {
 	return " (" + q + ")"
 }
 
-func (p *Policy) checkCaps(field string, c Caps) error {
+func (p *Policy) checkCaps(ps *problems, field string, c Caps) {
 	if c.MaxOrderNotional.Valid && c.MaxOrderNotional.Decimal.IsNegative() {
-		return p.errAt(field+".max_order_notional", "negative cap; use 0 or more")
+		ps.add(p.errAt(field+".max_order_notional", "negative cap; use 0 or more"))
 	}
 	if c.MaxDailyNotional.Valid && c.MaxDailyNotional.Decimal.IsNegative() {
-		return p.errAt(field+".max_daily_notional", "negative cap; use 0 or more")
+		ps.add(p.errAt(field+".max_daily_notional", "negative cap; use 0 or more"))
 	}
-	return nil
 }
 
 // errAt returns a *PolicyError for field, with the line where the field (or
@@ -351,6 +369,23 @@ func orderTypeNames() string {
 		n[i] = string(t)
 	}
 	return strings.Join(n, ", ")
+}
+
+// unpriced reports whether orders of a known type t carry no limit price:
+// they fill at whatever the book offers (MARKET now, STOP_LOSS and
+// TAKE_PROFIT once triggered).
+func unpriced(t exchange.OrderType) bool {
+	return t == exchange.Market || t == exchange.StopLoss || t == exchange.TakeProfit
+}
+
+// stopType reports whether orders of type t trigger on a stop price or a
+// trailing delta.
+func stopType(t exchange.OrderType) bool {
+	switch t {
+	case exchange.StopLoss, exchange.StopLimit, exchange.TakeProfit, exchange.TakeLimit:
+		return true
+	}
+	return false
 }
 
 // priced reports whether orders of type t carry a limit price.

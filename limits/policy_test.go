@@ -3,7 +3,9 @@ package limits
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,18 +121,26 @@ func TestParsePolicyErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParsePolicy([]byte(tc.yaml))
-			var pe *PolicyError
-			if !errors.As(err, &pe) {
+			if !errors.Is(err, ErrInvalidPolicy) {
+				t.Fatalf("err = %v, want ErrInvalidPolicy", err)
+			}
+			// Every problem is reported (PolicyErrors); the one this
+			// case is about must be among them, each on one line.
+			all := policyErrors(err)
+			if len(all) == 0 {
 				t.Fatalf("err = %v, want *PolicyError", err)
 			}
-			if !errors.Is(err, ErrInvalidPolicy) {
-				t.Fatal("not ErrInvalidPolicy")
+			found := false
+			for _, pe := range all {
+				if strings.Contains(pe.Error(), "\n") {
+					t.Errorf("multi-line error %q", pe)
+				}
+				if pe.Line == tc.line && pe.Field == tc.field && strings.Contains(pe.Msg, tc.msg) {
+					found = true
+				}
 			}
-			if pe.Line != tc.line || pe.Field != tc.field || !strings.Contains(pe.Msg, tc.msg) {
-				t.Fatalf("got line %d field %q msg %q; want line %d field %q msg containing %q", pe.Line, pe.Field, pe.Msg, tc.line, tc.field, tc.msg)
-			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("multi-line error %q", err)
+			if !found {
+				t.Fatalf("got %q; want line %d field %q msg containing %q", err, tc.line, tc.field, tc.msg)
 			}
 		})
 	}
@@ -277,4 +287,68 @@ func FuzzParsePolicy(f *testing.F) {
 			t.Fatalf("hash changed over a round trip\n%s", out.String())
 		}
 	})
+}
+
+// policyErrors returns every *PolicyError in err.
+func policyErrors(err error) []*PolicyError {
+	var many PolicyErrors
+	if errors.As(err, &many) {
+		return many
+	}
+	var one *PolicyError
+	if errors.As(err, &one) {
+		return []*PolicyError{one}
+	}
+	return nil
+}
+
+// TestParsePolicyReportsEveryError: a policy with several independent
+// mistakes gets all of them in one answer, in the order of the file, and
+// a value that failed to parse is not also reported missing.
+func TestParsePolicyReportsEveryError(t *testing.T) {
+	const y = `version: 1
+credentials:
+  c:
+    venue: binance
+    venu: typo
+    order_types: [LIMIT, ICEBERG]
+    max_open_orders: 3
+    price_band: 150%
+    quotes:
+      USDT: {max_order_notional: 1O0, max_daily_notional: 1000}
+    symbols:
+      BTCUSDT: {}
+`
+	_, err := ParsePolicy([]byte(y))
+	all := policyErrors(err)
+	var got []string
+	for _, pe := range all {
+		got = append(got, fmt.Sprintf("%d %s", pe.Line, pe.Field))
+	}
+	want := []string{
+		"5 credentials.c.venu",
+		"6 credentials.c.order_types",
+		"8 credentials.c.price_band",
+		"10 credentials.c.quotes.USDT.max_order_notional",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("problems %q\nwant %q\nerror: %v", got, want, err)
+	}
+	if !errors.Is(err, ErrInvalidPolicy) {
+		t.Fatal("not ErrInvalidPolicy")
+	}
+}
+
+// TestParsePolicyKnownVenues: with KnownVenues a misspelt venue is an
+// error that lists the venues there are.
+func TestParsePolicyKnownVenues(t *testing.T) {
+	y := []byte("version: 1\ncredentials:\n  c: {venue: binanse, allow: [read]}\n")
+	if _, err := ParsePolicy(y); err != nil {
+		t.Fatalf("without KnownVenues: %v", err)
+	}
+	_, err := ParsePolicy(y, KnownVenues("kucoin", "binance"))
+	all := policyErrors(err)
+	if len(all) != 1 || all[0].Line != 3 || all[0].Field != "credentials.c.venue" || !strings.Contains(all[0].Msg, `unknown venue "binanse"; use one of binance, kucoin`) {
+		t.Fatalf("err = %v", err)
+	}
 }

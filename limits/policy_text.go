@@ -83,6 +83,12 @@ func (p *Policy) writeText(w io.StringWriter) {
 				}
 				fields = "quote: " + yamlName(sp.Quote) + fields
 			}
+			if sp.AllowMarketByBase {
+				if fields != "" {
+					fields += ", "
+				}
+				fields += "allow_market_by_base: true"
+			}
 			put("      ", yamlName(s), ": {", fields, "}\n")
 			put("        # effective: ", effectiveCapsComment(sp, c.Quotes[sp.Quote]), "\n")
 		}

@@ -20,8 +20,20 @@ import (
 // MaxPolicyBytes bounds the size of a policy file.
 const MaxPolicyBytes = 1 << 20
 
+// PolicyOption changes how a policy is parsed.
+type PolicyOption func(*Policy)
+
+// KnownVenues makes a credential naming any other venue a policy error
+// ("venue: binanse"). Without it any venue name is accepted, and a
+// credential of a venue that has no client is simply never used.
+func KnownVenues(names ...string) PolicyOption {
+	v := slices.Clone(names)
+	slices.Sort(v)
+	return func(p *Policy) { p.venues = v }
+}
+
 // LoadPolicy reads and parses a policy file (see ParsePolicy).
-func LoadPolicy(path string) (*Policy, error) {
+func LoadPolicy(path string, opts ...PolicyOption) (*Policy, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("limits: reading policy: %w", err)
@@ -31,7 +43,7 @@ func LoadPolicy(path string) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("limits: reading policy %s: %w", path, err)
 	}
-	return ParsePolicy(b)
+	return ParsePolicy(b, opts...)
 }
 
 // ParsePolicy decodes a YAML policy strictly and returns its effective form
@@ -40,7 +52,7 @@ func LoadPolicy(path string) (*Policy, error) {
 // aliases are errors; every error is a *PolicyError with the line and the
 // field. Decimals may be written as strings or numbers; they are parsed from
 // the literal text, never through a float.
-func ParsePolicy(b []byte) (*Policy, error) {
+func ParsePolicy(b []byte, opts ...PolicyOption) (*Policy, error) {
 	if len(b) > MaxPolicyBytes {
 		return nil, &PolicyError{Msg: fmt.Sprintf("policy larger than %d bytes", MaxPolicyBytes)}
 	}
@@ -61,10 +73,25 @@ func ParsePolicy(b []byte) (*Policy, error) {
 		return nil, &PolicyError{Line: line, Msg: "more than one YAML document; keep one policy per file"}
 	}
 	d := &policyDecoder{p: &Policy{lines: map[string]int{}}}
-	if err := d.document(&doc); err != nil {
-		return nil, err
+	for _, o := range opts {
+		o(d.p)
 	}
-	return d.p.Effective()
+	d.ps.add(d.document(&doc))
+	e, err := d.p.Effective()
+	if len(d.ps.errs) == 0 {
+		return e, err
+	}
+	// Report the checks of what did decode too, but not those about a
+	// field whose value could not be read (a cap that failed to parse is
+	// not also "missing").
+	var rest problems
+	rest.add(err)
+	for _, pe := range rest.errs {
+		if !d.ps.covers(pe.Field) {
+			d.ps.errs = append(d.ps.errs, pe)
+		}
+	}
+	return nil, d.ps.err()
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
@@ -78,8 +105,12 @@ func yamlError(err error) error {
 	return pe
 }
 
+// policyDecoder decodes a policy node by node. A problem in one field is
+// recorded in ps and decoding goes on with the next, so that a policy's
+// problems are reported together.
 type policyDecoder struct {
-	p *Policy
+	p  *Policy
+	ps problems
 }
 
 func (d *policyDecoder) errf(n *yaml.Node, field, format string, args ...any) error {
@@ -219,6 +250,7 @@ func (d *policyDecoder) credential(c *CredentialPolicy, n *yaml.Node, f string) 
 					sp.Quote, err = d.str(n, f)
 					return err
 				}
+				fields["allow_market_by_base"] = d.boolInto(&sp.AllowMarketByBase)
 				err := d.mapping(n, f, fields)
 				c.Symbols[name] = sp
 				return err
@@ -270,26 +302,28 @@ func (d *policyDecoder) each(n *yaml.Node, path string, fn func(key string, v *y
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if err := d.plain(k, path); err != nil {
-			return err
+			d.ps.add(err)
+			continue
 		}
 		if k.Kind != yaml.ScalarNode || (k.Tag != "!!str" && k.Tag != "!!int" && k.Tag != "!!float") {
-			return d.errf(k, path, "keys must be plain names")
+			d.ps.add(d.errf(k, path, "keys must be plain names"))
+			continue
 		}
 		f := k.Value
 		if path != "" {
 			f = path + "." + k.Value
 		}
 		if seen[k.Value] {
-			return d.errf(k, f, "duplicate key %q", k.Value)
+			d.ps.add(d.errf(k, f, "duplicate key %q", k.Value))
+			continue
 		}
 		seen[k.Value] = true
 		d.p.lines[f] = k.Line
 		if err := d.plain(v, f); err != nil {
-			return err
+			d.ps.add(err)
+			continue
 		}
-		if err := fn(k.Value, v, f); err != nil {
-			return err
-		}
+		d.ps.add(fn(k.Value, v, f))
 	}
 	return nil
 }
@@ -300,11 +334,10 @@ func (d *policyDecoder) list(n *yaml.Node, f string, fn func(*yaml.Node, string)
 	}
 	for _, e := range n.Content {
 		if err := d.plain(e, f); err != nil {
-			return err
+			d.ps.add(err)
+			continue
 		}
-		if err := fn(e, f); err != nil {
-			return err
-		}
+		d.ps.add(fn(e, f))
 	}
 	return nil
 }

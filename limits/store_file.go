@@ -7,12 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/keyfence/keyfence/audit"
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/internal/lockedfile"
 	"github.com/shopspring/decimal"
 )
 
@@ -25,25 +29,44 @@ const DefaultCompactEvery = 4096
 
 // FileStore is a crash-safe Store in one file: an append-only journal of
 // JSON lines, one per state change, each written and fsynced before the
-// change takes effect or the caller hears of it. Every CompactEvery records,
-// and when the store is opened, the journal is rewritten as a single
-// snapshot line (temp file, fsync, rename, fsync of the directory).
+// change takes effect or the caller hears of it. The journal's first line
+// is a snapshot of the whole state (its header). Every CompactEvery
+// records, and when the store is opened, the journal is rewritten as a
+// single snapshot line (temp file, fsync, rename, fsync of the directory).
 //
 // After a crash (even kill -9 mid-write) the store opens with every change
 // that was acknowledged: a torn last line is ignored and cut off; any other
-// unreadable line makes OpenFileStore fail rather than lose state. A
-// lock file (PATH.lock) keeps a second process from opening the same store.
+// unreadable line, and a journal that does not start with its snapshot (an
+// empty or truncated file), makes OpenFileStore fail with ErrStateCorrupt
+// rather than lose state.
+//
+// The file is locked (flock) on itself, after symbolic links in its path
+// are resolved, so a second process fails with ErrStoreLocked whatever
+// path it uses. Before every write the store checks that its open file is
+// still the one at the path; a file deleted or replaced while open fails
+// every later change with ErrStateReplaced (fail closed).
+//
+// Tied to an audit log (WithAuditLog), the journal records the log's head
+// with its writes, and OpenFileStore refuses a state that is missing while
+// the log holds allowed orders (ErrStateMissing) or that is older than the
+// log (ErrStateStale, ErrStateMismatch): a deleted or restored state file
+// cannot reset the caps or the kill switch. CheckGeneration ties it to the
+// keystore's generation in the same way.
 type FileStore struct {
 	mu           sync.Mutex
 	s            *state
-	path         string
-	f            *os.File // journal, opened for appending
-	size         int64    // bytes of acknowledged records in f
-	lock         *os.File
-	records      int // since the last snapshot
+	path         string           // symbolic links resolved
+	f            *lockedfile.File // the journal, locked
+	size         int64            // bytes of acknowledged records in f
+	records      int              // since the last snapshot
 	compactEvery int
 	broken       error // a failed write that could not be undone
 	buf          bytes.Buffer
+
+	ledger  AuditLog
+	rebuild bool
+	mark    audit.Anchor      // the audit head the journal last recorded
+	gens    map[string]uint64 // generations of outside files (the keystore)
 }
 
 var _ Store = (*FileStore)(nil)
@@ -61,44 +84,170 @@ func CompactEvery(n int) FileStoreOption {
 	}
 }
 
+// AuditLog is the audit log a FileStore ties its state to. *audit.Log
+// implements it.
+type AuditLog interface {
+	// DurableHead returns the newest record known to be on disk.
+	DurableHead() audit.Anchor
+	// Since calls fn for every record after the record at after (all
+	// records for the zero Anchor), in order. It fails when the log holds
+	// no record at after.Seq with after.Hash.
+	Since(ctx context.Context, after audit.Anchor, fn func(*audit.Record) error) error
+}
+
+// WithAuditLog ties the state to log: every journal record carries the
+// log's durable head when it moved, and OpenFileStore refuses a missing
+// state while the log records allowed orders (ErrStateMissing), a state
+// whose recorded head is not in the log (ErrStateMismatch), and a state
+// older than the log: one that misses allowed orders the log records after
+// its head, beyond the reservations it holds unsettled (ErrStateStale).
+// Close records the final head.
+func WithAuditLog(log AuditLog) FileStoreOption {
+	return func(fs *FileStore) { fs.ledger = log }
+}
+
+// RebuildState accepts a state that WithAuditLog would refuse as missing,
+// stale or from another log: the store opens with the state found (an
+// empty one if the file is missing), tied to the log's current head, and
+// with the kill switch tripped, so that nothing trades until the orders
+// the log records were reconciled with the venue and the switch is reset
+// by the operator.
+func RebuildState() FileStoreOption {
+	return func(fs *FileStore) { fs.rebuild = true }
+}
+
 // OpenFileStore opens or creates the store at path. Close it when done.
 func OpenFileStore(path string, opts ...FileStoreOption) (*FileStore, error) {
-	fs := &FileStore{s: newState(), path: path, compactEvery: DefaultCompactEvery}
+	return OpenFileStoreContext(context.Background(), path, opts...)
+}
+
+// OpenFileStoreContext is OpenFileStore with a context for reading the
+// audit log it is tied to.
+func OpenFileStoreContext(ctx context.Context, path string, opts ...FileStoreOption) (*FileStore, error) {
+	fs := &FileStore{s: newState(), compactEvery: DefaultCompactEvery, gens: map[string]uint64{}}
 	for _, o := range opts {
 		o(fs)
 	}
-	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	rp, err := lockedfile.Resolve(path)
 	if err != nil {
-		return nil, fmt.Errorf("limits: opening store lock: %w", err)
+		return nil, fmt.Errorf("limits: resolving store path %s: %w", path, err)
 	}
-	if err := lockFile(lock); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("limits: locking store %s: %w", path, err)
-	}
-	fs.lock = lock
-	if err := fs.load(); err != nil {
-		lock.Close()
-		return nil, err
+	fs.path = rp
+	f, err := lockedfile.Open(rp, os.O_RDWR)
+	switch {
+	case errors.Is(err, lockedfile.ErrLocked):
+		return nil, fmt.Errorf("%w: %s; stop the other process first", ErrStoreLocked, rp)
+	case errors.Is(err, iofs.ErrNotExist):
+		if err := fs.checkMissing(ctx); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("limits: opening store: %w", err)
+	default:
+		fs.f = f
+		if err := fs.load(); err != nil {
+			f.Close()
+			return nil, err
+		}
+		if err := fs.checkLedger(ctx); err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
 	if err := fs.compact(); err != nil {
-		lock.Close()
+		if fs.f != nil {
+			fs.f.Close()
+		}
 		return nil, err
 	}
 	return fs, nil
 }
 
-// Close closes the store.
+// checkMissing decides whether a missing state file may start afresh.
+func (fs *FileStore) checkMissing(ctx context.Context) error {
+	if fs.ledger == nil {
+		return nil
+	}
+	n, err := fs.allowsSince(ctx, audit.Anchor{})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	if fs.rebuild {
+		return fs.rebuilt("the state file was missing")
+	}
+	return &StateError{Path: fs.path, Err: ErrStateMissing,
+		Detail: fmt.Sprintf("the file is missing but the audit log records %d allowed orders", n)}
+}
+
+// checkLedger refuses a state older than the audit log it is tied to.
+func (fs *FileStore) checkLedger(ctx context.Context) error {
+	if fs.ledger == nil {
+		return nil
+	}
+	n, err := fs.allowsSince(ctx, fs.mark)
+	var se *StateError
+	if errors.As(err, &se) && fs.rebuild {
+		return fs.rebuilt("the state was from another audit log")
+	}
+	if err != nil {
+		return err
+	}
+	pending := 0
+	for _, t := range fs.s.tickets {
+		if !t.committed {
+			pending++
+		}
+	}
+	if n <= pending {
+		return nil
+	}
+	if fs.rebuild {
+		return fs.rebuilt("the state was older than the audit log")
+	}
+	return &StateError{Path: fs.path, Err: ErrStateStale,
+		Detail: fmt.Sprintf("the audit log records %d allowed orders after the state's head (seq %d) and the state holds %d unsettled", n, fs.mark.Seq, pending)}
+}
+
+// allowsSince counts the allowed orders the audit log records after a.
+func (fs *FileStore) allowsSince(ctx context.Context, a audit.Anchor) (int, error) {
+	n := 0
+	err := fs.ledger.Since(ctx, a, func(r *audit.Record) error {
+		if r.Decision == audit.Allow && r.Class == string(exchange.ClassTrade) {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, err
+		}
+		return 0, &StateError{Path: fs.path, Err: ErrStateMismatch,
+			Detail: fmt.Sprintf("its audit head (seq %d) is not in the audit log (%v)", a.Seq, err)}
+	}
+	return n, nil
+}
+
+// rebuilt ties the state to the audit log's head and trips the kill switch.
+func (fs *FileStore) rebuilt(why string) error {
+	fs.mark = fs.ledger.DurableHead()
+	fs.s.trip(KillState{Reason: "limits state rebuilt (" + why + "): reconcile with the venue, then reset the kill switch", At: time.Now()})
+	return nil
+}
+
+// Close records the audit log's head and closes the store.
 func (fs *FileStore) Close() error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	var err error
-	if fs.f != nil {
-		err = fs.f.Close()
-		fs.f = nil
+	if fs.f != nil && fs.broken == nil && fs.ledger != nil && fs.ledger.DurableHead() != fs.mark {
+		err = fs.append(&record{Op: opMark})
 	}
-	if fs.lock != nil {
-		err = errors.Join(err, fs.lock.Close())
-		fs.lock = nil
+	if fs.f != nil {
+		err = errors.Join(err, fs.f.Close())
+		fs.f = nil
 	}
 	if fs.broken == nil {
 		fs.broken = errors.New("limits: store closed")
@@ -106,31 +255,67 @@ func (fs *FileStore) Close() error {
 	return err
 }
 
-// load replays the journal.
-func (fs *FileStore) load() error {
-	b, err := os.ReadFile(fs.path)
-	if errors.Is(err, os.ErrNotExist) {
+// CheckGeneration ties the state to the generation of an outside file
+// named name, such as the keystore's (keystore.Keystore.Generation): it
+// records gen and refuses, with a *StateError wrapping ErrRollback, a
+// generation lower than one recorded before, which means the file was
+// replaced by an older copy.
+func (fs *FileStore) CheckGeneration(ctx context.Context, name string, gen uint64) error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if err := fs.usable(ctx); err != nil {
+		return err
+	}
+	have := fs.gens[name]
+	switch {
+	case gen < have:
+		return &StateError{Path: fs.path, Err: ErrRollback,
+			Detail: fmt.Sprintf("%s is at generation %d but generation %d was seen before", name, gen, have)}
+	case gen == have:
 		return nil
 	}
+	if err := fs.append(&record{Op: opGen, Key: name, Seq: gen}); err != nil {
+		return err
+	}
+	fs.gens[name] = gen
+	fs.afterWrite()
+	return nil
+}
+
+// load replays the journal.
+func (fs *FileStore) load() error {
+	b, err := io.ReadAll(io.NewSectionReader(fs.f, 0, 1<<62))
 	if err != nil {
 		return fmt.Errorf("limits: reading store: %w", err)
+	}
+	corrupt := func(line int, why string) error {
+		return &StateError{Path: fs.path, Err: ErrStateCorrupt, Detail: fmt.Sprintf("line %d %s", line, why)}
+	}
+	if len(b) == 0 {
+		return &StateError{Path: fs.path, Err: ErrStateCorrupt, Detail: "the file is empty: it was truncated"}
 	}
 	line := 0
 	for len(b) > 0 {
 		line++
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
+			if line == 1 {
+				return corrupt(line, "is incomplete: the header snapshot was truncated")
+			}
 			return nil // torn last line: never acknowledged
 		}
 		var r record
 		if err := json.Unmarshal(b[:i], &r); err != nil {
-			if len(bytes.TrimSpace(b[i+1:])) == 0 {
+			if line > 1 && len(bytes.TrimSpace(b[i+1:])) == 0 {
 				return nil // torn last line
 			}
-			return fmt.Errorf("limits: store %s line %d is corrupt (%v); restore it from a backup or move it away to start afresh", fs.path, line, err)
+			return corrupt(line, fmt.Sprintf("is not a record (%v)", err))
+		}
+		if line == 1 && r.Op != opSnapshot {
+			return corrupt(line, "is not the snapshot every state file starts with: the file was truncated or edited")
 		}
 		if err := fs.replay(&r); err != nil {
-			return fmt.Errorf("limits: store %s line %d: %w", fs.path, line, err)
+			return corrupt(line, err.Error())
 		}
 		b = b[i+1:]
 	}
@@ -153,6 +338,7 @@ type record struct {
 	Reason string           `json:"reason,omitempty"`
 	Seq    uint64           `json:"seq,omitempty"`
 	Snap   *snapshot        `json:"snap,omitempty"`
+	Mark   *audit.Anchor    `json:"mark,omitempty"` // the audit log's head, when it moved
 }
 
 type recordLimit struct {
@@ -172,9 +358,14 @@ const (
 	opClear    = "clear"
 	opTrip     = "trip"
 	opReset    = "reset"
+	opMark     = "mark" // the audit log's head only
+	opGen      = "gen"  // Key reached generation Seq
 )
 
 func (fs *FileStore) replay(r *record) error {
+	if r.Mark != nil {
+		fs.mark = *r.Mark
+	}
 	s := fs.s
 	switch r.Op {
 	case opSnapshot:
@@ -186,6 +377,18 @@ func (fs *FileStore) replay(r *record) error {
 			return err
 		}
 		fs.s = ns
+		fs.gens = map[string]uint64{}
+		for _, g := range r.Snap.Gens {
+			fs.gens[g.Name] = g.Gen
+		}
+		if r.Snap.Mark != nil {
+			fs.mark = *r.Snap.Mark
+		}
+	case opMark:
+	case opGen:
+		if r.Seq > fs.gens[r.Key] {
+			fs.gens[r.Key] = r.Seq
+		}
 	case opReserve:
 		req := &ReserveRequest{Owner: r.Owner, Now: fromNanos(r.T), Limits: make([]Limit, len(r.Limits))}
 		for i, l := range r.Limits {
@@ -237,12 +440,22 @@ func (fs *FileStore) usable(ctx context.Context) error {
 // append writes and fsyncs one record. On failure the journal is cut back
 // to its last acknowledged record, or the store refuses all further writes.
 func (fs *FileStore) append(r *record) error {
+	if err := fs.f.Check(); err != nil {
+		fs.broken = &StateError{Path: fs.path, Err: ErrStateReplaced, Detail: "the file was deleted or replaced while open (" + err.Error() + ")"}
+		return fs.broken
+	}
+	var mark audit.Anchor
+	if fs.ledger != nil {
+		if mark = fs.ledger.DurableHead(); mark != fs.mark {
+			r.Mark = &mark
+		}
+	}
 	fs.buf.Reset()
 	enc := json.NewEncoder(&fs.buf)
 	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("limits: encoding store record: %w", err)
 	}
-	_, err := fs.f.Write(fs.buf.Bytes())
+	_, err := fs.f.WriteAt(fs.buf.Bytes(), fs.size)
 	if err == nil {
 		err = fs.f.Sync()
 	}
@@ -254,6 +467,9 @@ func (fs *FileStore) append(r *record) error {
 	}
 	fs.size += int64(fs.buf.Len())
 	fs.records++
+	if r.Mark != nil {
+		fs.mark = mark
+	}
 	return nil
 }
 
@@ -265,43 +481,80 @@ func (fs *FileStore) afterWrite() {
 	}
 }
 
-// compact rewrites the journal as one snapshot line.
+// compact rewrites the journal as one snapshot line: a new file, locked
+// before it has its name, written, fsynced and renamed over the journal
+// (or, when there is none, linked to its path, which fails if another
+// process created one meanwhile).
 func (fs *FileStore) compact() error {
+	if fs.ledger != nil && fs.f == nil && fs.mark == (audit.Anchor{}) {
+		fs.mark = fs.ledger.DurableHead()
+	}
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(&record{Op: opSnapshot, Snap: takeSnapshot(fs.s)}); err != nil {
+	sn := takeSnapshot(fs.s)
+	if fs.mark != (audit.Anchor{}) {
+		m := fs.mark
+		sn.Mark = &m
+	}
+	for _, name := range sortedKeys(fs.gens) {
+		sn.Gens = append(sn.Gens, snapGen{Name: name, Gen: fs.gens[name]})
+	}
+	if err := json.NewEncoder(&buf).Encode(&record{Op: opSnapshot, Snap: sn}); err != nil {
 		return fmt.Errorf("limits: encoding store snapshot: %w", err)
 	}
-	tmp := fs.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	dir := filepath.Dir(fs.path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(fs.path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("limits: writing store snapshot: %w", err)
+	}
+	tmp := f.Name()
+	named := false
+	defer func() {
+		if !named {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := lockedfile.Lock(f); err != nil {
+		return fmt.Errorf("limits: locking store snapshot: %w", err)
 	}
 	_, err = f.Write(buf.Bytes())
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, fs.path)
-	}
 	if err != nil {
-		os.Remove(tmp)
 		return fmt.Errorf("limits: writing store snapshot: %w", err)
 	}
-	if err := syncDir(filepath.Dir(fs.path)); err != nil {
-		return fmt.Errorf("limits: syncing store directory: %w", err)
+	if fs.f == nil {
+		if err := os.Link(tmp, fs.path); err != nil {
+			if errors.Is(err, iofs.ErrExist) {
+				return fmt.Errorf("%w: %s was created by another process meanwhile", ErrStoreLocked, fs.path)
+			}
+			return fmt.Errorf("limits: creating store: %w", err)
+		}
+		os.Remove(tmp)
+	} else {
+		if err := fs.f.Check(); err != nil {
+			fs.broken = &StateError{Path: fs.path, Err: ErrStateReplaced, Detail: "the file was deleted or replaced while open (" + err.Error() + ")"}
+			return fs.broken
+		}
+		if err := os.Rename(tmp, fs.path); err != nil {
+			return fmt.Errorf("limits: writing store snapshot: %w", err)
+		}
 	}
-	nf, err := os.OpenFile(fs.path, os.O_WRONLY|os.O_APPEND, 0o600)
+	named = true
+	nf, err := lockedfile.Adopt(f, fs.path)
 	if err != nil {
-		fs.broken = fmt.Errorf("limits: reopening store %s: %w", fs.path, err)
+		f.Close()
+		fs.broken = &StateError{Path: fs.path, Err: ErrStateReplaced, Detail: "the snapshot was replaced as it was written (" + err.Error() + ")"}
 		return fs.broken
 	}
 	if fs.f != nil {
 		fs.f.Close()
 	}
 	fs.f, fs.size, fs.records = nf, int64(buf.Len()), 0
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("limits: syncing store directory: %w", err)
+	}
 	return nil
 }
 
@@ -471,3 +724,52 @@ func (fs *FileStore) KillSwitch(ctx context.Context) (KillState, error) {
 }
 
 var _ io.Closer = (*FileStore)(nil)
+
+// Refusals of a FileStore's file. Each comes as a *StateError; test for
+// them with errors.Is.
+var (
+	// ErrStateCorrupt: the journal does not start with its snapshot or
+	// holds a line that is not a record.
+	ErrStateCorrupt = errors.New("limits: state file is corrupt")
+	// ErrStateReplaced: the file was deleted or replaced while the store
+	// had it open; the store refuses every further change.
+	ErrStateReplaced = errors.New("limits: state file was deleted or replaced")
+	// ErrStateMissing: there is no state file but the audit log records
+	// allowed orders.
+	ErrStateMissing = errors.New("limits: state file is missing")
+	// ErrStateStale: the state is older than the audit log.
+	ErrStateStale = errors.New("limits: state file is older than the audit log")
+	// ErrStateMismatch: the audit head the state recorded is not in the
+	// audit log (another log, or one cut short).
+	ErrStateMismatch = errors.New("limits: state file does not match the audit log")
+	// ErrRollback: an outside file (the keystore) is at an older generation
+	// than the state has seen.
+	ErrRollback = errors.New("limits: older generation than the state has seen")
+)
+
+// StateError is a refusal of a FileStore's file: which file, what is wrong
+// (Err is one of the sentinels above) and, in its message, what to do.
+type StateError struct {
+	Path   string
+	Err    error
+	Detail string
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("%v: %s: %s; %s", e.Err, e.Path, e.Detail, e.fix())
+}
+
+// Unwrap returns the sentinel.
+func (e *StateError) Unwrap() error { return e.Err }
+
+func (e *StateError) fix() string {
+	switch e.Err {
+	case ErrStateReplaced:
+		return "stop the process, find out who changed the file, and restart"
+	case ErrStateMissing, ErrStateStale, ErrStateMismatch:
+		return "restore the current state file, or rebuild it from the audit log with `keyfence state rebuild --state FILE --audit LOG` (it trips the kill switch), run `keyfence reconcile`, then reset the kill switch"
+	case ErrRollback:
+		return "restore the newest copy of that file; an older copy may hold keys that were removed"
+	}
+	return "restore the file from a backup, or rebuild it with `keyfence state rebuild`"
+}

@@ -2,20 +2,7 @@
 
 package limits
 
-import (
-	"errors"
-	"os"
-	"syscall"
-)
-
-// lockFile takes an exclusive, non-blocking advisory lock on f.
-func lockFile(f *os.File) error {
-	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	if errors.Is(err, syscall.EWOULDBLOCK) {
-		return ErrStoreLocked
-	}
-	return err
-}
+import "os"
 
 // syncDir fsyncs a directory so that a rename in it is durable.
 func syncDir(dir string) error {

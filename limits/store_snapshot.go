@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/keyfence/keyfence/audit"
 	"github.com/shopspring/decimal"
 )
 
@@ -14,6 +15,14 @@ type snapshot struct {
 	Counters []snapCounter `json:"counters,omitempty"`
 	Tickets  []snapTicket  `json:"tickets,omitempty"`
 	Strikes  []snapStrikes `json:"strikes,omitempty"`
+	// FileStore's ties to outside evidence.
+	Mark *audit.Anchor `json:"mark,omitempty"` // the audit log's head
+	Gens []snapGen     `json:"gens,omitempty"` // generations (the keystore's)
+}
+
+type snapGen struct {
+	Name string `json:"name"`
+	Gen  uint64 `json:"gen"`
 }
 
 type snapKill struct {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"golang.org/x/term"
 )
@@ -19,10 +21,30 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// lookupEnv tells an empty variable from an unset one; nil means
+	// getenv's "" is unset.
+	lookupEnv func(string) (string, bool)
 	// isTerminal reports whether stdin is a terminal (prompts are used then).
 	isTerminal func() bool
 	// readPassword reads a line from the terminal without echo.
 	readPassword func(prompt string) ([]byte, error)
+}
+
+// secretEnv returns the secret in the environment variable name, or ok
+// false when it is unset. A variable that is set but empty is an error
+// that names it: it is almost always a script's mistake, and treating it
+// as absent would fall back to a prompt or a file the user did not mean.
+func (e *env) secretEnv(name string) (v string, ok bool, err error) {
+	if e.lookupEnv != nil {
+		v, ok = e.lookupEnv(name)
+	} else {
+		v = e.getenv(name)
+		ok = v != ""
+	}
+	if ok && v == "" {
+		return "", false, fmt.Errorf("%s is set but empty: unset it to be prompted, or set it to the passphrase", name)
+	}
+	return v, ok, nil
 }
 
 func osEnv() *env {
@@ -32,12 +54,10 @@ func osEnv() *env {
 		stdout:     os.Stdout,
 		stderr:     os.Stderr,
 		getenv:     os.Getenv,
+		lookupEnv:  os.LookupEnv,
 		isTerminal: func() bool { return term.IsTerminal(fd) },
 		readPassword: func(prompt string) ([]byte, error) {
-			fmt.Fprint(os.Stderr, prompt)
-			b, err := term.ReadPassword(fd)
-			fmt.Fprintln(os.Stderr)
-			return b, err
+			return readPasswordInterruptible(fd, prompt)
 		},
 	}
 }
@@ -61,6 +81,7 @@ commands:
   gateway                            run the guarded gateway any bot can use; manage its clients
   version                            print the version and the commit it was built from
   help [COMMAND]                     print this help, or a command's usage
+  completion bash|zsh                print a shell completion script
 
 Run 'keyfence <command> -h' for the flags of a command.`
 
@@ -131,6 +152,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return killswitchCmd(ctx, args[1:], e)
 	case "version":
 		return versionCmd(args[1:], e)
+	case "completion":
+		return completionCmd(args[1:], e)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && args[0] == "help" {
 			u := commandUsage(args[1])
@@ -172,6 +195,8 @@ func commandUsage(cmd string) string {
 		return gatewayUsage
 	case "version":
 		return versionUsage
+	case "completion":
+		return completionUsage
 	}
 	return ""
 }
@@ -199,4 +224,34 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return usagef("%s: %v", fs.Name(), err)
 	}
 	return nil
+}
+
+// readPasswordInterruptible reads a line from the terminal fd without
+// echo. An interrupt (Ctrl-C) or SIGTERM at the prompt restores the
+// terminal and exits at once with status 130, as a shell expects: the
+// read itself cannot be cancelled, and a prompt that swallows Ctrl-C
+// leaves the user stuck.
+func readPasswordInterruptible(fd int, prompt string) ([]byte, error) {
+	state, err := term.GetState(fd)
+	if err != nil {
+		return nil, fmt.Errorf("reading the terminal: %w", err)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-sig:
+			_ = term.Restore(fd, state)
+			fmt.Fprintln(os.Stderr, "\nkeyfence: interrupted")
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	fmt.Fprint(os.Stderr, prompt)
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	return b, err
 }

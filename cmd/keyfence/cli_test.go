@@ -32,10 +32,14 @@ func (c *cli) run(stdin string, args ...string) result {
 	c.t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{
-		stdin:      strings.NewReader(stdin),
-		stdout:     &out,
-		stderr:     &errb,
-		getenv:     func(k string) string { return c.env[k] },
+		stdin:  strings.NewReader(stdin),
+		stdout: &out,
+		stderr: &errb,
+		getenv: func(k string) string { return c.env[k] },
+		lookupEnv: func(k string) (string, bool) {
+			v, ok := c.env[k]
+			return v, ok
+		},
 		isTerminal: func() bool { return c.tty },
 		readPassword: func(string) ([]byte, error) {
 			if len(c.prompt) == 0 {
@@ -171,15 +175,15 @@ func TestKeysPrompts(t *testing.T) {
 	c, _ := newCLI(t)
 	delete(c.env, "KEYFENCE_PASSPHRASE")
 	c.tty = true
-	c.prompt = []string{"pass-one", "pass-two"}
+	c.prompt = []string{"pass-one-of-twelve", "pass-two-of-twelve"}
 	r := c.run("", "keys", "init")
 	assert.Equal(t, 1, r.code, "mismatched passphrases")
-	c.prompt = []string{"pass-one", "pass-one"}
+	c.prompt = []string{"pass-one-of-twelve", "pass-one-of-twelve"}
 	require.Equal(t, 0, c.run("", "keys", "init").code)
-	c.prompt = []string{"pass-one", "prompted-secret"}
+	c.prompt = []string{"pass-one-of-twelve", "prompted-secret"}
 	r = c.run("", "keys", "add", "--name", "p", "--venue", "binance", "--api-key", "K")
 	require.Equal(t, 0, r.code, r.stderr)
-	c.prompt = []string{"pass-one"}
+	c.prompt = []string{"pass-one-of-twelve"}
 	r = c.run("", "keys", "list")
 	assert.Contains(t, r.stdout, "p ")
 }
@@ -212,7 +216,7 @@ func TestKeysCanary(t *testing.T) {
 	r = c.run(canary+"\n"+canaryPass+"\n", "keys", "add", "--name", "kc", "--venue", "kucoin", "--api-key", "PUB")
 	require.Equal(t, 1, r.code)
 	outputs = append(outputs, r.stdout, r.stderr)
-	r = c.run(canary+"\n", "keys", "add", "--name", "k2", "--venue", "kraken", "--api-key", "PUB")
+	r = c.run(canary+"\n", "keys", "add", "--name", "k2", "--venue", "binance", "--type", "ed25519", "--api-key", "PUB")
 	require.Equal(t, 1, r.code, "not base64")
 	outputs = append(outputs, r.stdout, r.stderr)
 	for _, a := range [][]string{{"keys", "list"}, {"keys", "remove", "--name", "nope"}} {
@@ -228,5 +232,53 @@ func TestKeysCanary(t *testing.T) {
 				assert.NotContains(t, o, form)
 			}
 		}
+	}
+}
+
+// A new passphrase shorter than MinPassphrase characters is refused at
+// init and passwd unless --weak-passphrase accepts it.
+func TestKeysWeakPassphrase(t *testing.T) {
+	c, path := newCLI(t)
+	c.env["KEYFENCE_PASSPHRASE"] = "short pass"
+	r := c.run("", "keys", "init")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "--weak-passphrase")
+	_, err := os.Stat(path)
+	assert.True(t, os.IsNotExist(err), "a refused init must create no keystore")
+	require.Equal(t, 0, c.run("", "keys", "init", "--weak-passphrase").code)
+
+	c.env["KEYFENCE_NEW_PASSPHRASE"] = "tiny"
+	r = c.run("", "keys", "passwd")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "at least 12")
+	assert.Equal(t, 0, c.run("", "keys", "list").code, "the old passphrase still opens it")
+	c.env["KEYFENCE_NEW_PASSPHRASE"] = "twelve chars"
+	require.Equal(t, 0, c.run("", "keys", "passwd").code)
+}
+
+// KEYFENCE_PASSPHRASE set but empty is a mistake named as such, not a
+// fallback to the prompt.
+func TestKeysEmptyPassphraseVariable(t *testing.T) {
+	c, _ := newCLI(t)
+	require.Equal(t, 0, c.run("", "keys", "init").code)
+	c.env["KEYFENCE_PASSPHRASE"] = ""
+	c.tty = true
+	c.prompt = []string{"correct horse battery staple"}
+	r := c.run("", "keys", "list")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "KEYFENCE_PASSPHRASE is set but empty")
+	assert.Len(t, c.prompt, 1, "no prompt was shown")
+}
+
+// keys add offers only the venues keyfence has a client for.
+func TestKeysAddVenuesWithClient(t *testing.T) {
+	c, _ := newCLI(t)
+	require.Equal(t, 0, c.run("", "keys", "init").code)
+	r := c.run("secret\n", "keys", "add", "--name", "k", "--venue", "kraken", "--api-key", "PUB")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "binance, coinbase, kucoin")
+	for name := range venues {
+		_, err := lookupDriver(name)
+		assert.NoError(t, err, "venue %s is offered but has no client", name)
 	}
 }

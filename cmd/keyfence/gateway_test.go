@@ -61,7 +61,9 @@ func newGWFixture(t *testing.T) *gwFixture {
 	f.sock = filepath.Join(f.dir, "admin.sock")
 	f.policy, f.state, f.au = filepath.Join(f.dir, "policy.yaml"), filepath.Join(f.dir, "limits.state"), filepath.Join(f.dir, "audit.jsonl")
 	require.NoError(t, os.WriteFile(f.policy, []byte(gatewayPolicy), 0o600))
-	f.simURL = startLine(t, exec.Command(f.bin, "sim", "--venue", "binance", "--key", "VENUEKEY:"+gatewayCanary), "binance")
+	sim := exec.Command(f.bin, "sim", "--venue", "binance")
+	sim.Env = append(os.Environ(), "KEYFENCE_SIM_KEYS=VENUEKEY:"+gatewayCanary)
+	f.simURL = startLine(t, sim, "binance")
 	ks := filepath.Join(f.dir, "keys.kfs")
 	f.c = &cli{t: t, env: map[string]string{"KEYFENCE_KEYSTORE": ks, "KEYFENCE_PASSPHRASE": "correct horse battery staple"}}
 	r := f.c.run("", "keys", "init")
@@ -92,8 +94,8 @@ func startLine(t *testing.T, cmd *exec.Cmd, venue string) string {
 	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	var stderr strings.Builder
-	cmd.Stderr = &lockedWriter{w: &stderr}
+	stderr := &lockedWriter{}
+	cmd.Stderr = stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
@@ -107,15 +109,22 @@ func startLine(t *testing.T, cmd *exec.Cmd, venue string) string {
 	return m[1]
 }
 
+// lockedWriter collects a process's output for the test to read.
 type lockedWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	b  strings.Builder
 }
 
 func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(b)
+	return l.b.Write(b)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // signedCall sends a Binance request signed with an HMAC secret.

@@ -94,14 +94,17 @@ func openKeys(ctx context.Context, sf *storeFlags, e *env) (*keystore.Keystore, 
 }
 
 func keysInit(ctx context.Context, args []string, e *env) error {
-	sf, err := parseKeys("keys init", args, e, nil)
+	var weak bool
+	sf, err := parseKeys("keys init", args, e, func(fs *flag.FlagSet) {
+		fs.BoolVar(&weak, "weak-passphrase", false, fmt.Sprintf("accept a passphrase shorter than %d characters", MinPassphrase))
+	})
 	if err != nil {
 		return err
 	}
 	if err := sf.resolve(e); err != nil {
 		return err
 	}
-	pass, err := readNewPassphrase(e, "KEYFENCE_PASSPHRASE", sf.passFile)
+	pass, err := readNewPassphrase(e, "KEYFENCE_PASSPHRASE", sf.passFile, weak)
 	if err != nil {
 		return err
 	}
@@ -218,12 +221,6 @@ func readCredential(e *env, kt signer.KeyType, v venue) (secret, passphrase []by
 func keyMaterial(kt signer.KeyType, v venue, secret []byte) ([]byte, error) {
 	s := strings.TrimSpace(string(secret))
 	switch {
-	case kt == signer.KeyHMAC && v.hmacBase64:
-		b, err := base64.StdEncoding.DecodeString(s)
-		if err != nil {
-			return nil, errors.New("this venue's secret is base64, and the one given does not decode: copy it again from the venue")
-		}
-		return b, nil
 	case kt == signer.KeyEd25519 && !strings.HasPrefix(s, "-----BEGIN"):
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil || (len(b) != 32 && len(b) != 64) {
@@ -285,8 +282,10 @@ func keysRemove(ctx context.Context, args []string, e *env) error {
 
 func keysPasswd(ctx context.Context, args []string, e *env) error {
 	var newFile string
+	var weak bool
 	sf, err := parseKeys("keys passwd", args, e, func(fs *flag.FlagSet) {
 		fs.StringVar(&newFile, "new-passphrase-file", "", "file holding the new passphrase (mode 0600)")
+		fs.BoolVar(&weak, "weak-passphrase", false, fmt.Sprintf("accept a passphrase shorter than %d characters", MinPassphrase))
 	})
 	if err != nil {
 		return err
@@ -296,7 +295,7 @@ func keysPasswd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer ks.Close()
-	pass, err := readNewPassphrase(e, "KEYFENCE_NEW_PASSPHRASE", newFile)
+	pass, err := readNewPassphrase(e, "KEYFENCE_NEW_PASSPHRASE", newFile, weak)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func killswitchCmd(ctx context.Context, args []string, e *env) error {
 	if *state == "" || *policyFile == "" || fs.NArg() > 0 {
 		return usagef("%s", killUsage)
 	}
-	policy, err := limits.LoadPolicy(*policyFile)
+	policy, err := loadPolicy(*policyFile)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,11 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	if *key == "" {
 		return usagef("request: --key is required; %s", requestUsage)
 	}
+	if *venueURL != "" {
+		if err := checkBaseURL("venue-url", *venueURL); err != nil {
+			return err
+		}
+	}
 	if fs.NArg() < 2 {
 		return usagef("%s", requestUsage)
 	}
@@ -164,7 +169,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 // read endpoints only.
 func requestPolicy(file, key, venue string) (*limits.Policy, error) {
 	if file != "" {
-		p, err := limits.LoadPolicy(file)
+		p, err := loadPolicy(file)
 		if err != nil {
 			return nil, err
 		}

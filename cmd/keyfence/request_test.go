@@ -158,3 +158,13 @@ credentials:
 	assert.Contains(t, r.stderr, "daily")
 	assert.EqualValues(t, 1, sim.OrdersPlaced())
 }
+
+// A --venue-url without a scheme is a usage error that names the flag.
+func TestRequestVenueURLNeedsScheme(t *testing.T) {
+	c := &cli{t: t}
+	for _, u := range []string{"api.binance.com", "localhost:8080", "ftp://x", "https://"} {
+		r := c.run("", "request", "--key", "k", "--venue-url", u, "GET", "/api/v3/account")
+		assert.Equal(t, 2, r.code, u)
+		assert.Contains(t, r.stderr, "--venue-url", u)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/keyfence/keyfence/signer"
 )
@@ -15,8 +16,8 @@ import (
 // readPassphrase returns the keystore passphrase: KEYFENCE_PASSPHRASE, else
 // the --passphrase-file, else a prompt without echo when stdin is a terminal.
 func readPassphrase(e *env, file string) ([]byte, error) {
-	if v := e.getenv("KEYFENCE_PASSPHRASE"); v != "" {
-		return []byte(v), nil
+	if v, ok, err := e.secretEnv("KEYFENCE_PASSPHRASE"); err != nil || ok {
+		return []byte(v), err
 	}
 	if file != "" {
 		return readSecretFile(file)
@@ -31,11 +32,29 @@ func readPassphrase(e *env, file string) ([]byte, error) {
 	return nil, errors.New("no keystore passphrase: set KEYFENCE_PASSPHRASE, pass --passphrase-file, or run in a terminal")
 }
 
+// MinPassphrase is the shortest keystore passphrase accepted without
+// --weak-passphrase, in characters. Argon2id slows guessing down; it does
+// not make a short passphrase strong.
+const MinPassphrase = 12
+
 // readNewPassphrase returns a new passphrase: from the environment variable
-// named, else from two prompts that must match.
-func readNewPassphrase(e *env, envName, file string) ([]byte, error) {
-	if v := e.getenv(envName); v != "" {
-		return []byte(v), nil
+// named, else the file, else two prompts that must match. One shorter than
+// MinPassphrase characters is refused unless weak is set.
+func readNewPassphrase(e *env, envName, file string, weak bool) ([]byte, error) {
+	p, err := readNewPassphraseFrom(e, envName, file)
+	if err != nil {
+		return nil, err
+	}
+	if n := utf8.RuneCount(p); n < MinPassphrase && !weak {
+		signer.Wipe(p)
+		return nil, fmt.Errorf("the new passphrase has %d characters; use at least %d (or pass --weak-passphrase to accept a weak one)", n, MinPassphrase)
+	}
+	return p, nil
+}
+
+func readNewPassphraseFrom(e *env, envName, file string) ([]byte, error) {
+	if v, ok, err := e.secretEnv(envName); err != nil || ok {
+		return []byte(v), err
 	}
 	if file != "" {
 		return readSecretFile(file)
@@ -61,22 +80,27 @@ func readNewPassphrase(e *env, envName, file string) ([]byte, error) {
 
 // readSecretFile reads a passphrase file, refusing one that group or others
 // can read, and strips one trailing newline.
-func readSecretFile(path string) ([]byte, error) {
+func readSecretFile(path string) ([]byte, error) { return readPrivateFile(path, "passphrase file") }
+
+// readPrivateFile reads a file of secrets (what names it in errors),
+// refusing one that group or others can read, and strips one trailing
+// newline.
+func readPrivateFile(path, what string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("passphrase file: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("passphrase file %s is readable by group or others (mode %04o): run chmod 600 %s", path, fi.Mode().Perm(), path)
+		return nil, fmt.Errorf("%s %s is readable by group or others (mode %04o): run chmod 600 %s", what, path, fi.Mode().Perm(), path)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("passphrase file: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	b = bytes.TrimSuffix(b, []byte("\n"))
 	b = bytes.TrimSuffix(b, []byte("\r"))
 	if len(b) == 0 {
-		return nil, fmt.Errorf("passphrase file %s is empty", path)
+		return nil, fmt.Errorf("%s %s is empty", what, path)
 	}
 	return b, nil
 }
@@ -129,18 +153,15 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 // venue describes what the CLI must know of a venue's credentials.
 type venue struct {
 	passphrase bool   // the venue issues an API passphrase with the key
-	hmacBase64 bool   // the HMAC key is the base64-decoded secret
 	keyTypes   string // key types the venue issues, for messages
 }
 
+// venues are the venues keyfence has a client for: a key of any other
+// venue could be stored but never used.
 var venues = map[string]venue{
-	"binance":           {keyTypes: "hmac, ed25519, rsa"},
-	"coinbase":          {keyTypes: "ecdsa, ed25519"},
-	"coinbase-exchange": {passphrase: true, hmacBase64: true, keyTypes: "hmac"},
-	"kucoin":            {passphrase: true, keyTypes: "hmac"},
-	"okx":               {passphrase: true, keyTypes: "hmac"},
-	"kraken":            {hmacBase64: true, keyTypes: "hmac"},
-	"bybit":             {keyTypes: "hmac, rsa"},
+	"binance":  {keyTypes: "hmac, ed25519, rsa"},
+	"coinbase": {keyTypes: "ecdsa, ed25519"},
+	"kucoin":   {passphrase: true, keyTypes: "hmac"},
 }
 
 func lookupVenue(name string) (venue, error) {
@@ -150,7 +171,7 @@ func lookupVenue(name string) (venue, error) {
 		for n := range venues {
 			names = append(names, n)
 		}
-		return venue{}, usagef("unknown venue %q; known venues: %s", name, strings.Join(sortedStrings(names), ", "))
+		return venue{}, usagef("unknown venue %q; keyfence has clients for: %s", name, strings.Join(sortedStrings(names), ", "))
 	}
 	return v, nil
 }

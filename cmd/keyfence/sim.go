@@ -7,12 +7,27 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyfence/keyfence/exchange/exchangetest"
+	"github.com/keyfence/keyfence/signer"
 	"github.com/shopspring/decimal"
 )
 
-const simUsage = "usage: keyfence sim [--venue VENUE]... [--listen ADDR] [--key KEY]... [--price SYMBOL=PRICE]..."
+const simUsage = "usage: keyfence sim [--venue VENUE]... [--listen ADDR] [--key KEY]... [--key-file FILE] [--price SYMBOL=PRICE]...\n" +
+	"    [--drift STEP [--drift-every DURATION] [--seed N]] [--latency DURATION] [--no-rate-limits] [--testnet]"
+
+// simKeysEnv names the environment variable that holds --key values, one
+// per line, so that secrets stay out of the process arguments.
+const simKeysEnv = "KEYFENCE_SIM_KEYS"
+
+// simOptions are the options every simulated venue takes.
+type simOptions struct {
+	drift    *exchangetest.Drift
+	latency  time.Duration
+	noLimits bool
+	testnet  bool // Binance only: serve no /sapi
+}
 
 // multiFlag collects a repeatable flag.
 type multiFlag []string
@@ -33,11 +48,21 @@ type simVenue struct {
 }
 
 // simVenues builds a simulator per venue name, listening on l.
-var simVenues = map[string]func(l net.Listener) *simVenue{
+var simVenues = map[string]func(l net.Listener, o simOptions) *simVenue{
 	"coinbase": coinbaseSim,
 	"kucoin":   kucoinSim,
-	"binance": func(l net.Listener) *simVenue {
-		b := exchangetest.NewBinance(exchangetest.WithBinanceListener(l))
+	"binance": func(l net.Listener, o simOptions) *simVenue {
+		opts := []exchangetest.BinanceOption{exchangetest.WithBinanceListener(l), exchangetest.WithBinanceLatency(o.latency)}
+		if o.drift != nil {
+			opts = append(opts, exchangetest.WithBinanceDrift(*o.drift))
+		}
+		if o.noLimits {
+			opts = append(opts, exchangetest.WithBinanceNoRateLimits())
+		}
+		if o.testnet {
+			opts = append(opts, exchangetest.WithBinanceTestnet())
+		}
+		b := exchangetest.NewBinance(opts...)
 		return &simVenue{
 			addKey: func(v string) (bool, error) {
 				if strings.Count(v, ":") > 1 {
@@ -63,8 +88,15 @@ var simVenues = map[string]func(l net.Listener) *simVenue{
 }
 
 // coinbaseSim runs the simulated Coinbase Advanced Trade.
-func coinbaseSim(l net.Listener) *simVenue {
-	cb := exchangetest.NewCoinbase(exchangetest.WithCoinbaseListener(l))
+func coinbaseSim(l net.Listener, o simOptions) *simVenue {
+	opts := []exchangetest.CoinbaseOption{exchangetest.WithCoinbaseListener(l), exchangetest.WithCoinbaseLatency(o.latency)}
+	if o.drift != nil {
+		opts = append(opts, exchangetest.WithCoinbaseDrift(*o.drift))
+	}
+	if o.noLimits {
+		opts = append(opts, exchangetest.WithCoinbaseNoRateLimits())
+	}
+	cb := exchangetest.NewCoinbase(opts...)
 	return &simVenue{
 		addKey: func(v string) (bool, error) {
 			k, err := exchangetest.ParseCoinbaseKeyFlag(v)
@@ -86,8 +118,15 @@ func coinbaseSim(l net.Listener) *simVenue {
 }
 
 // kucoinSim runs the simulated KuCoin.
-func kucoinSim(l net.Listener) *simVenue {
-	k := exchangetest.NewKuCoin(exchangetest.WithKuCoinListener(l))
+func kucoinSim(l net.Listener, o simOptions) *simVenue {
+	opts := []exchangetest.KuCoinOption{exchangetest.WithKuCoinListener(l), exchangetest.WithKuCoinLatency(o.latency)}
+	if o.drift != nil {
+		opts = append(opts, exchangetest.WithKuCoinDrift(*o.drift))
+	}
+	if o.noLimits {
+		opts = append(opts, exchangetest.WithKuCoinNoRateLimits())
+	}
+	k := exchangetest.NewKuCoin(opts...)
 	return &simVenue{
 		addKey: func(v string) (bool, error) {
 			if !strings.Contains(v, "@") && strings.Count(v, ":") != 2 {
@@ -119,14 +158,43 @@ func simCmd(ctx context.Context, args []string, e *env) error {
 	var venueFlags, keys, prices multiFlag
 	fs.Var(&venueFlags, "venue", "venue to simulate (repeatable; default: all)")
 	listen := fs.String("listen", "127.0.0.1:0", "address of the first venue; with a fixed port, further venues take the next ports")
-	fs.Var(&keys, "key", "API key the venues accept (repeatable): Binance APIKEY:SECRET or APIKEY:@PUBLIC_KEY.pem, Coinbase NAME:@PUBLIC_KEY.pem, KuCoin APIKEY:SECRET:PASSPHRASE; VENUE=VALUE for one venue only")
+	fs.Var(&keys, "key", "API key the venues accept (repeatable): Binance APIKEY:SECRET or APIKEY:@FILE (an HMAC secret or a PEM public key), Coinbase NAME:@PUBLIC_KEY.pem, KuCoin APIKEY:SECRET:PASSPHRASE or APIKEY:@FILE; VENUE=VALUE for one venue only. A secret given here shows in ps: prefer @FILE, --key-file or "+simKeysEnv)
+	keyFile := fs.String("key-file", "", "file of --key values, one per line (# comments); it must not be readable by group or others")
 	fs.Var(&prices, "price", "initial price SYMBOL=PRICE (repeatable)")
+	driftStep := fs.String("drift", "", "random-walk every price by this fraction per step (e.g. 0.001), so resting orders fill over time")
+	driftEvery := fs.Duration("drift-every", time.Second, "time between drift steps")
+	seed := fs.Uint64("seed", 1, "seed of the drift: the same seed gives the same prices at the same times")
+	latency := fs.Duration("latency", 0, "answer every request after this delay")
+	noLimits := fs.Bool("no-rate-limits", false, "switch the simulated rate limits off (benchmarks); the venues advertise limits no client reaches")
+	testnet := fs.Bool("testnet", false, "Binance: serve as the Spot testnet does, without /sapi routes")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("sim: unexpected argument %q; %s", fs.Arg(0), simUsage)
 	}
+	opts := simOptions{latency: *latency, noLimits: *noLimits, testnet: *testnet}
+	if *latency < 0 {
+		return usagef("sim: --latency %s: use zero or more", *latency)
+	}
+	if *driftStep != "" {
+		d, err := exchangetest.ParseDriftFlag(*driftStep, *driftEvery, *seed)
+		if err != nil {
+			return usagef("sim: %v", err)
+		}
+		opts.drift = &d
+	}
+	for _, k := range keys {
+		if !strings.Contains(k, ":@") {
+			fmt.Fprintf(e.stderr, "sim: warning: a --key secret on the command line shows in ps; use APIKEY:@FILE, --key-file or %s\n", simKeysEnv)
+			break
+		}
+	}
+	moreKeys, err := simKeysFrom(e, *keyFile)
+	if err != nil {
+		return usagef("sim: %v", err)
+	}
+	keys = append(keys, moreKeys...)
 	names, err := simNames(venueFlags)
 	if err != nil {
 		return err
@@ -158,7 +226,7 @@ func simCmd(ctx context.Context, args []string, e *env) error {
 		if err != nil {
 			return fmt.Errorf("sim: %s: %w", name, err)
 		}
-		running = append(running, started{name, simVenues[name](l)})
+		running = append(running, started{name, simVenues[name](l, opts)})
 	}
 	for _, k := range keys {
 		venue, value, scoped := strings.Cut(k, "=")
@@ -237,6 +305,35 @@ func simNames(flags []string) ([]string, error) {
 		if seen[n] {
 			out = append(out, n)
 		}
+	}
+	return out, nil
+}
+
+// simKeysFrom returns the --key values of the key file and of the
+// environment variable simKeysEnv: one per line, blank lines and lines
+// starting with # skipped. The file must not be readable by group or
+// others. Errors never quote a line, which may hold a secret.
+func simKeysFrom(e *env, path string) ([]string, error) {
+	var out []string
+	add := func(text string) {
+		for _, line := range strings.Split(text, "\n") {
+			line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			out = append(out, line)
+		}
+	}
+	if path != "" {
+		b, err := readPrivateFile(path, "--key-file")
+		if err != nil {
+			return nil, err
+		}
+		add(string(b))
+		signer.Wipe(b)
+	}
+	if v := e.getenv(simKeysEnv); v != "" {
+		add(v)
 	}
 	return out, nil
 }

@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyfence/keyfence/audit"
+	"github.com/keyfence/keyfence/exchange/binance"
 	"github.com/shopspring/decimal"
 )
 
@@ -78,5 +81,89 @@ func TestBotOrderOverCapIsRefused(t *testing.T) {
 	}
 	if n := strings.Count(out, `msg="order refused by the guard" rule=order_notional`); n != 3 {
 		t.Errorf("refusals = %d, want 3:\n%s", n, out)
+	}
+}
+
+// cancelOn is a slog handler that cancels a context when a record with a
+// given message is logged: the test interrupts the bot at a known point.
+type cancelOn struct {
+	slog.Handler
+	msg    string
+	cancel context.CancelFunc
+}
+
+func (h cancelOn) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.cancel()
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// TestBotInterruptedCancelsRestingOrders interrupts the bot after its first
+// order rests: it cancels the order at the venue, says so, and returns
+// errInterrupted (exit status 130); with keepOrders it leaves the order.
+func TestBotInterruptedCancelsRestingOrders(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		c := testConfig(t, "20")
+		c.rounds, c.interval, c.stale, c.keepOrders = 0, time.Hour, 100, keep
+		ctx, cancel := context.WithCancel(context.Background())
+		var logs bytes.Buffer
+		h := cancelOn{Handler: slog.NewTextHandler(&logs, nil), msg: "order placed", cancel: cancel}
+		err := run(ctx, c, slog.New(h))
+		cancel()
+		if !errors.Is(err, errInterrupted) {
+			t.Fatalf("keep=%v: run = %v, want errInterrupted\n%s", keep, err, logs.String())
+		}
+		out := logs.String()
+		if keep {
+			if !strings.Contains(out, "leaving resting orders on the book") || strings.Contains(out, "cancelled a resting order") {
+				t.Errorf("keep-orders: the order was not left as asked:\n%s", out)
+			}
+			continue
+		}
+		if !strings.Contains(out, `msg="cancelled a resting order"`) || !strings.Contains(out, "cancelled=1 failed=0") {
+			t.Errorf("the resting order was not cancelled and reported:\n%s", out)
+		}
+	}
+}
+
+// TestBotTestnet runs the bot with --testnet on the simulator's testnet
+// mode, which serves no /sapi: the client skips the key check only because
+// it was told, the audit log records the skip, and the bot trades.
+func TestBotTestnet(t *testing.T) {
+	c := testConfig(t, "20")
+	c.testnet, c.rounds = true, 2
+	var logs bytes.Buffer
+	if err := run(context.Background(), c, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		t.Fatalf("bot: %v\n%s", err, logs.String())
+	}
+	if n := strings.Count(logs.String(), `msg="order placed"`); n != 2 {
+		t.Errorf("orders placed = %d, want 2:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "testnet=true") {
+		t.Errorf("the bot did not say it runs on the testnet:\n%s", logs.String())
+	}
+	data, err := os.ReadFile(c.auditPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"rule":"`+binance.RuleKeyCheckSkipped+`"`) {
+		t.Errorf("the audit log does not record the skipped key check:\n%s", data)
+	}
+	if _, err := audit.VerifyFiles(context.Background(), c.auditPath); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without --testnet the key check, which needs /sapi, fails closed
+	// against a testnet: exchange/binance's TestSimTestnetSkipsKeyCheckOnlyWhenTold.
+}
+
+// TestBotTestnetOtherVenue: --testnet is Binance's only.
+func TestBotTestnetOtherVenue(t *testing.T) {
+	c := testConfig(t, "20")
+	c.venue, c.key, c.symbol, c.testnet = "kucoin", "kucoin-bot", "BTC-USDT", true
+	err := run(context.Background(), c, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "--testnet") {
+		t.Fatalf("err = %v", err)
 	}
 }

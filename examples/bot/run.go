@@ -24,6 +24,9 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 	if !ok {
 		return fmt.Errorf("unknown venue %q", c.venue)
 	}
+	if c.testnet && v.simulateTestnet == nil {
+		return fmt.Errorf("--testnet: %s has no testnet mode here; use it with --venue binance", c.venue)
+	}
 	var (
 		ks  *keystore.Keystore
 		err error
@@ -34,7 +37,11 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		url, stop, err := v.simulate(ctx, ks, c.key)
+		simulate := v.simulate
+		if c.testnet {
+			simulate = v.simulateTestnet
+		}
+		url, stop, err := simulate(ctx, ks, c.key)
 		// The keystore stays open in memory; its file is not needed any more.
 		os.RemoveAll(dir)
 		if err != nil {
@@ -43,7 +50,7 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 		}
 		defer stop()
 		c.baseURL = url
-		logger.Info("trading on a simulated venue", slog.String("venue", c.venue), slog.String("url", url))
+		logger.Info("trading on a simulated venue", slog.String("venue", c.venue), slog.String("url", url), slog.Bool("testnet", c.testnet))
 	} else {
 		ks, err = openKeystore(ctx, c.keystore)
 		if err != nil {
@@ -76,20 +83,62 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 		return fmt.Errorf("the policy has no entry for credential %q", c.key)
 	}
 	client, err := v.connect(ctx, wiring{baseURL: c.baseURL, key: c.key, signer: ks.Signer(),
-		guard: guard, audit: log, keyRisks: risks, logger: logger}, prices)
+		guard: guard, audit: log, keyRisks: risks, logger: logger, testnet: c.testnet}, prices)
 	if err != nil {
 		return err
 	}
 	return dca(ctx, client, c, logger)
 }
 
+// errInterrupted: the bot was interrupted and stopped.
+var errInterrupted = errors.New("interrupted")
+
+// cleanupTimeout bounds the cancels an interrupted bot sends.
+const cleanupTimeout = 10 * time.Second
+
 // dca is the bot itself; it sees only the venue-neutral exchange.Client.
+// When ctx is cancelled (the user interrupted it), it cancels the orders it
+// left resting, unless c.keepOrders, and returns errInterrupted.
 func dca(ctx context.Context, client exchange.Client, c config, logger *slog.Logger) error {
+	placed := map[string]int{} // order id -> round placed
+	err := trade(ctx, client, c, logger, placed)
+	if ctx.Err() == nil {
+		return err
+	}
+	if c.keepOrders {
+		logger.Warn("interrupted: leaving resting orders on the book (--keep-orders)", slog.Int("orders", len(placed)))
+		return errInterrupted
+	}
+	// The bot's context is done; the cancels get one of their own.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	cancelled, failed := 0, 0
+	for id := range placed {
+		o, err := client.CancelOrder(cctx, c.symbol, id)
+		switch {
+		case err == nil:
+			cancelled++
+			logger.Info("cancelled a resting order", slog.String("id", id), slog.String("status", string(o.Status)))
+		case errors.Is(err, exchange.ErrNotFound):
+			// Filled or cancelled already: nothing rests.
+		default:
+			failed++
+			logger.Error("cancelling a resting order failed; it may still rest", slog.String("id", id), slog.Any("err", err))
+		}
+	}
+	logger.Warn("interrupted: resting orders cancelled", slog.Int("cancelled", cancelled), slog.Int("failed", failed))
+	if failed > 0 {
+		return fmt.Errorf("%w; %d resting orders could not be cancelled", errInterrupted, failed)
+	}
+	return errInterrupted
+}
+
+// trade runs the rounds, recording in placed the orders that may rest.
+func trade(ctx context.Context, client exchange.Client, c config, logger *slog.Logger, placed map[string]int) error {
 	info, err := symbolInfo(ctx, client, c.symbol)
 	if err != nil {
 		return err
 	}
-	placed := map[string]int{} // order id -> round placed
 	tick := time.NewTicker(c.interval)
 	defer tick.Stop()
 	for round := 1; c.rounds == 0 || round <= c.rounds; round++ {

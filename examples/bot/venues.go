@@ -27,6 +27,7 @@ type wiring struct {
 	audit        exchange.Auditor
 	keyRisks     exchange.KeyRisks
 	logger       *slog.Logger
+	testnet      bool // the venue is a testnet (binance.Config.Testnet)
 }
 
 // venue knows how to price, connect and simulate one exchange.
@@ -39,6 +40,27 @@ type venue struct {
 	// simulate starts the simulated venue with a new key, which it adds to
 	// ks under name.
 	simulate func(ctx context.Context, ks *keystore.Keystore, name string) (url string, stop func(), err error)
+	// simulateTestnet is simulate for the venue's testnet, nil when the
+	// venue has none.
+	simulateTestnet func(ctx context.Context, ks *keystore.Keystore, name string) (url string, stop func(), err error)
+}
+
+// simulateBinance starts a simulated Binance (its Spot testnet with
+// testnet set) with a new HMAC key, which it adds to ks under name.
+func simulateBinance(ctx context.Context, ks *keystore.Keystore, name string, testnet bool) (string, func(), error) {
+	apiKey, secret := randomHex(16), randomHex(32)
+	if err := ks.Add(ctx, keystore.Entry{Name: name, Venue: binance.Venue, APIKey: apiKey, Type: signer.KeyHMAC}, []byte(secret), nil); err != nil {
+		return "", nil, err
+	}
+	opts := []exchangetest.BinanceOption{exchangetest.WithBinanceKeys(exchangetest.BinanceKey{
+		APIKey: apiKey, HMACSecret: []byte(secret),
+		Permissions: exchange.Permissions{Read: true, Trade: true, IPRestricted: true},
+	})}
+	if testnet {
+		opts = append(opts, exchangetest.WithBinanceTestnet())
+	}
+	sim := exchangetest.NewBinance(opts...)
+	return sim.URL(), sim.Close, nil
 }
 
 var venues = map[string]venue{
@@ -47,18 +69,14 @@ var venues = map[string]venue{
 		prices: func(u string) exchange.PriceSource { return binance.NewPriceFeed(binance.PriceFeedConfig{BaseURL: u}) },
 		connect: func(ctx context.Context, w wiring, p exchange.PriceSource) (exchange.Client, error) {
 			return binance.New(ctx, binance.Config{BaseURL: w.baseURL, Credential: w.key, Signer: w.signer,
-				Guard: w.guard, Audit: w.audit, KeyRisks: w.keyRisks, Prices: p.(*binance.PriceFeed), Logger: w.logger})
+				Guard: w.guard, Audit: w.audit, KeyRisks: w.keyRisks, Prices: p.(*binance.PriceFeed), Logger: w.logger,
+				Testnet: w.testnet})
 		},
 		simulate: func(ctx context.Context, ks *keystore.Keystore, name string) (string, func(), error) {
-			apiKey, secret := randomHex(16), randomHex(32)
-			if err := ks.Add(ctx, keystore.Entry{Name: name, Venue: binance.Venue, APIKey: apiKey, Type: signer.KeyHMAC}, []byte(secret), nil); err != nil {
-				return "", nil, err
-			}
-			sim := exchangetest.NewBinance(exchangetest.WithBinanceKeys(exchangetest.BinanceKey{
-				APIKey: apiKey, HMACSecret: []byte(secret),
-				Permissions: exchange.Permissions{Read: true, Trade: true, IPRestricted: true},
-			}))
-			return sim.URL(), sim.Close, nil
+			return simulateBinance(ctx, ks, name, false)
+		},
+		simulateTestnet: func(ctx context.Context, ks *keystore.Keystore, name string) (string, func(), error) {
+			return simulateBinance(ctx, ks, name, true)
 		},
 	},
 	coinbase.Venue: {

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"syscall"
 )
 
 //go:embed policy.yaml
@@ -27,11 +28,23 @@ var policyYAML []byte
 func main() {
 	venue := flag.String("venue", "binance", "venue to simulate: "+venueNames())
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Stdout, *venue)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		fmt.Fprintln(os.Stderr, "quickstart:", failure(ctx, err))
+		if ctx.Err() != nil {
+			os.Exit(130)
+		}
 		os.Exit(1)
 	}
+}
+
+// failure says what stopped the run: an interruption is reported as such,
+// not as the error of whatever step it cut short.
+func failure(ctx context.Context, err error) string {
+	if ctx.Err() != nil {
+		return "interrupted"
+	}
+	return err.Error()
 }

@@ -56,3 +56,21 @@ func testQuickstart(t *testing.T, venue string) {
 		t.Errorf("an attempt was not refused:\n%s", s)
 	}
 }
+
+// TestQuickstartInterrupted: a run cut short by the user says
+// "interrupted", whatever step it stopped in.
+func TestQuickstartInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out bytes.Buffer
+	err := run(ctx, &out, "binance")
+	if err == nil {
+		t.Fatal("a cancelled run returned no error")
+	}
+	if got := failure(ctx, err); got != "interrupted" {
+		t.Errorf("failure = %q, want %q (error was %v)", got, "interrupted", err)
+	}
+	if got := failure(context.Background(), err); got == "interrupted" {
+		t.Error("an error of a run that was not interrupted is reported as an interruption")
+	}
+}

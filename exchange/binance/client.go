@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/keyfence/keyfence/limits"
 	"github.com/keyfence/keyfence/signer"
@@ -44,7 +45,21 @@ type Config struct {
 	// SkipKeyCheck skips the key permission check in New. It is meant for
 	// tests against venues that do not serve apiRestrictions.
 	SkipKeyCheck bool
+	// Testnet says the venue is a Binance Spot testnet (BaseURL, or
+	// TestnetBaseURL when BaseURL is empty). Testnets serve no /sapi
+	// routes, so New cannot check the key's permissions there: with
+	// Testnet set, and only then, it skips the check and records that in
+	// the audit log (rule RuleKeyCheckSkipped). Never set it for the
+	// production venue: a key that can withdraw would go unnoticed.
+	Testnet bool
 }
+
+// TestnetBaseURL is the Binance Spot Test Network's REST endpoint.
+const TestnetBaseURL = "https://testnet.binance.vision"
+
+// RuleKeyCheckSkipped is the audit rule of the record New appends when
+// Config.Testnet skipped the key permission check.
+const RuleKeyCheckSkipped = "key-check-skipped"
 
 // Client is a guarded Binance Spot REST client. It implements
 // exchange.Client. Every signed request goes through an
@@ -78,6 +93,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	scheme, err := NewScheme(cfg.RecvWindow)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Testnet && cfg.BaseURL == "" {
+		cfg.BaseURL = TestnetBaseURL
 	}
 	c := &Client{scheme: scheme, rate: cfg.Rate, prices: cfg.Prices}
 	c.conn, err = exchange.NewConn(exchange.ConnConfig{
@@ -117,12 +135,38 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c.prices.useRate(c.rate)
 	c.auth = c.conn.NewAuthorizer(c.rate)
-	if !cfg.SkipKeyCheck {
+	switch {
+	case cfg.Testnet:
+		if err := c.recordSkippedKeyCheck(ctx, cfg.Audit); err != nil {
+			return nil, err
+		}
+	case !cfg.SkipKeyCheck:
 		if err := c.conn.CheckKey(ctx, c.Permissions, cfg.KeyRisks); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// recordSkippedKeyCheck appends the audit record of a key permission
+// check that Config.Testnet skipped. New fails when it cannot: an
+// unchecked key must not go unrecorded.
+func (c *Client) recordSkippedKeyCheck(ctx context.Context, log exchange.Auditor) error {
+	rec := &audit.Record{
+		Time:       time.Now(),
+		Credential: c.conn.Credential(),
+		Venue:      Venue,
+		Class:      string(exchange.ClassKeys),
+		Route:      "GET /sapi/v1/account/apiRestrictions",
+		Decision:   audit.Allow,
+		Rule:       RuleKeyCheckSkipped,
+		Reason:     "Config.Testnet: the testnet serves no /sapi, so the key's permissions were not checked",
+	}
+	if err := log.Append(ctx, rec); err != nil {
+		return fmt.Errorf("binance: recording the skipped key check: %w", err)
+	}
+	c.conn.Logger().Warn("binance: testnet: the key's permissions were not checked", slog.String("credential", rec.Credential))
+	return nil
 }
 
 func newRateGuard(rls []RateLimit, now func() time.Time, logger *slog.Logger) (*limits.RateGuard, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/keyfence/keyfence/signer"
+	"github.com/shopspring/decimal"
 )
 
 // FuzzIntent feeds arbitrary query strings and bodies to every
@@ -29,6 +30,12 @@ func FuzzIntent(f *testing.F) {
 	f.Add(uint8(7), "symbol=BTCUSDT&orderId=1&newQty=0.5", "")
 	f.Add(uint8(8), "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1e3", "")
 	f.Add(uint8(0), "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=-1&price=1", "%zz")
+	f.Add(uint8(0), "symbol=BTCUSDT&side=BUY&type=STOP_LOSS&quantity=1&stopPrice=500000", "")
+	f.Add(uint8(0), "symbol=BTCUSDT&side=SELL&type=TAKE_PROFIT_LIMIT&timeInForce=GTC&quantity=1&price=2", "stopPrice=3&trailingDelta=150")
+	f.Add(uint8(1), "symbol=BTCUSDT&side=BUY&quantity=1&aboveType=STOP_LOSS_LIMIT&aboveStopPrice=9&abovePrice=10&aboveTimeInForce=GTC&belowType=TAKE_PROFIT_LIMIT&belowStopPrice=1&belowPrice=1.5&belowTimeInForce=GTC", "")
+	f.Add(uint8(2), "symbol=BTCUSDT&workingType=LIMIT&workingSide=BUY&workingPrice=1&workingQuantity=1&workingTimeInForce=GTC&pendingType=STOP_LOSS_LIMIT&pendingSide=SELL&pendingQuantity=1&pendingStopPrice=0.5&pendingPrice=0.4&pendingTimeInForce=GTC&pendingTrailingDelta=20", "")
+	f.Add(uint8(3), "symbol=BTCUSDT&workingType=LIMIT&workingSide=BUY&workingPrice=1&workingQuantity=2&workingTimeInForce=GTC&pendingSide=SELL&pendingQuantity=2&pendingAboveType=TAKE_PROFIT_LIMIT&pendingAbovePrice=3&pendingAboveStopPrice=2.9&pendingAboveTimeInForce=GTC&pendingBelowType=STOP_LOSS_LIMIT&pendingBelowStopPrice=0.5&pendingBelowPrice=0.4&pendingBelowTimeInForce=GTC", "")
+	f.Add(uint8(6), "symbol=BTCUSDT&side=BUY&quantity=1&price=2&trailingDelta=300&stopLimitPrice=3&stopLimitTimeInForce=GTC", "")
 
 	s, err := NewScheme(0)
 	if err != nil {
@@ -101,6 +108,7 @@ func FuzzIntent(f *testing.F) {
 				t.Fatalf("order without a side: %+v", o)
 			}
 		}
+		checkPricesCarried(t, spec.kind, all, in.Orders)
 		// The payload is the query as sent with the timestamp after it,
 		// then the body.
 		payload, err := s.Prepare(nil, req, signer.KeyInfo{}, time.UnixMilli(7))
@@ -140,4 +148,78 @@ func splitRoute(name string) (string, string) {
 		}
 	}
 	return name, ""
+}
+
+// legIndex maps the parameter prefix of each leg to the leg's index in the
+// intent, by route kind. The legacy OCO is mapped by name in
+// checkPricesCarried.
+var legIndex = map[routeKind]map[string]int{
+	kindOrder: {"": 0},
+	kindOCO:   {"above": 0, "below": 1},
+	kindOTO:   {"working": 0, "pending": 1},
+	kindOTOCO: {"working": 0, "pendingAbove": 1, "pendingBelow": 2},
+	kindOPO:   {"working": 0, "pending": 1},
+	kindOPOCO: {"working": 0, "pendingAbove": 1, "pendingBelow": 2},
+}
+
+// priceParam reports whether a parameter is a price of an order: its
+// leg's prefix ("" for a plain order and the legacy OCO) and the field of
+// exchange.Order it belongs in ("Price", "StopPrice", "TrailingDelta").
+func priceParam(key string) (prefix, field string, ok bool) {
+	switch key {
+	case "price", "stopLimitPrice":
+		return "", "Price", true
+	case "stopPrice":
+		return "", "StopPrice", true
+	case "trailingDelta":
+		return "", "TrailingDelta", true
+	}
+	for _, f := range []string{"StopPrice", "TrailingDelta", "Price"} {
+		if p, ok := strings.CutSuffix(key, f); ok && p != "" {
+			return p, f, true
+		}
+	}
+	return "", "", false
+}
+
+// checkPricesCarried fails unless every price parameter of the request (a
+// limit price, a stop price, a trailing delta) is in the intent, in the
+// order of its leg and the field the guard checks; and unless every stop
+// or take-profit order carries a trigger.
+func checkPricesCarried(t *testing.T, kind routeKind, all exchange.Params, orders []exchange.Order) {
+	t.Helper()
+	for _, kv := range all {
+		prefix, field, isPrice := priceParam(kv.Key)
+		if !isPrice {
+			continue
+		}
+		i, ok := legIndex[kind][prefix]
+		if kind == kindLegacyOCO {
+			// price is the LIMIT_MAKER leg's; the others the stop leg's.
+			i, ok = 1, true
+			if kv.Key == "price" {
+				i = 0
+			}
+		}
+		if !ok || i >= len(orders) {
+			t.Fatalf("price parameter %s=%s belongs to no leg of %d orders", kv.Key, kv.Value, len(orders))
+		}
+		want, err := decimal.NewFromString(kv.Value)
+		if err != nil {
+			t.Fatalf("accepted price parameter %s=%q that is not a decimal", kv.Key, kv.Value)
+		}
+		o := &orders[i]
+		got := map[string]decimal.Decimal{"Price": o.Price, "StopPrice": o.StopPrice, "TrailingDelta": o.TrailingDelta}[field]
+		if !got.Equal(want) {
+			t.Fatalf("%s=%s is not in the intent: leg %d %s is %s (%s)", kv.Key, kv.Value, i, field, got, o)
+		}
+	}
+	for _, o := range orders {
+		switch o.Type {
+		case exchange.StopLoss, exchange.StopLimit, exchange.TakeProfit, exchange.TakeLimit:
+			if o.StopPrice.Sign() <= 0 && o.TrailingDelta.Sign() <= 0 {
+				t.Fatalf("stop order without a trigger in the intent: %s", o)
+			}
+		}
+	}
 }

@@ -487,6 +487,7 @@ func (p *parser) leg(l *legSpec, o *exchange.Order) error {
 	case hasTrail && (trail.Sign() <= 0 || !trail.IsInteger()):
 		return p.errf("%s must be a whole number of basis points above zero", trailKey)
 	}
+	o.StopPrice, o.TrailingDelta = stop, trail
 	if p.has(l.iceberg) {
 		if _, _, err := p.decimalParam(l.iceberg); err != nil {
 			return err
@@ -539,7 +540,7 @@ func (p *parser) legacyOCO() ([]exchange.Order, error) {
 	limit.ClientID, _ = p.get(pLimitClientOrderID)
 	stop := exchange.Order{Side: exchange.Side(side), Type: exchange.StopLoss, Quantity: qty}
 	stop.ClientID, _ = p.get(pStopClientOrderID)
-	_, hasStop, err := p.decimalParam(pStopPrice)
+	stopPrice, hasStop, err := p.decimalParam(pStopPrice)
 	if err != nil {
 		return nil, err
 	}
@@ -550,9 +551,13 @@ func (p *parser) legacyOCO() ([]exchange.Order, error) {
 	if !hasStop && !hasTrail {
 		return nil, p.errf("stopPrice or trailingDelta is missing")
 	}
+	if hasStop && stopPrice.Sign() <= 0 {
+		return nil, p.errf("stopPrice must be above zero")
+	}
 	if hasTrail && (trail.Sign() <= 0 || !trail.IsInteger()) {
 		return nil, p.errf("trailingDelta must be a whole number of basis points above zero")
 	}
+	stop.StopPrice, stop.TrailingDelta = stopPrice, trail
 	tif, hasTIF := p.get(pStopLimitTimeInForce)
 	if p.has(pStopLimitPrice) {
 		if stop.Price, err = p.positive(pStopLimitPrice); err != nil {

@@ -24,21 +24,31 @@ func TestRateGuardEfficiencyOnSimulator(t *testing.T) {
 		t.Skip("runs for a few seconds")
 	}
 	// The guard's promise holds when a request reaches the venue within
-	// the guard's skew (100 ms) of leaving. On a loaded machine the test
-	// process can stall for longer; a run that saw such a stall and a 429
-	// is repeated, and a run without a stall must pass every check.
+	// the guard's skew (100 ms) of leaving, and the utilisation it reaches
+	// is the guard's only while the test process runs: a stall of the
+	// process loses its share of a one-second window whatever the guard
+	// does (a 40 ms stall alone costs 4% of a window). A run whose
+	// heartbeat saw such a stall measured the machine, not the guard, and
+	// is discarded whatever it measured; a run without one must pass
+	// every check. A missing guard fails every undisturbed run with 429s.
 	for try := 1; ; try++ {
 		r := burstRun(t)
-		if r.rejected == 0 || r.stall < 100*time.Millisecond {
+		if r.stall < disturbed {
 			r.check(t)
 			return
 		}
-		t.Logf("run %d: %d answers 429/418 after a stall of %v of the test process; repeating", try, r.rejected, r.stall)
+		t.Logf("run %d disturbed: the test process stalled for %v (%d answers 429/418, utilisation %.1f%%); repeating",
+			try, r.stall, r.rejected, 100*r.util)
 		if try == 3 {
-			t.Skipf("the test process stalled for more than the rate guard's skew in %d runs; the machine is too loaded to measure", try)
+			t.Skipf("the test process stalled for %v or more in %d runs; the machine is too loaded to measure", disturbed, try)
 		}
 	}
 }
+
+// disturbed is the longest stall of the test process after which a run
+// still measures the rate guard: the heartbeat ticks every 10 ms, so a
+// gap of 40 ms is three missed ticks.
+const disturbed = 40 * time.Millisecond
 
 type burstResult struct {
 	rejected       int64         // 429 and 418 answers

@@ -41,6 +41,7 @@ type simOpts struct {
 	perms   exchange.Permissions
 	simOpts []exchangetest.BinanceOption
 	risks   exchange.KeyRisks
+	testnet bool
 }
 
 func newSimEnv(t *testing.T, o simOpts) (*simEnv, error) {
@@ -108,7 +109,7 @@ func newSimEnv(t *testing.T, o simOpts) (*simEnv, error) {
 	t.Cleanup(func() { _ = env.log.Close() })
 	env.c, err = New(context.Background(), Config{
 		BaseURL: sim.URL(), Credential: "bot", Signer: store, Guard: g, Audit: env.log,
-		Prices: prices, KeyRisks: o.risks, RecvWindow: 5 * time.Second,
+		Prices: prices, KeyRisks: o.risks, RecvWindow: 5 * time.Second, Testnet: o.testnet,
 	})
 	return env, err
 }

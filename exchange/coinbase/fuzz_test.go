@@ -3,9 +3,11 @@ package coinbase
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/shopspring/decimal"
 )
 
 // FuzzIntent feeds arbitrary bodies to the order and edit parsers. Any
@@ -19,6 +21,9 @@ func FuzzIntent(f *testing.F) {
 		head + `{"limit_limit_gtc":{"base_size":"0.001","limit_price":"50000","post_only":true}}}`,
 		head + `{"limit_limit_gtd":{"base_size":"1","limit_price":"2","end_time":"2030-01-01T00:00:00Z"}}}`,
 		head + `{"stop_limit_stop_limit_gtc":{"base_size":"1","limit_price":"2","stop_price":"2.1","stop_direction":"STOP_DIRECTION_STOP_UP"}}}`,
+		head + `{"stop_limit_stop_limit_gtd":{"base_size":"1","limit_price":"2","stop_price":"1.9","stop_direction":"STOP_DIRECTION_STOP_DOWN","end_time":"2030-01-01T00:00:00Z"}}}`,
+		head + `{"trigger_bracket_gtc":{"base_size":"1","limit_price":"2","stop_trigger_price":"0.5"}}}`,
+		head + `{"sor_limit_ioc":{"base_size":"1","limit_price":"2"}}}`,
 		`{"client_order_id":"c1","product_id":"BTC-USD","product_id":"ETH-USD","side":"BUY","order_configuration":{"market_market_ioc":{"quote_size":"1"}}}`,
 		head + `{"market_market_ioc":{"quote_size":"1","quote_size":"9"}}}`,
 		`{"order_id":"o1","price":"10","size":"2"}`,
@@ -56,6 +61,12 @@ func FuzzIntent(f *testing.F) {
 			t.Fatalf("order %+v", o)
 		}
 		if edit {
+			var e struct {
+				Price string `json:"price"`
+			}
+			if err := json.Unmarshal([]byte(body), &e); err != nil || !d(e.Price).Equal(o.Price) {
+				t.Fatalf("venue edits to price %q (%v), guard saw %s", e.Price, err, o.Price)
+			}
 			return
 		}
 		// What a plain JSON reader (the venue) reads agrees with the intent.
@@ -83,6 +94,30 @@ func FuzzIntent(f *testing.F) {
 				if !d(size).Equal(o.QuoteQuantity) {
 					t.Fatalf("venue quote_size %q, guard %s", size, o.QuoteQuantity)
 				}
+			}
+			// Every price the venue reads is in the intent, in the field
+			// the guard checks; no other price key is accepted.
+			for key, raw := range cfg {
+				if !strings.Contains(key, "price") {
+					continue
+				}
+				var price string
+				_ = json.Unmarshal(raw, &price)
+				var got decimal.Decimal
+				switch key {
+				case "limit_price":
+					got = o.Price
+				case "stop_price":
+					got = o.StopPrice
+				default:
+					t.Fatalf("accepted price key %q the intent does not carry", key)
+				}
+				if !d(price).Equal(got) {
+					t.Fatalf("venue %s %q, guard %s", key, price, got)
+				}
+			}
+			if o.Type == exchange.StopLimit && o.StopPrice.Sign() <= 0 {
+				t.Fatalf("stop-limit order without a stop price in the intent: %s", o)
 			}
 		}
 	})

@@ -54,7 +54,8 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route, in *exchang
 }
 
 // Keys of a create-order (or preview) body. Leverage, margin and attached
-// (bracket) orders are left out on purpose: the guard could not value them.
+// (bracket, take-profit/stop-loss) orders are left out on purpose: their
+// prices are not parsed, so a body carrying one is refused.
 var (
 	orderKeys   = set("client_order_id", "product_id", "side", "order_configuration", "self_trade_prevention_id", "retail_portfolio_id", "preview_id")
 	previewKeys = set("product_id", "side", "order_configuration", "retail_portfolio_id")
@@ -72,8 +73,12 @@ type configSpec struct {
 	stop  bool // stop_price and stop_direction are required
 }
 
-// orderConfigs are the configurations keyfence parses. Any other key of
-// order_configuration is refused, whatever the venue would make of it.
+// orderConfigs are the configurations keyfence parses, with every price
+// they hold: limit_price, and stop_price for the stop-limit ones (its
+// trigger, which the guard checks against the band too). Any other key of
+// order_configuration is refused, whatever the venue would make of it:
+// trigger_bracket_gtc/gtd (limit_price and stop_trigger_price), twap and
+// scaled orders are not parsed, so they never reach a signature.
 var orderConfigs = map[string]configSpec{
 	"market_market_ioc":         {typ: exchange.Market, quote: true},
 	"market_market_fok":         {typ: exchange.Market, quote: true},
@@ -276,9 +281,11 @@ func applyConfig(o *exchange.Order, name string, cfg jsonObject) error {
 		}
 	}
 	if spec.stop {
-		if _, ok, err := amount(cfg, "stop_price"); err != nil || !ok {
+		stop, ok, err := amount(cfg, "stop_price")
+		if err != nil || !ok {
 			return fmt.Errorf("%s: stop_price is required and must be a positive decimal", where)
 		}
+		o.StopPrice = stop
 		d, ok, err := str(cfg, "stop_direction")
 		if err != nil || !ok || (d != "STOP_DIRECTION_STOP_UP" && d != "STOP_DIRECTION_STOP_DOWN") {
 			return fmt.Errorf("%s: stop_direction must be STOP_DIRECTION_STOP_UP or STOP_DIRECTION_STOP_DOWN", where)

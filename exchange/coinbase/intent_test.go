@@ -52,9 +52,9 @@ func TestIntentConfigurations(t *testing.T) {
 		{"sor limit ioc", `{"sor_limit_ioc":{"base_size":"1","limit_price":"2"}}`,
 			exchange.Order{Type: exchange.Limit, TimeInForce: exchange.IOC, Quantity: d("1"), Price: d("2")}},
 		{"stop limit gtc", `{"stop_limit_stop_limit_gtc":{"base_size":"1","limit_price":"2","stop_price":"2.1","stop_direction":"STOP_DIRECTION_STOP_UP"}}`,
-			exchange.Order{Type: exchange.StopLimit, TimeInForce: exchange.GTC, Quantity: d("1"), Price: d("2")}},
+			exchange.Order{Type: exchange.StopLimit, TimeInForce: exchange.GTC, Quantity: d("1"), Price: d("2"), StopPrice: d("2.1")}},
 		{"stop limit gtd", `{"stop_limit_stop_limit_gtd":{"base_size":"1","limit_price":"2","stop_price":"1.9","stop_direction":"STOP_DIRECTION_STOP_DOWN","end_time":"2030-01-01T00:00:00.5Z"}}`,
-			exchange.Order{Type: exchange.StopLimit, TimeInForce: exchange.GTD, Quantity: d("1"), Price: d("2")}},
+			exchange.Order{Type: exchange.StopLimit, TimeInForce: exchange.GTD, Quantity: d("1"), Price: d("2"), StopPrice: d("1.9")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in, err := intentOf(t, s, orderReq(head+tc.cfg+`}`))
@@ -66,7 +66,8 @@ func TestIntentConfigurations(t *testing.T) {
 			}
 			o, w := in.Orders[0], tc.want
 			if o.Symbol != "BTC-USD" || o.Side != exchange.Buy || o.ClientID != "c1" || o.Type != w.Type || o.TimeInForce != w.TimeInForce ||
-				!o.Price.Equal(w.Price) || !o.Quantity.Equal(w.Quantity) || !o.QuoteQuantity.Equal(w.QuoteQuantity) {
+				!o.Price.Equal(w.Price) || !o.Quantity.Equal(w.Quantity) || !o.QuoteQuantity.Equal(w.QuoteQuantity) ||
+				!o.StopPrice.Equal(w.StopPrice) || !o.TrailingDelta.Equal(w.TrailingDelta) {
 				t.Errorf("order %+v, want %+v", o, w)
 			}
 		})

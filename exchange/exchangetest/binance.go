@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,9 +23,10 @@ import (
 type Binance struct {
 	simServer
 
-	lim  *binanceLimiter
-	keys keyRing[keyEntry]
-	n418 atomic.Int64
+	lim     *binanceLimiter
+	keys    keyRing[keyEntry]
+	n418    atomic.Int64
+	testnet bool // serve no /sapi routes
 }
 
 type binanceConfig struct {
@@ -33,6 +35,8 @@ type binanceConfig struct {
 	ban     time.Duration
 	symbols []Symbol
 	keys    []BinanceKey
+	testnet bool
+	noLimit bool
 }
 
 // BinanceOption configures NewBinance.
@@ -79,9 +83,14 @@ func WithBinanceKeys(keys ...BinanceKey) BinanceOption {
 	return func(c *binanceConfig) { c.keys = append(c.keys, keys...) }
 }
 
+// DefaultBinanceCommission is the venue's standard spot commission rate,
+// maker and taker (0.1 %), which the simulator charges unless
+// WithBinanceCommission changes it.
+var DefaultBinanceCommission = decimal.RequireFromString("0.001")
+
 // WithBinanceCommission sets the maker and taker commission rates (e.g.
-// 0.001); the default is zero. Commission is charged in the asset
-// received.
+// 0.001); the default is DefaultBinanceCommission. Commission is charged
+// in the asset received, shown in the fills and taken from the balances.
 func WithBinanceCommission(maker, taker decimal.Decimal) BinanceOption {
 	return func(c *binanceConfig) { c.maker, c.taker = maker, taker }
 }
@@ -90,6 +99,33 @@ func WithBinanceCommission(maker, taker decimal.Decimal) BinanceOption {
 // API key; never a signature or a secret). The default logs nothing.
 func WithBinanceLogger(l *slog.Logger) BinanceOption {
 	return func(c *binanceConfig) { c.setLogger(l) }
+}
+
+// WithBinanceDrift makes prices random-walk as d says, so that resting
+// orders fill over time.
+func WithBinanceDrift(d Drift) BinanceOption {
+	return func(c *binanceConfig) { c.setDrift(d) }
+}
+
+// WithBinanceLatency answers every request after d (wall-clock time), for
+// measurements over a realistic round trip.
+func WithBinanceLatency(d time.Duration) BinanceOption {
+	return func(c *binanceConfig) { c.latency = d }
+}
+
+// WithBinanceNoRateLimits switches the rate limits off, for benchmarks:
+// every limit becomes one no client reaches, and exchangeInfo serves those
+// limits so that no client throttles itself. It overrides
+// WithBinanceRateLimits.
+func WithBinanceNoRateLimits() BinanceOption {
+	return func(c *binanceConfig) { c.noLimit = true }
+}
+
+// WithBinanceTestnet serves as the Binance Spot Test Network does: no
+// /sapi routes (wallet, margin, API-key restrictions); they answer as
+// unknown endpoints.
+func WithBinanceTestnet() BinanceOption {
+	return func(c *binanceConfig) { c.testnet = true }
 }
 
 // NewBinance starts a simulated Binance at once, on a new listener on
@@ -115,8 +151,15 @@ func binanceConfigOf(opts []BinanceOption) (binanceConfig, error) {
 		ban:       DefaultBinanceBanDuration,
 		symbols:   DefaultBinanceSymbols(),
 	}
+	c.maker, c.taker = DefaultBinanceCommission, DefaultBinanceCommission
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.noLimit {
+		c.limits = noBinanceRateLimits()
+	}
+	if err := c.check(); err != nil {
+		return c, err
 	}
 	for _, l := range c.limits {
 		if err := validRateLimit(l); err != nil {
@@ -127,7 +170,7 @@ func binanceConfigOf(opts []BinanceOption) (binanceConfig, error) {
 }
 
 func startBinance(c binanceConfig) *Binance {
-	b := &Binance{lim: newBinanceLimiter(c.limits, c.ban)}
+	b := &Binance{lim: newBinanceLimiter(c.limits, c.ban), testnet: c.testnet}
 	b.init("binance", c.simConfig, c.symbols)
 	// Called with the market locked; the limiter has its own lock.
 	b.mkt.onFirstFill = func(account string) { b.lim.unfilled(account, b.now()) }
@@ -261,13 +304,27 @@ var binanceRoutes = map[string]*endpoint{
 	"GET /api/v3/ticker/bookTicker": {weight: oneOrAll(2, 4), params: []string{"symbol", "symbols"}, handle: (*Binance).bookTicker},
 	"GET /api/v3/ticker/price":      {weight: oneOrAll(2, 4), params: []string{"symbol", "symbols"}, handle: (*Binance).tickerPrice},
 	"GET /api/v3/avgPrice":          {weight: fixed(2), params: []string{"symbol"}, handle: (*Binance).avgPrice},
-	"GET /api/v3/account":           {signed: true, perm: permRead, weight: fixed(20), params: []string{"omitZeroBalances"}, handle: (*Binance).account},
-	"POST /api/v3/order":            {signed: true, perm: permTrade, weight: fixed(1), params: orderParams, handle: (*Binance).newOrder, isOrder: true},
-	"POST /api/v3/order/test":       {signed: true, perm: permTrade, weight: fixed(1), params: append([]string{"computeCommissionRates"}, orderParams...), handle: (*Binance).testOrder},
-	"GET /api/v3/order":             {signed: true, perm: permRead, weight: fixed(4), params: []string{"symbol", "orderId", "origClientOrderId"}, handle: (*Binance).getOrder},
-	"DELETE /api/v3/order":          {signed: true, perm: permTrade, weight: fixed(1), params: []string{"symbol", "orderId", "origClientOrderId", "newClientOrderId", "cancelRestrictions"}, handle: (*Binance).cancelOrder},
-	"GET /api/v3/openOrders":        {signed: true, perm: permRead, weight: oneOrAll(6, 80), params: []string{"symbol"}, handle: (*Binance).openOrders},
-	"DELETE /api/v3/openOrders":     {signed: true, perm: permTrade, weight: fixed(1), params: []string{"symbol"}, handle: (*Binance).cancelOpenOrders},
+	"GET /api/v3/ticker/24hr":       {weight: ticker24Weight, params: []string{"symbol", "symbols", "type"}, handle: (*Binance).ticker24},
+	"GET /api/v3/depth":             {weight: depthWeight, params: []string{"symbol", "limit"}, handle: (*Binance).depth},
+	"GET /api/v3/klines":            {weight: fixed(2), params: []string{"symbol", "interval", "startTime", "endTime", "timeZone", "limit"}, handle: (*Binance).klines},
+	"GET /api/v3/trades":            {weight: fixed(25), params: []string{"symbol", "limit"}, handle: (*Binance).recentTrades},
+	"GET /api/v3/aggTrades":         {weight: fixed(4), params: []string{"symbol", "fromId", "startTime", "endTime", "limit"}, handle: (*Binance).aggTrades},
+	"GET /api/v3/allOrders":         {signed: true, perm: permRead, weight: fixed(20), params: []string{"symbol", "orderId", "startTime", "endTime", "limit"}, handle: (*Binance).allOrders},
+	// Wallet and margin endpoints clients call at start, answered as for a
+	// spot-only account; the testnet serves none of /sapi.
+	"GET /sapi/v1/capital/config/getall":    {signed: true, perm: permRead, weight: fixed(10), handle: (*Binance).capitalConfig},
+	"GET /sapi/v1/margin/allPairs":          {signed: true, weight: fixed(1), params: []string{"symbol"}, handle: (*Binance).noMarginPairs},
+	"GET /sapi/v1/margin/isolated/allPairs": {signed: true, weight: fixed(10), params: []string{"symbol"}, handle: (*Binance).noMarginPairs},
+	// The futures exchangeInfo CCXT loads with the spot markets.
+	"GET /fapi/v1/exchangeInfo": {weight: fixed(1), handle: (*Binance).futuresExchangeInfo},
+	"GET /dapi/v1/exchangeInfo": {weight: fixed(1), handle: (*Binance).futuresExchangeInfo},
+	"GET /api/v3/account":       {signed: true, perm: permRead, weight: fixed(20), params: []string{"omitZeroBalances"}, handle: (*Binance).account},
+	"POST /api/v3/order":        {signed: true, perm: permTrade, weight: fixed(1), params: orderParams, handle: (*Binance).newOrder, isOrder: true},
+	"POST /api/v3/order/test":   {signed: true, perm: permTrade, weight: fixed(1), params: append([]string{"computeCommissionRates"}, orderParams...), handle: (*Binance).testOrder},
+	"GET /api/v3/order":         {signed: true, perm: permRead, weight: fixed(4), params: []string{"symbol", "orderId", "origClientOrderId"}, handle: (*Binance).getOrder},
+	"DELETE /api/v3/order":      {signed: true, perm: permTrade, weight: fixed(1), params: []string{"symbol", "orderId", "origClientOrderId", "newClientOrderId", "cancelRestrictions"}, handle: (*Binance).cancelOrder},
+	"GET /api/v3/openOrders":    {signed: true, perm: permRead, weight: oneOrAll(6, 80), params: []string{"symbol"}, handle: (*Binance).openOrders},
+	"DELETE /api/v3/openOrders": {signed: true, perm: permTrade, weight: fixed(1), params: []string{"symbol"}, handle: (*Binance).cancelOpenOrders},
 	"GET /api/v3/myTrades": {signed: true, perm: permRead, params: []string{"symbol", "orderId", "startTime", "endTime", "fromId", "limit"},
 		weight: func(p exchange.Params) int {
 			if p.Has("orderId") {
@@ -312,6 +369,9 @@ func (b *Binance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve answers one request and returns the HTTP status and Binance code.
 func (b *Binance) serve(c *call) (int, int) {
 	ep := binanceRoutes[c.r.Method+" "+c.r.URL.Path]
+	if b.testnet && strings.HasPrefix(c.r.URL.Path, "/sapi/") {
+		ep = nil // the Spot Test Network serves no /sapi routes
+	}
 	if ep == nil {
 		if v := b.spendWeight(c, 1); v != nil {
 			return b.fail(c, v)

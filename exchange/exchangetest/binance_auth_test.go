@@ -175,7 +175,7 @@ func TestBinanceEd25519AndRSAKeys(t *testing.T) {
 			require.Equal(t, tc.status, a.status, "%s", a.body)
 			if tc.status == 200 {
 				require.Equal(t, "FILLED", a.str(t, "status"))
-				requireDec(t, "1.001", balanceOf(t, b, tc.key.APIKey, "BTC").Free)
+				requireDec(t, "1.000999", balanceOf(t, b, tc.key.APIKey, "BTC").Free) // 0.001 less the 0.1 % commission
 			} else {
 				require.Equal(t, -1022, a.code(t))
 			}

@@ -35,6 +35,16 @@ func DefaultBinanceRateLimits() []BinanceRateLimit {
 	}
 }
 
+// noBinanceRateLimits are the limits of WithBinanceNoRateLimits: the
+// documented ones, each raised to one no client reaches.
+func noBinanceRateLimits() []BinanceRateLimit {
+	out := DefaultBinanceRateLimits()
+	for i := range out {
+		out[i].Limit = noLimit
+	}
+	return out
+}
+
 // DefaultBinanceBanDuration is how long the simulated Binance bans an
 // address that keeps sending after a 429, unless WithBinanceBanDuration
 // changes it.
@@ -120,9 +130,15 @@ func (l *binanceLimiter) spend(ip string, w int, now time.Time, h http.Header) w
 		win.roll(now)
 	}
 	defer func() {
-		for _, win := range u.weight {
+		// X-MBX-USED-WEIGHT-<interval> per weight limit, e.g. -1M (clients
+		// read it case-insensitively, often as x-mbx-used-weight-1m), and
+		// the venue's legacy X-MBX-USED-WEIGHT with the first one's count.
+		for i, win := range u.weight {
 			_, _, suffix := intervalParts(win.interval)
 			h.Set("X-MBX-USED-WEIGHT-"+suffix, strconv.Itoa(win.used))
+			if i == 0 {
+				h.Set("X-MBX-USED-WEIGHT", strconv.Itoa(win.used))
+			}
 		}
 	}()
 	if now.Before(u.banned) {

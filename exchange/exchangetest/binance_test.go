@@ -108,7 +108,7 @@ func TestBinanceLimitOrderRestsThenFillsOnSetPrice(t *testing.T) {
 	require.Equal(t, "FILLED", got.str(t, "status"))
 	require.Equal(t, "0.10000000", got.str(t, "executedQty"))
 	require.Equal(t, "4900.00000000", got.str(t, "cummulativeQuoteQty"), "a maker fills at its own price")
-	requireDec(t, "1.1", balanceOf(t, b, "trader", "BTC").Free)
+	requireDec(t, "1.0999", balanceOf(t, b, "trader", "BTC").Free) // 0.1 less the 0.1 % commission
 	usdt = balanceOf(t, b, "trader", "USDT")
 	requireDec(t, "5100", usdt.Free)
 	requireDec(t, "0", usdt.Locked)
@@ -168,7 +168,7 @@ func TestBinanceMarketOrders(t *testing.T) {
 	fills := a.obj(t)["fills"].([]any)
 	require.Len(t, fills, 1)
 	require.Equal(t, "50000.01000000", fills[0].(map[string]any)["price"])
-	requireDec(t, "1.01999", balanceOf(t, b, "trader", "BTC").Free)
+	requireDec(t, "1.01997001", balanceOf(t, b, "trader", "BTC").Free) // 0.01999 less the 0.1 % commission
 	requireDec(t, "9000.4998001", balanceOf(t, b, "trader", "USDT").Free)
 	requireDec(t, "0", balanceOf(t, b, "trader", "USDT").Locked)
 
@@ -177,7 +177,7 @@ func TestBinanceMarketOrders(t *testing.T) {
 	require.Equal(t, "FILLED", a.str(t, "status"))
 	require.Equal(t, "999.49980010", a.str(t, "cummulativeQuoteQty"))
 	require.NotContains(t, a.obj(t), "fills", "RESULT has no fills")
-	requireDec(t, "1", balanceOf(t, b, "trader", "BTC").Free)
+	requireDec(t, "0.99998001", balanceOf(t, b, "trader", "BTC").Free)
 
 	// ACK.
 	a = c.signed(http.MethodPost, "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.001&newOrderRespType=ACK")
@@ -204,7 +204,7 @@ func TestBinanceThinBookRunsOut(t *testing.T) {
 	require.Equal(t, "521.00000000", a.str(t, "cummulativeQuoteQty")) // 2000 × (0.0501+0.0511+0.0521+0.0531+0.0541)
 	require.Len(t, a.obj(t)["fills"], 5)
 	requireDec(t, "9479", balanceOf(t, b, "trader", "USDT").Free)
-	requireDec(t, "110000", balanceOf(t, b, "trader", "THIN").Free)
+	requireDec(t, "109990", balanceOf(t, b, "trader", "THIN").Free) // 10000 less the 0.1 % commission
 
 	// FOK that the book cannot fill expires untouched; IOC takes what it can.
 	a = c.signed(http.MethodPost, "/api/v3/order", "symbol=THINUSDT&side=SELL&type=LIMIT&timeInForce=FOK&quantity=5000&price=0.0489")
@@ -214,7 +214,7 @@ func TestBinanceThinBookRunsOut(t *testing.T) {
 	require.Equal(t, "EXPIRED", a.str(t, "status"))
 	require.Equal(t, "4000.00000000", a.str(t, "executedQty"), "levels 0.0499 and 0.0489")
 	thin := balanceOf(t, b, "trader", "THIN")
-	requireDec(t, "106000", thin.Free)
+	requireDec(t, "105990", thin.Free) // 109990 less the 4000 sold
 	requireDec(t, "0", thin.Locked)
 }
 

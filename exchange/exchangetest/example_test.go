@@ -68,6 +68,6 @@ func ExampleBinance_SetPrice() {
 	}
 	// Output:
 	// order: 200 orders counted: 1
-	// BTC 1.1 0
+	// BTC 1.0999 0
 	// USDT 5100 0
 }

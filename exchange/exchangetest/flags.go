@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/shopspring/decimal"
@@ -130,4 +131,18 @@ func ParsePriceFlag(s string) (symbol string, price decimal.Decimal, err error) 
 		return "", decimal.Decimal{}, fmt.Errorf("%w: --price %s: the price must be above zero", ErrBadFlag, sym)
 	}
 	return sym, price, nil
+}
+
+// ParseDriftFlag parses the drift flags of `keyfence sim`: --drift STEP, a
+// fraction of the price each step moves (e.g. "0.001" for 0.1 %), with
+// --drift-every (the time between steps) and --seed.
+func ParseDriftFlag(step string, every time.Duration, seed uint64) (Drift, error) {
+	if !decimalRE.MatchString(step) {
+		return Drift{}, fmt.Errorf("%w: --drift %q: give the step as a plain decimal fraction, e.g. 0.001 for 0.1 %%", ErrBadFlag, step)
+	}
+	d := Drift{Step: decimal.RequireFromString(step), Every: every, Seed: seed}
+	if err := d.validate(); err != nil {
+		return Drift{}, fmt.Errorf("%w: --drift: %w", ErrBadFlag, err)
+	}
+	return d, nil
 }

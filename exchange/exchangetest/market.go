@@ -42,6 +42,11 @@ type Symbol struct {
 	Levels int
 	// LevelGap is the price distance between two levels.
 	LevelGap decimal.Decimal
+	// Thinning, between 0 and 1, makes the book thin away from its top:
+	// each level offers Thinning times the quantity of the level before it
+	// (rounded down to the step size), so a market order walks to worse
+	// prices sooner. Zero (or one) offers Depth on every level.
+	Thinning decimal.Decimal
 }
 
 // Market errors. Venue front ends translate them into their venue's codes.
@@ -159,6 +164,10 @@ type market struct {
 	// the first time (Binance lowers the unfilled-order count then; the
 	// venue front end handles orders that fill as they are placed).
 	onFirstFill func(accountID string)
+
+	started time.Time
+	history map[string]*tape // public trades and price moves, by symbol
+	drift   *drifter         // nil: prices move only by SetPrice
 }
 
 func newMarket(now func() time.Time, symbols []Symbol, funding []exchange.Balance) *market {
@@ -169,17 +178,30 @@ func newMarket(now func() time.Time, symbols []Symbol, funding []exchange.Balanc
 		funding:   slices.Clone(funding),
 		nextOrder: 1,
 		nextTrade: 1,
+		started:   now(),
+		history:   make(map[string]*tape, len(symbols)),
 	}
 	for _, s := range symbols {
 		m.symbols[s.Symbol] = &s
+		m.history[s.Symbol] = &tape{}
+		m.history[s.Symbol].add(tick{time: m.started, price: s.Price})
 	}
 	return m
+}
+
+// lock locks the market and first moves the prices the drift has moved
+// since the last call, so every reader sees the market of the clock's now.
+func (m *market) lock() {
+	m.mu.Lock()
+	if m.drift != nil {
+		m.drift.advance(m)
+	}
 }
 
 // openAccount creates an account funded with the default balances, or
 // keeps an existing one.
 func (m *market) openAccount(id string) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	if _, ok := m.accounts[id]; ok {
 		return
@@ -192,7 +214,7 @@ func (m *market) openAccount(id string) {
 }
 
 func (m *market) setBalance(id, asset string, free decimal.Decimal) error {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	a := m.accounts[id]
 	if a == nil {
@@ -203,7 +225,7 @@ func (m *market) setBalance(id, asset string, free decimal.Decimal) error {
 }
 
 func (m *market) balances(id string) []exchange.Balance {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	a := m.accounts[id]
 	if a == nil {
@@ -218,7 +240,7 @@ func (m *market) balances(id string) []exchange.Balance {
 }
 
 func (m *market) symbol(name string) (Symbol, bool) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	s, ok := m.symbols[name]
 	if !ok {
@@ -228,7 +250,7 @@ func (m *market) symbol(name string) (Symbol, bool) {
 }
 
 func (m *market) symbolList() []Symbol {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	out := make([]Symbol, 0, len(m.symbols))
 	for _, s := range m.symbols {
@@ -258,7 +280,7 @@ func bidAsk(s *Symbol) (bid, ask decimal.Decimal) {
 // quote returns the best bid and ask and the quantity offered at each.
 // A zero quantity means unlimited.
 func (m *market) quote(name string) (bid, ask, depth decimal.Decimal, ok bool) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	s, ok := m.symbols[name]
 	if !ok {
@@ -286,12 +308,22 @@ func takerLevels(s *Symbol, side exchange.Side) []level {
 	}
 	n := max(s.Levels, 1)
 	out := make([]level, 0, n)
+	qty := s.Depth
+	thin := s.Thinning.Sign() > 0 && s.Thinning.LessThan(decimal.NewFromInt(1))
 	for i := range n {
 		p := best.Add(s.LevelGap.Mul(decimal.NewFromInt(int64(i))).Mul(sign))
-		if p.Sign() <= 0 {
+		if p.Sign() <= 0 || qty.Sign() <= 0 {
 			break
 		}
-		out = append(out, level{price: p, qty: s.Depth})
+		out = append(out, level{price: p, qty: qty})
+		if thin {
+			qty = qty.Mul(s.Thinning)
+			if st := s.Filters.StepSize; st.Sign() > 0 {
+				qty = qty.Div(st).Floor().Mul(st)
+			} else {
+				qty = qty.Truncate(8)
+			}
+		}
 	}
 	return out
 }
@@ -314,7 +346,7 @@ type placeRequest struct {
 // once, rests the rest of a GTC limit order and expires the rest of the
 // others. With test set it validates only.
 func (m *market) place(r placeRequest) (order, error) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	a := m.accounts[r.account]
 	if a == nil {
@@ -500,6 +532,7 @@ func (m *market) fill(a *account, s *Symbol, o *order, price, qty decimal.Decima
 		o.locked = o.locked.Sub(qty)
 		q.free = q.free.Add(quote.Sub(t.commission))
 	}
+	m.history[s.Symbol].add(tick{time: t.time, price: price, qty: qty, tradeID: t.id, buyerMaker: (o.side == exchange.Buy) == maker})
 	first := o.executed.IsZero()
 	o.executed = o.executed.Add(qty)
 	o.executedQuo = o.executedQuo.Add(quote)
@@ -537,13 +570,19 @@ func (m *market) openCount(a *account, symbol string) int {
 // crosses, at their own price: buys at or above the new price, sells at or
 // below it. It reports whether the symbol exists.
 func (m *market) setPrice(name string, price decimal.Decimal) bool {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
+	return m.setPriceLocked(name, price, m.now())
+}
+
+// setPriceLocked is setPrice with mu held; at is when the price moved.
+func (m *market) setPriceLocked(name string, price decimal.Decimal, at time.Time) bool {
 	s := m.symbols[name]
 	if s == nil {
 		return false
 	}
 	s.Price = price
+	m.history[name].add(tick{time: at, price: price})
 	for _, id := range m.sortedAccounts() {
 		a := m.accounts[id]
 		for _, o := range sortedOrders(a, name, true) {
@@ -612,7 +651,7 @@ func (m *market) find(a *account, ref orderRef) *order {
 
 // get returns a copy of an order.
 func (m *market) get(accountID string, ref orderRef) (order, error) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	a := m.accounts[accountID]
 	if a == nil {
@@ -627,7 +666,7 @@ func (m *market) get(accountID string, ref orderRef) (order, error) {
 
 // cancel cancels an open order and unlocks what it held.
 func (m *market) cancel(accountID string, ref orderRef) (order, error) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	a := m.accounts[accountID]
 	if a == nil {
@@ -649,7 +688,7 @@ func (m *market) cancelLocked(a *account, o *order) {
 
 // cancelAll cancels every open order of an account on symbol.
 func (m *market) cancelAll(accountID, symbol string) ([]order, error) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	a := m.accounts[accountID]
 	if a == nil {
@@ -665,7 +704,7 @@ func (m *market) cancelAll(accountID, symbol string) ([]order, error) {
 
 // openOrders returns copies of the open orders of an account.
 func (m *market) openOrders(accountID, symbol string) []order {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	a := m.accounts[accountID]
 	if a == nil {
@@ -680,7 +719,7 @@ func (m *market) openOrders(accountID, symbol string) []order {
 
 // trades returns copies of an account's trades on symbol, oldest first.
 func (m *market) trades(accountID, symbol string) []trade {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	a := m.accounts[accountID]
 	if a == nil {
@@ -697,7 +736,7 @@ func (m *market) trades(accountID, symbol string) []trade {
 
 // withdraw debits amount of asset from the account's free balance.
 func (m *market) withdraw(accountID, asset, network, address string, amount decimal.Decimal) (Withdrawal, error) {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	a := m.accounts[accountID]
 	if a == nil {
@@ -717,7 +756,7 @@ func (m *market) withdraw(accountID, asset, network, address string, amount deci
 }
 
 func (m *market) withdrawalList() []Withdrawal {
-	m.mu.Lock()
+	m.lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.withdrawals)
 }

@@ -29,6 +29,9 @@ type simServer struct {
 	log    *slog.Logger
 	now    func() time.Time
 	mkt    *market
+	// latency delays every answer (wall-clock time, not the simulator's
+	// clock), for measurements over a realistic round trip.
+	latency time.Duration
 
 	failMu sync.Mutex
 	fails  []failRule
@@ -51,7 +54,30 @@ type simConfig struct {
 	log      *slog.Logger
 	maker    decimal.Decimal
 	taker    decimal.Decimal
+	drift    *Drift        // nil: prices move only by SetPrice
+	latency  time.Duration // every answer waits this long
 }
+
+// setDrift makes prices random-walk as d says.
+func (c *simConfig) setDrift(d Drift) { c.drift = &d }
+
+// check reports an invalid shared option.
+func (c *simConfig) check() error {
+	if c.drift != nil {
+		if err := c.drift.validate(); err != nil {
+			return err
+		}
+	}
+	if c.latency < 0 {
+		return fmt.Errorf("exchangetest: latency %s: use zero or more", c.latency)
+	}
+	return nil
+}
+
+// noLimit is the limit the simulators serve and enforce when their rate
+// limits are switched off: more than any client sends, and high enough
+// that a client sizing its pace from the venue's limits never waits.
+const noLimit = 1_000_000_000
 
 // defaultSimConfig is the default configuration: the system clock, no
 // listener yet, accounts funded with balances, no logging, no fees.
@@ -88,10 +114,22 @@ func (s *simServer) init(venue string, c simConfig, symbols []Symbol) {
 	s.now = c.now
 	s.mkt = newMarket(c.now, symbols, c.balances)
 	s.mkt.makerFee, s.mkt.takerFee = c.maker, c.taker
+	if err := c.check(); err != nil {
+		// NewBinance and ListenBinance check first; the other venues take
+		// an invalid drift or latency as NewBinance takes an invalid option.
+		panic(err)
+	}
+	if c.drift != nil {
+		s.mkt.drift = newDrifter(*c.drift, s.mkt)
+	}
+	s.latency = c.latency
 }
 
 // start serves h on l in the background.
 func (s *simServer) start(l net.Listener, h http.Handler) {
+	if s.latency > 0 {
+		h = delayed(s.latency, h)
+	}
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.served <- s.srv.Serve(l) }()
 }
@@ -252,4 +290,18 @@ func dropConnection(w http.ResponseWriter) bool {
 	}
 	_ = conn.Close()
 	return true
+}
+
+// delayed serves h after d, or not at all when the client gives up first.
+func delayed(d time.Duration, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

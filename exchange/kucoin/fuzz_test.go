@@ -1,7 +1,9 @@
 package kucoin
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/keyfence/keyfence/exchange"
@@ -18,6 +20,8 @@ func FuzzIntent(f *testing.F) {
 		`{"orderList":[{"symbol":"BTC-USDT","side":"buy","type":"limit","price":"1","size":"1","postOnly":true}]}`,
 		`{"symbol":"BTC-USDT","orderId":"a","newPrice":"2","newSize":"3"}`,
 		`{"symbol":"BTC-USDT","side":"buy","type":"limit","price":"1","size":"1","timeInForce":"GTT","cancelAfter":10}`,
+		`{"symbol":"BTC-USDT","side":"buy","type":"limit","price":"1","size":"1","stop":"entry","stopPrice":"10"}`,
+		`{"orderList":[{"symbol":"BTC-USDT","side":"buy","type":"limit","price":"1.5","size":"1"},{"symbol":"BTC-USDT","side":"sell","type":"market","size":"2"}]}`,
 	} {
 		for i := range 4 {
 			f.Add(uint8(i), []byte(seed))
@@ -57,5 +61,47 @@ func FuzzIntent(f *testing.F) {
 				t.Fatalf("priced order without a price %s", o)
 			}
 		}
+		checkPricesCarried(t, req.Path, body, in.Orders)
 	})
+}
+
+// checkPricesCarried fails unless every price a plain JSON reader (the
+// venue) finds in an accepted body is the price of its order in the
+// intent: price on an order, newPrice on an alter. A body with any other
+// price field must have been refused.
+func checkPricesCarried(t *testing.T, path string, body []byte, orders []exchange.Order) {
+	t.Helper()
+	var objs []map[string]json.RawMessage
+	var batch struct {
+		OrderList []map[string]json.RawMessage `json:"orderList"`
+	}
+	if strings.Contains(path, "/multi") {
+		if err := json.Unmarshal(body, &batch); err != nil {
+			t.Fatalf("accepted a batch a JSON reader refuses: %v", err)
+		}
+		objs = batch.OrderList
+	} else {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(body, &obj); err != nil {
+			t.Fatalf("accepted a body a JSON reader refuses: %v", err)
+		}
+		objs = append(objs, obj)
+	}
+	if len(objs) != len(orders) {
+		t.Fatalf("%d orders in the body, %d in the intent", len(objs), len(orders))
+	}
+	for i, obj := range objs {
+		for key, raw := range obj {
+			if !strings.Contains(strings.ToLower(key), "price") {
+				continue
+			}
+			if key != "price" && key != "newPrice" {
+				t.Fatalf("accepted price field %q the intent does not carry", key)
+			}
+			var price string
+			if err := json.Unmarshal(raw, &price); err != nil || !d(price).Equal(orders[i].Price) {
+				t.Fatalf("venue reads %s %s, the intent holds %s", key, raw, orders[i].Price)
+			}
+		}
+	}
 }

@@ -25,7 +25,13 @@ import (
 //	remark, tags           free text the venue stores
 //
 // Any other field is refused, so that nothing the guard does not read can
-// change what the order does (stop orders, margin trade types, ...).
+// change what the order does (stop orders, margin trade types, ...). The
+// only prices are price (and newPrice on the alter route), which reach the
+// intent; a market order's size reaches it as a base quantity, which the
+// guard refuses unless the policy accepts it, and funds as a quote
+// quantity. Stop and OCO orders (/api/v1/stop-order, /api/v3/oco/order)
+// carry trigger prices keyfence does not parse: their routes are not in
+// the route table, so they are refused before signing.
 var orderFields = map[string]bool{
 	"clientOid": true, "symbol": true, "side": true, "type": true, "price": true, "size": true, "funds": true,
 	"timeInForce": true, "cancelAfter": true, "postOnly": true, "hidden": true, "iceberg": true,

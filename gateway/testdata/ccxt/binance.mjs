@@ -6,12 +6,11 @@ import ccxt from 'ccxt';
 import { env, step, emit, retarget } from './lib.mjs';
 
 function client(secret) {
-  // The gateway fronts Binance Spot: markets are loaded for spot only, and
-  // currencies and margin pairs are not (their sapi endpoints are not
-  // Spot's).
+  // The gateway fronts Binance Spot: markets are loaded for spot only and
+  // without margin pairs (CCXT reads those from futures and margin hosts).
   return retarget(new ccxt.binance({
     apiKey: env('API_KEY'), secret,
-    options: { fetchMarkets: { types: ['spot'] }, fetchMargins: false, fetchCurrencies: false },
+    options: { fetchMarkets: { types: ['spot'] }, fetchMargins: false },
   }), env('GW_URL'));
 }
 

@@ -1,20 +1,13 @@
-// Helpers of the CCXT scripts run by gateway/ccxt_test.go. A script prints
-// one JSON object per line on stdout: {"step", "ok", "data"} or {"step",
-// "ok": false, "error", "errorClass", "family"}. Configuration, keys and
+// Helpers of the CCXT scripts run by gateway/ccxt_test.go, on top of the
+// simulator's (exchange/exchangetest/testdata/ccxt/lib.mjs, whose
+// node_modules this directory links to). A script prints one JSON object
+// per line on stdout: {"step", "ok", "data"} or {"step", "ok": false,
+// "error", "errorClass", "family", "network"}. Configuration, keys and
 // secrets come from the environment, never from argv.
 import ccxt from 'ccxt';
+import { env, emit } from '../../../exchange/exchangetest/testdata/ccxt/lib.mjs';
 
-export function env(name) {
-  const v = process.env[name];
-  if (v === undefined || v === '') {
-    throw new Error(`environment variable ${name} is not set`);
-  }
-  return v;
-}
-
-export function emit(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n');
-}
+export { env, emit };
 
 // family names the CCXT error family of e: the first of these classes it
 // is an instance of.
