@@ -162,4 +162,3 @@ func (e *env) binanceValue(t *testing.T) decimal.Decimal {
 	}
 	return total
 }
-
