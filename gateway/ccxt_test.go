@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyfence/keyfence/exchange"
 	"github.com/shopspring/decimal"
 )
 
@@ -123,40 +124,51 @@ func requireRefused(t *testing.T, s ccxtStep, rule string, families ...string) {
 func TestCCXTBinanceThroughGateway(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	bot := e.issue("ccxt-bot", Binance, "binance-main")
-	before := e.binanceValue(t)
+	before := value(e.binance.Balances(e.venueKey), e.binance.Price, "USDT")
 	steps := runCCXT(t, "binance.mjs", map[string]string{
 		"GW_URL": e.srv[Binance].URL, "API_KEY": bot.APIKey, "API_SECRET": bot.Secret,
 		"WRONG_SECRET": strings.Repeat("x", 64), "SYMBOL": "BTC/USDT", "OFF_LIST": "LTC/BTC",
 	})
-	requireSteps(t, steps, "loadMarkets", "fetchBalance", "fetchTicker", "fetchOrderBook", "createLimitOrder",
-		"fetchOpenOrders", "cancelOrder", "createMarketOrderByQuote", "fetchMyTrades")
+	requireVenueSteps(t, steps)
 	requireRefused(t, steps["overCap"], "order_notional", "InvalidOrder")
-	requireRefused(t, steps["offList"], "rule symbol", "InvalidOrder")
-	requireRefused(t, steps["outsideBand"], "price_band", "InvalidOrder")
 	requireRefused(t, steps["withdraw"], "rule class", "PermissionDenied")
-	if s := steps["wrongSecret"]; s.OK || s.Family != "AuthenticationError" {
-		t.Errorf("wrong secret: want AuthenticationError, got ok=%v %s", s.OK, s.ErrorClass)
-	}
 	if len(e.binance.Withdrawals()) != 0 {
 		t.Error("a withdrawal reached the venue")
 	}
-	after := e.binanceValue(t)
+	after := value(e.binance.Balances(e.venueKey), e.binance.Price, "USDT")
 	if after.LessThan(before.Mul(decimal.RequireFromString("0.999"))) {
 		t.Errorf("the account lost value: %s USDT before, %s after", before, after)
 	}
 }
 
-// binanceValue values the venue account in USDT at the simulator's prices.
-func (e *env) binanceValue(t *testing.T) decimal.Decimal {
+// requireVenueSteps holds a bot run to what every venue must do: the
+// trading steps pass; the policy's refusals raise permission or
+// invalid-order errors naming the rule, never network errors; a wrong
+// secret raises AuthenticationError.
+func requireVenueSteps(t *testing.T, steps map[string]ccxtStep) {
 	t.Helper()
+	requireSteps(t, steps, "loadMarkets", "fetchBalance", "fetchTicker", "fetchOrderBook", "createLimitOrder",
+		"fetchOpenOrders", "cancelOrder", "createMarketOrderByQuote", "fetchMyTrades")
+	requireRefused(t, steps["overCap"], "order_notional", "InvalidOrder", "PermissionDenied")
+	requireRefused(t, steps["offList"], "rule symbol", "InvalidOrder", "PermissionDenied")
+	requireRefused(t, steps["outsideBand"], "price_band", "InvalidOrder", "PermissionDenied")
+	requireRefused(t, steps["withdraw"], "keyfence: rule", "PermissionDenied")
+	if s := steps["wrongSecret"]; s.OK || s.Family != "AuthenticationError" {
+		t.Errorf("wrong secret: want AuthenticationError, got ok=%v %s", s.OK, s.ErrorClass)
+	}
+}
+
+// value values balances in the quote asset at the simulator's prices;
+// sep is what follows the base in a symbol: "USDT" on Binance, "-USDT" on
+// KuCoin.
+func value(bals []exchange.Balance, price func(string) (decimal.Decimal, bool), sep string) decimal.Decimal {
+	quote := strings.TrimPrefix(sep, "-")
 	total := decimal.Zero
-	for _, b := range e.binance.Balances(e.venueKey) {
+	for _, b := range bals {
 		amt := b.Free.Add(b.Locked)
-		if b.Asset == "USDT" {
+		if b.Asset == quote {
 			total = total.Add(amt)
-			continue
-		}
-		if p, ok := e.binance.Price(b.Asset + "USDT"); ok {
+		} else if p, ok := price(b.Asset + sep); ok {
 			total = total.Add(amt.Mul(p))
 		}
 	}

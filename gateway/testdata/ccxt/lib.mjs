@@ -49,3 +49,31 @@ export function retarget(ex, base) {
   }
   return ex;
 }
+
+// botSteps runs what a trading bot does through the gateway with ex, then
+// what the policy must refuse, then a client with a wrong secret. Steps:
+// loadMarkets, fetchBalance, fetchTicker, fetchOrderBook, createLimitOrder,
+// fetchOpenOrders, cancelOrder, createMarketOrderByQuote, fetchMyTrades;
+// overCap, offList, outsideBand, withdraw; wrongSecret; done.
+export async function botSteps(ex, wrong, { symbol, offList, offListAmount = 1, offListPrice = 0.001, quoteCost = 50, withdrawCode = 'BTC' }) {
+  await step('loadMarkets', () => ex.loadMarkets(), (m) => Object.keys(m).length);
+  await step('fetchBalance', () => ex.fetchBalance(), (b) => b.total);
+  await step('fetchTicker', () => ex.fetchTicker(symbol), (t) => ({ bid: t.bid, ask: t.ask }));
+  const book = await step('fetchOrderBook', () => ex.fetchOrderBook(symbol, 20), (b) => ({ bid: b.bids[0], ask: b.asks[0] }));
+  const bid = book ? book.bids[0][0] : 50000;
+  const ask = book ? book.asks[0][0] : 50000;
+  const limit = await step('createLimitOrder', () => ex.createOrder(symbol, 'limit', 'buy', 0.001, ex.priceToPrecision(symbol, bid * 0.99)), (o) => ({ id: o.id, status: o.status }));
+  await step('fetchOpenOrders', () => ex.fetchOpenOrders(symbol), (os) => os.map((o) => o.id));
+  await step('cancelOrder', () => ex.cancelOrder(limit ? limit.id : 'none', symbol), (o) => ({ id: o.id, status: o.status }));
+  await step('createMarketOrderByQuote', () => ex.createMarketBuyOrderWithCost(symbol, quoteCost), (o) => ({ id: o.id, status: o.status, filled: o.filled }));
+  await step('fetchMyTrades', () => ex.fetchMyTrades(symbol), (ts) => ts.length);
+
+  // What the policy refuses.
+  await step('overCap', () => ex.createOrder(symbol, 'limit', 'buy', 0.1, ex.priceToPrecision(symbol, bid)));
+  await step('offList', () => ex.createOrder(offList, 'limit', 'buy', offListAmount, offListPrice));
+  await step('outsideBand', () => ex.createOrder(symbol, 'limit', 'buy', 0.001, ex.priceToPrecision(symbol, ask * 1.2)));
+  await step('withdraw', () => ex.withdraw(withdrawCode, 0.01, 'bc1qattacker000000000000000000000000000'));
+
+  await step('wrongSecret', () => wrong.fetchBalance(), () => 'accepted');
+  emit({ step: 'done', ok: true });
+}
