@@ -60,7 +60,7 @@ func binanceError(e *venueauth.BinanceError) *answer {
 // binanceVerify checks the API key and signature as Binance does, refuses
 // a replayed signature, and passes the parameters on without signature
 // and timestamp (the venue client stamps its own).
-func binanceVerify(f *front, r *http.Request, body []byte, req *exchange.Request) (*Client, *answer) {
+func binanceVerify(f *front, r *http.Request, body []byte, req *exchange.Request, once bool) (*Client, *answer) {
 	params, perr := venueauth.BinanceParams(r.URL.RawQuery, string(body))
 	if perr != nil {
 		return nil, binanceError(perr)
@@ -80,7 +80,7 @@ func binanceVerify(f *front, r *http.Request, body []byte, req *exchange.Request
 	if verr != nil {
 		return nil, binanceError(verr)
 	}
-	if !f.replays.admit(apiKey+"\x00"+signed.Signature, signed.Expires, now) {
+	if once && !f.replays.admit(apiKey+"\x00"+signed.Signature, signed.Expires, now) {
 		return nil, binanceAnswer(http.StatusBadRequest, -1022,
 			"keyfence: this signature was used before within its recvWindow; sign every request anew (the gateway refuses replays)", nil)
 	}

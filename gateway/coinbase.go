@@ -86,7 +86,7 @@ func coinbaseUnauthorized() *answer {
 // coinbaseVerify checks the CDP JWT as Coinbase does (its uri claim names
 // the gateway's host, as the client addressed it) and refuses a token
 // presented twice.
-func coinbaseVerify(f *front, r *http.Request, body []byte, req *exchange.Request) (*Client, *answer) {
+func coinbaseVerify(f *front, r *http.Request, body []byte, req *exchange.Request, once bool) (*Client, *answer) {
 	var cl *Client
 	lookup := func(kid string) (crypto.PublicKey, bool) {
 		c, ok := f.lookup(kid)
@@ -102,7 +102,7 @@ func coinbaseVerify(f *front, r *http.Request, body []byte, req *exchange.Reques
 		f.g.logger.Info("gateway: coinbase JWT refused", "reason", reason)
 		return nil, coinbaseUnauthorized()
 	}
-	if !f.replays.admit(signed.Kid+"\x00"+signed.Nonce, signed.Expires, now) {
+	if once && !f.replays.admit(signed.Kid+"\x00"+signed.Nonce, signed.Expires, now) {
 		f.g.logger.Info("gateway: coinbase JWT replayed", "kid", signed.Kid)
 		return nil, coinbaseUnauthorized()
 	}

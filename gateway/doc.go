@@ -9,7 +9,8 @@
 // with its base URL pointed at the gateway. For every request the gateway
 //
 //  1. verifies the client with the venue's own scheme (signature,
-//     timestamp and receive window) and refuses a signature it has seen
+//     timestamp and receive window) and, for requests that change
+//     something (anything but reads), refuses a signature it has seen
 //     within its window (a replay);
 //  2. turns the request, exactly as sent, into an exchange.Request for
 //     the venue credential the client maps to, and runs it through the

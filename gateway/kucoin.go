@@ -75,7 +75,7 @@ func kucoinParams(r *http.Request, body []byte, req *exchange.Request) *answer {
 
 // kucoinVerify checks the KC-API headers as KuCoin does and refuses a
 // replayed KC-API-SIGN.
-func kucoinVerify(f *front, r *http.Request, body []byte, req *exchange.Request) (*Client, *answer) {
+func kucoinVerify(f *front, r *http.Request, body []byte, req *exchange.Request, once bool) (*Client, *answer) {
 	var cl *Client
 	lookup := func(apiKey string) (venueauth.KuCoinKey, bool) {
 		c, ok := f.lookup(apiKey)
@@ -90,7 +90,7 @@ func kucoinVerify(f *front, r *http.Request, body []byte, req *exchange.Request)
 	if verr != nil {
 		return nil, &answer{status: verr.Status, header: map[string]string{"Content-Type": "application/json"}, body: verr.Body()}
 	}
-	if !f.replays.admit(signed.APIKey+"\x00"+signed.Sign, signed.Expires, now) {
+	if once && !f.replays.admit(signed.APIKey+"\x00"+signed.Sign, signed.Expires, now) {
 		return nil, kucoinAnswer(http.StatusUnauthorized, "400005",
 			"keyfence: this KC-API-SIGN was used before within its 5 s window; sign every request anew (the gateway refuses replays)", nil)
 	}
