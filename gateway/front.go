@@ -221,8 +221,18 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.v.adapt != nil {
 		after = f.v.adapt(req)
 	}
-	resp, err := client.Do(ctx, req)
+	p := &pending{}
+	resp, err := client.Do(context.WithValue(ctx, pendingKey{}, p), req)
 	d := Decision{Time: f.g.now(), Client: name, Route: route.Name}
+	// No answer before the request's decision record and reservation are
+	// on disk.
+	if serr := f.g.wait(p); serr != nil {
+		f.g.logger.Error("gateway: the audit log or the limit state cannot be synced", slog.String("error", serr.Error()))
+		d.Decision, d.Status = "unknown", http.StatusServiceUnavailable
+		f.g.record(req.Credential, d)
+		f.v.unknown("keyfence: the audit log or the limit state could not be written to disk; what the venue did is not known: look the order up before sending it again").write(w)
+		return
+	}
 	if resp != nil {
 		if after != nil && resp.Status/100 == 2 {
 			after(resp)

@@ -26,9 +26,12 @@ type Config struct {
 	Signer signer.Signer
 	// Policy is the policy in force; ReloadPolicy replaces it.
 	Policy *limits.Policy
-	// Store holds the limit state (limits.OpenFileStore).
+	// Store holds the limit state (limits.OpenFileStore). A FileStore opened
+	// with limits.DeferSync is made durable by the gateway (see Durable).
 	Store limits.Store
-	// Audit records every decision (audit.Open, durable by default).
+	// Audit records every decision (audit.Open). An audit.Log opened with
+	// audit.NoSync is made durable by the gateway (see Durable): no answer
+	// leaves before the request's record is on disk.
 	Audit exchange.Auditor
 	// Clients is the client registry (OpenClients).
 	Clients *Clients
@@ -68,6 +71,9 @@ type Gateway struct {
 
 	decMu     sync.Mutex
 	decisions map[string]*decisionLog // by venue credential
+
+	auditDur, storeDur Durable // the audit log and the store, when they sync in groups
+	syncers            []*syncer
 }
 
 // New builds the gateway: a price feed per venue for the guard, the guard
@@ -92,6 +98,16 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
+	if d, ok := cfg.Audit.(Durable); ok {
+		s := newSyncer(d)
+		g.auditDur, g.syncers = d, append(g.syncers, s)
+		g.cfg.Audit = &durableAudit{Auditor: cfg.Audit, d: d, s: s}
+	}
+	if d, ok := cfg.Store.(Durable); ok {
+		s := newSyncer(d)
+		g.storeDur, g.syncers = d, append(g.syncers, s)
+		g.cfg.Store = &durableStore{Store: cfg.Store, d: d, s: s}
+	}
 	for venue, base := range cfg.Upstreams {
 		v, ok := venues[venue]
 		if !ok {
@@ -105,8 +121,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		}
 		g.fronts[venue] = f
 	}
-	guard, err := limits.NewGuard(cfg.Policy, cfg.Store, append(g.opts, limits.WithLogger(g.logger))...)
+	guard, err := limits.NewGuard(cfg.Policy, g.cfg.Store, append(g.opts, limits.WithLogger(g.logger))...)
 	if err != nil {
+		g.Close()
 		return nil, err
 	}
 	g.guard.p.Store(guard)
@@ -117,10 +134,19 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			continue
 		}
 		if _, err := f.conn(ctx, ci.Credential); err != nil {
+			g.Close()
 			return nil, err
 		}
 	}
 	return g, nil
+}
+
+// Close stops the gateway's background fsyncs. It does not close the
+// audit log or the store, which the caller opened: close them after.
+func (g *Gateway) Close() {
+	for _, s := range g.syncers {
+		s.stop()
+	}
 }
 
 // Venues returns the venues the gateway fronts, sorted.

@@ -66,7 +66,7 @@ func gatewayRun(ctx context.Context, args []string, e *env) error {
 	sf.register(fs)
 	policyFile := fs.String("policy", "", "policy file (required)")
 	statePath := fs.String("state", "", "limit state file (required)")
-	auditPath := fs.String("audit", "", "audit log (required; durable: every record is on disk before its request is signed)")
+	auditPath := fs.String("audit", "", "audit log (required; durable: a request's record is written before it is signed and on disk before it is answered)")
 	clientsPath := fs.String("clients", "", "client registry (default: gateway-clients.json beside the keystore)")
 	listen := fs.String("listen", "127.0.0.1:0", "address of the first venue; with a fixed port, further venues take the next ports")
 	unixDir := fs.String("unix", "", "serve each venue on the Unix socket DIR/VENUE.sock instead of TCP")
@@ -129,22 +129,27 @@ func gatewayRun(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	store, err := limits.OpenFileStore(*statePath)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	log, err := audit.Open(ctx, *auditPath)
+	// Durable: the gateway writes each decision record and reservation
+	// before signing, fsyncs them while the venue answers (one fsync for
+	// every request written meanwhile) and answers no request before they
+	// are on disk.
+	log, err := audit.Open(ctx, *auditPath, audit.NoSync())
 	if err != nil {
 		return err
 	}
 	defer log.Close()
+	store, err := limits.OpenFileStore(*statePath, limits.DeferSync(), limits.WithAuditLog(log))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	gw, err := gateway.New(ctx, gateway.Config{Signer: sg, Policy: policy, Store: store, Audit: log,
 		Clients: clients, Upstreams: ups, Logger: logger})
 	if err != nil {
 		return err
 	}
+	defer gw.Close()
 
 	type served struct {
 		venue string
@@ -248,7 +253,7 @@ func gatewayRun(ctx context.Context, args []string, e *env) error {
 		_ = adminSrv.Shutdown(sctx)
 		_ = os.Remove(*admin)
 	}
-	if err := log.Sync(); err != nil && runErr == nil {
+	if err := errors.Join(log.Sync(), store.SyncThrough(store.Appended())); err != nil && runErr == nil {
 		runErr = err
 	}
 	return runErr
