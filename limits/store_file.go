@@ -69,11 +69,11 @@ type FileStore struct {
 	// DeferSync: records are written without an fsync; SyncThrough
 	// makes them durable, one fsync for concurrent callers.
 	deferSync       bool
-	cond            *sync.Cond // on mu: the end of a SyncAppended fsync
-	syncing         bool       // a SyncThrough fsync is in flight
-	written, synced uint64     // records appended, and known on disk
-	mark    audit.Anchor      // the audit head the journal last recorded
-	gens    map[string]uint64 // generations of outside files (the keystore)
+	cond            *sync.Cond        // on mu: the end of a SyncAppended fsync
+	syncing         bool              // a SyncThrough fsync is in flight
+	written, synced uint64            // records appended, and known on disk
+	mark            audit.Anchor      // the audit head the journal last recorded
+	gens            map[string]uint64 // generations of outside files (the keystore)
 }
 
 var _ Store = (*FileStore)(nil)
