@@ -69,7 +69,7 @@ type FileStore struct {
 	// DeferSync: records are written without an fsync; SyncThrough
 	// makes them durable, one fsync for concurrent callers.
 	deferSync       bool
-	cond            *sync.Cond        // on mu: the end of a SyncAppended fsync
+	cond            *sync.Cond        // on mu: the end of a SyncThrough fsync
 	syncing         bool              // a SyncThrough fsync is in flight
 	written, synced uint64            // records appended, and known on disk
 	mark            audit.Anchor      // the audit head the journal last recorded
