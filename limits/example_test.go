@@ -146,3 +146,63 @@ func ExamplePolicy_WriteText() {
 	//     quotes: {}
 	//     symbols: {}  # nothing is tradable
 }
+
+// A market order by base quantity has no price bound at the venue: it is
+// refused unless the symbol sets allow_market_by_base. A LIMIT IOC order
+// priced inside the band takes liquidity at once with a bound, and a
+// stop's trigger is held to the band like a limit price.
+func ExampleGuard_Check_executablePrices() {
+	policy, err := limits.ParsePolicy([]byte(`
+version: 1
+credentials:
+  bot:
+    venue: binance
+    order_types: [LIMIT, MARKET, STOP_LOSS_LIMIT]
+    max_open_orders: 10
+    price_band: "2%"
+    quotes:
+      USDT: {max_order_notional: "1000", max_daily_notional: "5000"}
+    symbols:
+      BTCUSDT: {}
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	prices := tickers{"BTCUSDT": {Symbol: "BTCUSDT", Bid: decimal.RequireFromString("49990"), Ask: decimal.RequireFromString("50000"), At: now}}
+	guard, err := limits.NewGuard(policy, limits.NewMemoryStore(),
+		limits.WithPrices("binance", prices),
+		limits.WithClock(func() time.Time { return now }))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	d := decimal.RequireFromString
+	for _, o := range []exchange.Order{
+		{Type: exchange.Market, Quantity: d("0.01")},
+		{Type: exchange.Market, QuoteQuantity: d("500")},
+		{Type: exchange.Limit, TimeInForce: exchange.IOC, Price: d("51000"), Quantity: d("0.01")},
+		{Type: exchange.StopLimit, TimeInForce: exchange.GTC, Price: d("50000"), StopPrice: d("500000"), Quantity: d("0.01")},
+	} {
+		o.Symbol, o.Side = "BTCUSDT", exchange.Buy
+		in := &exchange.Intent{Credential: "bot", Venue: "binance",
+			Route: exchange.Route{Name: "POST /api/v3/order", Class: exchange.ClassTrade}, Orders: []exchange.Order{o}}
+		res, err := guard.Check(context.Background(), in)
+		var v *limits.Violation
+		switch {
+		case errors.As(err, &v):
+			fmt.Printf("%-42s refused by %s\n", o.String(), v.Rule)
+		case err != nil:
+			fmt.Println(err)
+		default:
+			fmt.Printf("%-42s allowed\n", o.String())
+			_ = res.Release(context.Background(), nil)
+		}
+	}
+	// Output:
+	// BUY MARKET 0.01 BTCUSDT                    refused by market_by_base
+	// BUY MARKET quote=500 BTCUSDT               allowed
+	// BUY LIMIT 0.01 BTCUSDT @ 51000 IOC         allowed
+	// BUY STOP_LOSS_LIMIT 0.01 BTCUSDT @ 50000 stop 500000 GTC refused by price_band
+}

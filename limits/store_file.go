@@ -63,17 +63,18 @@ type FileStore struct {
 	broken       error // a failed write that could not be undone
 	buf          bytes.Buffer
 
-	ledger  AuditLog
-	rebuild bool
+	ledger   AuditLog
+	rebuild  bool
+	existing bool              // ExistingState
+	mark     audit.Anchor      // the audit head the journal last recorded
+	gens     map[string]uint64 // generations of outside files (the keystore)
 
 	// DeferSync: records are written without an fsync; SyncThrough
 	// makes them durable, one fsync for concurrent callers.
 	deferSync       bool
-	cond            *sync.Cond        // on mu: the end of a SyncThrough fsync
-	syncing         bool              // a SyncThrough fsync is in flight
-	written, synced uint64            // records appended, and known on disk
-	mark            audit.Anchor      // the audit head the journal last recorded
-	gens            map[string]uint64 // generations of outside files (the keystore)
+	cond            *sync.Cond // on mu: the end of a SyncThrough fsync
+	syncing         bool       // a SyncThrough fsync is in flight
+	written, synced uint64     // records appended, and known on disk
 }
 
 var _ Store = (*FileStore)(nil)
@@ -182,6 +183,15 @@ func RebuildState() FileStoreOption {
 	return func(fs *FileStore) { fs.rebuild = true }
 }
 
+// ExistingState makes OpenFileStore fail with ErrStateNotFound when there
+// is no state file at the path, instead of creating one: tools that read
+// or change the state of a guard that runs elsewhere (the kill switch, a
+// reconciliation) must not create a new, empty state at a mistyped path
+// and report on it.
+func ExistingState() FileStoreOption {
+	return func(fs *FileStore) { fs.existing = true }
+}
+
 // OpenFileStore opens or creates the store at path. Close it when done.
 func OpenFileStore(path string, opts ...FileStoreOption) (*FileStore, error) {
 	return OpenFileStoreContext(context.Background(), path, opts...)
@@ -204,6 +214,8 @@ func OpenFileStoreContext(ctx context.Context, path string, opts ...FileStoreOpt
 	switch {
 	case errors.Is(err, lockedfile.ErrLocked):
 		return nil, fmt.Errorf("%w: %s; stop the other process first", ErrStoreLocked, rp)
+	case errors.Is(err, iofs.ErrNotExist) && fs.existing:
+		return nil, &StateError{Path: rp, Err: ErrStateNotFound, Detail: "the file does not exist"}
 	case errors.Is(err, iofs.ErrNotExist):
 		if err := fs.checkMissing(ctx); err != nil {
 			return nil, err
@@ -814,6 +826,9 @@ var (
 	// ErrStateMissing: there is no state file but the audit log records
 	// allowed orders.
 	ErrStateMissing = errors.New("limits: state file is missing")
+	// ErrStateNotFound: ExistingState was asked for and there is no state
+	// file at the path (a mistyped path creates nothing).
+	ErrStateNotFound = errors.New("limits: no state file at this path")
 	// ErrStateStale: the state is older than the audit log.
 	ErrStateStale = errors.New("limits: state file is older than the audit log")
 	// ErrStateMismatch: the audit head the state recorded is not in the
@@ -847,6 +862,8 @@ func (e *StateError) fix() string {
 		return "restore the current state file, or rebuild it from the audit log with `keyfence state rebuild --state FILE --audit LOG` (it trips the kill switch), run `keyfence reconcile`, then reset the kill switch"
 	case ErrRollback:
 		return "restore the newest copy of that file; an older copy may hold keys that were removed"
+	case ErrStateNotFound:
+		return "check the path (the guard's --state); state is created only by the guard's first use"
 	}
 	return "restore the file from a backup, or rebuild it with `keyfence state rebuild`"
 }

@@ -282,3 +282,22 @@ func TestKeysAddVenuesWithClient(t *testing.T) {
 		assert.NoError(t, err, "venue %s is offered but has no client", name)
 	}
 }
+
+// A mistyped key name is answered with the names the keystore holds.
+func TestKeysMistypedNameListsNames(t *testing.T) {
+	c, _ := newCLI(t)
+	require.Equal(t, 0, c.run("", "keys", "init").code)
+	r := c.run("", "keys", "remove", "--name", "nope")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "holds no keys")
+	require.Equal(t, 0, c.run("s1\n", "keys", "add", "--name", "binance-main", "--venue", "binance", "--api-key", "K").code)
+	require.Equal(t, 0, c.run("s2\n", "keys", "add", "--name", "binance-alt", "--venue", "binance", "--api-key", "K2").code)
+	for _, args := range [][]string{
+		{"keys", "remove", "--name", "binance-mian"},
+		{"request", "--key", "binance-mian", "--dry-run", "GET", "/api/v3/account"},
+	} {
+		r = c.run("", args...)
+		assert.Equal(t, 1, r.code, "%v", args)
+		assert.Contains(t, r.stderr, "the keystore holds: binance-alt, binance-main", "%v", args)
+	}
+}

@@ -86,6 +86,22 @@ func parseKeys(name string, args []string, e *env, register func(*flag.FlagSet))
 }
 
 // openKeys resolves the keystore path and opens the keystore.
+// withKeyNames adds to an error about a key name that is not in ks the
+// names that are, so that a typo is seen at once.
+func withKeyNames(ks *keystore.Keystore, err error) error {
+	if !errors.Is(err, keystore.ErrNotFound) && !errors.Is(err, signer.ErrKeyNotFound) {
+		return err
+	}
+	var names []string
+	for _, en := range ks.Entries() {
+		names = append(names, en.Name)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("%w; the keystore holds no keys: add one with keyfence keys add", err)
+	}
+	return fmt.Errorf("%w; the keystore holds: %s", err, strings.Join(sortedStrings(names), ", "))
+}
+
 func openKeys(ctx context.Context, sf *storeFlags, e *env) (*keystore.Keystore, error) {
 	if err := sf.resolve(e); err != nil {
 		return nil, err
@@ -274,7 +290,7 @@ func keysRemove(ctx context.Context, args []string, e *env) error {
 	}
 	defer ks.Close()
 	if err := ks.Remove(ctx, name); err != nil {
-		return err
+		return withKeyNames(ks, err)
 	}
 	fmt.Fprintf(e.stdout, "removed %s\n", name)
 	return nil

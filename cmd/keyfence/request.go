@@ -81,7 +81,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	sg := ks.Signer()
 	info, err := sg.Info(ctx, *key)
 	if err != nil {
-		return err
+		return withKeyNames(ks, err)
 	}
 	drv, err := lookupDriver(info.Venue)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange/binance"
+	"github.com/keyfence/keyfence/limits"
 	"github.com/shopspring/decimal"
 )
 
@@ -165,5 +168,67 @@ func TestBotTestnetOtherVenue(t *testing.T) {
 	err := run(context.Background(), c, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "--testnet") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// onMessage is a slog handler that calls fn for each record with a given
+// message, before logging it.
+type onMessage struct {
+	slog.Handler
+	fn func(r slog.Record)
+}
+
+func (h onMessage) Handle(ctx context.Context, r slog.Record) error {
+	h.fn(r)
+	return h.Handler.Handle(ctx, r)
+}
+
+// TestBotKillSwitchFromOutside trips the kill switch of the running bot
+// through the control socket it serves beside its state file: the next
+// order is refused by the kill switch, and the bot keeps running.
+func TestBotKillSwitchFromOutside(t *testing.T) {
+	c := testConfig(t, "20")
+	c.rounds, c.stale = 0, 100
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sock := limits.ControlSocket(c.statePath)
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+	var logs bytes.Buffer
+	tripped, refused := false, false
+	h := onMessage{Handler: slog.NewTextHandler(&logs, nil), fn: func(r slog.Record) {
+		switch r.Message {
+		case "order placed":
+			if tripped {
+				t.Error("an order was placed after the kill switch tripped")
+				cancel()
+				return
+			}
+			resp, err := client.Post("http://bot/v1/killswitch/trip", "application/json", strings.NewReader(`{"reason":"operator"}`))
+			if err != nil {
+				t.Errorf("trip through %s: %v", sock, err)
+				cancel()
+				return
+			}
+			resp.Body.Close()
+			tripped = resp.StatusCode == http.StatusOK
+		case "order refused by the guard":
+			r.Attrs(func(a slog.Attr) bool {
+				if a.Key == "rule" && a.Value.String() == string(limits.RuleKillSwitch) {
+					refused = true
+				}
+				return true
+			})
+			cancel()
+		}
+	}}
+	err := run(ctx, c, slog.New(h))
+	if !errors.Is(err, errInterrupted) {
+		t.Fatalf("run = %v\n%s", err, logs.String())
+	}
+	if !tripped || !refused {
+		t.Fatalf("tripped %v, refused by the kill switch %v:\n%s", tripped, refused, logs.String())
 	}
 }

@@ -73,6 +73,13 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// The operator trips the kill switch of the running bot with
+	// keyfence killswitch trip --state <the state file>.
+	ctl, err := limits.ServeControl(limits.ControlSocket(c.statePath), guard, logger)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close(context.WithoutCancel(ctx))
 	log, err := audit.Open(ctx, c.auditPath)
 	if err != nil {
 		return err

@@ -41,6 +41,8 @@ func testQuickstart(t *testing.T, venue string) {
 		`open the stolen keystore without the passphrase\s+yes\s+keystore: wrong passphrase`,
 		`THIN.* at 3x the market\s+yes\s+guard: price_band`,
 		`100x the per-order cap.*\s+yes\s+guard: order_notional`,
+		`stop order far from the market.*\s+yes\s+(guard: price_band \(stop price \d|keyfence: stop-order route not parsed)`,
+		`market buy by base quantity on a thin book.*\s+yes\s+guard: market_by_base`,
 		`withdraw 9,000 \w+\s+yes\s+guard: class`,
 		`10x the rate limit\s+yes\s+rate guard: \d+ sent, \d+ held back; venue 429/418 answers: 0`,
 		`key that can withdraw.*\s+yes\s+key check at start`,

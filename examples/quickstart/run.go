@@ -145,6 +145,8 @@ func run(ctx context.Context, w io.Writer, venue string) error {
 	_, err = bot.PlaceOrder(ctx, exchange.Order{Symbol: m.BTC, Side: exchange.Buy, Type: exchange.Limit,
 		TimeInForce: exchange.GTC, Price: huge, Quantity: decimal.NewFromInt(50000).Div(huge).Round(5)})
 	rows = append(rows, refusedBy("order of 100x the per-order cap (50,000 "+m.Quote+")", err))
+	rows = append(rows, stopFarFromMarket(ctx, bot, m, btc.Ask))
+	rows = append(rows, marketByBaseOnThinBook(ctx, bot, m))
 
 	_, err = bot.Do(ctx, &m.withdraw)
 	rows = append(rows, refusedBy("withdraw 9,000 "+m.Quote, err))

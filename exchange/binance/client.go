@@ -48,9 +48,10 @@ type Config struct {
 	// Testnet says the venue is a Binance Spot testnet (BaseURL, or
 	// TestnetBaseURL when BaseURL is empty). Testnets serve no /sapi
 	// routes, so New cannot check the key's permissions there: with
-	// Testnet set, and only then, it skips the check and records that in
-	// the audit log (rule RuleKeyCheckSkipped). Never set it for the
-	// production venue: a key that can withdraw would go unnoticed.
+	// Testnet set, and only then, a check the venue answers with 404 is
+	// skipped and the skip recorded in the audit log (rule
+	// RuleKeyCheckSkipped). A venue that does serve the check (the
+	// production venue) still has the key checked.
 	Testnet bool
 }
 
@@ -137,7 +138,18 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c.auth = c.conn.NewAuthorizer(c.rate)
 	switch {
 	case cfg.Testnet:
-		if err := c.recordSkippedKeyCheck(ctx, cfg.Audit); err != nil {
+		// The check still runs: only a venue that does not serve it (no
+		// /sapi, HTTP 404) lets Testnet skip it, so that Testnet set
+		// against the production venue checks the key all the same.
+		err := c.conn.CheckKey(ctx, c.Permissions, cfg.KeyRisks)
+		var apiErr *exchange.APIError
+		switch {
+		case err == nil:
+		case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound:
+			if err := c.recordSkippedKeyCheck(ctx, cfg.Audit); err != nil {
+				return nil, err
+			}
+		default:
 			return nil, err
 		}
 	case !cfg.SkipKeyCheck:
@@ -160,7 +172,7 @@ func (c *Client) recordSkippedKeyCheck(ctx context.Context, log exchange.Auditor
 		Route:      "GET /sapi/v1/account/apiRestrictions",
 		Decision:   audit.Allow,
 		Rule:       RuleKeyCheckSkipped,
-		Reason:     "Config.Testnet: the testnet serves no /sapi, so the key's permissions were not checked",
+		Reason:     "Config.Testnet and the venue answered 404: a testnet serves no /sapi, so the key's permissions were not checked",
 	}
 	if err := log.Append(ctx, rec); err != nil {
 		return fmt.Errorf("binance: recording the skipped key check: %w", err)

@@ -37,7 +37,13 @@
 // are refused: the venue sets their price), and each order's side, type,
 // time in force, price, quantity or quote quantity, and stop price must be
 // consistent with its type; an order list yields one exchange.Order per
-// leg. Anything else wraps exchange.ErrMalformedRequest.
+// leg. Every price a leg holds reaches its exchange.Order, for the guard
+// to check against the band: price, stopPrice (StopPrice) and
+// trailingDelta (TrailingDelta), with their leg prefixes (abovePrice,
+// pendingBelowStopPrice, ...), and the legacy OCO's stopLimitPrice. A
+// market order's quantity is a base quantity, which the guard refuses
+// unless the policy accepts it (quoteOrderQty is the quote quantity).
+// Anything else wraps exchange.ErrMalformedRequest.
 //
 // # Settlement
 //

@@ -31,10 +31,13 @@
 // order configuration keyfence knows: market_market_ioc and
 // market_market_fok (base_size or quote_size), limit_limit_gtc,
 // limit_limit_gtd and limit_limit_fok (post_only where Coinbase allows
-// it), sor_limit_ioc, and the stop_limit_stop_limit_gtc/gtd variants.
-// Anything else wraps exchange.ErrMalformedRequest; leverage, margin and
-// attached (bracket) orders are refused because the guard could not value
-// them.
+// it), sor_limit_ioc, and the stop_limit_stop_limit_gtc/gtd variants,
+// whose stop_price reaches exchange.Order.StopPrice for the guard to
+// check against the band. base_size on a market order is a base quantity,
+// which the guard refuses unless the policy accepts it. Anything else
+// wraps exchange.ErrMalformedRequest; leverage, margin, trigger brackets
+// and attached (take-profit/stop-loss) orders are refused because their
+// prices are not parsed.
 //
 // An edit (POST /orders/edit, {order_id, price, size}) names no product,
 // so the scheme remembers the product and side of the orders the client

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -57,6 +58,65 @@ func FuzzBinanceOrderRequest(f *testing.F) {
 		for _, bl := range b.Balances("fuzz") {
 			require.False(t, bl.Free.IsNegative(), "%s %s", bl.Asset, bl.Free)
 			require.False(t, bl.Locked.IsNegative(), "%s %s", bl.Asset, bl.Locked)
+		}
+	})
+}
+
+// FuzzBinanceMarketData sends arbitrary queries to the market-data and
+// history endpoints. The simulator must answer every one with JSON, never
+// a 5xx, and an error must carry a Binance code.
+func FuzzBinanceMarketData(f *testing.F) {
+	for _, s := range []string{
+		"/api/v3/depth?symbol=BTCUSDT&limit=5000",
+		"/api/v3/depth?symbol=THINUSDT&limit=99999999999999999999",
+		"/api/v3/klines?symbol=BTCUSDT&interval=1M&startTime=0&limit=1000",
+		"/api/v3/klines?symbol=BTCUSDT&interval=1s&endTime=9007199254740992",
+		"/api/v3/klines?symbol=BTCUSDT&interval=1w&startTime=-1",
+		"/api/v3/ticker/24hr?symbols=[\"BTCUSDT\",\"NOPE\"]&type=MINI",
+		"/api/v3/trades?symbol=BTCUSDT&limit=0",
+		"/api/v3/aggTrades?symbol=BTCUSDT&fromId=1&startTime=1&endTime=3600001",
+		"/api/v3/allOrders?symbol=BTCUSDT&orderId=1&limit=1000",
+		"/api/v3/historicalTrades?symbol=BTCUSDT&fromId=0",
+		"/api/v3/uiKlines?symbol=ETHBTC&interval=3d&limit=1",
+		"/api/v3/account/commission?symbol=LTCBTC",
+		"/sapi/v1/asset/tradeFee?symbol=THINUSDT",
+	} {
+		f.Add(s)
+	}
+	sign := hmacSigner("fuzz-secret")
+	f.Fuzz(func(t *testing.T, target string) {
+		path, query, _ := strings.Cut(target, "?")
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		clk := newFakeClock(start)
+		b := NewBinance(WithBinanceClock(clk.Now), WithBinanceListener(closedListener{}),
+			WithBinanceDrift(Drift{Step: dec("0.001"), Every: time.Second, Seed: 1}))
+		defer b.Close()
+		b.AddKey(BinanceKey{APIKey: "fuzz", HMACSecret: []byte("fuzz-secret"), Permissions: traderPerms})
+		clk.Add(90 * time.Second)
+		if ep := binanceRoutes["GET "+path]; ep != nil && ep.signed {
+			if query != "" {
+				query += "&"
+			}
+			query += "timestamp=" + strconv.FormatInt(clk.Now().UnixMilli(), 10)
+			query += "&signature=" + sign(query)
+		}
+		req, err := http.NewRequest(http.MethodGet, "http://sim"+path+"?"+query, nil)
+		if err != nil {
+			return // not a request a client can send
+		}
+		req.Body = http.NoBody // as a server's request has
+		req.RemoteAddr = "192.0.2.1:1234"
+		req.Header.Set("X-MBX-APIKEY", "fuzz")
+		w := httptest.NewRecorder()
+		b.ServeHTTP(w, req)
+		require.Less(t, w.Code, 500, "%s", w.Body)
+		require.True(t, json.Valid(w.Body.Bytes()), "%s", w.Body)
+		if w.Code != http.StatusOK {
+			var e struct{ Code int }
+			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &e))
+			require.Negative(t, e.Code, "%s", w.Body)
 		}
 	})
 }

@@ -263,18 +263,97 @@ func (b *Binance) recentTrades(c *call) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	type publicTradeJSON struct {
-		ID           int64  `json:"id"`
-		Price        string `json:"price"`
-		Qty          string `json:"qty"`
-		QuoteQty     string `json:"quoteQty"`
-		Time         int64  `json:"time"`
-		IsBuyerMaker bool   `json:"isBuyerMaker"`
-		IsBestMatch  bool   `json:"isBestMatch"`
-	}
 	out := []publicTradeJSON{}
 	for _, t := range b.mkt.recentTrades(s.Symbol, int(min(limit, 1000))) {
-		out = append(out, publicTradeJSON{t.tradeID, fx(t.price), fx(t.qty), fx(t.qty.Mul(t.price)), ms(t.time), t.buyerMaker, true})
+		out = append(out, publicTrade(t))
+	}
+	return out, nil
+}
+
+// publicTradeJSON is a trade of GET /api/v3/trades and historicalTrades.
+type publicTradeJSON struct {
+	ID           int64  `json:"id"`
+	Price        string `json:"price"`
+	Qty          string `json:"qty"`
+	QuoteQty     string `json:"quoteQty"`
+	Time         int64  `json:"time"`
+	IsBuyerMaker bool   `json:"isBuyerMaker"`
+	IsBestMatch  bool   `json:"isBestMatch"`
+}
+
+func publicTrade(t tick) publicTradeJSON {
+	return publicTradeJSON{t.tradeID, fx(t.price), fx(t.qty), fx(t.qty.Mul(t.price)), ms(t.time), t.buyerMaker, true}
+}
+
+// historicalTrades serves GET /api/v3/historicalTrades: trades from fromId
+// on, or the latest.
+func (b *Binance) historicalTrades(c *call) (any, *apiError) {
+	s, aerr := b.symbolParam(c.params)
+	if aerr != nil {
+		return nil, aerr
+	}
+	limit, aerr := intParam(c.params, "limit", 500, 1, 1<<31-1)
+	if aerr != nil {
+		return nil, aerr
+	}
+	fromID, aerr := intParam(c.params, "fromId", 0, 0, 1<<62)
+	if aerr != nil {
+		return nil, aerr
+	}
+	n := int(min(limit, 1000))
+	want := n
+	if c.params.Has("fromId") {
+		want = maxTape * 2
+	}
+	out := []publicTradeJSON{}
+	for _, t := range b.mkt.recentTrades(s.Symbol, want) {
+		if c.params.Has("fromId") && t.tradeID < fromID {
+			continue
+		}
+		out = append(out, publicTrade(t))
+		if len(out) == n {
+			break
+		}
+	}
+	return out, nil
+}
+
+// commissionRates serves GET /api/v3/account/commission: the account's
+// rates on a symbol; the simulator has no tax and no BNB discount.
+func (b *Binance) commissionRates(c *call) (any, *apiError) {
+	s, aerr := b.symbolParam(c.params)
+	if aerr != nil {
+		return nil, aerr
+	}
+	zero := fx(decimal.Zero)
+	return map[string]any{
+		"symbol": s.Symbol,
+		"standardCommission": map[string]string{
+			"maker": fx(b.mkt.makerFee), "taker": fx(b.mkt.takerFee), "buyer": zero, "seller": zero,
+		},
+		"taxCommission": map[string]string{"maker": zero, "taker": zero, "buyer": zero, "seller": zero},
+		"discount": map[string]any{
+			"enabledForAccount": false, "enabledForSymbol": false, "discountAsset": "BNB", "discount": zero,
+		},
+	}, nil
+}
+
+// tradeFee serves GET /sapi/v1/asset/tradeFee: maker and taker rates of
+// one symbol or all.
+func (b *Binance) tradeFee(c *call) (any, *apiError) {
+	syms := b.mkt.symbolList()
+	if c.params.Has("symbol") {
+		s, aerr := b.symbolParam(c.params)
+		if aerr != nil {
+			return nil, aerr
+		}
+		syms = []Symbol{s}
+	}
+	out := make([]map[string]string, 0, len(syms))
+	for _, s := range syms {
+		out = append(out, map[string]string{
+			"symbol": s.Symbol, "makerCommission": b.mkt.makerFee.String(), "takerCommission": b.mkt.takerFee.String(),
+		})
 	}
 	return out, nil
 }

@@ -59,10 +59,10 @@ func ccxtNode(t *testing.T) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		skipOrFail(t, "CCXT test skipped: node is not installed; install Node.js, then run `npm ci` in exchange/exchangetest/testdata/ccxt")
+		skipOrFail(t, "CCXT test: node is not installed; install Node.js, then run `npm ci` in exchange/exchangetest/testdata/ccxt")
 	}
 	if _, err := os.Stat(filepath.Join(ccxtDir, "node_modules", "ccxt", "package.json")); err != nil {
-		skipOrFail(t, "CCXT test skipped: CCXT is not installed; run `npm ci` in exchange/exchangetest/testdata/ccxt")
+		skipOrFail(t, "CCXT test: CCXT is not installed; run `npm ci` in exchange/exchangetest/testdata/ccxt")
 	}
 	return node
 }

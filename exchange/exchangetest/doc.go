@@ -20,7 +20,20 @@
 // limit orders that do not cross rest, with their funds locked, until
 // SetPrice moves the last price through them, and then fill in full at
 // their own price as makers. Balances move with every fill; what a closed
-// order did not use is unlocked. All amounts are decimals.
+// order did not use is unlocked. All amounts are decimals. With Thinning
+// set, each level offers that fraction of the one before, so the book
+// thins away from its top.
+//
+// The market keeps each symbol's public history (market_tape.go): every
+// fill and every price move, from which the venues serve recent trades,
+// klines and rolling 24-hour statistics. A Drift (market_drift.go) moves
+// every price by itself, a random walk that is a pure function of its seed
+// and the clock, so resting orders fill over time and tests on a fake
+// clock repeat exactly.
+//
+// Options every venue shares: a drift, a fixed latency before every answer
+// (wall-clock time) and rate limits switched off, in which case the venues
+// advertise limits no client reaches.
 //
 // The venue front end (binance.go and its siblings) is the venue's HTTP API
 // over the market: authentication (binance_auth.go), rate limits
@@ -40,6 +53,15 @@
 // Retry-After over a limit and 418 (an IP ban) to a client that keeps
 // sending. Its clock, limits, symbols and balances are options, so tests
 // reach limits and time windows without sleeping.
+//
+// It serves what CCXT and go-binance call, with the shapes of the venue's
+// documented examples (binance_marketdata.go; testdata/binance/golden): the
+// 24-hour ticker, depth within the venue's limits, klines, recent and
+// aggregate trades, order history, and the wallet and margin endpoints
+// clients call at start, answered as for a spot-only account. It charges
+// the venue's standard 0.1 % commission unless WithBinanceCommission says
+// otherwise. WithBinanceTestnet serves no /sapi routes, like the Spot Test
+// Network.
 //
 // Tests inject failures with FailNext and FailNextAfterExecuting (an
 // order that executed but whose answer was lost) and read counters

@@ -532,7 +532,7 @@ func (m *market) fill(a *account, s *Symbol, o *order, price, qty decimal.Decima
 		o.locked = o.locked.Sub(qty)
 		q.free = q.free.Add(quote.Sub(t.commission))
 	}
-	m.history[s.Symbol].add(tick{time: t.time, price: price, qty: qty, tradeID: t.id, buyerMaker: (o.side == exchange.Buy) == maker})
+	m.tape(s.Symbol).add(tick{time: t.time, price: price, qty: qty, tradeID: t.id, buyerMaker: (o.side == exchange.Buy) == maker})
 	first := o.executed.IsZero()
 	o.executed = o.executed.Add(qty)
 	o.executedQuo = o.executedQuo.Add(quote)
@@ -582,9 +582,12 @@ func (m *market) setPriceLocked(name string, price decimal.Decimal, at time.Time
 		return false
 	}
 	s.Price = price
-	m.history[name].add(tick{time: at, price: price})
+	m.tape(name).add(tick{time: at, price: price})
 	for _, id := range m.sortedAccounts() {
 		a := m.accounts[id]
+		if len(a.live) == 0 {
+			continue // nothing rests: skip the scan (the drift moves prices often)
+		}
 		for _, o := range sortedOrders(a, name, true) {
 			if (o.side == exchange.Buy && price.LessThanOrEqual(o.price)) || (o.side == exchange.Sell && price.GreaterThanOrEqual(o.price)) {
 				m.fill(a, s, o, o.price, o.qty.Sub(o.executed), true)

@@ -36,6 +36,17 @@ func (t *tape) add(k tick) {
 	t.ticks = append(t.ticks, k)
 }
 
+// tape returns the history of symbol name, creating it if needed. mu is
+// held.
+func (m *market) tape(name string) *tape {
+	t := m.history[name]
+	if t == nil {
+		t = &tape{}
+		m.history[name] = t
+	}
+	return t
+}
+
 // from returns the index of the first tick at or after at.
 func (t *tape) from(at time.Time) int {
 	return sort.Search(len(t.ticks), func(i int) bool { return !t.ticks[i].time.Before(at) })
@@ -144,7 +155,7 @@ func (m *market) symbolStats(name string, d time.Duration) (stats, bool) {
 	if !ok {
 		return stats{}, false
 	}
-	return m.history[name].window(m.now(), d, s.Price), true
+	return m.tape(name).window(m.now(), d, s.Price), true
 }
 
 // recentTrades returns up to limit of the symbol's latest public trades.
@@ -258,7 +269,7 @@ func (m *market) book(name string, n int, unlimited decimal.Decimal) (bids, asks
 		}
 		return lv
 	}
-	return side(exchange.Sell), side(exchange.Buy), m.history[name].n, true
+	return side(exchange.Sell), side(exchange.Buy), m.tape(name).n, true
 }
 
 // allOrders returns copies of an account's orders on symbol, oldest first.

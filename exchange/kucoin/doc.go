@@ -39,9 +39,11 @@
 // other field is refused, so nothing the guard did not read can change the
 // order. Decimals are JSON strings. Limit orders need price and size;
 // market orders size or funds (funds is the quote amount:
-// exchange.Order.QuoteQuantity); postOnly makes a LIMIT_MAKER; GTT is
+// exchange.Order.QuoteQuantity; the guard refuses a market order by size
+// unless the policy accepts it); postOnly makes a LIMIT_MAKER; GTT is
 // exchange.GTD. A batch ({"orderList": [...]}) yields one exchange.Order
-// per element; alter yields the order with its new price and size.
+// per element; alter yields the order with its new price and size. Stop
+// and OCO orders are not parsed: their routes are refused.
 //
 // # Rate limits
 //
