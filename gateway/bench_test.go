@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -152,6 +153,87 @@ func placeOrder(t loadTarget) error {
 		return fmt.Errorf("%d %s", resp.StatusCode, body)
 	}
 	return nil
+}
+
+// loadRound sends n orders to t from clients workers and returns how long
+// the round took, appending each order's latency to lat.
+func loadRound(t loadTarget, clients, n int, lat *[]time.Duration) (time.Duration, error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for next.Add(1) <= int64(n) {
+				t0 := time.Now()
+				if err := placeOrder(t); err != nil {
+					mu.Lock()
+					firstErr = cmp.Or(firstErr, err)
+					mu.Unlock()
+					return
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			*lat = append(*lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return time.Since(start), firstErr
+}
+
+// BenchmarkOrdersRatio alternates the three paths in rounds of 200
+// orders, so that a change in the machine's load (it is shared) falls on
+// all of them alike, and reports the gateway against the direct path
+// (throughput ratio, p50 added in ms) and against the bare proxy
+// (throughput ratio: capacity).
+func BenchmarkOrdersRatio(b *testing.B) {
+	const round = 200
+	for _, latency := range []time.Duration{2 * time.Millisecond, 0} {
+		s := newBenchStack(b, latency)
+		for _, clients := range []int{1, 64} {
+			b.Run(fmt.Sprintf("venue=%s/clients=%d", latency, clients), func(b *testing.B) {
+				paths := []loadTarget{s.direct, s.gateway, s.proxy}
+				var took [3]time.Duration
+				var lat [3][]time.Duration
+				for _, p := range paths { // warm every path's connections
+					if _, err := loadRound(p, clients, clients, new([]time.Duration)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ResetTimer()
+				for done := 0; done < b.N; done += round {
+					n := min(round, b.N-done)
+					for i, p := range paths {
+						d, err := loadRound(p, clients, n, &lat[i])
+						if err != nil {
+							b.Fatal(err)
+						}
+						took[i] += d
+					}
+				}
+				b.StopTimer()
+				p50 := func(l []time.Duration) float64 {
+					slices.Sort(l)
+					return float64(l[len(l)/2].Microseconds()) / 1000
+				}
+				p99 := func(l []time.Duration) float64 { return float64(l[len(l)*99/100].Microseconds()) / 1000 }
+				b.ReportMetric(float64(b.N)/took[1].Seconds(), "gw-orders/s")
+				b.ReportMetric(took[0].Seconds()/took[1].Seconds(), "gw/direct-x")
+				b.ReportMetric(took[2].Seconds()/took[1].Seconds(), "gw/proxy-x")
+				b.ReportMetric(p50(lat[1])-p50(lat[0]), "p50-added-ms")
+				b.ReportMetric(p50(lat[0]), "direct-p50-ms")
+				b.ReportMetric(p99(lat[0]), "direct-p99-ms")
+				b.ReportMetric(p99(lat[1]), "gw-p99-ms")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
+	}
 }
 
 // runLoad sends b.N orders from clients concurrent workers and reports
