@@ -57,6 +57,10 @@ func binanceError(e *venueauth.BinanceError) *answer {
 	return binanceAnswer(e.Status, e.Code, e.Msg, nil)
 }
 
+// binanceListenKeyPath is the user-data-stream listen key's route: API
+// key only, no signature.
+const binanceListenKeyPath = "/api/v3/userDataStream"
+
 // binanceVerify checks the API key and signature as Binance does, refuses
 // a replayed signature, and passes the parameters on without signature
 // and timestamp (the venue client stamps its own).
@@ -64,6 +68,19 @@ func binanceVerify(f *front, r *http.Request, body []byte, req *exchange.Request
 	params, perr := venueauth.BinanceParams(r.URL.RawQuery, string(body))
 	if perr != nil {
 		return nil, binanceError(perr)
+	}
+	apiKey := r.Header.Get(binance.APIKeyHeader)
+	if r.URL.Path == binanceListenKeyPath {
+		// USER_STREAM: Binance checks the API key only.
+		if apiKey == "" {
+			return nil, binanceError(venueauth.BinanceBadKeyFormat)
+		}
+		cl, ok := f.lookup(apiKey)
+		if !ok {
+			return nil, binanceError(venueauth.BinanceRejectedKey)
+		}
+		req.Params = params
+		return cl, nil
 	}
 	var cl *Client
 	lookup := func(apiKey string) (venueauth.BinanceKey, bool) {
@@ -74,7 +91,6 @@ func binanceVerify(f *front, r *http.Request, body []byte, req *exchange.Request
 		cl = c
 		return venueauth.BinanceKey{HMACSecret: c.secret, PublicKey: c.PublicKey}, true
 	}
-	apiKey := r.Header.Get(binance.APIKeyHeader)
 	now := f.g.now()
 	signed, verr := venueauth.VerifyBinance(apiKey, lookup, r.URL.RawQuery, string(body), params, now)
 	if verr != nil {

@@ -124,3 +124,33 @@ func TestBinanceACKAnswer(t *testing.T) {
 		t.Fatalf("not an ACK answer: %s", body)
 	}
 }
+
+// TestBinanceListenKey creates, keeps alive and closes a user-data-stream
+// listen key through the gateway: the client shows its API key only, the
+// gateway sends the venue's.
+func TestBinanceListenKey(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	bot := e.issue("bot", Binance, "binance-main")
+	st, body := e.send(e.srv[Binance].URL, bot.APIKey, "POST", "/api/v3/userDataStream", "")
+	var lk struct {
+		ListenKey string `json:"listenKey"`
+	}
+	if st != 200 || json.Unmarshal(body, &lk) != nil || lk.ListenKey == "" {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	if st, body = e.send(e.srv[Binance].URL, bot.APIKey, "PUT", "/api/v3/userDataStream", "listenKey="+lk.ListenKey); st != 200 {
+		t.Fatalf("keep alive: %d %s", st, body)
+	}
+	if st, body = e.send(e.srv[Binance].URL, bot.APIKey, "DELETE", "/api/v3/userDataStream", "listenKey="+lk.ListenKey); st != 200 {
+		t.Fatalf("close: %d %s", st, body)
+	}
+	st, body = e.send(e.srv[Binance].URL, "unknown-key", "POST", "/api/v3/userDataStream", "")
+	if code, _ := binanceErr(t, body); st != http.StatusUnauthorized || code != -2015 {
+		t.Fatalf("unknown API key: %d %s", st, body)
+	}
+	// The venue key itself is not accepted at the gateway.
+	st, body = e.send(e.srv[Binance].URL, e.venueKey, "POST", "/api/v3/userDataStream", "")
+	if code, _ := binanceErr(t, body); st != http.StatusUnauthorized || code != -2015 {
+		t.Fatalf("venue key at the gateway: %d %s", st, body)
+	}
+}

@@ -202,7 +202,8 @@ func run(ctx context.Context, w io.Writer) error {
 }
 
 // runBot is a small go-binance bot: it reads its account, rests a limit
-// order below the market, lists and cancels it, and buys 50 USDT of BTC.
+// order below the market, lists and cancels it, buys 50 USDT of BTC, lists
+// its trades and opens its user data stream's listen key.
 func runBot(ctx context.Context, w io.Writer, c *binance.Client) error {
 	const sym = "BTCUSDT"
 	acct, err := c.NewGetAccountService().Do(ctx)
@@ -241,6 +242,14 @@ func runBot(ctx context.Context, w io.Writer, c *binance.Client) error {
 		return err
 	}
 	fmt.Fprintf(w, "bot: %d trade(s) listed\n", len(trades))
+	lk, err := c.NewStartUserStreamService().Do(ctx)
+	if err != nil {
+		return err
+	}
+	if err := c.NewKeepaliveUserStreamService().ListenKey(lk).Do(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "bot: user data stream listen key %s… opened and kept alive\n", lk[:8])
 	return nil
 }
 

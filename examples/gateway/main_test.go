@@ -26,7 +26,7 @@ func TestExample(t *testing.T) {
 	if err := run(ctx, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, want := range []string{"bot: market buy for 50 USDT", "rule symbol", "rule price_band", "rule order_notional",
+	for _, want := range []string{"bot: market buy for 50 USDT", "listen key", "rule symbol", "rule price_band", "rule order_notional",
 		"rule class", "used before", "code -2015", "6 attacks refused; the audit log verifies"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
