@@ -76,7 +76,7 @@ credentials:
 
 // env is a gateway in front of simulated venues.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	binance  *exchangetest.Binance
 	kucoin   *exchangetest.KuCoin
 	coinbase *exchangetest.Coinbase
@@ -97,7 +97,7 @@ type envOpts struct {
 	binance []exchangetest.BinanceOption
 }
 
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	ctx := context.Background()
 	if o.policy == "" {
@@ -153,7 +153,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	return e
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -119,7 +119,7 @@ func TestKuCoinThroughGateway(t *testing.T) {
 
 // coinbaseJWT builds a CDP JWT for method and the gateway URL u as
 // Coinbase's SDKs do (ES256, 120 s, uri "METHOD host/path").
-func coinbaseJWT(t *testing.T, c Issued, method string, u *url.URL) string {
+func coinbaseJWT(t testing.TB, c Issued, method string, u *url.URL) string {
 	t.Helper()
 	block, _ := pem.Decode([]byte(c.Secret))
 	if block == nil {
