@@ -165,6 +165,8 @@ func (f *front) lookup(apiKey string) (*Client, bool) {
 }
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.g.inFlight.Add(1)
+	defer f.g.inFlight.Add(-1)
 	if f.g.closing.Load() {
 		w.Header().Set("Connection", "close")
 		f.v.unavailable().write(w)

@@ -60,14 +60,15 @@ func NewUpstreamClient() *http.Client {
 // venue; the methods of the admin API act on the running gateway. A
 // Gateway is safe for concurrent use.
 type Gateway struct {
-	cfg     Config
-	logger  *slog.Logger
-	now     func() time.Time
-	guard   guardSwap
-	policy  atomic.Pointer[limits.Policy]
-	opts    []limits.GuardOption
-	fronts  map[string]*front
-	closing atomic.Bool
+	cfg      Config
+	logger   *slog.Logger
+	now      func() time.Time
+	guard    guardSwap
+	policy   atomic.Pointer[limits.Policy]
+	opts     []limits.GuardOption
+	fronts   map[string]*front
+	closing  atomic.Bool
+	inFlight atomic.Int64 // requests being served
 
 	decMu     sync.Mutex
 	decisions map[string]*decisionLog // by venue credential
@@ -282,6 +283,7 @@ type CredentialStatus struct {
 type Status struct {
 	KillSwitch  bool               `json:"kill_switch"`
 	Reason      string             `json:"reason,omitempty"`
+	InFlight    int64              `json:"in_flight"` // requests being served
 	Credentials []CredentialStatus `json:"credentials"`
 }
 
@@ -290,6 +292,7 @@ type Status struct {
 func (g *Gateway) Status(ctx context.Context) Status {
 	var st Status
 	st.KillSwitch, st.Reason = g.KillSwitch(ctx)
+	st.InFlight = g.inFlight.Load()
 	byCred := map[string]*CredentialStatus{}
 	for _, ci := range g.cfg.Clients.List() {
 		cs := byCred[ci.Credential]

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -52,7 +54,7 @@ type gwFixture struct {
 	policy, state, au string
 }
 
-func newGWFixture(t *testing.T) *gwFixture {
+func newGWFixture(t *testing.T, simArgs ...string) *gwFixture {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -61,7 +63,7 @@ func newGWFixture(t *testing.T) *gwFixture {
 	f.sock = filepath.Join(f.dir, "admin.sock")
 	f.policy, f.state, f.au = filepath.Join(f.dir, "policy.yaml"), filepath.Join(f.dir, "limits.state"), filepath.Join(f.dir, "audit.jsonl")
 	require.NoError(t, os.WriteFile(f.policy, []byte(gatewayPolicy), 0o600))
-	sim := exec.Command(f.bin, "sim", "--venue", "binance")
+	sim := exec.Command(f.bin, append([]string{"sim", "--venue", "binance"}, simArgs...)...)
 	sim.Env = append(os.Environ(), "KEYFENCE_SIM_KEYS=VENUEKEY:"+gatewayCanary)
 	f.simURL = startLine(t, sim, "binance")
 	ks := filepath.Join(f.dir, "keys.kfs")
@@ -81,10 +83,10 @@ func newGWFixture(t *testing.T) *gwFixture {
 }
 
 // start runs the gateway and returns its Binance URL and process.
-func (f *gwFixture) start(t *testing.T) (string, *exec.Cmd) {
+func (f *gwFixture) start(t *testing.T, args ...string) (string, *exec.Cmd) {
 	t.Helper()
-	cmd := exec.Command(f.bin, "gateway", "--policy", f.policy, "--state", f.state, "--audit", f.au,
-		"--upstream", "binance="+f.simURL, "--admin", f.sock)
+	cmd := exec.Command(f.bin, append([]string{"gateway", "--policy", f.policy, "--state", f.state, "--audit", f.au,
+		"--upstream", "binance=" + f.simURL, "--admin", f.sock}, args...)...)
 	cmd.Env = append(os.Environ(), "KEYFENCE_KEYSTORE="+f.c.env["KEYFENCE_KEYSTORE"], "KEYFENCE_PASSPHRASE="+f.c.env["KEYFENCE_PASSPHRASE"])
 	return startLine(t, cmd, "binance"), cmd
 }
@@ -267,4 +269,64 @@ func openOrders(t *testing.T, simURL string) []openOrder {
 	var open []openOrder
 	require.NoError(t, json.Unmarshal([]byte(body), &open))
 	return open
+}
+
+// TestGatewayGracefulShutdown interrupts the gateway while a request is in
+// flight (the venue answers after 1 s): the request is answered, the
+// gateway exits 0, and new connections are refused.
+func TestGatewayGracefulShutdown(t *testing.T) {
+	f := newGWFixture(t, "--latency", "1s")
+	gw, cmd := f.start(t)
+	key, secret := f.client["api_key"], f.client["secret"]
+	done := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", gw+"/api/v3/order?"+signQuery(order("0.001", "49000"), secret), nil)
+		req.Header.Set("X-MBX-APIKEY", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		_ = resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	require.Eventually(t, func() bool {
+		r := f.c.run("", "gateway", "status", "--admin", f.sock)
+		return r.code == 0 && strings.Contains(r.stdout, `"in_flight":1`)
+	}, 10*time.Second, 5*time.Millisecond, "the request never reached the gateway")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	assert.Equal(t, 200, <-done, "the request in flight is answered")
+	require.NoError(t, cmd.Wait(), "the gateway exits 0")
+	_, err := http.Get(gw + "/api/v3/ping")
+	require.Error(t, err, "new connections are refused after shutdown")
+	r := f.c.run("", "audit", "verify", f.au)
+	require.Equal(t, 0, r.code, r.stderr+r.stdout)
+}
+
+// TestGatewayUnixSocket serves the venue on a Unix socket with --unix.
+func TestGatewayUnixSocket(t *testing.T) {
+	f := newGWFixture(t)
+	dir := t.TempDir()
+	cmd := exec.Command(f.bin, "gateway", "--policy", f.policy, "--state", f.state, "--audit", f.au,
+		"--upstream", "binance="+f.simURL, "--unix", dir)
+	cmd.Env = append(os.Environ(), "KEYFENCE_KEYSTORE="+f.c.env["KEYFENCE_KEYSTORE"], "KEYFENCE_PASSPHRASE="+f.c.env["KEYFENCE_PASSPHRASE"])
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	sock := filepath.Join(dir, "binance.sock")
+	require.Equal(t, "binance unix:"+sock+"\n", line)
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+	req, _ := http.NewRequest("GET", "http://gw/api/v3/account?"+signQuery(url.Values{}, f.client["secret"]), nil)
+	req.Header.Set("X-MBX-APIKEY", f.client["api_key"])
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, string(body))
 }
