@@ -19,6 +19,7 @@ type Chain struct {
 	mu   sync.Mutex
 	head Anchor
 	mac  *MACKey // keyed chains (NewKeyedChain)
+	sc   macScratch
 }
 
 // NewChain returns a Chain whose next record follows the record at from
@@ -54,7 +55,7 @@ func (c *Chain) Append(ctx context.Context, r *Record) error {
 		return err
 	}
 	if c.mac != nil {
-		if rec.MAC, err = c.mac.sum(ctx, &hash); err != nil {
+		if rec.MAC, err = c.mac.sum(ctx, &hash, &c.sc); err != nil {
 			return err
 		}
 	}

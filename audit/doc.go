@@ -72,15 +72,25 @@
 // errors.Is(err, ErrBroken) holds for it. A last line without its newline
 // (a truncated record) is reported too.
 //
-// The hash is a plain SHA-256, not a MAC: the chain shows that the file is
-// consistent with itself, not who wrote it. Someone who can rewrite the
-// file can rewrite a suffix of the chain, or delete whole records from its
-// end, and the file alone still verifies. To detect that, record Log.Head
-// somewhere the log's writer cannot change (another host, a ticket, a
-// signed message) and pass it to a Verifier as a Checkpoint: verification
-// then fails if the record with that Seq has another hash or is missing.
-// Everything up to the newest checkpoint is then protected; records after
-// it are only as trustworthy as the file.
+// The hash is a plain SHA-256, not a MAC: the chain alone shows that the
+// file is consistent with itself, not who wrote it. Someone who can
+// rewrite the file can remove a record and re-chain the rest with this
+// package, and the file alone still verifies. Two things close that:
+//
+//   - A keyed chain (WithMACKey, Verifier.Key): each record also carries
+//     MAC = HMAC-SHA256(key, "keyfence-audit-mac-1" || Hash), written as
+//     "mac" after "hash" (lines of an unkeyed log are unchanged). The key
+//     is held by a signer backend (a keystore entry, an HSM key) and never
+//     leaves it. Since Hash covers Prev, a valid MAC vouches for the chain
+//     up to its record: records cannot be removed, inserted or edited
+//     without the key. A keyed log is keyed from its first record; Open
+//     refuses to append to it without its key.
+//   - A checkpoint: record Log.Head somewhere the log's writer cannot
+//     change (another host, a ticket, a signed message; a limits state
+//     tied to the log records it too, see limits.StateAuditHead) and pass
+//     it to a Verifier as a Checkpoint: verification then fails if the
+//     record with that Seq has another hash or is missing. That is what
+//     detects records cut from the end, which a keyed chain alone cannot.
 //
 // An inserted record that a forger made consistent with its predecessor is
 // reported at the line after it, whose Prev no longer matches.
@@ -111,7 +121,11 @@
 // hash (all files with VerifyOnOpen). A corrupt or torn last line fails
 // Open instead of starting a new chain; RepairTornTail cuts a torn last
 // line (a crash during a write) so the log can continue. Only one Log may
-// append to a path at a time: Open holds a lock on path+".lock".
+// append to a path at a time: Open locks (flock) the active file itself,
+// after following symbolic links, so every path to the file meets the
+// lock. Before every write the Log checks that the file it holds is still
+// the one at its path; a log file deleted or replaced while open fails the
+// Append with ErrReplaced (and ErrWrite), and every later one too.
 //
 // # Rotation
 //

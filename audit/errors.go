@@ -42,6 +42,9 @@ type WriteError struct {
 }
 
 func (e *WriteError) Error() string {
+	if errors.Is(e.Err, ErrReplaced) {
+		return fmt.Sprintf("audit: %s %s failed: %v; refuse the request, find out what removed or replaced the log file, then reopen the log", e.Op, e.Path, e.Err)
+	}
 	return fmt.Sprintf("audit: %s %s failed: %v; refuse the request and check the disk, then reopen the log", e.Op, e.Path, e.Err)
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/keyfence/keyfence/audit"
@@ -26,6 +27,9 @@ func TestAppendFailsAfterLogDeleted(t *testing.T) {
 	var we *audit.WriteError
 	if !errors.As(err, &we) {
 		t.Fatalf("Append after deletion: %T, want *WriteError", err)
+	}
+	if !strings.Contains(err.Error(), "find out what removed or replaced the log file") {
+		t.Errorf("error %q does not say what to do", err)
 	}
 	// It stays refused.
 	if err := l.Append(context.Background(), record(3)); !errors.Is(err, audit.ErrReplaced) {

@@ -23,8 +23,9 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte("{}\n"))
 	f.Add([]byte(`{"seq":1,"hash":""}` + "\n"))
 	f.Add([]byte(`{"seq":1,"time":"2026-11-24T12:00:00Z","credential":"a","venue":"b","class":"c","decision":"allow","prev":"` + strings.Repeat("0", 64) + `","hash":"00"}`))
+	fuzzKey = audit.MACKey{Signer: macSigner(f, "fuzz"), Name: "fuzz"}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, v := range []audit.Verifier{{}, {AnyStart: true}, {Checkpoints: []audit.Anchor{{Seq: 2}}}} {
+		for _, v := range []audit.Verifier{{}, {AnyStart: true}, {Checkpoints: []audit.Anchor{{Seq: 2}}}, {Key: &fuzzKey}} {
 			rep, err := v.Verify(context.Background(), bytes.NewReader(data))
 			if err != nil {
 				var ce *audit.ChainError
@@ -85,6 +86,9 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
+// fuzzKey is the key of the keyed-log seed.
+var fuzzKey audit.MACKey
+
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite the log seeds of FuzzOpen and FuzzVerify in testdata")
 
 // corpusLogs returns the log seeds of FuzzOpen and FuzzVerify by name: a
@@ -93,7 +97,12 @@ func corpusLogs(t *testing.T) map[string]string {
 	lines, _ := sixLines(t)
 	join := func(l ...string) string { return strings.Join(l, "") }
 	last := lines[2]
+	path, l := openLog(t, audit.WithMACKey(audit.MACKey{Signer: macSigner(t, "fuzz"), Name: "fuzz"}))
+	appendN(t, l, 0, 3)
+	l.Close()
+	keyed := strings.Join(readLines(t, path), "")
 	return map[string]string{
+		"keyed-log":   keyed,
 		"valid-log":   join(lines...),
 		"valid-one":   lines[0],
 		"edited":      join(strings.Replace(lines[0], `"venue":"binance"`, `"venue":"kraken"`, 1), lines[1]),

@@ -60,6 +60,7 @@ type Log struct {
 
 	// buf holds the line being written; reused across Appends under mu.
 	buf []byte
+	mac macScratch // MAC input and output, under mu
 
 	stop     chan struct{} // closes the background syncer
 	done     chan struct{}
@@ -290,7 +291,7 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 			line, hash, err = appendLine(l.buf[:0], &rec, nil)
 		} else {
 			if hash, err = hashRecord(&rec); err == nil {
-				rec.MAC, err = l.cfg.mac.sum(ctx, &hash)
+				rec.MAC, err = l.cfg.mac.sum(ctx, &hash, &l.mac)
 			}
 			if err == nil {
 				line, hash, err = appendLineHashed(l.buf[:0], &rec, &hash, &rec.MAC)

@@ -34,13 +34,21 @@ type MACKey struct {
 	Name   string
 }
 
-// sum returns the MAC of a record hash.
-func (k *MACKey) sum(ctx context.Context, hash *Digest) (Digest, error) {
-	var msg [len(macDomain) + len(Digest{})]byte
-	copy(msg[:], macDomain)
-	copy(msg[len(macDomain):], hash[:])
-	var buf [64]byte
-	out, err := signer.AppendSign(ctx, k.Signer, buf[:0], k.Name, signer.HMACSHA256, msg[:])
+// macScratch holds the input and output of one MAC, so that a chain or a
+// log computing MACs under its lock does not allocate them each time.
+type macScratch struct {
+	msg [len(macDomain) + len(Digest{})]byte
+	out [64]byte
+}
+
+// sum returns the MAC of a record hash, using sc (nil: a new one).
+func (k *MACKey) sum(ctx context.Context, hash *Digest, sc *macScratch) (Digest, error) {
+	if sc == nil {
+		sc = new(macScratch)
+	}
+	copy(sc.msg[:], macDomain)
+	copy(sc.msg[len(macDomain):], hash[:])
+	out, err := signer.AppendSign(ctx, k.Signer, sc.out[:0], k.Name, signer.HMACSHA256, sc.msg[:])
 	if err != nil {
 		return Digest{}, fmt.Errorf("audit: MAC key %q: %w", k.Name, err)
 	}
@@ -55,7 +63,7 @@ func (k *MACKey) check(ctx context.Context, r *Record) (string, error) {
 	if r.MAC.IsZero() {
 		return "record has no MAC but the chain is keyed: it was written without the key or the MAC was stripped", nil
 	}
-	want, err := k.sum(ctx, &r.Hash)
+	want, err := k.sum(ctx, &r.Hash, nil)
 	if err != nil {
 		return "", err
 	}

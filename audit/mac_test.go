@@ -182,3 +182,15 @@ func TestAppendIgnoresCallerMAC(t *testing.T) {
 		t.Fatal("Append kept a MAC the caller set")
 	}
 }
+
+// A keyed log is not appended to without its key: the records would carry
+// no MAC.
+func TestOpenKeyedLogWithoutKey(t *testing.T) {
+	key := audit.MACKey{Signer: macSigner(t, "k"), Name: "k"}
+	path, l := openLog(t, audit.WithMACKey(key))
+	appendN(t, l, 0, 1)
+	l.Close()
+	if _, err := audit.Open(context.Background(), path); !errors.Is(err, audit.ErrMAC) {
+		t.Fatalf("unkeyed Open of a keyed log = %v, want ErrMAC", err)
+	}
+}

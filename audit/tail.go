@@ -76,6 +76,11 @@ func readTail(ctx context.Context, path string, repair bool, cfg config) (head A
 	if reason != "" {
 		return Anchor{}, false, tailError(f, path, size, reason)
 	}
+	if cfg.mac == nil && !rec.MAC.IsZero() {
+		ce := tailError(f, path, size, "the log is keyed (its records carry MACs): open it WithMACKey and the key it was written with").(*ChainError)
+		ce.Seq, ce.mac = rec.Seq, true
+		return Anchor{}, false, ce
+	}
 	if cfg.mac != nil {
 		reason, err := cfg.mac.check(ctx, &rec)
 		if err != nil {

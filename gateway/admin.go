@@ -9,10 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"slices"
 	"strings"
 
+	"github.com/keyfence/keyfence/internal/unixsock"
 	"github.com/keyfence/keyfence/limits"
 )
 
@@ -193,51 +192,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// ErrPeer: an admin connection came from a user not allowed to administer
-// the gateway.
-var ErrPeer = errors.New("gateway: admin peer not allowed")
-
-// ListenAdmin listens on a Unix socket at path, mode 0600, replacing a
-// stale socket file (never another kind of file). Each accepted
-// connection's peer is checked with SO_PEERCRED: only the gateway's own
-// uid and the uids listed may connect; others are closed at once.
+// ListenAdmin listens on a Unix socket at path for the admin API, mode
+// 0600, replacing a stale socket file (never another kind of file). Each
+// accepted connection's peer is checked with SO_PEERCRED: only the
+// gateway's own uid and the uids listed may connect; others are closed at
+// once (internal/unixsock).
 func ListenAdmin(path string, uids ...int) (net.Listener, error) {
-	if st, err := os.Lstat(path); err == nil {
-		if st.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("gateway: admin socket %s exists and is not a socket; remove it or choose another path", path)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, err
-		}
-	}
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		_ = l.Close()
-		return nil, err
-	}
-	allowed := append([]int{os.Getuid()}, uids...)
-	return &peerListener{Listener: l, allowed: allowed}, nil
-}
-
-// peerListener accepts only connections whose peer uid is allowed.
-type peerListener struct {
-	net.Listener
-	allowed []int
-}
-
-func (l *peerListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		uid, err := peerUID(c)
-		if err == nil && slices.Contains(l.allowed, uid) {
-			return c, nil
-		}
-		_ = c.Close()
-	}
+	return unixsock.Listen(path, uids...)
 }

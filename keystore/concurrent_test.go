@@ -132,3 +132,19 @@ func TestGenerationOfOlderFormat(t *testing.T) {
 	require.NoError(t, k0.Add(ctx, hmacEntry("a"), []byte("s"), nil))
 	require.Equal(t, uint64(1), k0.Generation())
 }
+
+// A file replaced between the re-read and the write, by a process that
+// does not lock it, is not written over.
+func TestUpdateRefusesFileReplacedUnderLock(t *testing.T) {
+	ctx := context.Background()
+	ks, path := newStore(t, tinyKDF)
+	err := ks.Update(ctx, func(tx *Tx) error {
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(path+".x", b, 0o600))
+		require.NoError(t, os.Rename(path+".x", path))
+		return tx.Add(hmacEntry("a"), []byte("s"), nil)
+	})
+	require.ErrorIs(t, err, ErrReplaced)
+	require.Empty(t, reopen(t, path).Entries())
+}

@@ -67,7 +67,8 @@ type header struct {
 	kdf    KDFParams
 	salt   []byte
 	nonce  [nonceSize]byte
-	sealed []byte // the wrapped master key and its tag
+	sealed []byte // the wrapped master key and its tag; nil when only a KMS wraps it
+	kms    *kmsWrap
 	gen    uint64 // the file's generation (format.go)
 }
 
@@ -94,6 +95,9 @@ func (h *header) checksum() []byte {
 	d.Write(h.masterAD())
 	d.Write(h.nonce[:])
 	d.Write(h.sealed)
+	if h.kms != nil {
+		d.Write(appendField(appendField(nil, h.kms.uri), string(h.kms.wrapped)))
+	}
 	return d.Sum(nil)
 }
 
@@ -123,6 +127,9 @@ func newHeader(master, passphrase []byte, kdf KDFParams) (*header, error) {
 
 // unwrap returns the master key, or ErrWrongPassphrase.
 func (h *header) unwrap(passphrase []byte) ([]byte, error) {
+	if h.sealed == nil {
+		return nil, ErrKMSWrapped
+	}
 	kek := h.kek(passphrase)
 	defer wipe(kek)
 	aead, err := chacha20poly1305.NewX(kek)

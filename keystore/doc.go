@@ -6,15 +6,20 @@
 //
 // A keystore holds entries. An entry names a credential ("binance-main")
 // and records its venue, its public API key, its key type and where its
-// secret lives: sealed inside the file (backend "keystore") or in an HSM,
-// as a reference to the object by an RFC 7512 "pkcs11:" URI (backend
-// "pkcs11"). For the venues whose keys come with an API passphrase (kucoin,
+// secret lives: sealed inside the file (backend "keystore") or, as a
+// reference by URI, in an HSM (an RFC 7512 "pkcs11:" URI, backend
+// "pkcs11"), in AWS KMS ("awskms://REGION/KEY-ID", backend "awskms") or in
+// Vault Transit ("vault://MOUNT/KEY", backend "vault"); a Signer made
+// WithResolver signs with references through the backend. For the venues whose keys come with an API passphrase (kucoin,
 // okx, coinbase-exchange) the passphrase is sealed beside the secret, for
 // HSM references too. The metadata is readable by anyone who can read the
 // file; secrets are not.
 //
 // A random 256-bit master key encrypts the entries. The master key itself
-// is wrapped by a key derived from the passphrase with Argon2id, so
+// is wrapped by a key derived from the passphrase with Argon2id, by a KMS
+// key (CreateWrapped, OpenWrapped: AWS KMS Encrypt/Decrypt or Vault Transit
+// through a KeyWrapper, so that no passphrase sits in the bot's
+// environment), or by both, so
 // changing the passphrase rewraps only the master key and leaves every
 // entry's bytes as they were. Each entry is sealed with
 // XChaCha20-Poly1305 under a key derived from the master key, with a
@@ -38,6 +43,16 @@
 // directory is synced. A failed write leaves the old file as it was and the
 // keystore in memory unchanged. Open refuses a file that group or others
 // can access.
+//
+// Several processes may hold the same file open and change it: a change
+// takes an exclusive flock on the file, re-reads it under the lock, and
+// applies itself to what is on disk, so concurrent additions all survive
+// and one process's removal is not undone by another's later write. Every
+// write increases the file's generation (covered by the file MAC); a
+// keystore refuses to write over an older generation than it saw
+// (ErrRollback), and limits.FileStore.CheckGeneration makes a limits state
+// refuse an older copy of the keystore, in which a removed key would work
+// again.
 //
 // # Errors
 //
@@ -65,6 +80,7 @@
 //	{"format":"keyfence-keystore","version":1,
 //	"kdf":{"alg":"argon2id","salt":B64,"time":3,"memory_kib":65536,"threads":4},
 //	"master":{"nonce":B64,"sealed":B64},
+//	"kms":{"uri":S,"wrapped":B64},
 //	"check":B64,
 //	"entries":[
 //	{"name":S,"venue":S,"api_key":S,"type":S,"backend":S,"uri":S,"public":B64,"has_passphrase":true,"nonce":B64,"sealed":B64},
@@ -82,15 +98,21 @@
 //     F("keyfence-keystore/v1/master") || u32(version) || F("argon2id") ||
 //     u32(time) || u32(memory) || u8(threads) || F(salt), where F(x) is
 //     u32(len(x)) || x and integers are big-endian.
+//   - kms (present only for a KMS-wrapped keystore; kdf and master are then
+//     omitted when no passphrase wraps the key): the URI of the KMS key and
+//     the master key as its KeyWrapper wrapped it, with associated data (the
+//     KMS encryption context) "keyfence-keystore/v1/master-kms".
 //   - check: SHA-256("keyfence-keystore/v1/header" || master AD || nonce ||
-//     sealed), checked before the KDF runs.
-//   - entries: "type" is hmac, ed25519, ecdsa or rsa; "backend" is keystore
-//     or pkcs11; "uri" (pkcs11 only), "public" (PKIX DER of the public key
+//     sealed [|| F(kms.uri) || F(kms.wrapped)]), checked before the KDF
+//     runs or the KMS is called.
+//   - entries: "type" is hmac, ed25519, ecdsa or rsa; "backend" is keystore,
+//     pkcs11, awskms or vault; "uri" (references only), "public" (PKIX DER of the public key
 //     of an asymmetric sealed key) and "has_passphrase" are omitted when
 //     empty. "sealed" is XChaCha20-Poly1305 under
 //     HKDF-Expand-SHA256(master, "keyfence-keystore/v1/entry-key", 32) of
-//     u32(len(secret)) || secret || API passphrase (the secret is empty for
-//     an HSM reference), with associated data
+//     u32(len(secret)) || secret || API passphrase (for a reference the
+//     secret is empty, or the passphrase's HMAC-SHA256 computed by the
+//     backend, see Tx.AddReferenceSigned), with associated data
 //     F("keyfence-keystore/v1/entry") || u32(version) || F(name) ||
 //     F(venue) || F(api_key) || F(type) || F(backend) || F(uri) ||
 //     F(public) || u8(has_passphrase).

@@ -20,6 +20,8 @@ import (
 const (
 	BackendKeystore = "keystore" // sealed in the keystore file
 	BackendPKCS11   = "pkcs11"   // an object in an HSM, named by a PKCS#11 URI
+	BackendAWSKMS   = "awskms"   // a key in AWS KMS, named by an awskms:// URI
+	BackendVault    = "vault"    // a Vault/OpenBao Transit key, named by a vault:// URI
 )
 
 // Entry is the metadata of one credential: everything about it except its
@@ -30,11 +32,13 @@ type Entry struct {
 	APIKey string         // the public API key the venue identifies the key by
 	Type   signer.KeyType // kind of key
 
-	// Backend is where the secret lives: BackendKeystore or BackendPKCS11.
-	// The keystore sets it; callers need not.
+	// Backend is where the secret lives: BackendKeystore, or for a
+	// reference BackendPKCS11, BackendAWSKMS or BackendVault. The keystore
+	// sets it from the URI's scheme; callers need not.
 	Backend string
-	// URI is the RFC 7512 PKCS#11 URI of the HSM object holding the
-	// secret, for BackendPKCS11 entries; empty otherwise.
+	// URI names the key holding the secret, for a reference: an RFC 7512
+	// "pkcs11:" URI, an "awskms://REGION/KEY-ID" or a
+	// "vault://MOUNT/KEY-NAME" URI; empty otherwise.
 	URI string
 	// Public is the public key of an asymmetric key sealed in the keystore
 	// (ed25519.PublicKey, *ecdsa.PublicKey or *rsa.PublicKey), derived from
@@ -66,9 +70,11 @@ type entry struct {
 	mu     sync.Mutex  // serialises the first decryption
 	loaded atomic.Bool // unsealed: the key is in the signer.Memory, or refPass is set
 
-	// refPass is the unsealed API passphrase of an HSM reference (nil if
-	// it has none).
+	// refPass is the unsealed API passphrase of a reference (nil if it has
+	// none); refMAC the passphrase's HMAC-SHA256 under the key, sealed
+	// with it by AddReferenceSigned (nil if not).
 	refPass *signer.Secret
+	refMAC  *signer.Secret
 }
 
 const (
@@ -105,8 +111,12 @@ func validateEntry(e *Entry) error {
 		if err := validatePKCS11URI(e.URI); err != nil {
 			return err
 		}
+	case BackendAWSKMS, BackendVault:
+		if err := validateRemoteURI(e.Backend, e.URI); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("%w: backend must be %q or %q", ErrInvalidEntry, BackendKeystore, BackendPKCS11)
+		return fmt.Errorf("%w: backend must be %q, %q, %q or %q", ErrInvalidEntry, BackendKeystore, BackendPKCS11, BackendAWSKMS, BackendVault)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ var (
 	ErrClosed error = &alias{msg: "keystore: keystore is closed", also: signer.ErrClosed}
 	// ErrNoResolver: a key whose secret lives in an HSM was used by a Signer
 	// made without WithResolver.
-	ErrNoResolver = errors.New("keystore: key is held in an HSM and no PKCS#11 resolver is configured: pass keystore.WithResolver")
+	ErrNoResolver = errors.New("keystore: key is held in an HSM, KMS or Vault and no resolver is configured: pass keystore.WithResolver")
 )
 
 // alias is a sentinel that also matches a sentinel of another package.

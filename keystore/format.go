@@ -30,6 +30,7 @@ type headerJSON struct {
 	Generation uint64     `json:"generation"`
 	KDF        kdfJSON    `json:"kdf"`
 	Master     sealedJSON `json:"master"`
+	KMS        *kmsJSON   `json:"kms"`
 	Check      []byte     `json:"check"`
 }
 
@@ -71,6 +72,21 @@ func encode(h *header, entries []*entry, k *keys) []byte {
 		b = append(b, `,"generation":`...)
 		b = strconv.AppendUint(b, h.gen, 10)
 	}
+	if h.sealed != nil {
+		b = encodePassphraseWrap(b, h)
+	}
+	if h.kms != nil {
+		b = encodeKMSWrap(b, h.kms)
+	}
+	b = append(b, ",\n"+`"check":"`...)
+	b = base64.StdEncoding.AppendEncode(b, h.checksum())
+	b = append(b, "\",\n"+`"entries":[`...)
+	return encodeEntries(b, entries, k)
+}
+
+// encodePassphraseWrap appends the KDF and the passphrase-wrapped master
+// key.
+func encodePassphraseWrap(b []byte, h *header) []byte {
 	b = append(b, ",\n"+`"kdf":{"alg":"`+kdfArgon2id+`","salt":"`...)
 	b = base64.StdEncoding.AppendEncode(b, h.salt)
 	b = append(b, `","time":`...)
@@ -83,9 +99,11 @@ func encode(h *header, entries []*entry, k *keys) []byte {
 	b = base64.StdEncoding.AppendEncode(b, h.nonce[:])
 	b = append(b, `","sealed":"`...)
 	b = base64.StdEncoding.AppendEncode(b, h.sealed)
-	b = append(b, "\"},\n"+`"check":"`...)
-	b = base64.StdEncoding.AppendEncode(b, h.checksum())
-	b = append(b, "\",\n"+`"entries":[`...)
+	return append(b, `"}`...)
+}
+
+// encodeEntries appends the entry list and the file MAC.
+func encodeEntries(b []byte, entries []*entry, k *keys) []byte {
 	for i, e := range entries {
 		if i > 0 {
 			b = append(b, ',')
@@ -208,21 +226,29 @@ func decode(path string, data []byte) (*contents, error) {
 	}
 
 	h := &header{kdf: KDFParams{Time: f.KDF.Time, MemoryKiB: f.KDF.MemoryKiB, Threads: f.KDF.Threads}, salt: f.KDF.Salt, gen: f.Generation}
-	switch {
-	case f.KDF.Alg != kdfArgon2id:
-		return nil, corrupt("kdf.alg", -1, "the KDF must be argon2id", nil)
-	case len(f.KDF.Salt) < saltSize || len(f.KDF.Salt) > 64:
-		return nil, corrupt("kdf.salt", -1, fmt.Sprintf("the salt must be %d to 64 bytes", saltSize), nil)
-	case len(f.Master.Nonce) != nonceSize:
-		return nil, corrupt("master.nonce", -1, fmt.Sprintf("the nonce must be %d bytes", nonceSize), nil)
-	case len(f.Master.Sealed) != masterKeySize+tagSize:
-		return nil, corrupt("master.sealed", -1, fmt.Sprintf("the wrapped master key must be %d bytes", masterKeySize+tagSize), nil)
+	if passphraseWrapped(&f) {
+		switch {
+		case f.KDF.Alg != kdfArgon2id:
+			return nil, corrupt("kdf.alg", -1, "the KDF must be argon2id", nil)
+		case len(f.KDF.Salt) < saltSize || len(f.KDF.Salt) > 64:
+			return nil, corrupt("kdf.salt", -1, fmt.Sprintf("the salt must be %d to 64 bytes", saltSize), nil)
+		case len(f.Master.Nonce) != nonceSize:
+			return nil, corrupt("master.nonce", -1, fmt.Sprintf("the nonce must be %d bytes", nonceSize), nil)
+		case len(f.Master.Sealed) != masterKeySize+tagSize:
+			return nil, corrupt("master.sealed", -1, fmt.Sprintf("the wrapped master key must be %d bytes", masterKeySize+tagSize), nil)
+		}
+		if err := h.kdf.validate(); err != nil {
+			return nil, corrupt("kdf", -1, err.Error(), nil)
+		}
+		copy(h.nonce[:], f.Master.Nonce)
+		h.sealed = f.Master.Sealed
 	}
-	if err := h.kdf.validate(); err != nil {
-		return nil, corrupt("kdf", -1, err.Error(), nil)
+	if f.KMS != nil {
+		var reason string
+		if h.kms, reason = decodeKMSWrap(f.KMS); reason != "" {
+			return nil, corrupt("kms", -1, reason, nil)
+		}
 	}
-	copy(h.nonce[:], f.Master.Nonce)
-	h.sealed = f.Master.Sealed
 
 	sc := &scanner{b: data, i: split + len(entriesMarker)}
 	entries, err := sc.entries(path)

@@ -48,7 +48,7 @@ func FuzzOpen(f *testing.F) {
 		ctx := context.Background()
 		ks, err := openData(ctx, "k", data, testPass)
 		if err != nil {
-			for _, want := range []error{ErrCorrupt, ErrUnsupportedVersion, ErrWrongPassphrase, ErrTampered} {
+			for _, want := range []error{ErrCorrupt, ErrUnsupportedVersion, ErrWrongPassphrase, ErrTampered, ErrKMSWrapped} {
 				if errors.Is(err, want) {
 					return
 				}

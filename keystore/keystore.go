@@ -24,7 +24,8 @@ import (
 // Keystore is an open keystore file: its metadata and master key in memory,
 // its secrets still sealed until a Signer first uses them. It is safe for
 // concurrent use. Changes are written to the file before they show in
-// memory; one process at a time should change a given file.
+// memory. Each change locks the file, re-reads it and applies itself to
+// what is on disk, so several processes may change one file.
 type Keystore struct {
 	path   string                  // as the caller named it, for messages
 	target string                  // path with symbolic links resolved: the file that writes replace
@@ -140,6 +141,9 @@ func openData(ctx context.Context, path string, data, passphrase []byte) (*Keyst
 		return nil, err
 	}
 	master, err := c.hdr.unwrap(passphrase)
+	if errors.Is(err, ErrKMSWrapped) {
+		return nil, fmt.Errorf("%w: %s is wrapped by %s", err, path, c.hdr.kms.uri)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w for %s: try again with the right passphrase", ErrWrongPassphrase, path)
 	}
@@ -268,6 +272,9 @@ func (k *Keystore) Update(ctx context.Context, fn func(tx *Tx) error) error {
 			next = append(next, e)
 		}
 	}
+	if err := checkLocked(lf, k.path); err != nil {
+		return err
+	}
 	h := k.nextHeader(k.hdr)
 	replaced, werr := writeAtomic(k.target, encode(h, next, k.keys), false, k.hook)
 	if !replaced {
@@ -379,6 +386,20 @@ func (k *Keystore) lockAndRefresh(ctx context.Context) (*lockedfile.File, error)
 	return lf, nil
 }
 
+// ErrReplaced: the keystore file was replaced or deleted while a change
+// held its lock, by a process that does not take the lock. The change was
+// not written.
+var ErrReplaced = errors.New("keystore: file was replaced during a change by a process that does not lock it; retry, and find out what wrote it")
+
+// checkLocked fails with ErrReplaced unless the locked file is still the
+// one at its path.
+func checkLocked(lf *lockedfile.File, path string) error {
+	if err := lf.Check(); err != nil {
+		return fmt.Errorf("%w (%s: %v)", ErrReplaced, path, err)
+	}
+	return nil
+}
+
 // sameSealed reports whether two entries hold the same sealed secret under
 // the same metadata.
 func sameSealed(a, b *entry) bool {
@@ -394,6 +415,9 @@ func (k *Keystore) forget(e *entry) {
 	}
 	if e.refPass != nil {
 		e.refPass.Close()
+	}
+	if e.refMAC != nil {
+		e.refMAC.Close()
 	}
 }
 
@@ -422,6 +446,9 @@ func (k *Keystore) ChangePassphrase(ctx context.Context, newPassphrase []byte, o
 		o(&c)
 	}
 	kdf := k.hdr.kdf
+	if kdf == (KDFParams{}) {
+		kdf = DefaultKDFParams() // a keystore wrapped only by a KMS gets its first passphrase
+	}
 	if c.kdf != nil {
 		kdf = *c.kdf
 	}
@@ -432,7 +459,11 @@ func (k *Keystore) ChangePassphrase(ctx context.Context, newPassphrase []byte, o
 	if err != nil {
 		return err
 	}
+	if err := checkLocked(lf, k.path); err != nil {
+		return err
+	}
 	h = k.nextHeader(h)
+	h.kms = k.hdr.kms // a KMS wrap stays beside the passphrase
 	replaced, werr := writeAtomic(k.target, encode(h, k.entries, k.keys), false, k.hook)
 	if !replaced {
 		return werr
@@ -457,6 +488,9 @@ func (k *Keystore) Close() error {
 	for _, e := range k.entries {
 		if e.refPass != nil {
 			e.refPass.Close()
+		}
+		if e.refMAC != nil {
+			e.refMAC.Close()
 		}
 	}
 	k.keys.wipe()
@@ -512,7 +546,7 @@ func (tx *Tx) Add(e Entry, secret, passphrase []byte) error {
 	}
 	e.Backend, e.Public = BackendKeystore, nil
 	if e.URI != "" {
-		return fail(fmt.Errorf("%w: a key with a PKCS#11 URI is added with AddReference", ErrInvalidEntry))
+		return fail(fmt.Errorf("%w: a key with a URI is added with AddReference", ErrInvalidEntry))
 	}
 	if err := tx.checkNew(&e, passphrase); err != nil {
 		return fail(err)
@@ -540,16 +574,17 @@ func (tx *Tx) Add(e Entry, secret, passphrase []byte) error {
 	return tx.seal(n, secret, passphrase, fail)
 }
 
-// AddReference records an entry whose secret is an object in an HSM, named
-// by e.URI (an RFC 7512 "pkcs11:" URI, checked for syntax only). A Signer
-// made WithResolver signs with it. passphrase is the API passphrase, sealed
+// AddReference records an entry whose secret is held by another backend,
+// named by e.URI: an object in an HSM (an RFC 7512 "pkcs11:" URI), a KMS
+// key ("awskms://...") or a Vault Transit key ("vault://..."), checked for
+// syntax only. A Signer made WithResolver signs with it. passphrase is the API passphrase, sealed
 // in the keystore like a secret, or nil.
 func (tx *Tx) AddReference(e Entry, passphrase []byte) error {
 	fail := func(err error) error { return &EntryError{Op: "add reference", Name: e.Name, Err: err} }
 	if tx.done {
 		return fail(errors.New("keystore: transaction is finished"))
 	}
-	e.Backend, e.Public = BackendPKCS11, nil
+	e.Backend, e.Public = referenceBackend(e.URI), nil
 	if err := tx.checkNew(&e, passphrase); err != nil {
 		return fail(err)
 	}

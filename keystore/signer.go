@@ -1,6 +1,7 @@
 package keystore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,8 +11,9 @@ import (
 	"github.com/keyfence/keyfence/signer"
 )
 
-// Resolver finds the signer.Signer that holds the HSM object named by a
-// PKCS#11 URI, and the key name to use with it. A Signer calls it once per
+// Resolver finds the signer.Signer that holds the key named by a
+// reference's URI ("pkcs11:", "awskms://", "vault://"), and the key name to
+// use with it. A Signer calls it once per
 // entry, on first use, and keeps the result; a failed resolution is tried
 // again on the next use.
 type Resolver func(ctx context.Context, uri string) (s signer.Signer, key string, err error)
@@ -27,7 +29,8 @@ func WithResolver(r Resolver) SignerOption {
 
 // Signer signs with the keys of a keystore. It implements signer.Signer,
 // signer.Lister and signer.PassphraseSigner, and reports Backend
-// "keystore" for sealed keys and "pkcs11" for HSM references.
+// "keystore" for sealed keys and "pkcs11", "awskms" or "vault" for
+// references.
 //
 // A sealed key is decrypted on its first use, imported into an in-memory
 // signer shared by every Signer of the keystore, and the plaintext wiped;
@@ -109,9 +112,12 @@ func (k *Keystore) unseal(e *entry) error {
 	}
 	defer wipe(pt)
 	k.unseals.Add(1)
-	if e.Backend == BackendPKCS11 {
+	if e.Backend != BackendKeystore {
 		if passphrase != nil {
 			e.refPass = signer.NewSecret(passphrase)
+		}
+		if len(secret) > 0 {
+			e.refMAC = signer.NewSecret(secret)
 		}
 	} else {
 		e.id = "#" + strconv.FormatUint(e.seq, 10)
@@ -154,10 +160,10 @@ func (s *Signer) delegate(ctx context.Context, e *entry) (signer.Signer, string,
 	}
 	d, key, err := s.resolve(ctx, e.URI)
 	if err != nil {
-		return nil, "", fmt.Errorf("keystore: resolve the PKCS#11 URI: %w", err)
+		return nil, "", fmt.Errorf("keystore: resolve the %s URI: %w", e.Backend, err)
 	}
 	if d == nil {
-		return nil, "", errors.New("keystore: the PKCS#11 resolver returned no signer")
+		return nil, "", errors.New("keystore: the resolver returned no signer")
 	}
 	info, err := d.Info(ctx, key)
 	if err != nil {
@@ -192,7 +198,7 @@ func (s *Signer) AppendSign(ctx context.Context, dst []byte, key string, alg sig
 	if err := s.ks.unseal(e); err != nil {
 		return dst, fail(err)
 	}
-	if e.Backend == BackendPKCS11 {
+	if e.Backend != BackendKeystore {
 		d, dk, err := s.delegate(ctx, e)
 		if err != nil {
 			return dst, fail(err)
@@ -232,7 +238,15 @@ func (s *Signer) SignPassphrase(ctx context.Context, key string, alg signer.Algo
 	if err := s.ks.unseal(e); err != nil {
 		return nil, fail(err)
 	}
-	if e.Backend == BackendPKCS11 {
+	if e.Backend != BackendKeystore {
+		if e.refMAC != nil && alg == signer.HMACSHA256 {
+			// Computed once by the backend when the entry was added.
+			var sig []byte
+			if err := e.refMAC.Use(func(m []byte) error { sig = bytes.Clone(m); return nil }); err != nil {
+				return nil, fail(err)
+			}
+			return sig, nil
+		}
 		d, dk, err := s.delegate(ctx, e)
 		if err != nil {
 			return nil, fail(err)
@@ -267,7 +281,7 @@ func (s *Signer) Info(ctx context.Context, key string) (signer.KeyInfo, error) {
 		return signer.KeyInfo{}, err
 	}
 	info := e.keyInfo()
-	if e.Backend == BackendPKCS11 && s.resolve != nil {
+	if e.Backend != BackendKeystore && s.resolve != nil {
 		d, dk, err := s.delegate(ctx, e)
 		if err != nil {
 			return signer.KeyInfo{}, &signer.KeyError{Op: "info", Key: key, Err: err}
@@ -297,7 +311,7 @@ func (s *Signer) Keys(ctx context.Context) ([]signer.KeyInfo, error) {
 	out := make([]signer.KeyInfo, len(entries))
 	for i, e := range entries {
 		out[i] = e.keyInfo()
-		if e.Backend == BackendPKCS11 {
+		if e.Backend != BackendKeystore {
 			if d, dk, ok := s.resolved(e.Name); ok {
 				if di, err := d.Info(ctx, dk); err == nil {
 					out[i].Public = di.Public

@@ -120,6 +120,16 @@
 // journalled and fsynced before it takes effect, and a torn last journal
 // line (kill -9 mid-write) is ignored. A MemoryStore forgets everything.
 //
+// A FileStore's file is evidence, not truth: it is locked on itself and
+// checked before every write to be the file it opened, a journal that does
+// not start with its snapshot is corrupt, and tied to the audit log
+// (WithAuditLog) and to the keystore's generation (CheckGeneration) it
+// refuses to open missing, older than the log, or with an older keystore
+// (ErrStateMissing, ErrStateStale, ErrStateMismatch, ErrRollback, each a
+// *StateError whose message says what to do). RebuildState is the explicit
+// way back: the state restarts tied to the log, with the kill switch
+// tripped until the orders are reconciled.
+//
 // # Store contract
 //
 // The guard keeps no state: everything lives behind the Store interface,

@@ -867,3 +867,40 @@ func (e *StateError) fix() string {
 	}
 	return "restore the file from a backup, or rebuild it with `keyfence state rebuild`"
 }
+
+// StateAuditHead returns the audit log head the state file at path last
+// recorded (the zero Anchor if it records none), without opening the
+// store: it takes no lock, so it works while a process has the store open.
+// Pass it to an audit.Verifier as a Checkpoint: a log cut below it no
+// longer verifies.
+func StateAuditHead(path string) (audit.Anchor, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return audit.Anchor{}, fmt.Errorf("limits: reading store: %w", err)
+	}
+	var head audit.Anchor
+	for line := 1; len(b) > 0; line++ {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			break
+		}
+		var r struct {
+			Op   string        `json:"op"`
+			Mark *audit.Anchor `json:"mark"`
+			Snap *struct {
+				Mark *audit.Anchor `json:"mark"`
+			} `json:"snap"`
+		}
+		if err := json.Unmarshal(b[:i], &r); err != nil || (line == 1 && r.Op != opSnapshot) {
+			return audit.Anchor{}, &StateError{Path: path, Err: ErrStateCorrupt, Detail: fmt.Sprintf("line %d is not a record of a state file", line)}
+		}
+		switch {
+		case r.Mark != nil:
+			head = *r.Mark
+		case r.Snap != nil && r.Snap.Mark != nil:
+			head = *r.Snap.Mark
+		}
+		b = b[i+1:]
+	}
+	return head, nil
+}

@@ -374,3 +374,35 @@ func TestFileStoreRefusesOlderGeneration(t *testing.T) {
 		t.Fatalf("older generation = %v, want ErrRollback", err)
 	}
 }
+
+// FuzzOpenFileStore opens a state file holding arbitrary bytes: it must
+// never panic, and it opens only a journal that starts with a snapshot.
+func FuzzOpenFileStore(f *testing.F) {
+	f.Add([]byte(""))
+	f.Add([]byte("\n"))
+	f.Add([]byte(`{"op":"snapshot","snap":{"seq":0}}` + "\n"))
+	f.Add([]byte(`{"op":"snapshot","snap":{"seq":3,"mark":{"seq":2,"hash":"` + strings.Repeat("ab", 32) + `"},"gens":[{"name":"keystore","gen":4}]}}` + "\n" + `{"op":"trip","reason":"x","t":1}` + "\n" + `{"op":"gen","key":"keystore","seq":5}` + "\n"))
+	f.Add([]byte(`{"op":"trip","reason":"x","t":1}` + "\n"))
+	f.Add([]byte(`{"op":"snapshot","snap":{"seq":1}}` + "\n" + `{"op":"reserve","id":"1","seq":1,"owner":"o","t":1,"limits":[{"k":"w","a":"1","w":5}],"mark":{"seq":1,"hash":"` + strings.Repeat("0", 64) + `"}}` + "\n" + `{"op":"commit","id":"1","fil`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "j")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := OpenFileStore(path)
+		if err != nil {
+			var se *StateError
+			if errors.As(err, &se) && !errors.Is(err, ErrStateCorrupt) {
+				t.Fatalf("refusal %v of an untied store is not ErrStateCorrupt", err)
+			}
+			return
+		}
+		defer s.Close()
+		if !strings.HasPrefix(string(data), "{") {
+			t.Fatalf("opened a state that does not start with a record: %q", data)
+		}
+		if _, err := StateAuditHead(path); err != nil {
+			t.Fatalf("StateAuditHead of a state OpenFileStore wrote: %v", err)
+		}
+	})
+}

@@ -197,6 +197,15 @@ var (
 	ErrInvalidKey     = errors.New("signer: invalid key material")
 	ErrNoPassphrase   = errors.New("signer: no API passphrase is held for this key")
 	ErrClosed         = errors.New("signer: backend is closed")
+	// ErrKeyDisabled: a remote backend (KMS, Vault) holds the key but will
+	// not use it now (disabled, pending deletion or import).
+	ErrKeyDisabled = errors.New("signer: the key is disabled in its backend")
+	// ErrAccessDenied: a remote backend refused the caller's credentials
+	// or policy for this key.
+	ErrAccessDenied = errors.New("signer: the backend denied access to the key")
+	// ErrUnavailable: a remote backend is throttling or temporarily
+	// failing; the same call may succeed later.
+	ErrUnavailable = errors.New("signer: the backend is throttling or temporarily unavailable; retry later")
 )
 
 // KeyError reports a failure about one key. It names the key and the

@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"golang.org/x/term"
 )
 
@@ -28,6 +30,12 @@ type env struct {
 	isTerminal func() bool
 	// readPassword reads a line from the terminal without echo.
 	readPassword func(prompt string) ([]byte, error)
+	// awsConfig, if set, replaces the AWS SDK's default configuration
+	// for KMS keys (tests point it at a fake).
+	awsConfig func(ctx context.Context) (aws.Config, error)
+
+	bkOnce sync.Once
+	bk     *backends
 }
 
 // secretEnv returns the secret in the environment variable name, or ok
@@ -74,9 +82,10 @@ const usage = `usage: keyfence <command> [arguments]
 commands:
   keys init|add|list|remove|passwd   manage the encrypted keystore
   policy check FILE                  validate a policy and print the effective policy
-  audit verify FILE...               verify a hash-chained audit log
+  audit verify|keygen                verify a hash-chained audit log; add a key to key one
   request --key NAME METHOD PATH ... send a guarded, signed request
   killswitch status|trip|reset       show, trip or reset the kill switch in a limit state file
+  state rebuild                      rebuild a limit state file refused as missing or stale
   sim                                run the simulated venues
   gateway                            run the guarded gateway any bot can use; manage its clients
   version                            print the version and the commit it was built from
@@ -88,6 +97,9 @@ Run 'keyfence <command> -h' for the flags of a command.`
 // run executes the command line args and returns the exit status.
 func run(ctx context.Context, args []string, e *env) int {
 	err := dispatch(ctx, args, e)
+	if e.bk != nil {
+		e.bk.close() // log out of tokens, forget remote keys
+	}
 	if err == nil {
 		return 0
 	}
@@ -150,6 +162,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return gatewayCmd(ctx, args[1:], e)
 	case "killswitch":
 		return killswitchCmd(ctx, args[1:], e)
+	case "state":
+		return stateCmd(ctx, args[1:], e)
 	case "version":
 		return versionCmd(args[1:], e)
 	case "completion":
@@ -189,6 +203,8 @@ func commandUsage(cmd string) string {
 		return requestUsage
 	case "killswitch":
 		return killUsage
+	case "state":
+		return stateUsage
 	case "sim":
 		return simUsage
 	case "gateway":

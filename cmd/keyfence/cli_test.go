@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,6 +22,8 @@ type cli struct {
 	env    map[string]string
 	tty    bool
 	prompt []string // answers to no-echo prompts, in order
+	// aws, if set, is the AWS configuration KMS keys are reached with.
+	aws func(ctx context.Context) (aws.Config, error)
 }
 
 type result struct {
@@ -49,6 +52,7 @@ func (c *cli) run(stdin string, args ...string) result {
 			c.prompt = c.prompt[1:]
 			return []byte(p), nil
 		},
+		awsConfig: c.aws,
 	}
 	code := run(context.Background(), args, e)
 	return result{code, out.String(), errb.String()}

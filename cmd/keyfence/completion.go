@@ -12,9 +12,10 @@ const completionUsage = "usage: keyfence completion bash|zsh   (e.g. source <(ke
 var subcommands = [][]string{
 	{"keys", "init", "add", "list", "remove", "passwd"},
 	{"policy", "check", "init"},
-	{"audit", "verify"},
+	{"audit", "verify", "keygen"},
 	{"request"},
 	{"killswitch", "status", "trip", "reset"},
+	{"state", "rebuild"},
 	{"sim"},
 	{"version"},
 	{"help"},

@@ -16,7 +16,9 @@ import (
 	"github.com/keyfence/keyfence/signer"
 )
 
-const keysUsage = `usage: keyfence keys <init|add|list|remove|passwd> [flags]`
+const keysUsage = `usage: keyfence keys <init|add|list|remove|passwd> [flags]
+  keys init [--wrap awskms://REGION/KEY-ID|vault://MOUNT/KEY]
+  keys add --name N --venue V --api-key K [--type T] [--backend keystore|awskms|vault --key-uri URI [--import]]`
 
 func keysCmd(ctx context.Context, args []string, e *env) error {
 	if len(args) == 0 {
@@ -41,6 +43,7 @@ func keysCmd(ctx context.Context, args []string, e *env) error {
 type storeFlags struct {
 	path     string
 	passFile string
+	state    string // keys commands: a limits state to tie to the new generation
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
@@ -58,13 +61,25 @@ func (s *storeFlags) resolve(e *env) error {
 	return nil
 }
 
+// open opens the keystore: one wrapped by a KMS key with the KMS's
+// credentials and no passphrase, else with the passphrase.
 func (s *storeFlags) open(ctx context.Context, e *env) (*keystore.Keystore, error) {
+	if s.passFile == "" && e.getenv("KEYFENCE_PASSPHRASE") == "" {
+		ks, err := keystore.OpenWrapped(ctx, s.path, e.backends().resolveWrapper)
+		if !errors.Is(err, keystore.ErrNotWrapped) {
+			return ks, err
+		}
+	}
 	pass, err := readPassphrase(e, s.passFile)
 	if err != nil {
 		return nil, err
 	}
 	defer signer.Wipe(pass)
-	return keystore.Open(ctx, s.path, pass)
+	ks, err := keystore.Open(ctx, s.path, pass)
+	if errors.Is(err, keystore.ErrKMSWrapped) {
+		return keystore.OpenWrapped(ctx, s.path, e.backends().resolveWrapper)
+	}
+	return ks, err
 }
 
 // parseKeys parses the flags of a keys subcommand: the store flags, those
@@ -73,6 +88,7 @@ func parseKeys(name string, args []string, e *env, register func(*flag.FlagSet))
 	fs := newFlags(name, e)
 	sf := new(storeFlags)
 	sf.register(fs)
+	fs.StringVar(&sf.state, "state", "", "limits state file to record the keystore's new generation in, so that an older copy of the keystore is refused")
 	if register != nil {
 		register(fs)
 	}
@@ -110,8 +126,12 @@ func openKeys(ctx context.Context, sf *storeFlags, e *env) (*keystore.Keystore, 
 }
 
 func keysInit(ctx context.Context, args []string, e *env) error {
-	var weak bool
+	var (
+		wrap string
+		weak bool
+	)
 	sf, err := parseKeys("keys init", args, e, func(fs *flag.FlagSet) {
+		fs.StringVar(&wrap, "wrap", "", "wrap the master key with this KMS key (awskms://REGION/KEY-ID or vault://MOUNT/KEY); the keystore then opens with the KMS's credentials, no passphrase")
 		fs.BoolVar(&weak, "weak-passphrase", false, fmt.Sprintf("accept a passphrase shorter than %d characters", MinPassphrase))
 	})
 	if err != nil {
@@ -119,6 +139,9 @@ func keysInit(ctx context.Context, args []string, e *env) error {
 	}
 	if err := sf.resolve(e); err != nil {
 		return err
+	}
+	if wrap != "" {
+		return keysInitWrapped(ctx, sf, wrap, weak, e)
 	}
 	pass, err := readNewPassphrase(e, "KEYFENCE_PASSPHRASE", sf.passFile, weak)
 	if err != nil {
@@ -136,11 +159,13 @@ func keysInit(ctx context.Context, args []string, e *env) error {
 
 func keysAdd(ctx context.Context, args []string, e *env) error {
 	var name, venueName, apiKey, typ string
+	var rf remoteFlags
 	sf, err := parseKeys("keys add", args, e, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "credential name (required)")
 		fs.StringVar(&venueName, "venue", "", "venue: binance, coinbase, kucoin, ... (required)")
 		fs.StringVar(&apiKey, "api-key", "", "the public API key the venue shows (required)")
 		fs.StringVar(&typ, "type", "hmac", "key type: hmac, ed25519, ecdsa or rsa")
+		rf.register(fs)
 	})
 	if err != nil {
 		return err
@@ -161,11 +186,18 @@ func keysAdd(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := rf.check(); err != nil {
+		return err
+	}
 	ks, err := openKeys(ctx, sf, e)
 	if err != nil {
 		return err
 	}
 	defer ks.Close()
+	entry := keystore.Entry{Name: name, Venue: venueName, APIKey: apiKey, Type: kt}
+	if rf.backend != keystore.BackendKeystore {
+		return keysAddRemote(ctx, ks, entry, v, &rf, e)
+	}
 
 	secret, passphrase, err := readCredential(e, kt, v)
 	if err != nil {
@@ -178,12 +210,11 @@ func keysAdd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer signer.Wipe(material)
-	entry := keystore.Entry{Name: name, Venue: venueName, APIKey: apiKey, Type: kt}
 	if err := ks.Add(ctx, entry, material, passphrase); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "added %s (%s, %s)\n", name, venueName, kt)
-	return nil
+	fmt.Fprintf(e.stdout, "added %s (%s, %s); keystore generation %d\n", name, venueName, kt, ks.Generation())
+	return recordGeneration(ctx, sf.state, ks.Generation(), e)
 }
 
 // readCredential reads the key secret and, for venues that have one, the API
@@ -292,8 +323,8 @@ func keysRemove(ctx context.Context, args []string, e *env) error {
 	if err := ks.Remove(ctx, name); err != nil {
 		return withKeyNames(ks, err)
 	}
-	fmt.Fprintf(e.stdout, "removed %s\n", name)
-	return nil
+	fmt.Fprintf(e.stdout, "removed %s; keystore generation %d\n", name, ks.Generation())
+	return recordGeneration(ctx, sf.state, ks.Generation(), e)
 }
 
 func keysPasswd(ctx context.Context, args []string, e *env) error {
@@ -319,6 +350,6 @@ func keysPasswd(ctx context.Context, args []string, e *env) error {
 	if err := ks.ChangePassphrase(ctx, pass); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "changed the passphrase of %s\n", filepath.Base(sf.path))
-	return nil
+	fmt.Fprintf(e.stdout, "changed the passphrase of %s; keystore generation %d\n", filepath.Base(sf.path), ks.Generation())
+	return recordGeneration(ctx, sf.state, ks.Generation(), e)
 }

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/keystore"
 	"github.com/keyfence/keyfence/limits"
 )
 
@@ -29,6 +29,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	ts := fs.Int64("timestamp", 0, "request timestamp in Unix milliseconds (default: the clock)")
 	auditPath := fs.String("audit", "", "audit log (default: audit.jsonl beside the keystore)")
 	statePath := fs.String("state", "", "limit state file, so that caps hold across runs (default: limits.state beside the keystore)")
+	auditKey := fs.String("audit-key", "", "the keystore's HMAC key that keys the audit log (keyfence audit keygen)")
 	body := fs.String("body", "", "request body sent as is (JSON venues); @FILE reads it from FILE")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -78,7 +79,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer ks.Close()
-	sg := ks.Signer()
+	sg := ks.Signer(keystore.WithResolver(e.backends().resolve))
 	info, err := sg.Info(ctx, *key)
 	if err != nil {
 		return withKeyNames(ks, err)
@@ -98,16 +99,19 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	if *auditPath == "" {
 		*auditPath = filepath.Join(dir, "audit.jsonl")
 	}
-	store, err := limits.OpenFileStore(*statePath)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	log, err := audit.Open(ctx, *auditPath)
+	log, err := openAudit(ctx, *auditPath, *auditKey, sg)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
+	store, err := limits.OpenFileStoreContext(ctx, *statePath, limits.WithAuditLog(log))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.CheckGeneration(ctx, "keystore", ks.Generation()); err != nil {
+		return err
+	}
 
 	base := *venueURL
 	if base == "" {

@@ -31,7 +31,8 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 		ks  *keystore.Keystore
 		err error
 	)
-	if c.baseURL == "" {
+	realKeystore := c.baseURL != ""
+	if !realKeystore {
 		var dir string
 		ks, dir, err = ephemeralKeystore(ctx)
 		if err != nil {
@@ -63,11 +64,25 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	store, err := limits.OpenFileStore(c.statePath)
+	log, err := audit.Open(ctx, c.auditPath)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	// The state is tied to the audit log: deleted, or replaced by an older
+	// copy, it is refused rather than starting the caps afresh.
+	store, err := limits.OpenFileStoreContext(ctx, c.statePath, limits.WithAuditLog(log))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if realKeystore {
+		// A real keystore: an older copy of it (a removed key made to work
+		// again) is refused. A simulated run makes a new one each time.
+		if err := store.CheckGeneration(ctx, "keystore", ks.Generation()); err != nil {
+			return err
+		}
+	}
 	prices := v.prices(c.baseURL)
 	guard, err := limits.NewGuard(policy, store, limits.WithPrices(c.venue, prices), limits.WithLogger(logger))
 	if err != nil {
@@ -80,11 +95,6 @@ func run(ctx context.Context, c config, logger *slog.Logger) error {
 		return err
 	}
 	defer ctl.Close(context.WithoutCancel(ctx))
-	log, err := audit.Open(ctx, c.auditPath)
-	if err != nil {
-		return err
-	}
-	defer log.Close()
 	risks, ok := guard.AcceptKeyRisks(c.key)
 	if !ok {
 		return fmt.Errorf("the policy has no entry for credential %q", c.key)

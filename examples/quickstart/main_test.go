@@ -47,6 +47,7 @@ func testQuickstart(t *testing.T, venue string) {
 		`10x the rate limit\s+yes\s+rate guard: \d+ sent, \d+ held back; venue 429/418 answers: 0`,
 		`key that can withdraw.*\s+yes\s+key check at start`,
 		`kill switch tripped\s+yes\s+guard: kill_switch`,
+		`delete the limits file and restart.*\s+yes\s+state: missing file refused`,
 		`withdrawals executed by the venue: 0`,
 		`audit log: \d+ decisions, hash chain intact`,
 	} {

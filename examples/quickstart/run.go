@@ -61,17 +61,21 @@ func run(ctx context.Context, w io.Writer, venue string) error {
 	}
 	defer ks.Close()
 
-	store, err := limits.OpenFileStore(filepath.Join(dir, "limits.state"))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
 	auditPath := filepath.Join(dir, "audit.jsonl")
 	log, err := audit.Open(ctx, auditPath)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
+	statePath := filepath.Join(dir, "limits.state")
+	store, err := limits.OpenFileStoreContext(ctx, statePath, limits.WithAuditLog(log))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.CheckGeneration(ctx, "keystore", ks.Generation()); err != nil {
+		return err
+	}
 
 	m := kit.market
 	policy, err := m.policy()
@@ -164,6 +168,7 @@ func run(ctx context.Context, w io.Writer, venue string) error {
 	}
 
 	rows = append(rows, burst(ctx, bot, m, v.rejections))
+	rows = append(rows, deletedLimitsFile(ctx, statePath, log))
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "   ATTEMPT\tREFUSED\tBY")

@@ -51,7 +51,8 @@ func TestClientFlow(t *testing.T) {
 			if len(commits) != 1 || !commits[0].Open || len(commits[0].OrderIDs) != 1 || commits[0].OrderIDs[0] != o.ID {
 				t.Fatalf("commits %+v", commits)
 			}
-			if bal := balanceOf(t, c, "USD"); !bal.Locked.Equal(d("40")) || !bal.Free.Equal(d("9960")) {
+			// The hold is the cost and the fee at the higher rate (1.2%).
+			if bal := balanceOf(t, c, "USD"); !bal.Locked.Equal(d("40.48")) || !bal.Free.Equal(d("9959.52")) {
 				t.Fatalf("USD after limit order %+v", bal)
 			}
 			open, err := c.OpenOrders(ctx, "BTC-USD")

@@ -181,7 +181,11 @@ func testTamper(t *testing.T, kt signer.KeyType) {
 		{name: "uri path", jwt: func() string { return good }, path: Prefix + "/key_permissions", reason: "uri does not match the request"},
 		// Correctly signed, but wrong claims.
 		{name: "signed: sub not kid", jwt: resigned(nil, func(_, c map[string]json.RawMessage) { c["sub"] = js(otherKey.Name) }), reason: "sub does not match kid"},
-		{name: "signed: iss", jwt: resigned(nil, func(_, c map[string]json.RawMessage) { c["iss"] = js("coinbase-cloud") }), reason: "iss is not cdp"},
+		{name: "signed: iss", jwt: resigned(nil, func(_, c map[string]json.RawMessage) { c["iss"] = js("coinbase") }), reason: "iss is neither cdp nor coinbase-cloud"},
+		{name: "signed: aud", jwt: resigned(nil, func(_, c map[string]json.RawMessage) { c["aud"] = js([]string{"other_service"}) }), reason: "aud names no Coinbase API"},
+		{name: "signed: uri and uris", jwt: resigned(nil, func(_, c map[string]json.RawMessage) { c["uris"] = js([]string{"GET " + u.Host + path}) }), reason: "the claims must hold either uri or uris"},
+		// The same token again, once the simulator has accepted it: a replay.
+		{name: "replayed token", jwt: func() string { return good }, reason: "nonce already used"},
 		{name: "signed: lifetime 121 s", jwt: resigned(nil, func(_, c map[string]json.RawMessage) { c["exp"] = js(nbf + 121) }), reason: "lifetime is not within 120 s"},
 		{name: "signed: expired", jwt: resigned(nil, func(_, c map[string]json.RawMessage) { c["nbf"], c["exp"] = js(nbf-121), js(nbf-1) }), reason: "expired"},
 		{name: "signed: exp now", jwt: resigned(nil, func(_, c map[string]json.RawMessage) { c["nbf"], c["exp"] = js(nbf-120), js(nbf) }), reason: "expired"},
@@ -220,8 +224,8 @@ func testTamper(t *testing.T, kt signer.KeyType) {
 			}
 		})
 	}
-	// The untampered JWT still works: the table did not pass by accident.
-	if st := simCall(t, sim, "GET", path, good); st != 200 {
+	// A fresh untampered JWT still works: the table did not pass by accident.
+	if st := simCall(t, sim, "GET", path, mint()); st != 200 {
 		t.Fatalf("untampered JWT after the table: HTTP %d", st)
 	}
 }

@@ -2,7 +2,7 @@ package exchangetest
 
 import (
 	"encoding/json"
-	"fmt"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,61 +31,13 @@ func golden(t *testing.T, name string) any {
 // whose elements share one type are lists (each element of got is checked
 // against doc's first); arrays of mixed types (klines) are tuples, checked
 // position by position. got may carry fields doc lacks (newer fields).
+// The rules are shapeRules' (golden_shape_test.go), with newer fields and
+// empty lists admitted.
 func shapeDiff(doc, got any, path string) error {
-	switch d := doc.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: want an object, got %T", path, got)
-		}
-		for k, v := range d {
-			gv, ok := g[k]
-			if !ok {
-				return fmt.Errorf("%s: field %q is missing", path, k)
-			}
-			if err := shapeDiff(v, gv, path+"."+k); err != nil {
-				return err
-			}
-		}
-	case []any:
-		g, ok := got.([]any)
-		if !ok {
-			return fmt.Errorf("%s: want an array, got %T", path, got)
-		}
-		if len(d) == 0 {
-			return nil
-		}
-		if tuple(d) {
-			if len(g) != len(d) {
-				return fmt.Errorf("%s: want %d elements, got %d", path, len(d), len(g))
-			}
-			for i := range d {
-				if err := shapeDiff(d[i], g[i], fmt.Sprintf("%s[%d]", path, i)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		for i := range g {
-			if err := shapeDiff(d[0], g[i], fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-	default:
-		if fmt.Sprintf("%T", doc) != fmt.Sprintf("%T", got) {
-			return fmt.Errorf("%s: want a %T like %v, got %T %v", path, doc, doc, got, got)
-		}
+	if d := (shapeRules{extraOK: true, emptyOK: true, nullOnly: true}).diff(doc, got, path); len(d) > 0 {
+		return errors.New(d[0])
 	}
 	return nil
-}
-
-func tuple(a []any) bool {
-	for _, e := range a[1:] {
-		if fmt.Sprintf("%T", e) != fmt.Sprintf("%T", a[0]) {
-			return true
-		}
-	}
-	return false
 }
 
 func decodeAny(t *testing.T, a answer) any {

@@ -39,11 +39,13 @@ type Coinbase struct {
 	public   int
 	keys     keyRing[CoinbaseKey]
 
-	mu        sync.Mutex
-	meta      map[int64]*cbOrderMeta // by market order id
-	byUUID    map[string]int64
-	rl        map[string]*window // per key name or address
-	authFails []string
+	mu         sync.Mutex
+	meta       map[int64]*cbOrderMeta // by market order id
+	byUUID     map[string]int64
+	rl         map[string]*window   // per key name or address
+	nonces     map[string]time.Time // kid and nonce of accepted tokens, until they expire
+	nonceOrder []nonceRecord        // the same, in the order accepted
+	authFails  []string
 
 	n401 atomic.Int64
 }
@@ -95,8 +97,8 @@ func WithCoinbaseKeys(keys ...CoinbaseKey) CoinbaseOption {
 	return func(c *coinbaseConfig) { c.keys = append(c.keys, keys...) }
 }
 
-// WithCoinbaseCommission sets the maker and taker fee rates (e.g. 0.006);
-// the default is zero.
+// WithCoinbaseCommission sets the maker and taker fee rates; the default
+// is Coinbase Advanced's lowest volume tier, 0.6% maker and 1.2% taker.
 func WithCoinbaseCommission(maker, taker decimal.Decimal) CoinbaseOption {
 	return func(c *coinbaseConfig) { c.maker, c.taker = maker, taker }
 }
@@ -154,6 +156,7 @@ func coinbaseConfigOf(opts []CoinbaseOption) coinbaseConfig {
 		private:   DefaultCoinbasePrivateRate,
 		public:    DefaultCoinbasePublicRate,
 	}
+	c.maker, c.taker = cbDefaultMaker, cbDefaultTaker
 	for _, o := range opts {
 		o(&c)
 	}
@@ -176,8 +179,10 @@ func startCoinbase(c coinbaseConfig) *Coinbase {
 		meta:     make(map[int64]*cbOrderMeta),
 		byUUID:   make(map[string]int64),
 		rl:       make(map[string]*window),
+		nonces:   make(map[string]time.Time),
 	}
 	cb.init("coinbase", c.simConfig, syms)
+	cb.mkt.feeInQuote = true // Coinbase charges fees in the quote currency
 	for _, k := range c.keys {
 		cb.AddKey(k)
 	}
@@ -317,6 +322,21 @@ var coinbaseRoutes = []cbRoute{
 	{"GET", cbPrefix + "/key_permissions", cbPermNone, true, (*Coinbase).cbKeyPermissions},
 	{"POST", cbPrefix + "/portfolios/move_funds", cbPermTransfer, true, (*Coinbase).cbMoveFunds},
 	{"POST", "/v2/accounts/{id}/transactions", cbPermTransfer, true, (*Coinbase).cbSend},
+
+	{"GET", cbPrefix + "/market/products", cbPermNone, false, (*Coinbase).cbPublicProducts},
+	{"GET", cbPrefix + "/market/products/{id}", cbPermNone, false, (*Coinbase).cbProduct},
+	{"GET", cbPrefix + "/market/products/{id}/ticker", cbPermNone, false, (*Coinbase).cbTicker},
+	{"GET", cbPrefix + "/market/products/{id}/candles", cbPermNone, false, (*Coinbase).cbCandles},
+	{"GET", cbPrefix + "/market/product_book", cbPermNone, false, (*Coinbase).cbBook},
+	{"GET", cbPrefix + "/products/{id}/ticker", cbPermView, true, (*Coinbase).cbTicker},
+	{"GET", cbPrefix + "/products/{id}/candles", cbPermView, true, (*Coinbase).cbCandles},
+	{"GET", cbPrefix + "/product_book", cbPermView, true, (*Coinbase).cbBook},
+	{"GET", cbPrefix + "/transaction_summary", cbPermView, true, (*Coinbase).cbTransactionSummary},
+	{"GET", "/v2/currencies", cbPermNone, false, (*Coinbase).v2Currencies},
+	{"GET", "/v2/currencies/crypto", cbPermNone, false, (*Coinbase).v2CryptoCurrencies},
+	{"GET", "/v2/exchange-rates", cbPermNone, false, (*Coinbase).v2ExchangeRates},
+	{"GET", "/v2/time", cbPermNone, false, (*Coinbase).v2Time},
+	{"GET", "/v2/accounts", cbPermView, true, (*Coinbase).v2Accounts},
 }
 
 // match finds the route of a request and the value of its {id} segment.

@@ -42,8 +42,9 @@ func (k CoinbaseKey) String() string {
 }
 
 // authenticate verifies the request's CDP JWT as Coinbase does
-// (venueauth.VerifyCoinbase) and returns the key, or nil and why it
-// refused. The reason never quotes the token.
+// (venueauth.VerifyCoinbase), refuses a nonce its key already used in a
+// token that has not expired yet (a replay), and returns the key, or nil
+// and why it refused. The reason never quotes the token.
 func (cb *Coinbase) authenticate(r *http.Request, now time.Time) (*CoinbaseKey, string) {
 	var k *CoinbaseKey
 	lookup := func(kid string) (crypto.PublicKey, bool) {
@@ -53,10 +54,48 @@ func (cb *Coinbase) authenticate(r *http.Request, now time.Time) (*CoinbaseKey, 
 		}
 		return k.PublicKey, true
 	}
-	if _, reason := venueauth.VerifyCoinbase(r, now, lookup); reason != "" {
+	signed, reason := venueauth.VerifyCoinbase(r, now, lookup)
+	if reason != "" {
 		return nil, reason
 	}
+	if !cb.freshNonce(signed, now) {
+		return nil, "nonce already used"
+	}
 	return k, ""
+}
+
+// freshNonce records the nonce of an accepted token until the token
+// expires and reports whether the key had not used it in a token that is
+// still valid. Records are dropped in the order they were made once their
+// token expired, so the record holds about two minutes of tokens and each
+// call costs only what it drops.
+func (cb *Coinbase) freshNonce(s venueauth.CoinbaseSigned, now time.Time) bool {
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	for len(cb.nonceOrder) > 0 {
+		r := cb.nonceOrder[0]
+		if now.Before(r.expires) {
+			break
+		}
+		if exp, ok := cb.nonces[r.id]; ok && exp.Equal(r.expires) {
+			delete(cb.nonces, r.id)
+		}
+		cb.nonceOrder[0] = nonceRecord{}
+		cb.nonceOrder = cb.nonceOrder[1:]
+	}
+	id := s.Kid + "\x00" + s.Nonce
+	if exp, seen := cb.nonces[id]; seen && now.Before(exp) {
+		return false
+	}
+	cb.nonces[id] = s.Expires
+	cb.nonceOrder = append(cb.nonceOrder, nonceRecord{id: id, expires: s.Expires})
+	return true
+}
+
+// nonceRecord is one accepted token's nonce, in the order accepted.
+type nonceRecord struct {
+	id      string
+	expires time.Time
 }
 
 // ParseCoinbaseKeyFlag parses a --key value of `keyfence sim --venue

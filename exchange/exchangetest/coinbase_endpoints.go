@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -22,45 +23,39 @@ func (cb *Coinbase) cbTime(*cbCall) cbAnswer {
 	}}
 }
 
-// cbProductJSON is a product as Coinbase reports it.
-type cbProductJSON struct {
-	ProductID       string `json:"product_id"`
-	Price           string `json:"price"`
-	BaseIncrement   string `json:"base_increment"`
-	QuoteIncrement  string `json:"quote_increment"`
-	PriceIncrement  string `json:"price_increment"`
-	BaseMinSize     string `json:"base_min_size"`
-	BaseMaxSize     string `json:"base_max_size"`
-	QuoteMinSize    string `json:"quote_min_size"`
-	QuoteMaxSize    string `json:"quote_max_size"`
-	BaseCurrencyID  string `json:"base_currency_id"`
-	QuoteCurrencyID string `json:"quote_currency_id"`
-	Status          string `json:"status"`
-	TradingDisabled bool   `json:"trading_disabled"`
-	CancelOnly      bool   `json:"cancel_only"`
-	LimitOnly       bool   `json:"limit_only"`
-	PostOnly        bool   `json:"post_only"`
-	ViewOnly        bool   `json:"view_only"`
-	AuctionMode     bool   `json:"auction_mode"`
-	IsDisabled      bool   `json:"is_disabled"`
-	ProductType     string `json:"product_type"`
-}
-
-func (cb *Coinbase) productJSON(p *CoinbaseProduct) cbProductJSON {
+// productJSON is a product as Coinbase reports it (products/get-product).
+// The 24-hour figures come from the simulated trades; the simulator has no
+// aliases, sessions or listing dates.
+func (cb *Coinbase) productJSON(p *CoinbaseProduct) map[string]any {
 	s, _ := cb.mkt.symbol(p.Symbol.Symbol)
 	f := s.Filters
-	return cbProductJSON{
-		ProductID: s.Symbol, Price: s.Price.String(), BaseIncrement: f.StepSize.String(), QuoteIncrement: f.QuoteStep.String(),
-		PriceIncrement: f.TickSize.String(), BaseMinSize: f.MinQty.String(), BaseMaxSize: f.MaxQty.String(),
-		QuoteMinSize: f.MinNotional.String(), QuoteMaxSize: f.MaxNotional.String(), BaseCurrencyID: s.Base, QuoteCurrencyID: s.Quote,
-		Status: p.status(), TradingDisabled: p.TradingDisabled, CancelOnly: p.CancelOnly, LimitOnly: p.LimitOnly,
-		PostOnly: p.PostOnly, ViewOnly: p.ViewOnly, ProductType: "SPOT",
+	st, _ := cb.mkt.symbolStats(s.Symbol, 24*time.Hour)
+	change := decimal.Zero
+	if st.openPrice.Sign() > 0 {
+		change = st.last.Sub(st.openPrice).Div(st.openPrice).Mul(decimal.NewFromInt(100)).Round(8)
+	}
+	bid, ask, _, _ := cb.mkt.quote(s.Symbol)
+	return map[string]any{
+		"product_id": s.Symbol, "price": s.Price.String(), "price_percentage_change_24h": change.String(),
+		"volume_24h": st.volume.String(), "volume_percentage_change_24h": "0",
+		"base_increment": f.StepSize.String(), "quote_increment": f.QuoteStep.String(), "price_increment": f.TickSize.String(),
+		"base_min_size": f.MinQty.String(), "base_max_size": f.MaxQty.String(),
+		"quote_min_size": f.MinNotional.String(), "quote_max_size": f.MaxNotional.String(),
+		"base_name": s.Base, "quote_name": s.Quote, "base_currency_id": s.Base, "quote_currency_id": s.Quote,
+		"base_display_symbol": s.Base, "quote_display_symbol": s.Quote, "display_name": s.Base + "-" + s.Quote,
+		"watched": false, "is_disabled": false, "new": false, "status": p.status(),
+		"cancel_only": p.CancelOnly, "limit_only": p.LimitOnly, "post_only": p.PostOnly,
+		"trading_disabled": p.TradingDisabled, "view_only": p.ViewOnly, "auction_mode": false,
+		"product_type": "SPOT", "fcm_trading_session_details": nil,
+		"mid_market_price": bid.Add(ask).Div(decimal.NewFromInt(2)).String(),
+		"alias":            "", "alias_to": []string{}, "product_venue": "CBE",
+		"approximate_quote_24h_volume": st.quoteVolume.String(), "new_at": "",
 	}
 }
 
 func (cb *Coinbase) cbProducts(c *cbCall) cbAnswer {
 	want := c.r.URL.Query()["product_ids"]
-	var out []cbProductJSON
+	out := []map[string]any{}
 	ids := make([]string, 0, len(cb.products))
 	for id := range cb.products {
 		ids = append(ids, id)
@@ -115,26 +110,75 @@ type cbAmount struct {
 
 func (cb *Coinbase) cbAccounts(c *cbCall) cbAnswer {
 	type account struct {
-		UUID             string   `json:"uuid"`
-		Name             string   `json:"name"`
-		Currency         string   `json:"currency"`
-		AvailableBalance cbAmount `json:"available_balance"`
-		Default          bool     `json:"default"`
-		Active           bool     `json:"active"`
-		Type             string   `json:"type"`
-		Ready            bool     `json:"ready"`
-		Hold             cbAmount `json:"hold"`
+		UUID              string   `json:"uuid"`
+		Name              string   `json:"name"`
+		Currency          string   `json:"currency"`
+		AvailableBalance  cbAmount `json:"available_balance"`
+		Default           bool     `json:"default"`
+		Active            bool     `json:"active"`
+		CreatedAt         string   `json:"created_at"`
+		UpdatedAt         string   `json:"updated_at"`
+		DeletedAt         *string  `json:"deleted_at"`
+		Type              string   `json:"type"`
+		Ready             bool     `json:"ready"`
+		Hold              cbAmount `json:"hold"`
+		RetailPortfolioID string   `json:"retail_portfolio_id"`
+		Platform          string   `json:"platform"`
 	}
-	var out []account
+	created := cbTimeString(time.Unix(1_600_000_000, 0))
+	portfolio := accountUUID(c.key.Name, "portfolio")
+	out := []account{}
 	for _, b := range cb.mkt.balances(c.key.Name) {
 		typ := "ACCOUNT_TYPE_CRYPTO"
 		if b.Asset == "USD" {
 			typ = "ACCOUNT_TYPE_FIAT"
 		}
 		out = append(out, account{UUID: accountUUID(c.key.Name, b.Asset), Name: b.Asset + " Wallet", Currency: b.Asset,
-			AvailableBalance: cbAmount{b.Free.String(), b.Asset}, Active: true, Type: typ, Ready: true, Hold: cbAmount{b.Locked.String(), b.Asset}})
+			AvailableBalance: cbAmount{b.Free.String(), b.Asset}, Active: true, CreatedAt: created, UpdatedAt: created,
+			Type: typ, Ready: true, Hold: cbAmount{b.Locked.String(), b.Asset}, RetailPortfolioID: portfolio,
+			Platform: "ACCOUNT_PLATFORM_CONSUMER"})
 	}
-	return cbAnswer{http.StatusOK, map[string]any{"accounts": out, "has_next": false, "cursor": "", "size": len(out)}}
+	page, next, ok := cbPage(c, len(out), 49, 250)
+	if !ok {
+		return cbFail(http.StatusBadRequest, "INVALID_ARGUMENT", "limit or cursor is invalid")
+	}
+	out = out[page.from:page.to]
+	return cbAnswer{http.StatusOK, map[string]any{"accounts": out, "has_next": next != "", "cursor": next, "size": len(out)}}
+}
+
+// cbRange is the part of a list one page answers.
+type cbRange struct{ from, to int }
+
+// cbPage reads the limit and cursor parameters of a paginated list of n
+// items (accounts/list-accounts, orders/list-orders, orders/list-fills):
+// limit defaults to def and may not exceed max (0: no bound), and cursor
+// is the opaque value the previous page returned (here, the offset of
+// the next item). It returns the page, the cursor of the next page ("" at
+// the end) and whether the parameters were valid.
+func cbPage(c *cbCall, n, def, max int) (cbRange, string, bool) {
+	q := c.r.URL.Query()
+	limit := def
+	if v := q.Get("limit"); v != "" {
+		l, err := strconv.Atoi(v)
+		if err != nil || l < 1 || (max > 0 && l > max) {
+			return cbRange{}, "", false
+		}
+		limit = l
+	}
+	from := 0
+	if v := q.Get("cursor"); v != "" {
+		f, err := strconv.Atoi(v)
+		if err != nil || f < 0 || f > n {
+			return cbRange{}, "", false
+		}
+		from = f
+	}
+	to := min(from+limit, n)
+	next := ""
+	if to < n {
+		next = strconv.Itoa(to)
+	}
+	return cbRange{from, to}, next, true
 }
 
 // cbOrderRequest is a create-order body as the venue reads it: with Go's
@@ -469,13 +513,36 @@ func (cb *Coinbase) orderJSON(o order) map[string]any {
 	if config == nil {
 		config = json.RawMessage("{}")
 	}
+	// How much of the order is done: of its size, or of its quote size.
+	done := decimal.Zero
+	switch {
+	case o.qty.Sign() > 0:
+		done = o.executed.Div(o.qty).Mul(decimal.NewFromInt(100)).Round(2)
+	case o.quoteQty.Sign() > 0:
+		done = o.executedQuo.Add(fees).Div(o.quoteQty).Mul(decimal.NewFromInt(100)).Round(2)
+	}
+	lastFill := ""
+	if n := len(o.fills); n > 0 {
+		lastFill = cbTimeString(o.fills[n-1].time)
+	}
+	after := o.executedQuo.Add(fees)
+	if o.side == exchange.Sell {
+		after = o.executedQuo.Sub(fees)
+	}
 	return map[string]any{
 		"order_id": m.uuid, "product_id": o.symbol, "user_id": o.account, "order_configuration": config,
 		"side": string(o.side), "client_order_id": o.clientID, "status": cbStatus(o.status), "time_in_force": m.tif,
-		"created_time": cbTimeString(o.created), "filled_size": o.executed.String(), "average_filled_price": avg,
+		"created_time": cbTimeString(o.created), "completion_percentage": done.String(),
+		"filled_size": o.executed.String(), "average_filled_price": avg, "fee": "",
 		"number_of_fills": strconv.Itoa(len(o.fills)), "filled_value": o.executedQuo.String(), "pending_cancel": false,
-		"size_in_quote": !o.quoteQty.IsZero(), "total_fees": fees.String(), "order_type": typ, "product_type": "SPOT",
-		"settled": !o.status.Open(), "outstanding_hold_amount": o.locked.String(),
+		"size_in_quote": !o.quoteQty.IsZero(), "total_fees": fees.String(), "size_inclusive_of_fees": !o.quoteQty.IsZero(),
+		"total_value_after_fees": after.String(), "trigger_status": "INVALID_ORDER_TYPE", "order_type": typ,
+		"reject_reason": "REJECT_REASON_UNSPECIFIED", "settled": !o.status.Open(), "product_type": "SPOT",
+		"reject_message": "", "cancel_message": "", "order_placement_source": "RETAIL_ADVANCED",
+		"outstanding_hold_amount": o.locked.String(), "is_liquidation": false, "last_fill_time": lastFill,
+		"edit_history": []any{}, "leverage": "", "margin_type": "UNKNOWN_MARGIN_TYPE",
+		"retail_portfolio_id": accountUUID(o.account, "portfolio"), "originating_order_id": "", "attached_order_id": "",
+		"attached_order_configuration": nil,
 	}
 }
 
@@ -489,36 +556,93 @@ func (cb *Coinbase) cbGetOrder(c *cbCall) cbAnswer {
 	return cbFail(http.StatusNotFound, "NOT_FOUND", "order with this orderID was not found")
 }
 
+// cbStatuses are the order_status values of List Orders.
+var cbStatuses = []string{"OPEN", "FILLED", "CANCELLED", "EXPIRED", "FAILED", "UNKNOWN_ORDER_STATUS",
+	"QUEUED", "CANCEL_QUEUED", "PENDING", "EDIT_QUEUED"}
+
+// cbTimeRange reads two RFC 3339 bounds (either may be absent).
+func cbTimeRange(q url.Values, fromKey, toKey string) (from, to time.Time, ok bool) {
+	parse := func(k string) (time.Time, bool) {
+		v := q.Get(k)
+		if v == "" {
+			return time.Time{}, true
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		return t, err == nil
+	}
+	from, ok1 := parse(fromKey)
+	to, ok2 := parse(toKey)
+	return from, to, ok1 && ok2
+}
+
+// inRange reports whether at is within [from, to] (a zero bound is open).
+func inRange(at, from, to time.Time) bool {
+	return (from.IsZero() || !at.Before(from)) && (to.IsZero() || !at.After(to))
+}
+
+// cbListOrders serves GET /api/v3/brokerage/orders/historical/batch
+// (orders/list-orders): newest first, filtered by order_status,
+// product_ids, order_side, order_types and start_date/end_date, paged by
+// limit and cursor.
 func (cb *Coinbase) cbListOrders(c *cbCall) cbAnswer {
 	q := c.r.URL.Query()
 	statuses := q["order_status"]
 	products := append(q["product_ids"], q["product_id"]...)
+	types := q["order_types"]
+	side := q.Get("order_side")
+	from, to, ok := cbTimeRange(q, "start_date", "end_date")
+	for _, st := range statuses {
+		if !slices.Contains(cbStatuses, st) {
+			ok = false
+		}
+	}
+	for _, t := range types {
+		if t != "MARKET" && t != "LIMIT" && t != "STOP" && t != "STOP_LIMIT" && t != "BRACKET" && t != "TWAP" {
+			ok = false
+		}
+	}
+	if !ok || (side != "" && side != "BUY" && side != "SELL") {
+		return cbFail(http.StatusBadRequest, "INVALID_ARGUMENT", "order_status, order_types, order_side, start_date or end_date is invalid")
+	}
 	orders := cb.mkt.cbOrders(c.key.Name)
 	out := []map[string]any{}
 	for i := len(orders) - 1; i >= 0; i-- { // newest first
 		o := orders[i]
-		if len(statuses) > 0 && !slices.Contains(statuses, cbStatus(o.status)) {
+		j := cb.orderJSON(o)
+		if (len(statuses) > 0 && !slices.Contains(statuses, cbStatus(o.status))) ||
+			(len(products) > 0 && !slices.Contains(products, o.symbol)) ||
+			(len(types) > 0 && !slices.Contains(types, j["order_type"].(string))) ||
+			(side != "" && string(o.side) != side) || !inRange(o.created, from, to) {
 			continue
 		}
-		if len(products) > 0 && !slices.Contains(products, o.symbol) {
-			continue
-		}
-		out = append(out, cb.orderJSON(o))
+		out = append(out, j)
 	}
-	return cbAnswer{http.StatusOK, map[string]any{"orders": out, "sequence": "0", "has_next": false, "cursor": ""}}
+	page, next, ok := cbPage(c, len(out), 1000, 1000)
+	if !ok {
+		return cbFail(http.StatusBadRequest, "INVALID_ARGUMENT", "limit or cursor is invalid")
+	}
+	out = out[page.from:page.to]
+	return cbAnswer{http.StatusOK, map[string]any{"orders": out, "sequence": "0", "has_next": next != "", "cursor": next}}
 }
 
+// cbFills serves GET /api/v3/brokerage/orders/historical/fills
+// (orders/list-fills): newest first, filtered by product_ids, order_ids
+// and start/end_sequence_timestamp, paged by limit and cursor.
 func (cb *Coinbase) cbFills(c *cbCall) cbAnswer {
 	q := c.r.URL.Query()
 	products := append(q["product_ids"], q["product_id"]...)
 	orderIDs := append(q["order_ids"], q["order_id"]...)
+	from, to, ok := cbTimeRange(q, "start_sequence_timestamp", "end_sequence_timestamp")
+	if !ok {
+		return cbFail(http.StatusBadRequest, "INVALID_ARGUMENT", "start_sequence_timestamp or end_sequence_timestamp is invalid")
+	}
 	out := []map[string]any{}
-	for _, t := range cb.mkt.cbTrades(c.key.Name) {
+	trades := cb.mkt.cbTrades(c.key.Name)
+	for i := len(trades) - 1; i >= 0; i-- { // newest first
+		t := trades[i]
 		uuid := cb.uuidOf(t.orderID)
-		if len(products) > 0 && !slices.Contains(products, t.symbol) {
-			continue
-		}
-		if len(orderIDs) > 0 && !slices.Contains(orderIDs, uuid) {
+		if (len(products) > 0 && !slices.Contains(products, t.symbol)) ||
+			(len(orderIDs) > 0 && !slices.Contains(orderIDs, uuid)) || !inRange(t.time, from, to) {
 			continue
 		}
 		liq := "TAKER"
@@ -530,9 +654,14 @@ func (cb *Coinbase) cbFills(c *cbCall) cbAnswer {
 			"trade_time": cbTimeString(t.time), "trade_type": "FILL", "price": t.price.String(), "size": t.qty.String(),
 			"commission": t.commission.String(), "product_id": t.symbol, "sequence_timestamp": cbTimeString(t.time),
 			"liquidity_indicator": liq, "size_in_quote": false, "user_id": c.key.Name, "side": string(t.side),
+			"retail_portfolio_id": accountUUID(c.key.Name, "portfolio"),
 		})
 	}
-	return cbAnswer{http.StatusOK, map[string]any{"fills": out, "cursor": ""}}
+	page, next, ok := cbPage(c, len(out), 1000, 0)
+	if !ok {
+		return cbFail(http.StatusBadRequest, "INVALID_ARGUMENT", "limit or cursor is invalid")
+	}
+	return cbAnswer{http.StatusOK, map[string]any{"fills": out[page.from:page.to], "cursor": next}}
 }
 
 func (cb *Coinbase) cbKeyPermissions(c *cbCall) cbAnswer {
@@ -651,6 +780,9 @@ func (m *market) cbEdit(accountID string, id int64, price, size decimal.Decimal)
 		return errWouldTake
 	}
 	asset, need := s.Quote, price.Mul(size.Sub(o.executed))
+	if m.feeInQuote {
+		need = need.Mul(decimal.NewFromInt(1).Add(decimal.Max(m.makerFee, m.takerFee)))
+	}
 	if o.side == exchange.Sell {
 		asset, need = s.Base, size.Sub(o.executed)
 	}

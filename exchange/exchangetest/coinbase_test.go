@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -29,7 +30,9 @@ const cbTestKey = "organizations/test/apiKeys/sim"
 func cbJWT(t *testing.T, priv *ecdsa.PrivateKey, name, method, host, path string) string {
 	t.Helper()
 	enc := base64.RawURLEncoding
-	h, _ := json.Marshal(map[string]string{"alg": "ES256", "kid": name, "nonce": "0123456789abcdef", "typ": "JWT"})
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	h, _ := json.Marshal(map[string]string{"alg": "ES256", "kid": name, "nonce": hex.EncodeToString(nonce[:]), "typ": "JWT"})
 	now := time.Now().Unix()
 	c, _ := json.Marshal(map[string]any{"sub": name, "iss": "cdp", "nbf": now, "exp": now + 120, "uri": method + " " + host + path})
 	input := enc.EncodeToString(h) + "." + enc.EncodeToString(c)
@@ -99,7 +102,7 @@ func TestCoinbaseSimOrders(t *testing.T) {
 	}
 	st, m, raw = c.do("GET", "/api/v3/brokerage/orders/historical/"+id, "", "")
 	order, _ := m["order"].(map[string]any)
-	if st != 200 || order["status"] != "OPEN" || order["time_in_force"] != "GOOD_UNTIL_CANCELLED" || order["outstanding_hold_amount"] != "400" {
+	if st != 200 || order["status"] != "OPEN" || order["time_in_force"] != "GOOD_UNTIL_CANCELLED" || order["outstanding_hold_amount"] != "404.8" {
 		t.Fatalf("%d %s", st, raw)
 	}
 	for _, tc := range []struct{ body, code string }{

@@ -20,7 +20,10 @@
 // limit orders that do not cross rest, with their funds locked, until
 // SetPrice moves the last price through them, and then fill in full at
 // their own price as makers. Balances move with every fill; what a closed
-// order did not use is unlocked. All amounts are decimals. With Thinning
+// order did not use is unlocked. Binance charges a buy's fee in the base
+// asset it receives; KuCoin and Coinbase charge every fee in the quote
+// asset, and a buy holds its fee, at the higher of the two rates, beside
+// its cost. All amounts are decimals. With Thinning
 // set, each level offers that fraction of the one before, so the book
 // thins away from its top.
 //
@@ -67,6 +70,19 @@
 // order that executed but whose answer was lost) and read counters
 // (Requests, Count429, Count418, OrdersPlaced), balances, orders and
 // withdrawals to check what a client really did.
+//
+// # KuCoin and Coinbase
+//
+// NewKuCoin and NewCoinbase start the other two venues over the same
+// market, with what clients call at start answered as the venue answers a
+// spot-only account, so that CCXT and the official SDKs work with only
+// their base URL changed. KuCoin verifies the v2 and v3 HMAC headers with
+// the signed passphrase and counts its resource pools (gw-ratelimit-*
+// headers); Coinbase verifies CDP JWTs as the venue accepts them from its
+// SDKs and CCXT (package internal/venueauth) and refuses a nonce a key
+// already used in a token that has not expired. Their default fees are
+// the venues' lowest tiers. Their answers follow the documented examples,
+// which the golden tests in testdata/golden hold them to.
 //
 // For the command line, ListenBinance starts on a given address, Run
 // serves until a context is done, and

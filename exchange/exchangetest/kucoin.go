@@ -136,7 +136,7 @@ func WithKuCoinKeys(keys ...KuCoinKey) KuCoinOption {
 }
 
 // WithKuCoinCommission sets the maker and taker fee rates; the default is
-// zero.
+// KuCoin's base rate, 0.1% for both.
 func WithKuCoinCommission(maker, taker decimal.Decimal) KuCoinOption {
 	return func(c *kucoinConfig) { c.maker, c.taker = maker, taker }
 }
@@ -210,6 +210,7 @@ func NewKuCoin(opts ...KuCoinOption) *KuCoin {
 		symbols:   DefaultKuCoinSymbols(),
 		pools:     DefaultKuCoinPoolLimits(),
 	}
+	c.maker, c.taker = kcDefaultFeeRate, kcDefaultFeeRate
 	for _, o := range opts {
 		o(&c)
 	}
@@ -222,6 +223,7 @@ func NewKuCoin(opts ...KuCoinOption) *KuCoin {
 		rl:    make(map[string]*kcWindow),
 	}
 	k.init("kucoin", c.simConfig, c.symbols)
+	k.mkt.feeInQuote = true // KuCoin charges spot fees in the quote currency
 	for _, key := range c.keys {
 		k.AddKey(key)
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/shopspring/decimal"
@@ -64,6 +65,27 @@ var kcRoutes = map[string]*kcEndpoint{
 	"POST /api/v1/withdrawals":                   {pool: kcPoolManagement, weight: 5, signed: true, perm: kcPermWithdraw, handle: kcWithdraw("address")},
 	"POST /api/v3/withdrawals":                   {pool: kcPoolManagement, weight: 5, signed: true, perm: kcPermWithdraw, handle: kcWithdraw("toAddress")},
 	"POST /api/v2/accounts/inner-transfer":       {pool: kcPoolManagement, weight: 10, signed: true, perm: kcPermTransfer, handle: (*KuCoin).innerTransfer},
+
+	"GET /api/v1/market/allTickers":           {pool: kcPoolPublic, weight: 15, handle: (*KuCoin).allTickers},
+	"GET /api/v1/market/stats":                {pool: kcPoolPublic, weight: 15, handle: (*KuCoin).marketStats},
+	"GET /api/v1/market/orderbook/level2_20":  {pool: kcPoolPublic, weight: 2, handle: kcOrderBook(20)},
+	"GET /api/v1/market/orderbook/level2_100": {pool: kcPoolPublic, weight: 4, handle: kcOrderBook(100)},
+	"GET /api/v3/market/orderbook/level2":     {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: kcOrderBook(wholeBook)},
+	"GET /api/v1/market/candles":              {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).candles},
+	"GET /api/v1/market/histories":            {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).histories},
+	"GET /api/v3/currencies":                  {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).currencies},
+	"GET /api/v3/currencies/{id}":             {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).currency},
+	"GET /api/v1/contracts/active":            {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).contractsActive},
+	"GET /api/ua/v1/account/mode":             {pool: kcPoolManagement, weight: 30, signed: true, perm: kcPermGeneral, handle: (*KuCoin).accountMode},
+	"GET /api/v1/hf/accounts/opened":          {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: (*KuCoin).hfOpened},
+	"GET /api/v3/margin/symbols":              {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: (*KuCoin).marginSymbols},
+	"GET /api/v1/isolated/symbols":            {pool: kcPoolSpot, weight: 20, signed: true, perm: kcPermGeneral, handle: (*KuCoin).isolatedSymbols},
+	"GET /api/v1/trade-fees":                  {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: (*KuCoin).tradeFees},
+	"GET /api/v1/base-fee":                    {pool: kcPoolSpot, weight: 3, signed: true, perm: kcPermGeneral, handle: (*KuCoin).baseFee},
+	"GET /api/v1/hf/orders/done":              {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: (*KuCoin).doneOrders},
+	"GET /api/v2/symbols/{id}":                {pool: kcPoolPublic, weight: 4, handle: (*KuCoin).symbolOne},
+	"GET /api/v1/status":                      {pool: kcPoolPublic, weight: 3, handle: (*KuCoin).status},
+	"GET /api/v1/hf/orders/active/symbols":    {pool: kcPoolSpot, weight: 2, signed: true, perm: kcPermGeneral, handle: (*KuCoin).activeSymbols},
 }
 
 // kcRoute finds the endpoint of a request and its path parameter.
@@ -71,7 +93,7 @@ func kcRoute(method, path string) (*kcEndpoint, string) {
 	if ep := kcRoutes[method+" "+path]; ep != nil {
 		return ep, ""
 	}
-	for _, prefix := range []string{"/api/v1/hf/orders/client-order/", "/api/v1/hf/orders/"} {
+	for _, prefix := range []string{"/api/v1/hf/orders/client-order/", "/api/v1/hf/orders/", "/api/v3/currencies/", "/api/v2/symbols/"} {
 		if rest, ok := strings.CutPrefix(path, prefix); ok && rest != "" && !strings.Contains(rest, "/") {
 			name := "{id}"
 			if ep := kcRoutes[method+" "+prefix+name]; ep != nil {
@@ -172,18 +194,34 @@ func (k *KuCoin) timestamp(*kcCall) (any, *kcError) { return k.now().UnixMilli()
 func (k *KuCoin) symbolList(*kcCall) (any, *kcError) {
 	var out []map[string]any
 	for _, s := range k.mkt.symbolList() {
-		f := s.Filters
-		out = append(out, map[string]any{
-			"symbol": s.Symbol, "name": s.Symbol, "baseCurrency": s.Base, "quoteCurrency": s.Quote,
-			"feeCurrency": s.Quote, "market": s.Quote,
-			"baseMinSize": kcFx(f.MinQty), "quoteMinSize": kcFx(f.MinNotional),
-			"baseMaxSize": kcFx(f.MaxQty), "quoteMaxSize": kcFx(f.MaxNotional),
-			"baseIncrement": kcFx(f.StepSize), "quoteIncrement": kcFx(f.QuoteStep),
-			"priceIncrement": kcFx(f.TickSize), "priceLimitRate": "0.1", "minFunds": kcFx(f.MinNotional),
-			"isMarginEnabled": false, "enableTrading": !s.Halted,
-		})
+		out = append(out, kcSymbolJSON(s))
 	}
 	return out, nil
+}
+
+// symbolOne serves GET /api/v2/symbols/{symbol} (spot-trading/
+// market-data/get-symbol); an unknown symbol is data null.
+func (k *KuCoin) symbolOne(c *kcCall) (any, *kcError) {
+	s, ok := k.mkt.symbol(c.param)
+	if !ok {
+		return nil, nil
+	}
+	return kcSymbolJSON(s), nil
+}
+
+// kcSymbolJSON is a symbol as KuCoin lists it (spot-trading/market-data/
+// get-all-symbols).
+func kcSymbolJSON(s Symbol) map[string]any {
+	f := s.Filters
+	return map[string]any{
+		"symbol": s.Symbol, "name": s.Symbol, "baseCurrency": s.Base, "quoteCurrency": s.Quote,
+		"feeCurrency": s.Quote, "market": s.Quote,
+		"baseMinSize": kcFx(f.MinQty), "quoteMinSize": kcFx(f.MinNotional),
+		"baseMaxSize": kcFx(f.MaxQty), "quoteMaxSize": kcFx(f.MaxNotional),
+		"baseIncrement": kcFx(f.StepSize), "quoteIncrement": kcFx(f.QuoteStep),
+		"priceIncrement": kcFx(f.TickSize), "priceLimitRate": "0.1", "minFunds": kcFx(f.MinNotional),
+		"isMarginEnabled": false, "enableTrading": !s.Halted,
+	}
 }
 
 func (k *KuCoin) level1(c *kcCall) (any, *kcError) {
@@ -203,19 +241,31 @@ func (k *KuCoin) level1(c *kcCall) (any, *kcError) {
 	}, nil
 }
 
+// accounts serves GET /api/v1/accounts (account-info/account-funding/
+// get-account-list-spot). The simulator holds a key's funds in its
+// trading account, which the high-frequency routes trade from: type
+// "trade" and "trade_hf" both list it (with the type asked for), "main",
+// "margin" and the other types are empty, and no type lists the trading
+// account once.
 func (k *KuCoin) accounts(c *kcCall) (any, *kcError) {
 	typ, _ := c.query.Get("type")
 	cur, _ := c.query.Get("currency")
 	out := []map[string]any{}
-	if typ != "" && typ != "trade" {
+	switch typ {
+	case "":
+		typ = "trade"
+	case "trade", "trade_hf":
+	case "main", "margin", "isolated", "margin_v2", "isolated_v2", "contract", "pool", "option":
 		return out, nil
+	default:
+		return nil, kcReject("400100", "type invalid")
 	}
 	for i, b := range k.mkt.balances(c.apiKey) {
 		if cur != "" && b.Asset != cur {
 			continue
 		}
 		out = append(out, map[string]any{
-			"id": fmt.Sprintf("5%023x", i+1), "currency": b.Asset, "type": "trade",
+			"id": fmt.Sprintf("5%023x", i+1), "currency": b.Asset, "type": typ,
 			"balance": kcFx(b.Total()), "available": kcFx(b.Free), "holds": kcFx(b.Locked),
 		})
 	}
@@ -573,13 +623,28 @@ func (k *KuCoin) orderJSON(o *order) map[string]any {
 	}
 	var fee decimal.Decimal
 	feeCur := ""
+	if s, ok := k.mkt.symbol(o.symbol); ok {
+		feeCur = s.Quote
+	}
 	for _, t := range o.fills {
 		fee, feeCur = fee.Add(t.commission), t.commissionAsset
 	}
 	open := o.status.Open()
-	remain := decimal.Zero
-	if open {
-		remain = o.qty.Sub(o.executed)
+	// What is left of the order: remaining while it is open, cancelled
+	// once it closed without filling it all.
+	left, leftFunds := decimal.Zero, decimal.Zero
+	if o.qty.Sign() > 0 {
+		left = o.qty.Sub(o.executed)
+	}
+	if o.quoteQty.Sign() > 0 {
+		leftFunds = decimal.Max(o.quoteQty.Sub(o.executedQuo).Sub(fee), decimal.Zero)
+	}
+	remain, remainFunds, cancelled, cancelledFunds := left, leftFunds, decimal.Zero, decimal.Zero
+	if !open {
+		remain, remainFunds = decimal.Zero, decimal.Zero
+		if o.status != exchange.StatusFilled {
+			cancelled, cancelledFunds = left, leftFunds
+		}
 	}
 	return map[string]any{
 		"id": kcOrderID(o.id), "clientOid": o.clientID, "symbol": o.symbol, "opType": "DEAL",
@@ -589,7 +654,8 @@ func (k *KuCoin) orderJSON(o *order) map[string]any {
 		"visibleSize": "0", "cancelAfter": 0, "channel": "API", "remark": meta.remark, "tags": "",
 		"cancelExist": o.status == exchange.StatusCanceled, "createdAt": o.created.UnixMilli(),
 		"lastUpdatedAt": o.updated.UnixMilli(), "tradeType": "TRADE", "inOrderBook": open,
-		"remainSize": kcFx(remain), "active": open,
+		"remainSize": kcFx(remain), "remainFunds": kcFx(remainFunds), "cancelledSize": kcFx(cancelled),
+		"cancelledFunds": kcFx(cancelledFunds), "tax": "0", "active": open,
 	}
 }
 
@@ -605,13 +671,26 @@ func (k *KuCoin) activeOrders(c *kcCall) (any, *kcError) {
 	return out, nil
 }
 
+// fills serves GET /api/v1/hf/fills (spot-trading/orders/
+// get-trade-history): the account's trades on symbol, newest first, as
+// kcPageQuery reads the filters.
 func (k *KuCoin) fills(c *kcCall) (any, *kcError) {
-	sym, _ := c.query.Get("symbol")
-	if sym == "" {
-		return nil, kcReject("400100", "symbol is required")
+	pq, aerr := kcPageQuery(c)
+	if aerr != nil {
+		return nil, aerr
 	}
+	if v, _ := c.query.Get("orderId"); v != "" {
+		id, ok := kcParseOrderID(v)
+		if !ok {
+			return map[string]any{"items": []any{}, "lastId": 0}, nil
+		}
+		pq.orderID = id
+	}
+	all := k.mkt.trades(c.apiKey, pq.symbol)
 	items := []map[string]any{}
-	for _, t := range k.mkt.trades(c.apiKey, sym) {
+	var last int64
+	for i := len(all) - 1; i >= 0 && len(items) < pq.limit; i-- {
+		t := all[i]
 		side, liq := "buy", "taker"
 		if t.side == exchange.Sell {
 			side = "sell"
@@ -619,13 +698,24 @@ func (k *KuCoin) fills(c *kcCall) (any, *kcError) {
 		if t.maker {
 			liq = "maker"
 		}
+		typ := k.orderType(c.apiKey, t.symbol, t.orderID)
+		if !pq.admits(t.id, t.time, side, typ) || (pq.orderID > 0 && t.orderID != pq.orderID) {
+			continue
+		}
+		rate := k.mkt.takerFee
+		if t.maker {
+			rate = k.mkt.makerFee
+		}
 		items = append(items, map[string]any{
-			"id": t.id, "orderId": kcOrderID(t.orderID), "tradeId": t.id, "symbol": t.symbol, "side": side,
-			"liquidity": liq, "price": kcFx(t.price), "size": kcFx(t.qty), "funds": kcFx(t.quoteQty),
-			"fee": kcFx(t.commission), "feeCurrency": t.commissionAsset, "type": "limit", "createdAt": t.time.UnixMilli(),
+			"id": t.id, "orderId": kcOrderID(t.orderID), "counterOrderId": kcOrderID(1<<41 + t.id), "tradeId": t.id,
+			"symbol": t.symbol, "side": side, "liquidity": liq, "type": typ,
+			"forceTaker": false, "price": kcFx(t.price), "size": kcFx(t.qty), "funds": kcFx(t.quoteQty),
+			"fee": kcFx(t.commission), "feeRate": kcFx(rate), "feeCurrency": t.commissionAsset, "stop": "",
+			"tradeType": "TRADE", "taxRate": "0", "tax": "0", "createdAt": t.time.UnixMilli(),
 		})
+		last = t.id
 	}
-	return map[string]any{"items": items, "lastId": 0}, nil
+	return map[string]any{"items": items, "lastId": last}, nil
 }
 
 func kcWithdraw(addressField string) func(k *KuCoin, c *kcCall) (any, *kcError) {
@@ -669,4 +759,102 @@ func (k *KuCoin) innerTransfer(c *kcCall) (any, *kcError) {
 		return nil, kcMarketError(err)
 	}
 	return map[string]any{"orderId": w.ID}, nil
+}
+
+// orderType returns "limit" or "market" for an account's order.
+func (k *KuCoin) orderType(account, symbol string, id int64) string {
+	o, err := k.mkt.get(account, orderRef{symbol: symbol, id: id})
+	if err == nil && o.typ == exchange.Market {
+		return "market"
+	}
+	return "limit"
+}
+
+// doneOrders serves GET /api/v1/hf/orders/done (spot-trading/orders/
+// get-closed-orders): the account's closed orders on symbol, newest
+// first, as kcPageQuery reads the filters.
+func (k *KuCoin) doneOrders(c *kcCall) (any, *kcError) {
+	pq, aerr := kcPageQuery(c)
+	if aerr != nil {
+		return nil, aerr
+	}
+	all := k.mkt.cbOrders(c.apiKey)
+	items := []map[string]any{}
+	var last int64
+	for i := len(all) - 1; i >= 0 && len(items) < pq.limit; i-- {
+		o := all[i]
+		if o.symbol != pq.symbol || o.status.Open() {
+			continue
+		}
+		j := k.orderJSON(&o)
+		if !pq.admits(o.id, o.updated, j["side"].(string), j["type"].(string)) {
+			continue
+		}
+		items = append(items, j)
+		last = o.id
+	}
+	return map[string]any{"lastId": last, "items": items}, nil
+}
+
+// kcPage is the filter of the HF history lists: symbol (required), side
+// (buy, sell), type (limit, market), startAt and endAt (Unix ms,
+// inclusive), lastId (only entries older than it: the previous page's
+// lastId) and limit (1 to 100, default 20).
+type kcPage struct {
+	symbol, side, typ string
+	start, end        time.Time
+	before            int64
+	limit             int
+	orderID           int64
+}
+
+// kcPageQuery reads and checks a kcPage.
+func kcPageQuery(c *kcCall) (kcPage, *kcError) {
+	var p kcPage
+	p.symbol, _ = c.query.Get("symbol")
+	if p.symbol == "" {
+		return p, kcReject("400100", "symbol is required")
+	}
+	p.side, _ = c.query.Get("side")
+	p.typ, _ = c.query.Get("type")
+	if (p.side != "" && p.side != "buy" && p.side != "sell") || (p.typ != "" && p.typ != "limit" && p.typ != "market") {
+		return p, kcReject("400100", "side or type invalid")
+	}
+	// num reads an integer parameter in [min, max] into *dst, leaving
+	// *dst as it is when the parameter is absent.
+	num := func(key string, min, max int64, dst *int64) *kcError {
+		v, _ := c.query.Get(key)
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < min || n > max {
+			return kcReject("400100", key+" invalid")
+		}
+		*dst = n
+		return nil
+	}
+	limit, start, end := int64(20), int64(-1), int64(-1)
+	for _, e := range []*kcError{
+		num("limit", 1, 100, &limit), num("lastId", 0, 1<<62, &p.before),
+		num("startAt", 0, 1<<50, &start), num("endAt", 0, 1<<50, &end),
+	} {
+		if e != nil {
+			return p, e
+		}
+	}
+	p.limit = int(limit)
+	if start >= 0 {
+		p.start = time.UnixMilli(start)
+	}
+	if end >= 0 {
+		p.end = time.UnixMilli(end)
+	}
+	return p, nil
+}
+
+// admits reports whether an entry passes the filter.
+func (p kcPage) admits(id int64, at time.Time, side, typ string) bool {
+	return (p.before == 0 || id < p.before) && (p.side == "" || side == p.side) && (p.typ == "" || typ == p.typ) &&
+		(p.start.IsZero() || !at.Before(p.start)) && (p.end.IsZero() || !at.After(p.end))
 }

@@ -150,13 +150,18 @@ type Withdrawal struct {
 // crosses them, trades and withdrawals. It knows nothing of HTTP, signing or
 // rate limits. All methods are safe for concurrent use.
 type market struct {
-	mu          sync.Mutex
-	now         func() time.Time
-	symbols     map[string]*Symbol
-	accounts    map[string]*account
-	funding     []exchange.Balance
-	makerFee    decimal.Decimal
-	takerFee    decimal.Decimal
+	mu       sync.Mutex
+	now      func() time.Time
+	symbols  map[string]*Symbol
+	accounts map[string]*account
+	funding  []exchange.Balance
+	makerFee decimal.Decimal
+	takerFee decimal.Decimal
+	// feeInQuote charges every fee in the quote asset (KuCoin, Coinbase):
+	// a buy holds its fee at the higher rate beside its cost, and a market
+	// buy by quote amount spends that amount fees included. Otherwise a
+	// buy pays its fee in the base asset it receives (Binance).
+	feeInQuote  bool
 	nextOrder   int64
 	nextTrade   int64
 	withdrawals []Withdrawal
@@ -388,7 +393,12 @@ func (m *market) place(r placeRequest) (order, error) {
 	// What the order can take from the book now.
 	var takes []level
 	if r.typ != exchange.LimitMaker {
-		takes = m.match(s, r)
+		mr := r
+		if m.feeInQuote && r.side == exchange.Buy && !r.quoteQty.IsZero() {
+			// The quote amount pays for the fee too.
+			mr.quoteQty = r.quoteQty.Div(decimal.NewFromInt(1).Add(m.takerFee)).Truncate(12)
+		}
+		takes = m.match(s, mr)
 	}
 	var takeQty, takeQuote decimal.Decimal
 	for _, l := range takes {
@@ -419,6 +429,9 @@ func (m *market) place(r placeRequest) (order, error) {
 	}
 	if r.side == exchange.Sell && r.typ == exchange.Market && !r.qty.IsZero() {
 		need = r.qty
+	}
+	if m.feeInQuote && r.side == exchange.Buy && r.quoteQty.IsZero() {
+		need = need.Mul(decimal.NewFromInt(1).Add(decimal.Max(m.makerFee, m.takerFee)))
 	}
 	b := a.bal(spend)
 	if b.free.LessThan(need) {
@@ -521,12 +534,18 @@ func (m *market) fill(a *account, s *Symbol, o *order, price, qty decimal.Decima
 	}
 	m.nextTrade++
 	base, q := a.bal(s.Base), a.bal(s.Quote)
-	if o.side == exchange.Buy {
+	switch {
+	case o.side == exchange.Buy && m.feeInQuote:
+		t.commission, t.commissionAsset = quote.Mul(fee), s.Quote
+		q.locked = q.locked.Sub(quote.Add(t.commission))
+		o.locked = o.locked.Sub(quote.Add(t.commission))
+		base.free = base.free.Add(qty)
+	case o.side == exchange.Buy:
 		t.commission, t.commissionAsset = qty.Mul(fee), s.Base
 		q.locked = q.locked.Sub(quote)
 		o.locked = o.locked.Sub(quote)
 		base.free = base.free.Add(qty.Sub(t.commission))
-	} else {
+	default:
 		t.commission, t.commissionAsset = quote.Mul(fee), s.Quote
 		base.locked = base.locked.Sub(qty)
 		o.locked = o.locked.Sub(qty)

@@ -95,7 +95,8 @@ func TestSimFlow(t *testing.T) {
 		t.Fatalf("commits %+v", commits)
 	}
 	bals, err := e.c.Balances(ctx)
-	if err != nil || !balance(bals, "USDT").Locked.Equal(d("490")) {
+	// The hold is the cost and the fee (0.1%).
+	if err != nil || !balance(bals, "USDT").Locked.Equal(d("490.49")) {
 		t.Fatalf("balances %v, %v", bals, err)
 	}
 	open, err := e.c.OpenOrders(ctx, "BTC-USDT")

@@ -3,23 +3,14 @@
 // Environment: SIM_URL, API_KEY, API_SECRET (HMAC secret or PEM Ed25519
 // private key), WRONG_SECRET, SYMBOL (e.g. BTC/USDT).
 import ccxt from 'ccxt';
-import { env, step, emit } from './lib.mjs';
+import { env, step, emit, retarget } from './lib.mjs';
 
 const base = env('SIM_URL');
-
-function retarget(ex) {
-  for (const [k, v] of Object.entries(ex.urls.api)) {
-    if (typeof v === 'string') {
-      ex.urls.api[k] = v.replace(/^https?:\/\/[^/]+/, base);
-    }
-  }
-  return ex;
-}
 
 // Record every request CCXT sends: method and path, never the query.
 const calls = [];
 function client(secret) {
-  const ex = retarget(new ccxt.binance({ apiKey: env('API_KEY'), secret }));
+  const ex = retarget(new ccxt.binance({ apiKey: env('API_KEY'), secret }), base);
   const fetch = ex.fetch.bind(ex);
   ex.fetch = async (url, method, headers, body) => {
     const u = new URL(url);

@@ -36,3 +36,30 @@ export async function step(name, fn, data = (x) => x) {
     return undefined;
   }
 }
+
+// retarget points every entry of a CCXT exchange's urls.api at base,
+// keeping each entry's path: the only option the conformance scripts set.
+export function retarget(ex, base) {
+  for (const [k, v] of Object.entries(ex.urls.api)) {
+    if (typeof v === 'string') {
+      ex.urls.api[k] = v.replace(/^https?:\/\/[^/]+/, base);
+    }
+  }
+  return ex;
+}
+
+// orderSummary is what the scripts print of a CCXT order.
+export function orderSummary(o) {
+  return {
+    id: o.id, status: o.status, type: o.type, side: o.side, price: o.price, amount: o.amount,
+    filled: o.filled, cost: o.cost, fee: o.fee ?? null,
+  };
+}
+
+// myTradeSummary is what the scripts print of one of my trades.
+export function myTradeSummary(t) {
+  return {
+    order: t.order, side: t.side, price: t.price, amount: t.amount, cost: t.cost, fee: t.fee,
+    takerOrMaker: t.takerOrMaker,
+  };
+}
