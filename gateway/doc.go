@@ -30,6 +30,7 @@
 // All clients of one venue credential share its venue client, and so its
 // rate guard: bots on one account no longer draw 429s from each other.
 //
-// The Admin API (ServeAdmin) runs on a Unix socket whose peer is checked
-// (SO_PEERCRED): kill switch, policy reload, clients, status.
+// The admin API (AdminHandler, on ListenAdmin's Unix socket, whose peer is checked
+// with SO_PEERCRED) trips and resets the kill switch, reloads the policy,
+// adds, lists and removes clients and reports status.
 package gateway

@@ -201,7 +201,8 @@ func run(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// runBot is a small go-binance bot: it reads its account, rests a limit
+// runBot is a small go-binance bot: it reads its account, the market
+// (exchange info, order book, 24 h ticker, book ticker), rests a limit
 // order below the market, lists and cancels it, buys 50 USDT of BTC, lists
 // its trades and opens its user data stream's listen key.
 func runBot(ctx context.Context, w io.Writer, c *binance.Client) error {
@@ -211,6 +212,19 @@ func runBot(ctx context.Context, w io.Writer, c *binance.Client) error {
 		return err
 	}
 	fmt.Fprintf(w, "bot: account read, can trade: %v\n", acct.CanTrade)
+	info, err := c.NewExchangeInfoService().Symbol(sym).Do(ctx)
+	if err != nil {
+		return err
+	}
+	depth, err := c.NewDepthService().Symbol(sym).Limit(5).Do(ctx)
+	if err != nil {
+		return err
+	}
+	stats, err := c.NewListPriceChangeStatsService().Symbol(sym).Do(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "bot: %s listed, %d bids on the book, last price %s\n", info.Symbols[0].Symbol, len(depth.Bids), stats[0].LastPrice)
 	book, err := c.NewListBookTickersService().Symbol(sym).Do(ctx)
 	if err != nil {
 		return err
