@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -152,5 +153,35 @@ func TestBinanceListenKey(t *testing.T) {
 	st, body = e.send(e.srv[Binance].URL, e.venueKey, "POST", "/api/v3/userDataStream", "")
 	if code, _ := binanceErr(t, body); st != http.StatusUnauthorized || code != -2015 {
 		t.Fatalf("venue key at the gateway: %d %s", st, body)
+	}
+}
+
+// TestRegistryChangedByAnotherProcess: a client removed from the registry
+// file by another process (keyfence gateway client remove --keystore) is
+// refused from the next request; an altered registry refuses every client.
+func TestRegistryChangedByAnotherProcess(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	bot := e.issue("bot", Binance, "binance-main")
+	other := e.issue("other", Binance, "binance-main")
+	if st, b := e.binanceCall(bot.APIKey, bot.Secret, "GET", "/api/v3/account", nil); st != 200 {
+		t.Fatalf("before: %d %s", st, b)
+	}
+	// Another process opens the same registry and removes the client.
+	c2, err := OpenClients(context.Background(), e.clients.Path(), e.keys, RegistryKeyName)
+	must(t, err)
+	must(t, c2.Remove("bot"))
+	if st, b := e.binanceCall(bot.APIKey, bot.Secret, "GET", "/api/v3/account", nil); st != http.StatusUnauthorized {
+		t.Fatalf("removed by another process: %d %s", st, b)
+	}
+	if st, b := e.binanceCall(other.APIKey, other.Secret, "GET", "/api/v3/account", nil); st != 200 {
+		t.Fatalf("the other client: %d %s", st, b)
+	}
+	// A registry edited by hand (another credential for the client) is
+	// refused as a whole.
+	data, err := os.ReadFile(e.clients.Path())
+	must(t, err)
+	must(t, os.WriteFile(e.clients.Path(), []byte(strings.Replace(string(data), `"credential": "binance-main"`, `"credential": "binance-wide"`, 1)), 0o600))
+	if st, b := e.binanceCall(other.APIKey, other.Secret, "GET", "/api/v3/account", nil); st != http.StatusUnauthorized {
+		t.Fatalf("altered registry: %d %s", st, b)
 	}
 }

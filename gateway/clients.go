@@ -257,6 +257,15 @@ type Clients struct {
 type fileStamp struct {
 	size    int64
 	modTime int64
+	info    os.FileInfo // for os.SameFile: a file replaced by a rename is another file
+}
+
+func stampOf(st os.FileInfo) fileStamp {
+	return fileStamp{size: st.Size(), modTime: st.ModTime().UnixNano(), info: st}
+}
+
+func (s fileStamp) same(st os.FileInfo) bool {
+	return s.info != nil && os.SameFile(s.info, st) && st.Size() == s.size && st.ModTime().UnixNano() == s.modTime
 }
 
 // OpenClients opens the registry at path (an absent file is an empty
@@ -339,16 +348,28 @@ func (c *Clients) Remove(name string) error {
 }
 
 // Reload re-reads the registry when its file changed since it was last
-// read or written (clients added or removed by another process).
+// read or written (clients added or removed by another process). A
+// registry that cannot be read or was altered empties the registry and
+// returns the error: no client passes until it is restored.
 func (c *Clients) Reload() error {
 	st, err := os.Stat(c.path)
 	c.mu.RLock()
-	same := err == nil && st.Size() == c.stamp.size && st.ModTime().UnixNano() == c.stamp.modTime
+	same := err == nil && c.stamp.same(st)
+	if errors.Is(err, fs.ErrNotExist) && c.stamp.info == nil && c.stamp.size == 0 {
+		same = true // still no file
+	}
 	c.mu.RUnlock()
 	if same {
 		return nil
 	}
-	return c.load()
+	if err := c.load(); err != nil {
+		c.mu.Lock()
+		c.install(map[string]*Client{})
+		c.stamp = fileStamp{size: -1}
+		c.mu.Unlock()
+		return err
+	}
+	return nil
 }
 
 func maps2(m map[string]*Client) map[string]*Client {
@@ -488,7 +509,7 @@ func (c *Clients) load() error {
 	}
 	c.mu.Lock()
 	c.install(byName)
-	c.stamp = fileStamp{size: st.Size(), modTime: st.ModTime().UnixNano()}
+	c.stamp = stampOf(st)
 	c.mu.Unlock()
 	return nil
 }
@@ -516,7 +537,7 @@ func (c *Clients) write(byName map[string]*Client) error {
 		return fmt.Errorf("%w: writing %s: %w", ErrRegistry, c.path, err)
 	}
 	if st, err := os.Stat(c.path); err == nil {
-		c.stamp = fileStamp{size: st.Size(), modTime: st.ModTime().UnixNano()}
+		c.stamp = stampOf(st)
 	}
 	return nil
 }

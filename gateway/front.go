@@ -151,14 +151,14 @@ func (f *front) anyConn(ctx context.Context) (venueClient, string, error) {
 	return nil, "", fmt.Errorf("gateway: no client is registered for %s; add one (keyfence gateway client add)", f.venue)
 }
 
-// lookup finds the client of an API key, re-reading the registry once
-// when the key is unknown (a client added by another process).
+// lookup finds the client of an API key. The registry file is checked for
+// changes first (a stat), so that a client added or removed by another
+// process (keyfence gateway client add|remove --keystore) counts from the
+// next request. A registry that became unreadable refuses every client
+// (fail closed).
 func (f *front) lookup(apiKey string) (*Client, bool) {
-	if cl, ok := f.g.cfg.Clients.Lookup(f.venue, apiKey); ok {
-		return cl, true
-	}
 	if err := f.g.cfg.Clients.Reload(); err != nil {
-		f.g.logger.Warn("gateway: re-reading the client registry failed", slog.String("error", err.Error()))
+		f.g.logger.Error("gateway: the client registry cannot be read; refusing its clients", slog.String("error", err.Error()))
 		return nil, false
 	}
 	return f.g.cfg.Clients.Lookup(f.venue, apiKey)

@@ -385,7 +385,7 @@ func gatewayClientCmd(ctx context.Context, args []string, e *env) error {
 		if err := clients.Remove(*name); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "removed client %s (a running gateway refuses it from its next lookup; use --admin to revoke at once)\n", *name)
+		fmt.Fprintf(e.stdout, "removed client %s (a running gateway refuses it from its next request)\n", *name)
 		return nil
 	case "list":
 		return printJSON(e.stdout, clients.List())
