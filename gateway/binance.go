@@ -35,12 +35,22 @@ func init() {
 	}
 }
 
+// binanceConnect connects a venue credential. Every credential shares the
+// first one's rate guard: the request weight is the gateway address's, and
+// the order counts, kept per account by Binance, are held together (never
+// more than any one account may send).
 func binanceConnect(ctx context.Context, f *front, credential string) (venueClient, error) {
 	risks, _ := f.g.Guard().AcceptKeyRisks(credential)
-	return binance.New(ctx, binance.Config{
+	rate, _ := f.shared.(exchange.RateLimiter)
+	c, err := binance.New(ctx, binance.Config{
 		BaseURL: f.base, Credential: credential, Signer: f.g.cfg.Signer, Guard: &f.g.guard, Audit: f.g.cfg.Audit,
 		HTTPClient: f.g.cfg.HTTPClient, Logger: f.g.logger, KeyRisks: risks, Prices: f.prices.(*binance.PriceFeed),
+		Rate: rate,
 	})
+	if err == nil && f.shared == nil {
+		f.shared = c.RateLimiter()
+	}
+	return c, err
 }
 
 // binanceAnswer is an answer in Binance's error shape.

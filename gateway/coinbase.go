@@ -22,12 +22,19 @@ func init() {
 		prices: func(string, *http.Client) exchange.PriceSource {
 			return coinbase.NewPriceFeed(coinbase.PriceFeedConfig{})
 		},
+		// Every credential shares the first one's rate guard.
 		connect: func(ctx context.Context, f *front, credential string) (venueClient, error) {
 			risks, _ := f.g.Guard().AcceptKeyRisks(credential)
-			return coinbase.New(ctx, coinbase.Config{
+			rate, _ := f.shared.(exchange.RateLimiter)
+			c, err := coinbase.New(ctx, coinbase.Config{
 				BaseURL: f.base, Credential: credential, Signer: f.g.cfg.Signer, Guard: &f.g.guard, Audit: f.g.cfg.Audit,
 				HTTPClient: f.g.cfg.HTTPClient, Logger: f.g.logger, KeyRisks: risks, Prices: f.prices.(*coinbase.PriceFeed),
+				Rate: rate,
 			})
+			if err == nil && f.shared == nil {
+				f.shared = c.RateLimiter()
+			}
+			return c, err
 		},
 		verify: coinbaseVerify,
 		public: func(r *http.Request, body []byte, req *exchange.Request) *answer {

@@ -100,6 +100,12 @@ type front struct {
 
 	mu    sync.Mutex
 	conns map[string]*conn // by venue credential
+
+	// connectMu serialises connections, so that the first venue client's
+	// rate limiter (shared) is the one every later client shares: all
+	// clients reach the venue from this gateway's address.
+	connectMu sync.Mutex
+	shared    any
 }
 
 // conn is the venue client of one credential, connected once.
@@ -119,7 +125,11 @@ func (f *front) conn(ctx context.Context, credential string) (venueClient, error
 		f.conns[credential] = c
 	}
 	f.mu.Unlock()
-	c.once.Do(func() { c.c, c.err = f.v.connect(ctx, f, credential) })
+	c.once.Do(func() {
+		f.connectMu.Lock()
+		defer f.connectMu.Unlock()
+		c.c, c.err = f.v.connect(ctx, f, credential)
+	})
 	if c.err != nil {
 		f.mu.Lock()
 		if f.conns[credential] == c {

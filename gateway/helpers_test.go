@@ -49,6 +49,16 @@ credentials:
     symbols:
       BTCUSDT: {}
       ETHUSDT: {}
+  binance-second:
+    venue: binance
+    allow: [read, trade, cancel]
+    order_types: [LIMIT, MARKET]
+    max_open_orders: 20
+    price_band: "5%"
+    quotes:
+      USDT: {max_order_notional: "1000", max_daily_notional: "5000"}
+    symbols:
+      BTCUSDT: {}
   kucoin-main:
     venue: kucoin
     allow: [read, trade, cancel]
@@ -114,6 +124,10 @@ func newEnv(t testing.TB, o envOpts) *env {
 	e.keys = signer.NewMemory()
 	t.Cleanup(func() { _ = e.keys.Close() })
 	must(t, e.keys.Import(signer.KeyInfo{Name: "binance-main", Venue: "binance", APIKey: e.venueKey, Type: signer.KeyHMAC}, []byte(canary), nil))
+	// A second account on the same venue, reached from the same address.
+	e.binance.AddKey(exchangetest.BinanceKey{APIKey: "venue-binance-second", HMACSecret: []byte(canary + "-2"),
+		Permissions: exchange.Permissions{Read: true, Trade: true, IPRestricted: true}})
+	must(t, e.keys.Import(signer.KeyInfo{Name: "binance-second", Venue: "binance", APIKey: "venue-binance-second", Type: signer.KeyHMAC}, []byte(canary+"-2"), nil))
 	must(t, e.keys.Import(signer.KeyInfo{Name: RegistryKeyName, Venue: "gateway", APIKey: "registry", Type: signer.KeyHMAC}, []byte("registry-key-0123456789abcdef0123"), nil))
 	e.kucoin = exchangetest.NewKuCoin()
 	t.Cleanup(e.kucoin.Close)

@@ -21,12 +21,20 @@ func init() {
 		prices: func(base string, hc *http.Client) exchange.PriceSource {
 			return kucoin.NewPriceFeed(kucoin.PriceFeedConfig{BaseURL: base, HTTPClient: hc})
 		},
+		// Every credential shares the first one's pools (the public pool
+		// is the gateway address's; the others are held together).
 		connect: func(ctx context.Context, f *front, credential string) (venueClient, error) {
 			risks, _ := f.g.Guard().AcceptKeyRisks(credential)
-			return kucoin.New(ctx, kucoin.Config{
+			rate, _ := f.shared.(kucoin.Limiter)
+			c, err := kucoin.New(ctx, kucoin.Config{
 				BaseURL: f.base, Credential: credential, Signer: f.g.cfg.Signer, Guard: &f.g.guard, Audit: f.g.cfg.Audit,
 				HTTPClient: f.g.cfg.HTTPClient, Logger: f.g.logger, KeyRisks: risks, Prices: f.prices.(*kucoin.PriceFeed),
+				Rate: rate,
 			})
+			if err == nil && f.shared == nil {
+				f.shared = c.RateLimiter()
+			}
+			return c, err
 		},
 		verify: kucoinVerify,
 		public: func(r *http.Request, body []byte, req *exchange.Request) *answer {

@@ -18,6 +18,17 @@ import (
 // gateway's rate guard for the account spaces them, and the venue answers
 // no 429 and no 418.
 func TestTwoBotsShareTheRateGuard(t *testing.T) {
+	testTwoBots(t, "binance-main", "binance-main")
+}
+
+// TestTwoAccountsShareTheAddressWeight is the same with the bots on two
+// venue accounts: Binance counts request weight per address, which the two
+// accounts' clients at the gateway share.
+func TestTwoAccountsShareTheAddressWeight(t *testing.T) {
+	testTwoBots(t, "binance-main", "binance-second")
+}
+
+func testTwoBots(t *testing.T, credA, credB string) {
 	if testing.Short() {
 		t.Skip("runs for about ten seconds")
 	}
@@ -31,7 +42,7 @@ func TestTwoBotsShareTheRateGuard(t *testing.T) {
 		exchangetest.BinanceRateLimit{Type: exchangetest.BinanceRequestWeight, Interval: time.Second, Limit: limit},
 		exchangetest.BinanceRateLimit{Type: exchangetest.BinanceOrders, Interval: 10 * time.Second, Limit: 100},
 	)}})
-	bots := []Issued{e.issue("bot-a", Binance, "binance-main"), e.issue("bot-b", Binance, "binance-main")}
+	bots := []Issued{e.issue("bot-a", Binance, credA), e.issue("bot-b", Binance, credB)}
 	var ok, refused atomic.Int64
 	jobs := make(chan Issued, requests)
 	for i := range requests {
