@@ -71,13 +71,63 @@ type Reservation interface {
 }
 
 // Outcome is what the venue made of an accepted request.
+//
+// A venue client that reads the answer order by order sets Orders: every
+// order the answer does not state closed with a known fill (it rests, or
+// the answer says nothing of its status and fills) is listed there and
+// holds its whole reservation until it is seen closed; FilledQuote is
+// then what the other orders, closed already, filled. Otherwise OrderIDs,
+// Open and FilledQuote describe the request as a whole.
 type Outcome struct {
+	// Orders are the orders still open or of unknown outcome.
+	Orders []OrderRef
 	// OrderIDs are the venue's ids of the orders created.
 	OrderIDs []string
 	// Open reports whether an order rests on the book.
 	Open bool
 	// FilledQuote is the quote amount filled at once.
 	FilledQuote decimal.Decimal
+}
+
+// OrderRef names an order the guard holds open or of unknown outcome, with
+// what a look-up at the venue needs.
+type OrderRef struct {
+	ID       string // the venue's order id; "" while the venue has not said it
+	ClientID string // the client order id
+	Symbol   string
+	// Unknown: the venue has not stated the order's status and fills.
+	Unknown bool
+}
+
+// TrackedOrder is an order the guard holds open or of unknown outcome
+// (OrderLedger).
+type TrackedOrder struct {
+	OrderRef
+	// At is when its budget was reserved.
+	At time.Time
+	// Pending: reserved, but no answer was ever settled (the process may
+	// have stopped while the request was in flight).
+	Pending bool
+}
+
+// OrderUpdate is what a look-up at the venue found of a tracked order.
+type OrderUpdate struct {
+	ID       string // the venue id: finds the order, or becomes its id
+	ClientID string // finds the order when ID does not
+	Symbol   string // when set, only orders of this symbol (ids may repeat across symbols)
+	// Closed: closed (filled, cancelled, expired, rejected) or never
+	// placed; FilledQuote is its whole quote fill.
+	Closed      bool
+	FilledQuote decimal.Decimal
+}
+
+// OrderLedger is implemented by guards that remember, per credential, the
+// orders they hold open or of unknown outcome (package limits' Guard):
+// reconciliation lists them, looks each up at the venue and reports what
+// it found.
+type OrderLedger interface {
+	TrackedOrders(ctx context.Context, credential string) ([]TrackedOrder, error)
+	UpdateOrder(ctx context.Context, credential string, u OrderUpdate) error
 }
 
 // RateLimiter is a client-side rate guard for one venue account.
@@ -125,10 +175,60 @@ type Auditor interface {
 
 // Authorized is a request that passed the guard, was recorded and was
 // signed.
+//
+// Whatever keyfence signs counts against the caps, whatever the caller
+// does with the signature. So the Reservation of a request that creates
+// orders is settled only by the venue's word: Commit what the venue's
+// answer states; Release with the venue's refusal (a cause wrapping an
+// *APIError that is not ErrOutcomeUnknown). Any other Release (nil, a
+// local error, a lost answer) commits the orders as of unknown outcome:
+// they hold their whole budget and their open-order slots until a look-up
+// or reconciliation sees them closed at the venue, or never placed once
+// the signature has expired. A reservation dropped without Commit or
+// Release keeps its budget too: a store that keeps tickets (FileStore,
+// and MemoryStore for requests of several orders) lists its orders for
+// reconciliation; a single order's fast reservation on a MemoryStore is
+// held until the process ends. Only a venue client's connection, which knows when a
+// request never left the process, releases a signed request's budget
+// outright.
 type Authorized struct {
 	Wire        *Wire
 	Intent      Intent
 	Reservation Reservation // settle it from the venue's answer
+}
+
+// heldReservation is the Reservation an Authorizer hands out (see
+// Authorized).
+type heldReservation struct {
+	res Reservation
+	in  *Intent
+}
+
+func (h *heldReservation) Commit(ctx context.Context, out Outcome) error {
+	return h.res.Commit(ctx, out)
+}
+
+func (h *heldReservation) Release(ctx context.Context, cause error) error {
+	if h.in.creates() && !venueRefused(cause) {
+		return h.res.Commit(ctx, h.in.unknownOutcome())
+	}
+	return h.res.Release(ctx, cause)
+}
+
+// venueRefused reports whether err is the venue's refusal of a request,
+// which proves the request created nothing.
+func venueRefused(err error) bool {
+	var api *APIError
+	return errors.As(err, &api) && !errors.Is(err, ErrOutcomeUnknown)
+}
+
+// releaseUnsent releases a's budget outright: the request never left the
+// process (a connection that could not be made). Conn only.
+func (a *Authorized) releaseUnsent(ctx context.Context, cause error) error {
+	if h, ok := a.Reservation.(*heldReservation); ok {
+		return h.res.Release(ctx, cause)
+	}
+	return a.Reservation.Release(ctx, cause)
 }
 
 // Authorizer checks, records and signs requests. See the package doc for the
@@ -278,7 +378,8 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		_, derr := deny("sign", err)
 		return nil, derr
 	}
-	st.out.Wire, st.out.Reservation = wire, res
+	st.held = heldReservation{res: res, in: &st.out.Intent}
+	st.out.Wire, st.out.Reservation = wire, &st.held
 	return &st.out, nil
 }
 
@@ -286,6 +387,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 // order's intent and wire request.
 type authorization struct {
 	out    Authorized
+	held   heldReservation // out.Reservation
 	wire   Wire
 	orders [1]Order       // out.Intent.Orders
 	header [1]HeaderField // wire.Header (the API key)

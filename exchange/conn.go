@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyfence/keyfence/signer"
@@ -57,6 +58,12 @@ type ConnConfig struct {
 	// Closed reports to the guard the orders an accepted request that
 	// created nothing closed (a cancel), after its release. Optional.
 	Closed func(ctx context.Context, a *Authorized, payload []byte)
+	// ClientIDs gives every order a request of an order-creating route
+	// creates a client order id where it has none, on the connection's
+	// copy of a request sent through Do or Authorize, before it is
+	// authorized. Without it (or where the venue takes none) the
+	// Authorizer refuses such orders (ErrClientID).
+	ClientIDs func(req *Request) error
 
 	// SignedName is what the venue calls a signed request in the error
 	// refusing one on the public path; "signed" if empty.
@@ -84,6 +91,12 @@ type Conn struct {
 	logger *slog.Logger
 	settle Settler
 	clock  ClockOffset
+
+	// The client order ids the credential's allow records signed, for
+	// reconciliation.
+	index     *signedIndex
+	indexOnce sync.Once
+	indexErr  error
 }
 
 // NewConn returns a Conn. It sends nothing.
@@ -105,6 +118,10 @@ func NewConn(cfg ConnConfig) (*Conn, error) {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	c.settle = Settler{Venue: cfg.Venue, Credential: cfg.Credential, Guard: cfg.Guard, Logger: c.logger}
+	c.index = &signedIndex{cids: map[string]signedOrder{}}
+	if cfg.Audit != nil {
+		c.cfg.Audit = &indexingAuditor{inner: cfg.Audit, conn: c}
+	}
 	return c, nil
 }
 
@@ -162,10 +179,17 @@ func (c *Conn) Own(req *Request) (*Request, error) {
 }
 
 // Authorize runs a copy of req for the connection's credential through
-// its Authorizer and returns it signed, without sending it.
+// its Authorizer and returns it signed, without sending it. Orders without
+// a client order id get one first (ConnConfig.ClientIDs). The returned
+// reservation counts whatever is done with the signature (see
+// Authorized): Release commits its orders as of unknown outcome, for
+// reconciliation to settle.
 func (c *Conn) Authorize(ctx context.Context, req *Request) (*Authorized, error) {
 	r, err := c.Own(req)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.clientIDs(r); err != nil {
 		return nil, err
 	}
 	auth, err := c.authorizer(r)
@@ -189,7 +213,21 @@ func (c *Conn) Do(ctx context.Context, req *Request) (*Response, []byte, error) 
 	if !route.Signed {
 		return c.Public(ctx, r)
 	}
+	if err := c.clientIDs(r); err != nil {
+		return nil, nil, err
+	}
 	return c.Signed(ctx, r)
+}
+
+// clientIDs runs the ClientIDs hook on the connection's copy of a request.
+func (c *Conn) clientIDs(r *Request) error {
+	if c.cfg.ClientIDs == nil {
+		return nil
+	}
+	if err := c.cfg.ClientIDs(r); err != nil {
+		return fmt.Errorf("%s: client order id: %w", c.cfg.Venue, err)
+	}
+	return nil
 }
 
 // Public sends an unsigned request of a public route, after waiting on its
@@ -233,11 +271,14 @@ func (c *Conn) Public(ctx context.Context, req *Request) (*Response, []byte, err
 }
 
 // Signed authorizes, sends and settles a signed request: a reservation is
-// released when the venue refused the request or it created nothing,
-// settled by the Accepted hook when it created orders, and kept when the
-// outcome of an order is unknown (ErrOutcomeUnknown: a transport failure
-// after sending, or a 5xx). It returns the answer and its payload; an
-// answer the venue refused returns the response and the venue's error.
+// released when the venue refused the request, it created nothing, or it
+// never left the process; settled by the Accepted hook when it created
+// orders; and committed as of unknown outcome when the venue may have
+// acted without saying what it did (ErrOutcomeUnknown: a transport
+// failure after sending, or a 5xx), so that the budget stays reserved and
+// a look-up or reconciliation settles it. It returns the answer and its
+// payload; an answer the venue refused returns the response and the
+// venue's error.
 func (c *Conn) Signed(ctx context.Context, req *Request) (*Response, []byte, error) {
 	auth, err := c.authorizer(req)
 	if err != nil {
@@ -252,18 +293,27 @@ func (c *Conn) Signed(ctx context.Context, req *Request) (*Response, []byte, err
 	resp, err := Do(ctx, c.http, c.base, a.Wire)
 	if err != nil {
 		if creates && errors.Is(err, ErrOutcomeUnknown) {
-			return nil, nil, c.UnknownOutcome(a.Intent, err) // the venue may have acted: the budget stays reserved
+			// The venue may have acted: the budget stays reserved.
+			c.settle.Commit(settleCtx, a, a.Intent.unknownOutcome())
+			return nil, nil, c.UnknownOutcome(a.Intent, err)
 		}
-		c.settle.Release(settleCtx, a, err)
+		c.settle.releaseUnsent(settleCtx, a, err)
 		return nil, nil, err
 	}
 	c.observe(c.rate(req), req, resp)
 	payload, apiErr := c.cfg.Answer(resp)
 	if apiErr != nil {
 		if creates && errors.Is(apiErr, ErrOutcomeUnknown) {
+			c.settle.Commit(settleCtx, a, a.Intent.unknownOutcome())
 			return resp, nil, c.UnknownOutcome(a.Intent, apiErr)
 		}
-		if !creates || c.cfg.Refused == nil || !c.cfg.Refused(settleCtx, a, resp, apiErr) {
+		switch {
+		case !creates && errors.Is(apiErr, ErrNotFound):
+			// A look-up of an order the venue does not know (one never
+			// placed, found by reconciliation) is no refusal of the key:
+			// it does not count toward the kill switch.
+			c.settle.Release(settleCtx, a, nil)
+		case !creates || c.cfg.Refused == nil || !c.cfg.Refused(settleCtx, a, resp, apiErr):
 			c.settle.Release(settleCtx, a, apiErr)
 		}
 		return resp, nil, apiErr
@@ -275,7 +325,8 @@ func (c *Conn) Signed(ctx context.Context, req *Request) (*Response, []byte, err
 			c.cfg.Closed(settleCtx, a, payload)
 		}
 	case c.cfg.Accepted == nil:
-		c.settle.Release(settleCtx, a, nil)
+		// Nothing reads the answer: the orders' outcome is unknown.
+		c.settle.Commit(settleCtx, a, a.Intent.unknownOutcome())
 	default:
 		return resp, payload, c.cfg.Accepted(settleCtx, a, resp, payload)
 	}

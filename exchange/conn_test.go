@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -335,9 +336,19 @@ func TestConnSignedKeepsTheBudgetWhenTheOutcomeIsUnknown(t *testing.T) {
 					t.Errorf("error %q does not say %q", err, want)
 				}
 			}
+			// The budget stays reserved: the order is committed as of
+			// unknown outcome, tracked by its client order id.
 			released, commits := e.settled()
-			if commits != 0 || len(released) != 0 {
+			if commits != 1 || len(released) != 0 {
 				t.Fatalf("commits %d, releases %v: the budget must stay reserved", commits, released)
+			}
+			g := e.fixture.guard
+			g.mu.Lock()
+			out := g.outcomes[0]
+			g.mu.Unlock()
+			want := []exchange.OrderRef{{ClientID: "my-order-7", Symbol: "BTCUSDT", Unknown: true}}
+			if !reflect.DeepEqual(out.Orders, want) || out.Open || !out.FilledQuote.IsZero() {
+				t.Fatalf("committed %+v, want the order of unknown outcome %+v", out, want)
 			}
 		})
 	}

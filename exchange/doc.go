@@ -25,10 +25,55 @@
 //     out the key, and returns the wire form of the request.
 //
 // The client sends the wire request, reports the venue's usage headers to
-// the RateLimiter and settles the Reservation from the venue's answer:
-// Commit when the venue accepted the order, Release when it refused it, and
-// neither when the outcome is unknown (5xx, timeout), so the budget stays
-// reserved until the order is looked up.
+// the RateLimiter and settles the Reservation from the venue's answer,
+// order by order: an order the answer states closed counts its real quote
+// fill; an order that rests, or whose status and fills the answer does not
+// state (Binance's ACK answers, KuCoin's asynchronous routes, Coinbase's
+// create answer, a lost answer, a 5xx), is committed as open or of unknown
+// outcome (Outcome.Orders) and holds its whole reservation and its
+// open-order slot until a look-up or reconciliation sees it closed.
+// Release is for the venue's refusal only.
+//
+// # Unknown means worst case; whatever is signed counts
+//
+// An Authorized's Reservation cannot give back the budget of a signed
+// order on the caller's word: Release with anything but the venue's
+// refusal (an *APIError that is not ErrOutcomeUnknown) commits the orders
+// as of unknown outcome, and a reservation dropped without Commit or
+// Release stays held. So a dry run that prints a signature, a signature
+// sent by other means, or one thrown away, counts against the caps until
+// reconciliation settles it: found at the venue, it settles from what the
+// venue says; not found once every signature keyfence makes has expired
+// (DefaultReconcileGrace), it is released as never placed. Every order
+// keyfence signs carries a client order id (the venue clients add one
+// when a request has none, and refuse one that is not plain), and the
+// audit record's intent summary names it ("cid=...").
+//
+// # Reconciliation
+//
+// A Reconciler (Conn.Reconciler; the venue clients' Reconcile method, run
+// when a client starts and every ReconcileConfig.Every) reads the venue's
+// open orders, looks up every order the guard's OrderLedger holds open or
+// of unknown outcome and settles what closed; then it reads the recent
+// order history of the policy's symbols, and reports every venue order
+// that no allow record of the audit log accounts for (by client order id,
+// side and symbol) as a foreign order: a *ForeignOrderError, an
+// error-level log line, a deny record of rule foreign_order in the audit
+// log, and the kill switch tripped (or, with AlertOnly, not). Its
+// requests are signed reads that go through the Authorizer, so their
+// weight goes through the rate guard.
+//
+// What lies outside the guarantee: code running in the bot's process can
+// reach the guard's Store and the signer directly, forge a venue refusal,
+// or read the keystore's secrets once unsealed; an attacker with the same
+// OS user can replace the state and audit files together. The answer to
+// both is the gateway, which runs the guard as another user. A foreign
+// order on a symbol outside the policy is seen only while it rests (open
+// orders are read on every symbol; history only on the policy's). A
+// client order id that keyfence signed, reused by the venue for another
+// order after a restart, is matched to its record (the claims of ids are
+// kept in memory). Orders placed by hand before keyfence was adopted, and
+// still in the history window, are reported as foreign.
 //
 // A venue client holds a Conn: the connection of one credential to one
 // venue (base URL, http.Client, the venue's clock as a ClockOffset, the

@@ -21,6 +21,12 @@ var (
 	ErrAudit = errors.New("exchange: audit log not writable; refusing to sign")
 	// ErrFilter: the order breaks one of the venue's symbol filters.
 	ErrFilter = errors.New("exchange: order breaks a venue filter")
+	// ErrClientID: an order to create has no client order id, or one the
+	// audit log cannot hold plainly; nothing is signed.
+	ErrClientID = errors.New("exchange: every order needs a client order id of 1 to 64 letters, digits or ._:/-")
+	// ErrForeignOrder: reconciliation found a venue order of the
+	// credential that no allow record of the audit log accounts for.
+	ErrForeignOrder = errors.New("exchange: foreign order: the venue holds an order keyfence never signed")
 
 	ErrClock          = errors.New("exchange: request timestamp outside the venue's window; check the clock")
 	ErrSignature      = errors.New("exchange: the venue rejected the signature")

@@ -97,6 +97,7 @@ type recordingGuard struct {
 	mu       sync.Mutex
 	released []error // causes of Release calls
 	commits  int
+	outcomes []exchange.Outcome // of the commits
 }
 
 func (g *recordingGuard) Check(ctx context.Context, in *exchange.Intent) (exchange.Reservation, error) {
@@ -131,6 +132,7 @@ func (r *recordingReservation) Release(ctx context.Context, cause error) error {
 func (r *recordingReservation) Commit(ctx context.Context, out exchange.Outcome) error {
 	r.g.mu.Lock()
 	r.g.commits++
+	r.g.outcomes = append(r.g.outcomes, out)
 	r.g.mu.Unlock()
 	return r.Reservation.Commit(ctx, out)
 }

@@ -1,6 +1,9 @@
 package exchange
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Cost is what a request consumes of a venue's rate limits.
 type Cost struct {
@@ -55,7 +58,70 @@ func (in *Intent) appendTo(b []byte) []byte {
 		} else {
 			b = append(b, "; "...)
 		}
-		b = in.Orders[i].appendTo(b)
+		o := &in.Orders[i]
+		b = o.appendTo(b)
+		if ValidClientID(o.ClientID) {
+			// An id that is not plain is left out: reconciliation then
+			// finds no record for the order and reports it (fail closed).
+			b = append(b, " cid="...)
+			b = append(b, o.ClientID...)
+		}
 	}
 	return b
 }
+
+// ClientIDPrefix introduces an order's client order id in the intent
+// summary an audit record stores ("BUY LIMIT 1 BTCUSDT @ 50000 GTC
+// cid=kf-3f2a..."): reconciliation matches venue orders to allow records
+// by it.
+const ClientIDPrefix = "cid="
+
+// ValidClientID reports whether id can stand as a client order id in an
+// intent summary: 1 to 64 ASCII letters, digits and ._:/- (no space, no
+// ';', so that a summary cannot claim an id it does not hold).
+func ValidClientID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '.', c == '_', c == ':', c == '/', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// creates reports whether the intent creates orders whose outcome must be
+// settled from the venue's answer: a trade that is not a venue test.
+func (in *Intent) creates() bool { return in.Route.Class == ClassTrade && !in.Test }
+
+// CheckClientID returns an error wrapping ErrClientID when id is not a
+// valid client order id (ValidClientID). Venue clients refuse such ids
+// before anything is signed.
+func CheckClientID(id string) error {
+	if !ValidClientID(id) {
+		return fmt.Errorf("%w; got %q", ErrClientID, id)
+	}
+	return nil
+}
+
+// unknownOutcome is the Outcome of a request whose answer did not say what
+// happened: every order it may have created holds its budget, of unknown
+// outcome, until a look-up or reconciliation sees it closed.
+func (in *Intent) unknownOutcome() Outcome {
+	out := Outcome{Orders: make([]OrderRef, len(in.Orders))}
+	for i := range in.Orders {
+		o := &in.Orders[i]
+		out.Orders[i] = OrderRef{ID: o.ID, ClientID: o.ClientID, Symbol: o.Symbol, Unknown: true}
+	}
+	return out
+}
+
+// UnknownOutcome returns the Outcome to commit when the venue accepted a
+// request but its answer does not state the orders' status and fills:
+// each order holds its budget until a look-up sees it closed.
+func (in *Intent) UnknownOutcome() Outcome { return in.unknownOutcome() }

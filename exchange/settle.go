@@ -20,10 +20,21 @@ type Settler struct {
 	Logger     *slog.Logger // nil discards
 }
 
-// Release gives a's budget back: the request failed without the venue
-// acting (cause says why), or it created nothing (cause nil).
+// Release gives a's budget back: the venue refused the request (cause
+// wraps its *APIError), or it created nothing (cause nil). For a request
+// that creates orders, any other cause commits them as of unknown outcome
+// (see Authorized).
 func (s Settler) Release(ctx context.Context, a *Authorized, cause error) {
 	if err := a.Reservation.Release(ctx, cause); err != nil {
+		s.log(ctx, slog.LevelError, "releasing a reservation failed",
+			slog.String("route", a.Intent.Route.Name), slog.String("error", err.Error()))
+	}
+}
+
+// releaseUnsent gives a's budget back: the request never left the
+// process.
+func (s Settler) releaseUnsent(ctx context.Context, a *Authorized, cause error) {
+	if err := a.releaseUnsent(ctx, cause); err != nil {
 		s.log(ctx, slog.LevelError, "releasing a reservation failed",
 			slog.String("route", a.Intent.Route.Name), slog.String("error", err.Error()))
 	}
@@ -37,16 +48,33 @@ func (s Settler) Commit(ctx context.Context, a *Authorized, out Outcome) {
 	}
 }
 
-// Closed reports o to the guard when the guard tracks open orders and o is
-// known to be closed: it has an ID and a status that is neither open nor
-// unknown. The report outlives ctx's cancellation.
+// Closed reports o, as a look-up or a cancel's answer states it, to the
+// guard when the guard tracks open orders: an order with a status that is
+// neither empty nor unknown, and an ID or client order id. A closed order
+// settles at its quote fill (o.ExecutedQuo, which the venue client reads
+// from the same answer as the status); to a guard that is an OrderLedger,
+// an open order reports that it rests (its status is known) and its venue
+// id. The report outlives ctx's cancellation.
 func (s Settler) Closed(ctx context.Context, o Order) {
-	t, ok := s.Guard.(OrderTracker)
-	if !ok || o.Status.Open() || o.Status == "" || o.Status == StatusUnknown || o.ID == "" {
+	if o.Status == "" || o.Status == StatusUnknown {
 		return
 	}
-	if err := t.OrderClosed(context.WithoutCancel(ctx), s.Credential, o.ID, o.ExecutedQuo); err != nil {
-		s.log(ctx, slog.LevelError, "reporting a closed order to the guard failed",
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	if l, ok := s.Guard.(OrderLedger); ok {
+		if o.ID == "" && o.ClientID == "" {
+			return
+		}
+		err = l.UpdateOrder(ctx, s.Credential, OrderUpdate{ID: o.ID, ClientID: o.ClientID, Symbol: o.Symbol, Closed: !o.Status.Open(), FilledQuote: o.ExecutedQuo})
+	} else if t, ok := s.Guard.(OrderTracker); ok && !o.Status.Open() && o.ID != "" {
+		err = t.OrderClosed(ctx, s.Credential, o.ID, o.ExecutedQuo)
+	}
+	if err != nil {
+		what := "reporting a closed order to the guard failed"
+		if o.Status.Open() {
+			what = "reporting an open order to the guard failed"
+		}
+		s.log(ctx, slog.LevelError, what,
 			slog.String("order", o.ID), slog.String("error", err.Error()))
 	}
 }

@@ -93,8 +93,14 @@
 // every order of the reservation closed, the notional is trimmed to what
 // was filled. An accepted order that does not rest (filled at once, IOC,
 // FOK) releases its slots and keeps only Outcome.FilledQuote in the window.
-// A reservation neither committed nor released (outcome unknown) keeps
-// everything it holds.
+// An order whose status and fills the answer does not state is committed as
+// of unknown outcome (Outcome.Orders, OrderRef.Unknown) and counts as a
+// resting one. A reservation neither committed nor released keeps
+// everything it holds. The store remembers every order it holds open or of
+// unknown outcome, with its venue id, client order id and symbol
+// (Store.Tracked); reconciliation looks each up at the venue and reports
+// what it found (Guard.UpdateOrder, the exchange.OrderLedger the guard
+// implements).
 //
 // Amounts are compared in units of 10^-18 of the quote asset: an amount
 // finer than that is rounded up and a cap or band edge rounded down, so

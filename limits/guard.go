@@ -429,7 +429,7 @@ func (g *Guard) checkTrade(ctx context.Context, cg *credGuard, in *exchange.Inte
 	lims[nl] = Limit{Key: cg.openKey, Amount: g.legs[n], Cap: cg.maxOpen}
 	nl++
 	req := &sr.req
-	*req = ReserveRequest{Owner: cg.name, Now: now, Limits: lims[:nl:nl], DryRun: in.Test}
+	*req = ReserveRequest{Owner: cg.name, Now: now, Limits: lims[:nl:nl], DryRun: in.Test, Orders: orderRefs(in)}
 	t, err := g.store.Reserve(ctx, req)
 	if err != nil {
 		var ex *ExceededError

@@ -45,7 +45,7 @@ func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard,
 	if in.Test {
 		return &reservation{g: g, cg: cg}, nil
 	}
-	res := &fastReservation{sg: sg}
+	res := &fastReservation{sg: sg, at: nanos(now)}
 	nl = 0
 	if sg.dailyCap.Valid {
 		res.idx[0] = lims[nl].idx

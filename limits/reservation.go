@@ -37,7 +37,7 @@ func (r *reservation) Commit(ctx context.Context, out exchange.Outcome) error {
 	}
 	var err error
 	if r.ticket != "" {
-		if e := r.g.store.Commit(ctx, r.ticket, Settlement{Open: out.Open, OrderIDs: out.OrderIDs, Filled: out.FilledQuote}); e != nil {
+		if e := r.g.store.Commit(ctx, r.ticket, settlementOf(&out)); e != nil {
 			err = fmt.Errorf("limits: committing reservation: %w", e)
 		}
 	}
@@ -71,6 +71,32 @@ func (r *reservation) Release(ctx context.Context, cause error) error {
 	return err
 }
 
+// settlementOf is the Settlement of an outcome.
+func settlementOf(out *exchange.Outcome) Settlement {
+	st := Settlement{Open: out.Open, OrderIDs: out.OrderIDs, Filled: out.FilledQuote}
+	if len(out.Orders) > 0 {
+		st.Orders = make([]OrderRef, len(out.Orders))
+		for i, o := range out.Orders {
+			st.Orders[i] = OrderRef{ID: o.ID, ClientID: o.ClientID, Symbol: o.Symbol, Unknown: o.Unknown}
+		}
+	}
+	return st
+}
+
+// orderRefs returns the orders an intent may create, for
+// ReserveRequest.Orders.
+func orderRefs(in *exchange.Intent) []OrderRef {
+	if in.Test {
+		return nil
+	}
+	refs := make([]OrderRef, len(in.Orders))
+	for i := range in.Orders {
+		o := &in.Orders[i]
+		refs[i] = OrderRef{ID: o.ID, ClientID: o.ClientID, Symbol: o.Symbol, Unknown: true}
+	}
+	return refs
+}
+
 // isRejection reports whether a release's cause is the venue's refusal.
 func isRejection(cause error) bool {
 	var api *exchange.APIError
@@ -85,6 +111,7 @@ func isRejection(cause error) bool {
 type fastReservation struct {
 	sg      *symGuard
 	idx     [2]uint64 // entries in sg.symC and sg.quoteC, when set
+	at      int64     // when it was reserved, unix nanoseconds
 	settled atomic.Bool
 }
 
@@ -112,7 +139,7 @@ func (r *fastReservation) Commit(ctx context.Context, out exchange.Outcome) erro
 		clear = cg.rejectKey
 	}
 	var buf [3]part
-	cg.g.fast.fastCommit(cg.name, r.parts(buf[:0]), Settlement{Open: out.Open, OrderIDs: out.OrderIDs, Filled: out.FilledQuote}, clear)
+	cg.g.fast.fastCommit(cg.name, r.at, r.parts(buf[:0]), settlementOf(&out), clear)
 	return nil
 }
 

@@ -55,25 +55,25 @@ func (m *MemoryStore) fastReserve(ctx context.Context, now int64, lims []fastLim
 	return -1, units{}, nil
 }
 
-// fastCommit settles the parts of a fast reservation of owner as Commit
-// settles a ticket, then clears the strike counter clear when it is not
-// empty.
-func (m *MemoryStore) fastCommit(owner string, ps []part, st Settlement, clear string) {
+// fastCommit settles the parts of a fast reservation of owner, reserved
+// at (unix nanoseconds), as Commit settles a ticket, then clears the
+// strike counter clear when it is not empty.
+func (m *MemoryStore) fastCommit(owner string, at int64, ps []part, st Settlement, clear string) {
 	var filled units
 	var t *ticket
-	if !st.Open {
-		filled = unitsOf(st.Filled, true)
-	} else if len(st.OrderIDs) > 0 {
+	if len(st.Orders) > 0 || st.Open && len(st.OrderIDs) > 0 {
 		// Its orders close it later: the ticket outlives the reservation.
-		t = &ticket{owner: owner}
+		t = &ticket{owner: owner, at: at}
 		t.parts = append(t.inline[:0], ps...)
+	} else if !st.Open && st.Filled.Sign() != 0 {
+		filled = unitsOf(st.Filled, true)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch {
 	case t != nil:
 		m.s.commit(t, st)
-	case !st.Open:
+	case !st.Open && len(st.Orders) == 0:
 		finishParts(ps, filled)
 	}
 	// Open without order ids: nothing can close it, so its parts stay

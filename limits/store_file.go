@@ -421,7 +421,10 @@ type record struct {
 	Reason string           `json:"reason,omitempty"`
 	Seq    uint64           `json:"seq,omitempty"`
 	Snap   *snapshot        `json:"snap,omitempty"`
-	Mark   *audit.Anchor    `json:"mark,omitempty"` // the audit log's head, when it moved
+	Mark   *audit.Anchor    `json:"mark,omitempty"`   // the audit log's head, when it moved
+	Refs   []OrderRef       `json:"refs,omitempty"`   // reserve: the orders; commit: Settlement.Orders
+	Client string           `json:"client,omitempty"` // update: the client order id
+	Closed bool             `json:"closed,omitempty"` // update: the order closed
 }
 
 type recordLimit struct {
@@ -443,6 +446,7 @@ const (
 	opReset    = "reset"
 	opMark     = "mark" // the audit log's head only
 	opGen      = "gen"  // Key reached generation Seq
+	opUpdate   = "update"
 )
 
 func (fs *FileStore) replay(r *record) error {
@@ -473,7 +477,7 @@ func (fs *FileStore) replay(r *record) error {
 			fs.gens[r.Key] = r.Seq
 		}
 	case opReserve:
-		req := &ReserveRequest{Owner: r.Owner, Now: fromNanos(r.T), Limits: make([]Limit, len(r.Limits))}
+		req := &ReserveRequest{Owner: r.Owner, Now: fromNanos(r.T), Limits: make([]Limit, len(r.Limits)), Orders: r.Refs}
 		for i, l := range r.Limits {
 			req.Limits[i] = Limit{Key: l.Key, Amount: l.Amount, Window: time.Duration(l.W)}
 		}
@@ -483,7 +487,7 @@ func (fs *FileStore) replay(r *record) error {
 		}
 	case opCommit:
 		if t, ok := s.ticket(r.ID); ok {
-			s.commit(t, Settlement{Open: r.Open, OrderIDs: r.Orders, Filled: decOrZero(r.Filled)})
+			s.commit(t, Settlement{Open: r.Open, OrderIDs: r.Orders, Filled: decOrZero(r.Filled), Orders: r.Refs})
 		}
 	case opRelease:
 		if t, ok := s.ticket(r.ID); ok {
@@ -491,6 +495,8 @@ func (fs *FileStore) replay(r *record) error {
 		}
 	case opClose:
 		s.closeOrder(r.Owner, r.Order, decOrZero(r.Filled))
+	case opUpdate:
+		s.updateOrder(r.Owner, OrderUpdate{ID: r.Order, ClientID: r.Client, Symbol: r.Key, Closed: r.Closed, Filled: decOrZero(r.Filled)})
 	case opStrike:
 		s.strike(r.Key, fromNanos(r.T), time.Duration(r.W))
 	case opClear:
@@ -663,7 +669,7 @@ func (fs *FileStore) Reserve(ctx context.Context, req *ReserveRequest) (Ticket, 
 	}
 	seq := fs.s.seq + 1
 	id := Ticket(strconv.FormatUint(seq, 36))
-	r := &record{Op: opReserve, ID: id, Seq: seq, Owner: req.Owner, T: nanos(req.Now), Limits: make([]recordLimit, len(req.Limits))}
+	r := &record{Op: opReserve, ID: id, Seq: seq, Owner: req.Owner, T: nanos(req.Now), Limits: make([]recordLimit, len(req.Limits)), Refs: req.Orders}
 	for i, l := range req.Limits {
 		r.Limits[i] = recordLimit{Key: l.Key, Amount: l.Amount, W: int64(l.Window)}
 	}
@@ -688,7 +694,7 @@ func (fs *FileStore) Commit(ctx context.Context, id Ticket, st Settlement) error
 		return ErrUnknownTicket
 	}
 	filled := st.Filled
-	if err := fs.append(&record{Op: opCommit, ID: id, Open: st.Open, Orders: st.OrderIDs, Filled: &filled}); err != nil {
+	if err := fs.append(&record{Op: opCommit, ID: id, Open: st.Open, Orders: st.OrderIDs, Filled: &filled, Refs: st.Orders}); err != nil {
 		return err
 	}
 	fs.s.commit(t, st)
@@ -722,7 +728,7 @@ func (fs *FileStore) CloseOrder(ctx context.Context, owner, orderID string, fill
 	if err := fs.usable(ctx); err != nil {
 		return err
 	}
-	if _, ok := fs.s.orders[orderKey{owner, orderID}]; !ok {
+	if fs.s.orders[orderKey{owner, orderID}] == nil {
 		return nil
 	}
 	if err := fs.append(&record{Op: opClose, Owner: owner, Order: orderID, Filled: &filledQuote}); err != nil {

@@ -125,3 +125,21 @@ func (m *MemoryStore) KillSwitch(ctx context.Context) (KillState, error) {
 	defer m.mu.Unlock()
 	return m.s.kill, nil
 }
+
+// Tracked implements Store.
+func (m *MemoryStore) Tracked(ctx context.Context, owner string) ([]TrackedOrder, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.s.trackedOrders(owner), nil
+}
+
+// UpdateOrder implements Store.
+func (m *MemoryStore) UpdateOrder(ctx context.Context, owner string, u OrderUpdate) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.s.updateOrder(owner, u)
+	return nil
+}

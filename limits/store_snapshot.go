@@ -53,8 +53,19 @@ type snapTicket struct {
 	Open      int             `json:"open,omitempty"`
 	Filled    decimal.Decimal `json:"filled"`
 	Closed    decimal.Decimal `json:"closed"`
-	Orders    []string        `json:"orders,omitempty"`
-	Parts     []snapPart      `json:"parts"`
+	// Orders are the venue ids of a committed ticket's open orders, in
+	// snapshots written before Tracked (read only).
+	Orders []string `json:"orders,omitempty"`
+	// Refs are a pending ticket's orders; Tracked a committed ticket's
+	// open and unknown orders.
+	Refs    []OrderRef    `json:"refs,omitempty"`
+	Tracked []snapTracked `json:"tracked,omitempty"`
+	Parts   []snapPart    `json:"parts"`
+}
+
+type snapTracked struct {
+	OrderRef
+	AtOnce decimal.Decimal `json:"at_once"`
 }
 
 // snapPart refers to a counter, and for rolling sums to an entry by its
@@ -108,13 +119,12 @@ func takeSnapshot(s *state) *snapshot {
 		}
 		sn.Counters = append(sn.Counters, sc)
 	}
-	orders := map[*ticket][]string{}
-	for k, t := range s.orders {
-		orders[t] = append(orders[t], k.id)
-	}
 	for _, id := range sortedKeys(s.tickets) {
 		t := s.tickets[id]
-		st := snapTicket{ID: t.id, Owner: t.owner, T: t.at, Committed: t.committed, Open: t.open, Filled: t.filled.decimal(), Closed: t.closed.decimal(), Orders: orders[t]}
+		st := snapTicket{ID: t.id, Owner: t.owner, T: t.at, Committed: t.committed, Open: t.open, Filled: t.filled.decimal(), Closed: t.closed.decimal(), Refs: t.refs}
+		for _, tr := range t.orders {
+			st.Tracked = append(st.Tracked, snapTracked{OrderRef: tr.ref, AtOnce: tr.atOnce.decimal()})
+		}
 		for _, p := range t.parts {
 			st.Parts = append(st.Parts, snapPart{Key: p.c.key, W: p.c.window, Entry: p.idx, Gauge: p.gauge.decimal()})
 		}
@@ -159,8 +169,31 @@ func (sn *snapshot) restore() (*state, error) {
 			t.parts = append(t.parts, part{c: c, idx: sp.Entry, gauge: unitsOf(sp.Gauge, true)})
 		}
 		s.tickets[t.id] = t
-		for _, oid := range st.Orders {
-			s.orders[orderKey{t.owner, oid}] = t
+		if !t.committed && len(st.Refs) > 0 {
+			t.refs = st.Refs
+			for _, r := range t.refs {
+				if r.ClientID != "" {
+					s.pending[orderKey{t.owner, r.ClientID}] = t
+				}
+			}
+		}
+		for _, sr := range st.Tracked {
+			tr := &tracked{t: t, ref: sr.OrderRef, atOnce: unitsOf(sr.AtOnce, true)}
+			t.orders = append(t.orders, tr)
+			s.index(tr)
+		}
+		if len(st.Orders) == 1 {
+			// A snapshot written before Tracked: one order's at-once fill
+			// was the ticket's.
+			tr := &tracked{t: t, ref: OrderRef{ID: st.Orders[0]}, atOnce: t.filled}
+			t.filled, t.orders = units{}, append(t.orders, tr)
+			s.index(tr)
+		} else {
+			for _, oid := range st.Orders {
+				tr := &tracked{t: t, ref: OrderRef{ID: oid}}
+				t.orders = append(t.orders, tr)
+				s.index(tr)
+			}
 		}
 	}
 	for _, ss := range sn.Strikes {

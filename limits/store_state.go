@@ -1,6 +1,8 @@
 package limits
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -14,7 +16,9 @@ import (
 type state struct {
 	counters map[string]*counter
 	tickets  map[Ticket]*ticket
-	orders   map[orderKey]*ticket
+	orders   map[orderKey]*tracked // committed orders by venue id
+	clients  map[orderKey]*tracked // committed orders by client order id
+	pending  map[orderKey]*ticket  // pending tickets by their orders' client ids
 	strikes  map[string]*strikes
 	kill     KillState
 	seq      uint64
@@ -26,7 +30,9 @@ func newState() *state {
 	return &state{
 		counters: map[string]*counter{},
 		tickets:  map[Ticket]*ticket{},
-		orders:   map[orderKey]*ticket{},
+		orders:   map[orderKey]*tracked{},
+		clients:  map[orderKey]*tracked{},
+		pending:  map[orderKey]*ticket{},
 		strikes:  map[string]*strikes{},
 	}
 }
@@ -151,8 +157,25 @@ type ticket struct {
 	inline    [3]part
 	committed bool
 	open      int   // orders open after commit; -1: open without order ids
-	filled    units // filled at once, from the commit
-	closed    units // filled, from the closes of its orders
+	filled    units // filled by the orders closed at commit
+	closed    units // filled by the tracked orders that closed since
+	// refs are the orders a pending ticket may create (Tracked lists
+	// them); orders are a committed ticket's open or unknown orders.
+	refs   []OrderRef
+	orders []*tracked
+}
+
+// tracked is one open or unknown order of a committed ticket.
+type tracked struct {
+	t   *ticket
+	ref OrderRef
+	// atOnce is what the order filled at once, when the commit said it
+	// (a whole-ticket settlement of one order): its close counts at least
+	// that much.
+	atOnce units
+	// Several tickets may hold one order (an edit holds the order it
+	// edits): the indexes chain them, newest first.
+	nextID, nextCID *tracked
 }
 
 type part struct {
@@ -232,6 +255,24 @@ func (s *state) reserve(req *ReserveRequest, ps []prepared, id Ticket) {
 		t.parts[i] = part{c: c, idx: c.push(entry{at: now, amount: ps[i].amount})}
 	}
 	s.tickets[id] = t
+	if len(req.Orders) > 0 {
+		t.refs = append([]OrderRef(nil), req.Orders...)
+		for _, r := range t.refs {
+			if r.ClientID != "" {
+				s.pending[orderKey{t.owner, r.ClientID}] = t
+			}
+		}
+	}
+}
+
+// unpend forgets the pending orders of t.
+func (s *state) unpend(t *ticket) {
+	for _, r := range t.refs {
+		k := orderKey{t.owner, r.ClientID}
+		if r.ClientID != "" && s.pending[k] == t {
+			delete(s.pending, k)
+		}
+	}
 }
 
 // prepare converts limits for replay, where nothing is checked.
@@ -254,6 +295,7 @@ func (s *state) ticket(id Ticket) (*ticket, bool) {
 // release returns all of a pending ticket's amounts.
 func (s *state) release(t *ticket) {
 	releaseParts(t.parts)
+	s.unpend(t)
 	delete(s.tickets, t.id)
 }
 
@@ -273,18 +315,36 @@ func releaseParts(ps []part) {
 // commit settles a pending ticket.
 func (s *state) commit(t *ticket, st Settlement) {
 	t.committed = true
+	s.unpend(t)
 	filled := unitsOf(st.Filled, true)
-	if !st.Open {
-		s.finish(t, filled)
-		return
+	refs, whole := st.Orders, false
+	if len(refs) == 0 {
+		switch {
+		case !st.Open:
+			s.finish(t, filled)
+			return
+		case len(st.OrderIDs) > 0:
+			refs, whole = make([]OrderRef, len(st.OrderIDs)), true
+			for i, id := range st.OrderIDs {
+				refs[i].ID = id
+			}
+		case len(t.refs) > 0:
+			// Open without order ids: the orders are known by the client
+			// ids they were reserved with, and their outcome is unknown.
+			refs = make([]OrderRef, len(t.refs))
+			for i, r := range t.refs {
+				r.Unknown = true
+				refs[i] = r
+			}
+		default:
+			// Open without order ids: nothing can close it, so the ticket
+			// keeps everything it holds (fail closed).
+			t.open, t.refs = -1, nil
+			return
+		}
 	}
-	n := len(st.OrderIDs)
-	if n == 0 {
-		// Open without order ids: nothing can close it, so the ticket keeps
-		// everything it holds (fail closed).
-		t.open = -1
-		return
-	}
+	t.refs = nil
+	n := len(refs)
 	t.open = n
 	v := unitsOf(decimal.NewFromInt(int64(n)), true)
 	for i := range t.parts {
@@ -294,10 +354,60 @@ func (s *state) commit(t *ticket, st Settlement) {
 			p.gauge = v
 		}
 	}
-	for _, oid := range st.OrderIDs {
-		s.orders[orderKey{t.owner, oid}] = t
+	t.orders = make([]*tracked, n)
+	for i, r := range refs {
+		tr := &tracked{t: t, ref: r}
+		t.orders[i] = tr
+		s.index(tr)
 	}
-	t.filled = filled
+	if whole && n == 1 {
+		// One order: what it filled at once is part of its whole fill.
+		t.orders[0].atOnce = filled
+	} else {
+		t.filled = filled
+	}
+}
+
+// index makes tr findable by its venue id and client id, first of the
+// orders that share them.
+func (s *state) index(tr *tracked) {
+	if tr.ref.ID != "" {
+		k := orderKey{tr.t.owner, tr.ref.ID}
+		tr.nextID, s.orders[k] = s.orders[k], tr
+	}
+	if tr.ref.ClientID != "" {
+		k := orderKey{tr.t.owner, tr.ref.ClientID}
+		tr.nextCID, s.clients[k] = s.clients[k], tr
+	}
+}
+
+// unindex forgets tr's ids.
+func (s *state) unindex(tr *tracked) {
+	if tr.ref.ID != "" {
+		unlink(s.orders, orderKey{tr.t.owner, tr.ref.ID}, tr, func(t *tracked) **tracked { return &t.nextID })
+	}
+	if tr.ref.ClientID != "" {
+		unlink(s.clients, orderKey{tr.t.owner, tr.ref.ClientID}, tr, func(t *tracked) **tracked { return &t.nextCID })
+	}
+}
+
+// unlink removes tr from the chain m[k] links through next.
+func unlink(m map[orderKey]*tracked, k orderKey, tr *tracked, next func(*tracked) **tracked) {
+	if m[k] == tr {
+		if n := *next(tr); n != nil {
+			m[k] = n
+		} else {
+			delete(m, k)
+		}
+		*next(tr) = nil
+		return
+	}
+	for p := m[k]; p != nil; p = *next(p) {
+		if np := next(p); *np == tr {
+			*np, *next(tr) = *next(tr), nil
+			return
+		}
+	}
 }
 
 // finish releases a ticket's gauges and trims its windowed amounts to
@@ -313,6 +423,10 @@ func finishParts(ps []part, filled units) {
 	for i := range ps {
 		p := &ps[i]
 		if p.rolling() {
+			if filled.isZero() {
+				p.c.drop(p.idx)
+				continue
+			}
 			if e := p.c.entry(p.idx); e != nil && filled.cmp(e.amount) < 0 {
 				p.c.setEntry(p.idx, filled)
 			}
@@ -325,15 +439,43 @@ func finishParts(ps []part, filled units) {
 
 var oneUnit = units{lo: pow10u64[unitScale]}
 
-// closeOrder records that an open order closed.
+// closeOrder records that an open order closed. Every ticket that holds
+// it settles; the newest counts the fill.
 func (s *state) closeOrder(owner, id string, filled decimal.Decimal) {
-	k := orderKey{owner, id}
-	t, ok := s.orders[k]
-	if !ok {
-		return
+	s.closeAll(s.byID(owner, id), unitsOf(filled, true))
+}
+
+// byID returns the tracked orders of venue id id, newest first.
+func (s *state) byID(owner, id string) []*tracked {
+	var out []*tracked
+	for p := s.orders[orderKey{owner, id}]; p != nil; p = p.nextID {
+		out = append(out, p)
 	}
-	delete(s.orders, k)
-	t.closed = t.closed.add(unitsOf(filled, true))
+	return out
+}
+
+// closeAll closes trs; the first counts the fill.
+func (s *state) closeAll(trs []*tracked, filled units) {
+	for i, tr := range trs {
+		if i > 0 {
+			filled = units{}
+		}
+		s.closeTracked(tr, filled)
+	}
+}
+
+// closeTracked records that a tracked order closed having filled filled
+// in all.
+func (s *state) closeTracked(tr *tracked, filled units) {
+	t := tr.t
+	s.unindex(tr)
+	if i := slices.Index(t.orders, tr); i >= 0 {
+		t.orders = slices.Delete(t.orders, i, i+1)
+	}
+	if filled.cmp(tr.atOnce) < 0 {
+		filled = tr.atOnce
+	}
+	t.closed = t.closed.add(filled)
 	t.open--
 	for i := range t.parts {
 		p := &t.parts[i]
@@ -344,14 +486,111 @@ func (s *state) closeOrder(owner, id string, filled decimal.Decimal) {
 		}
 	}
 	if t.open <= 0 {
-		// A close reports the order's whole fill, which includes what
-		// filled at once.
-		if t.closed.cmp(t.filled) > 0 {
-			s.finish(t, t.closed)
-		} else {
-			s.finish(t, t.filled)
+		s.finish(t, t.filled.add(t.closed))
+	}
+}
+
+// targets returns the tracked orders u names: those of venue id u.ID,
+// else those of client id u.ClientID that have no venue id or u.ID. A
+// pending ticket that holds u.ClientID is committed first when commit is
+// true; otherwise pending reports it.
+func (s *state) targets(owner string, u *OrderUpdate, commit bool) (trs []*tracked, pending bool) {
+	if u.ID != "" {
+		for _, tr := range s.byID(owner, u.ID) {
+			if u.Symbol == "" || tr.ref.Symbol == "" || tr.ref.Symbol == u.Symbol {
+				trs = append(trs, tr)
+			}
+		}
+		if len(trs) > 0 {
+			return trs, false
 		}
 	}
+	if u.ClientID == "" {
+		return nil, false
+	}
+	k := orderKey{owner, u.ClientID}
+	if t := s.pending[k]; t != nil && s.clients[k] == nil {
+		if !commit {
+			return nil, true
+		}
+		s.commit(t, Settlement{Open: true})
+	}
+	for p := s.clients[k]; p != nil; p = p.nextCID {
+		if p.ref.ID == "" || p.ref.ID == u.ID {
+			trs = append(trs, p)
+		}
+	}
+	return trs, false
+}
+
+// updates reports whether UpdateOrder(owner, u) changes anything.
+func (s *state) updates(owner string, u *OrderUpdate) bool {
+	trs, pending := s.targets(owner, u, false)
+	if pending {
+		return true
+	}
+	for _, tr := range trs {
+		if u.Closed || tr.ref.Unknown || u.ID != "" && tr.ref.ID == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// updateOrder applies what a look-up found of a tracked order.
+func (s *state) updateOrder(owner string, u OrderUpdate) {
+	trs, _ := s.targets(owner, &u, true)
+	if u.Closed {
+		s.closeAll(trs, unitsOf(u.Filled, true))
+		return
+	}
+	for _, tr := range trs {
+		tr.ref.Unknown = false
+		if u.ID != "" && tr.ref.ID == "" {
+			s.unindex(tr)
+			tr.ref.ID = u.ID
+			s.index(tr)
+		}
+	}
+}
+
+// trackedOrders lists owner's open and unknown orders, oldest first.
+func (s *state) trackedOrders(owner string) []TrackedOrder {
+	var out []TrackedOrder
+	for _, t := range s.tickets {
+		if t.owner != owner {
+			continue
+		}
+		if !t.committed {
+			for _, r := range t.refs {
+				r.Unknown = true
+				out = append(out, TrackedOrder{OrderRef: r, Owner: owner, At: fromNanos(t.at), Pending: true})
+			}
+		}
+	}
+	// Committed tickets of the fast path are not in s.tickets: their
+	// orders are found through the indexes.
+	seen := map[*tracked]bool{}
+	add := func(tr *tracked) {
+		if !seen[tr] {
+			seen[tr] = true
+			out = append(out, TrackedOrder{OrderRef: tr.ref, Owner: owner, At: fromNanos(tr.t.at)})
+		}
+	}
+	for k, tr := range s.orders {
+		for p := tr; k.owner == owner && p != nil; p = p.nextID {
+			add(p)
+		}
+	}
+	for k, tr := range s.clients {
+		for p := tr; k.owner == owner && p != nil; p = p.nextCID {
+			add(p)
+		}
+	}
+	slices.SortFunc(out, func(a, b TrackedOrder) int {
+		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ClientID, b.ClientID), cmp.Compare(a.ID, b.ID))
+	})
+	return out
 }
 
 type strikes struct {

@@ -85,6 +85,7 @@ commands:
   audit verify|keygen                verify a hash-chained audit log; add a key to key one
   request --key NAME METHOD PATH ... send a guarded, signed request
   killswitch status|trip|reset       show, trip or reset the kill switch in a limit state file
+  reconcile --key NAME               settle orders from the venue's truth; report foreign orders
   state rebuild                      rebuild a limit state file refused as missing or stale
   sim                                run the simulated venues
   gateway                            run the guarded gateway any bot can use; manage its clients
@@ -162,6 +163,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return gatewayCmd(ctx, args[1:], e)
 	case "killswitch":
 		return killswitchCmd(ctx, args[1:], e)
+	case "reconcile":
+		return reconcileCmd(ctx, args[1:], e)
 	case "state":
 		return stateCmd(ctx, args[1:], e)
 	case "version":

@@ -28,7 +28,8 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	dryRun := fs.Bool("dry-run", false, "print the signed request as it would go on the wire; send nothing")
 	ts := fs.Int64("timestamp", 0, "request timestamp in Unix milliseconds (default: the clock)")
 	auditPath := fs.String("audit", "", "audit log (default: audit.jsonl beside the keystore)")
-	statePath := fs.String("state", "", "limit state file, so that caps hold across runs (default: limits.state beside the keystore)")
+	statePath := fs.String("state", "", "limit state file, so that caps hold across runs (default: limits.state beside the keystore), or postgres://USER@HOST:PORT/DATABASE for caps shared with other processes")
+	schema := stateSchema(fs)
 	auditKey := fs.String("audit-key", "", "the keystore's HMAC key that keys the audit log (keyfence audit keygen)")
 	body := fs.String("body", "", "request body sent as is (JSON venues); @FILE reads it from FILE")
 	if err := parseFlags(fs, args); err != nil {
@@ -104,13 +105,25 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer log.Close()
-	store, err := limits.OpenFileStoreContext(ctx, *statePath, limits.WithAuditLog(log))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if err := store.CheckGeneration(ctx, "keystore", ks.Generation()); err != nil {
-		return err
+	var store limits.Store
+	if isPostgresState(*statePath) {
+		// Shared state: the database, not a local file, is its record.
+		ps, err := openPostgresState(ctx, *statePath, *schema, true)
+		if err != nil {
+			return err
+		}
+		defer ps.Close()
+		store = ps
+	} else {
+		file, err := limits.OpenFileStoreContext(ctx, *statePath, limits.WithAuditLog(log))
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		if err := file.CheckGeneration(ctx, "keystore", ks.Generation()); err != nil {
+			return err
+		}
+		store = file
 	}
 
 	base := *venueURL
@@ -134,7 +147,9 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		if err != nil {
 			return err
 		}
-		_ = auth.Reservation.Release(ctx, nil)
+		if err := auth.Reservation.Release(ctx, nil); err != nil {
+			return fmt.Errorf("request: recording the dry run's reservation: %w; do not send the request", err)
+		}
 		return printWire(e.stdout, base, auth.Wire)
 	}
 
@@ -146,17 +161,24 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	risks, _ := guard.AcceptKeyRisks(*key)
 	client, err := drv.connect(ctx, connectConfig{
 		BaseURL: base, Credential: *key, Signer: sg, Guard: guard, Audit: log,
-		KeyRisks: risks, Prices: prices, DryRun: *dryRun,
+		KeyRisks: risks, Prices: prices, DryRun: *dryRun, Reconcile: exchange.ReconcileConfig{Every: -1},
 	})
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 	if *dryRun {
 		auth, err := client.Authorize(ctx, req)
 		if err != nil {
 			return err
 		}
-		_ = auth.Reservation.Release(ctx, nil)
+		// The signature printed can be sent: what it may create is
+		// committed as of unknown outcome (for an order, held until
+		// 'keyfence reconcile' sees it at the venue, or sees that it was
+		// never placed once the signature expired).
+		if err := auth.Reservation.Release(ctx, nil); err != nil {
+			return fmt.Errorf("request: recording the dry run's reservation: %w; do not send the request", err)
+		}
 		return printWire(e.stdout, base, auth.Wire)
 	}
 	resp, err := client.Do(ctx, req)

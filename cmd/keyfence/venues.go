@@ -23,12 +23,18 @@ type connectConfig struct {
 	// DryRun: no signed request may be sent (the key check is skipped);
 	// public market data may still be read for the guard.
 	DryRun bool
+	// Reconcile configures the client's reconciliation; the CLI runs it
+	// only in 'keyfence reconcile' (Every -1 elsewhere).
+	Reconcile exchange.ReconcileConfig
 }
 
-// requester is what `keyfence request` uses of a venue client.
+// requester is what `keyfence request` and `keyfence reconcile` use of a
+// venue client.
 type requester interface {
 	Authorize(ctx context.Context, req *exchange.Request) (*exchange.Authorized, error)
 	Do(ctx context.Context, req *exchange.Request) (*exchange.Response, error)
+	Reconcile(ctx context.Context) (exchange.ReconcileReport, error)
+	Close() error
 }
 
 // driver binds a venue name to its scheme and client.
@@ -55,7 +61,7 @@ var drivers = map[string]driver{
 			return kucoin.New(ctx, kucoin.Config{
 				BaseURL: cfg.BaseURL, Credential: cfg.Credential, Signer: cfg.Signer,
 				Guard: cfg.Guard, Audit: cfg.Audit, KeyRisks: cfg.KeyRisks, Prices: feed,
-				SkipKeyCheck: cfg.DryRun,
+				SkipKeyCheck: cfg.DryRun, Reconcile: cfg.Reconcile,
 			})
 		},
 	},
@@ -72,7 +78,7 @@ var drivers = map[string]driver{
 			return coinbase.New(ctx, coinbase.Config{
 				BaseURL: cfg.BaseURL, Credential: cfg.Credential, Signer: cfg.Signer,
 				Guard: cfg.Guard, Audit: cfg.Audit, KeyRisks: cfg.KeyRisks, Prices: feed,
-				SkipKeyCheck: cfg.DryRun,
+				SkipKeyCheck: cfg.DryRun, Reconcile: cfg.Reconcile,
 			})
 		},
 	},
@@ -87,7 +93,7 @@ var drivers = map[string]driver{
 			return binance.New(ctx, binance.Config{
 				BaseURL: cfg.BaseURL, Credential: cfg.Credential, Signer: cfg.Signer,
 				Guard: cfg.Guard, Audit: cfg.Audit, KeyRisks: cfg.KeyRisks, Prices: feed,
-				SkipKeyCheck: cfg.DryRun,
+				SkipKeyCheck: cfg.DryRun, Reconcile: cfg.Reconcile,
 			})
 		},
 	},

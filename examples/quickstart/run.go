@@ -169,6 +169,8 @@ func run(ctx context.Context, w io.Writer, venue string) error {
 
 	rows = append(rows, burst(ctx, bot, m, v.rejections))
 	rows = append(rows, deletedLimitsFile(ctx, statePath, log))
+	rows = append(rows, ackFlood(ctx, venue))
+	rows = append(rows, foreignOrder(ctx, venue))
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "   ATTEMPT\tREFUSED\tBY")

@@ -27,7 +27,8 @@ func TestPlaceOrderAllocations(t *testing.T) {
 	n := testing.AllocsPerRun(200, func() {
 		a, err := auth.Authorize(ctx, req)
 		if err == nil {
-			err = a.Reservation.Release(ctx, nil)
+			// The venue's answer: expired, nothing filled.
+			err = a.Reservation.Commit(ctx, exchange.Outcome{})
 		}
 		if err != nil {
 			failed = err

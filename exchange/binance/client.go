@@ -45,6 +45,10 @@ type Config struct {
 	// SkipKeyCheck skips the key permission check in New. It is meant for
 	// tests against venues that do not serve apiRestrictions.
 	SkipKeyCheck bool
+	// Reconcile configures reconciliation (exchange.Reconciler): when the
+	// Guard tracks orders (exchange.OrderLedger), New reconciles once and
+	// then every Reconcile.Every until Close or until ctx is done.
+	Reconcile exchange.ReconcileConfig
 	// Testnet says the venue is a Binance Spot testnet (BaseURL, or
 	// TestnetBaseURL when BaseURL is empty). Testnets serve no /sapi
 	// routes, so New cannot check the key's permissions there: with
@@ -78,6 +82,8 @@ type Client struct {
 	mu         sync.RWMutex
 	rules      map[string]*symbolRules
 	rateLimits []RateLimit
+
+	rec *exchange.Reconciler
 }
 
 var _ exchange.Client = (*Client)(nil)
@@ -113,6 +119,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		Accepted:   c.accepted,
 		Refused:    c.refused,
 		Closed:     c.closed,
+		ClientIDs:  clientIDs,
 	})
 	if err != nil {
 		return nil, err
@@ -157,7 +164,25 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			return nil, err
 		}
 	}
+	c.rec = c.conn.Reconciler(venueOrders{c}, cfg.Reconcile)
+	if _, tracks := cfg.Guard.(exchange.OrderLedger); tracks && cfg.Reconcile.Enabled() {
+		if _, err := c.rec.Start(ctx); err != nil {
+			c.conn.Logger().LogAttrs(ctx, slog.LevelError, "binance: reconciliation at start", slog.String("error", err.Error()))
+		}
+	}
 	return c, nil
+}
+
+// Reconcile settles the orders the guard holds open or of unknown outcome
+// from the venue's truth and reports foreign orders (exchange.Reconciler).
+func (c *Client) Reconcile(ctx context.Context) (exchange.ReconcileReport, error) {
+	return c.rec.Reconcile(ctx)
+}
+
+// Close stops the background reconciliation.
+func (c *Client) Close() error {
+	c.rec.Stop()
+	return nil
 }
 
 // recordSkippedKeyCheck appends the audit record of a key permission
@@ -306,28 +331,46 @@ func (c *Client) Do(ctx context.Context, req *exchange.Request) (*exchange.Respo
 	return resp, err
 }
 
-// accepted commits an accepted order answer.
+// accepted commits an accepted order answer order by order (outcomeOf):
+// what the answer does not state stays reserved. An amend creates no
+// order: its reservation is settled at once, and the amended order keeps
+// its own.
 func (c *Client) accepted(ctx context.Context, a *exchange.Authorized, _ *exchange.Response, body []byte) error {
 	var ans orderAnswer
 	if err := json.Unmarshal(body, &ans); err != nil {
 		c.conn.Logger().LogAttrs(ctx, slog.LevelWarn, "binance: accepted order answer unreadable; budget kept reserved",
 			slog.String("route", a.Intent.Route.Name))
+		c.conn.Settler().Commit(ctx, a, a.Intent.UnknownOutcome())
 		return nil
 	}
-	c.conn.Settler().Commit(ctx, a, outcomeOf(ans.orders()))
+	if ans.CancelResponse != nil {
+		c.closedOrder(ctx, ans.CancelResponse)
+	}
+	if ans.AmendedOrder != nil {
+		c.conn.Settler().Commit(ctx, a, exchange.Outcome{})
+		c.closedOrder(ctx, ans.AmendedOrder)
+		return nil
+	}
+	c.conn.Settler().Commit(ctx, a, outcomeOf(&a.Intent, ans.orders()))
 	return nil
 }
 
-// refused commits the new order of a cancelReplace whose cancel failed.
+// refused settles a cancelReplace refusal in which the venue acted: the
+// new order of a -2021 (cancel failed) is committed; the cancelled order
+// of a -2022 (new order failed) is reported closed and the reservation
+// released.
 func (c *Client) refused(ctx context.Context, a *exchange.Authorized, resp *exchange.Response, apiErr *exchange.APIError) bool {
-	if apiErr.Code != "-2021" {
+	if apiErr.Code != "-2021" && apiErr.Code != "-2022" {
 		return false
 	}
-	placed := partialNewOrder(resp.Body)
-	if placed == nil {
+	placed, cancelled := partialAnswer(resp.Body)
+	if cancelled != nil {
+		c.closedOrder(ctx, cancelled)
+	}
+	if apiErr.Code != "-2021" || placed == nil {
 		return false
 	}
-	c.conn.Settler().Commit(ctx, a, outcomeOf(placed))
+	c.conn.Settler().Commit(ctx, a, outcomeOf(&a.Intent, placed))
 	return true
 }
 
@@ -352,7 +395,16 @@ func (c *Client) closedIn(ctx context.Context, body []byte) {
 	}
 	for i := range answers {
 		for _, j := range answers[i].orders() {
-			c.conn.Settler().Closed(ctx, j.order())
+			c.closedOrder(ctx, &j)
 		}
+	}
+}
+
+// closedOrder reports an order a cancel's answer lists, when the answer
+// states its status and, if it is closed, its fill; other orders are left
+// for a look-up or reconciliation.
+func (c *Client) closedOrder(ctx context.Context, j *orderJSON) {
+	if o := j.order(); o.Status.Open() || j.closedKnown() {
+		c.conn.Settler().Closed(ctx, o)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -87,8 +88,9 @@ func TestClientPlaceQueryCancel(t *testing.T) {
 		t.Fatalf("placed %+v", o)
 	}
 	commits, releases, _ := env.g.snapshot()
-	if len(commits) != 1 || len(commits[0].OrderIDs) != 1 || commits[0].OrderIDs[0] != "1" || !commits[0].Open || !commits[0].FilledQuote.IsZero() {
-		t.Fatalf("commits %+v", commits)
+	if len(commits) != 1 || len(commits[0].Orders) != 1 || commits[0].Orders[0] != (exchange.OrderRef{ID: "1", ClientID: o.ClientID, Symbol: "BTCUSDT"}) ||
+		!commits[0].FilledQuote.IsZero() {
+		t.Fatalf("commits %+v, want the order open", commits)
 	}
 	got, err := env.c.GetOrder(ctx, "BTCUSDT", "1")
 	if err != nil || got.Status != exchange.StatusNew || got.ClientID != o.ClientID {
@@ -183,9 +185,12 @@ func TestClientOutcomeUnknown(t *testing.T) {
 	if o.Status != exchange.StatusUnknown || o.ClientID != "my-order-1" {
 		t.Fatalf("order %+v", o)
 	}
+	// Committed as of unknown outcome: the budget stays reserved until the
+	// order is looked up.
 	commits, after, _ := env.g.snapshot()
-	if len(commits) != 0 || len(after) != len(before) {
-		t.Fatalf("reservation settled: commits %v releases %v", commits, after)
+	if len(commits) != 1 || len(after) != len(before) ||
+		!reflect.DeepEqual(commits[0].Orders, []exchange.OrderRef{{ClientID: "my-order-1", Symbol: "BTCUSDT", Unknown: true}}) {
+		t.Fatalf("reservation settled: commits %+v releases %v", commits, after)
 	}
 }
 
@@ -215,8 +220,8 @@ func TestClientLostAnswer(t *testing.T) {
 			t.Fatalf("released with %v", r)
 		}
 	}
-	if len(commits) != 0 {
-		t.Fatalf("commits %v", commits)
+	if len(commits) != 1 || len(commits[0].Orders) != 1 || !commits[0].Orders[0].Unknown || commits[0].Orders[0].ClientID == "" {
+		t.Fatalf("commits %+v, want the order of unknown outcome", commits)
 	}
 }
 

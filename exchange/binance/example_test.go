@@ -121,3 +121,59 @@ credentials:
 	// exchange: BTCUSDT: PRICE_FILTER tickSize: price 49500.005 is not a multiple of tickSize 0.01 (nearest 49500.00 or 49500.01)
 	// true
 }
+
+// An order answered with ACK (no status, no fills) holds its budget, of
+// unknown outcome, until reconciliation sees it at the venue: resting, and
+// accounted for by its allow record (no foreign order).
+func ExampleClient_Reconcile() {
+	ctx := context.Background()
+	sim := exchangetest.NewBinance()
+	defer sim.Close()
+	secret := make([]byte, 32) // a test key generated here; never a real secret in code
+	for i := range secret {
+		secret[i] = byte(i)
+	}
+	sim.AddKey(exchangetest.BinanceKey{APIKey: "example-key", HMACSecret: secret,
+		Permissions: exchange.Permissions{Read: true, Trade: true, IPRestricted: true}})
+	keys := signer.NewMemory()
+	defer keys.Close()
+	_ = keys.Import(signer.KeyInfo{Name: "bot", Venue: "binance", APIKey: "example-key", Type: signer.KeyHMAC}, secret, nil)
+	prices := binance.NewPriceFeed(binance.PriceFeedConfig{BaseURL: sim.URL()})
+	policy, _ := limits.ParsePolicy([]byte(`
+version: 1
+credentials:
+  bot:
+    venue: binance
+    order_types: [LIMIT]
+    max_open_orders: 5
+    price_band: "2%"
+    quotes:
+      USDT: {max_order_notional: "1000", max_daily_notional: "5000"}
+    symbols:
+      BTCUSDT: {}
+`))
+	guard, _ := limits.NewGuard(policy, limits.NewMemoryStore(), limits.WithPrices("binance", prices))
+	dir, _ := os.MkdirTemp("", "keyfence-example")
+	defer os.RemoveAll(dir)
+	log, _ := audit.Open(ctx, filepath.Join(dir, "audit.log"))
+	defer log.Close()
+	c, err := binance.New(ctx, binance.Config{BaseURL: sim.URL(), Credential: "bot", Signer: keys, Guard: guard, Audit: log,
+		Prices: prices, Reconcile: exchange.ReconcileConfig{Every: time.Hour}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	_, err = c.Do(ctx, &exchange.Request{Method: "POST", Path: "/api/v3/order", Params: exchange.Params{
+		{Key: "symbol", Value: "BTCUSDT"}, {Key: "side", Value: "BUY"}, {Key: "type", Value: "LIMIT"},
+		{Key: "timeInForce", Value: "GTC"}, {Key: "quantity", Value: "0.001"}, {Key: "price", Value: "49500"},
+		{Key: "newOrderRespType", Value: "ACK"}}})
+	tracked, _ := guard.TrackedOrders(ctx, "bot")
+	fmt.Println(err, len(tracked), tracked[0].Unknown)
+
+	rep, err := c.Reconcile(ctx)
+	fmt.Println(err, len(rep.Open), len(rep.Foreign))
+	// Output:
+	// <nil> 1 true
+	// <nil> 1 0
+}

@@ -34,6 +34,9 @@ type fakeBinance struct {
 	orders      map[string]*orderJSON
 	next        int
 	signedPaths []string
+	// canned answers a route with what the function returns for the
+	// request's parameters, before any route of its own.
+	canned map[string]func(get func(string) string) (int, any)
 }
 
 func newFakeBinance(t testing.TB, apiKey string, secret []byte) *fakeBinance {
@@ -102,6 +105,11 @@ func (f *fakeBinance) serve(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.signedPaths = append(f.signedPaths, route)
 	get := func(k string) string { v, _ := q.Get(k); return v }
+	if fn := f.canned[route]; fn != nil {
+		status, v := fn(get)
+		writeJSON(w, status, v)
+		return
+	}
 	switch route {
 	case "GET /sapi/v1/account/apiRestrictions":
 		_, _ = io.WriteString(w, f.perms)
@@ -151,7 +159,10 @@ func (f *fakeBinance) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		// An order list's reports, as Binance lists them.
 		out = append(out, map[string]any{"orderListId": 7, "orderReports": []map[string]any{
-			{"symbol": get("symbol"), "orderId": 70, "status": "CANCELED"}, {"symbol": get("symbol"), "orderId": 71, "status": "EXPIRED"}}})
+			{"symbol": get("symbol"), "orderId": 70, "status": "CANCELED", "executedQty": "0", "cummulativeQuoteQty": "0"},
+			{"symbol": get("symbol"), "orderId": 71, "status": "EXPIRED", "executedQty": "0", "cummulativeQuoteQty": "0"},
+			// A report that does not state the fill is left to a look-up.
+			{"symbol": get("symbol"), "orderId": 72, "status": "CANCELED"}}})
 		writeJSON(w, 200, out)
 	case "GET /api/v3/openOrders":
 		var out []*orderJSON

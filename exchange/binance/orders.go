@@ -34,12 +34,15 @@ type orderJSON struct {
 }
 
 // orderAnswer is the answer of any order-creating route: a plain order, an
-// order list (orderReports), a cancel-replace (newOrderResponse) or an
-// amend (amendedOrder).
+// order list (orderReports, or with newOrderRespType=ACK only orders), a
+// cancel-replace (cancelResponse and newOrderResponse) or an amend
+// (amendedOrder).
 type orderAnswer struct {
 	orderJSON
 	OrderReports     []orderJSON `json:"orderReports"`
+	Orders           []orderJSON `json:"orders"`
 	NewOrderResponse *orderJSON  `json:"newOrderResponse"`
+	CancelResponse   *orderJSON  `json:"cancelResponse"`
 	AmendedOrder     *orderJSON  `json:"amendedOrder"`
 }
 
@@ -47,6 +50,8 @@ func (a *orderAnswer) orders() []orderJSON {
 	switch {
 	case len(a.OrderReports) > 0:
 		return a.OrderReports
+	case len(a.Orders) > 0:
+		return a.Orders
 	case a.NewOrderResponse != nil:
 		return []orderJSON{*a.NewOrderResponse}
 	case a.AmendedOrder != nil:
@@ -57,30 +62,72 @@ func (a *orderAnswer) orders() []orderJSON {
 	return nil
 }
 
-// partialNewOrder reads a cancelReplace -2021 answer whose new order was
-// placed although the cancel failed.
-func partialNewOrder(body []byte) []orderJSON {
+// partialAnswer reads the data of a cancelReplace refusal: -2021, whose
+// new order was placed although the cancel failed, and -2022, whose cancel
+// went through although the new order failed.
+func partialAnswer(body []byte) (placed []orderJSON, cancelled *orderJSON) {
 	var e struct {
 		Data struct {
+			CancelResult     string     `json:"cancelResult"`
 			NewOrderResult   string     `json:"newOrderResult"`
+			CancelResponse   *orderJSON `json:"cancelResponse"`
 			NewOrderResponse *orderJSON `json:"newOrderResponse"`
 		} `json:"data"`
 	}
-	if json.Unmarshal(body, &e) != nil || e.Data.NewOrderResult != "SUCCESS" || e.Data.NewOrderResponse == nil {
-		return nil
+	if json.Unmarshal(body, &e) != nil {
+		return nil, nil
 	}
-	return []orderJSON{*e.Data.NewOrderResponse}
+	if e.Data.NewOrderResult == "SUCCESS" && e.Data.NewOrderResponse != nil {
+		placed = []orderJSON{*e.Data.NewOrderResponse}
+	}
+	if e.Data.CancelResult == "SUCCESS" {
+		cancelled = e.Data.CancelResponse
+	}
+	return placed, cancelled
 }
 
-func outcomeOf(os []orderJSON) exchange.Outcome {
+// closedKnown reports whether an order report states that the order is
+// closed and what it filled: a closed status and cummulativeQuoteQty.
+func (j *orderJSON) closedKnown() bool {
+	switch orderStatus(j.Status) {
+	case exchange.StatusFilled, exchange.StatusCanceled, exchange.StatusExpired, exchange.StatusRejected:
+		return j.CummulativeQuoteQty != ""
+	}
+	return false
+}
+
+// outcomeOf reads an accepted answer order by order. An order the answer
+// reports open, or whose status and fills it does not state (the ACK
+// answers, the default of every type but LIMIT and MARKET, and an order of
+// the request the answer leaves out), holds its whole reservation until
+// it is seen closed; a closed one counts its fill.
+func outcomeOf(in *exchange.Intent, os []orderJSON) exchange.Outcome {
 	var out exchange.Outcome
-	for _, j := range os {
+	answered := make(map[string]bool, len(os))
+	symbol := ""
+	if len(in.Orders) > 0 {
+		symbol = in.Orders[0].Symbol
+	}
+	for i := range os {
+		j := &os[i]
 		o := j.order()
-		out.OrderIDs = append(out.OrderIDs, o.ID)
-		if o.Status.Open() {
-			out.Open = true
+		if o.Symbol == "" {
+			o.Symbol = symbol
 		}
-		out.FilledQuote = out.FilledQuote.Add(o.ExecutedQuo)
+		answered[o.ClientID] = true
+		switch {
+		case j.closedKnown():
+			out.FilledQuote = out.FilledQuote.Add(o.ExecutedQuo)
+		default:
+			out.Orders = append(out.Orders, exchange.OrderRef{ID: o.ID, ClientID: o.ClientID, Symbol: o.Symbol,
+				Unknown: !o.Status.Open()})
+		}
+	}
+	for i := range in.Orders {
+		o := &in.Orders[i]
+		if o.ID == "" && (o.ClientID == "" || !answered[o.ClientID]) {
+			out.Orders = append(out.Orders, exchange.OrderRef{ClientID: o.ClientID, Symbol: o.Symbol, Unknown: true})
+		}
 	}
 	return out
 }
@@ -215,6 +262,9 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 	if placed.Symbol == "" {
 		placed.Symbol = o.Symbol
 	}
+	if placed.Status == "" {
+		placed.Status = exchange.StatusUnknown
+	}
 	return placed, nil
 }
 
@@ -247,12 +297,25 @@ func (c *Client) GetOrderByClientID(ctx context.Context, symbol, clientID string
 }
 
 func (c *Client) getOrder(ctx context.Context, p exchange.Params) (exchange.Order, error) {
+	o, err := c.lookUp(ctx, p)
+	if err != nil {
+		return exchange.Order{}, err
+	}
+	c.conn.Settler().Closed(ctx, o)
+	return o, nil
+}
+
+// lookUp reads an order (GET /api/v3/order). An order whose report lacks
+// its quote fill has StatusUnknown.
+func (c *Client) lookUp(ctx context.Context, p exchange.Params) (exchange.Order, error) {
 	var ans orderJSON
 	if err := c.signedJSON(ctx, http.MethodGet, "/api/v3/order", p, &ans); err != nil {
 		return exchange.Order{}, err
 	}
 	o := ans.order()
-	c.conn.Settler().Closed(ctx, o)
+	if o.Status == "" || !o.Status.Open() && !ans.closedKnown() {
+		o.Status = exchange.StatusUnknown
+	}
 	return o, nil
 }
 

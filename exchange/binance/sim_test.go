@@ -111,6 +111,9 @@ func newSimEnv(t *testing.T, o simOpts) (*simEnv, error) {
 		BaseURL: sim.URL(), Credential: "bot", Signer: store, Guard: g, Audit: env.log,
 		Prices: prices, KeyRisks: o.risks, RecvWindow: 5 * time.Second, Testnet: o.testnet,
 	})
+	if err == nil {
+		t.Cleanup(func() { _ = env.c.Close() })
+	}
 	return env, err
 }
 

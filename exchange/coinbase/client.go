@@ -59,6 +59,10 @@ type Config struct {
 	SkipKeyCheck bool
 	// SkipTimeSync skips reading the venue's clock in New.
 	SkipTimeSync bool
+	// Reconcile configures reconciliation (exchange.Reconciler): when the
+	// Guard tracks orders (exchange.OrderLedger), New reconciles once and
+	// then every Reconcile.Every until Close or until ctx is done.
+	Reconcile exchange.ReconcileConfig
 }
 
 // Client is a guarded Coinbase Advanced Trade client. It implements
@@ -75,6 +79,8 @@ type Client struct {
 
 	mu       sync.RWMutex
 	products map[string]Product
+
+	rec *exchange.Reconciler
 }
 
 var _ exchange.Client = (*Client)(nil)
@@ -102,6 +108,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		},
 		Authorizer: func(*exchange.Request) *exchange.Authorizer { return c.auth },
 		Accepted:   c.accepted,
+		ClientIDs:  clientIDs,
 		SignedName: "authenticated",
 	})
 	if err != nil {
@@ -142,7 +149,25 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			return nil, err
 		}
 	}
+	c.rec = c.conn.Reconciler(venueOrders{c}, cfg.Reconcile)
+	if _, tracks := cfg.Guard.(exchange.OrderLedger); tracks && cfg.Reconcile.Enabled() {
+		if _, err := c.rec.Start(ctx); err != nil {
+			c.conn.Logger().LogAttrs(ctx, slog.LevelError, "coinbase: reconciliation at start", slog.String("error", err.Error()))
+		}
+	}
 	return c, nil
+}
+
+// Reconcile settles the orders the guard holds open or of unknown outcome
+// from the venue's truth and reports foreign orders (exchange.Reconciler).
+func (c *Client) Reconcile(ctx context.Context) (exchange.ReconcileReport, error) {
+	return c.rec.Reconcile(ctx)
+}
+
+// Close stops the background reconciliation.
+func (c *Client) Close() error {
+	c.rec.Stop()
+	return nil
 }
 
 // Offset returns the server-time offset measured by SyncTime.
@@ -269,9 +294,10 @@ func (c *Client) accepted(ctx context.Context, a *exchange.Authorized, _ *exchan
 
 // settleCreate settles a create-order answer. Coinbase answers 200 for
 // refusals too ({"success":false,"error_response":{...}}). The answer of
-// an accepted order says nothing of fills, so it is committed as open:
-// the guard holds its full value until the order is seen closed (GetOrder
-// reports it), which PlaceOrder does at once.
+// an accepted order states neither status nor fills, so the order is
+// committed as of unknown outcome: the guard holds its full value until it
+// is seen closed (GetOrder reports it, which PlaceOrder does at once, or
+// reconciliation).
 func (c *Client) settleCreate(ctx context.Context, a *exchange.Authorized, body []byte) error {
 	var ans struct {
 		Success         *bool  `json:"success"`
@@ -287,6 +313,7 @@ func (c *Client) settleCreate(ctx context.Context, a *exchange.Authorized, body 
 		} `json:"error_response"`
 	}
 	if err := json.Unmarshal(body, &ans); err != nil || ans.Success == nil {
+		c.conn.Settler().Commit(ctx, a, a.Intent.UnknownOutcome())
 		return c.conn.UnknownOutcome(a.Intent, errors.New("accepted order answer unreadable"))
 	}
 	if !*ans.Success {
@@ -307,11 +334,12 @@ func (c *Client) settleCreate(ctx context.Context, a *exchange.Authorized, body 
 	}
 	id := ans.SuccessResponse.OrderID
 	if id == "" {
+		c.conn.Settler().Commit(ctx, a, a.Intent.UnknownOutcome())
 		return c.conn.UnknownOutcome(a.Intent, errors.New("accepted order answer has no order id"))
 	}
 	o := a.Intent.Orders[0]
 	c.scheme.Track(id, TrackedOrder{Product: o.Symbol, Side: o.Side, PostOnly: o.Type == exchange.LimitMaker, TIF: o.TimeInForce})
-	c.conn.Settler().Commit(ctx, a, exchange.Outcome{OrderIDs: []string{id}, Open: true})
+	c.conn.Settler().Commit(ctx, a, exchange.Outcome{Orders: []exchange.OrderRef{{ID: id, ClientID: o.ClientID, Symbol: o.Symbol, Unknown: true}}})
 	return nil
 }
 
@@ -325,6 +353,7 @@ func (c *Client) settleEdit(ctx context.Context, a *exchange.Authorized, body []
 		} `json:"errors"`
 	}
 	if err := json.Unmarshal(body, &ans); err != nil || ans.Success == nil {
+		c.conn.Settler().Commit(ctx, a, a.Intent.UnknownOutcome())
 		return c.conn.UnknownOutcome(a.Intent, errors.New("edit answer unreadable"))
 	}
 	if !*ans.Success {
@@ -340,7 +369,10 @@ func (c *Client) settleEdit(ctx context.Context, a *exchange.Authorized, body []
 		c.conn.Settler().Release(ctx, a, apiErr)
 		return apiErr
 	}
-	c.conn.Settler().Commit(ctx, a, exchange.Outcome{OrderIDs: []string{a.Intent.Orders[0].ID}, Open: true})
+	// The edited order holds this reservation too (at its new price and
+	// size) until it is seen closed; its status is not stated.
+	o := a.Intent.Orders[0]
+	c.conn.Settler().Commit(ctx, a, exchange.Outcome{Orders: []exchange.OrderRef{{ID: o.ID, Symbol: o.Symbol, Unknown: true}}})
 	return nil
 }
 

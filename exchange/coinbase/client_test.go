@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -48,7 +49,10 @@ func TestClientFlow(t *testing.T) {
 				t.Fatalf("placed %+v", o)
 			}
 			commits, _, _ := e.g.snapshot()
-			if len(commits) != 1 || !commits[0].Open || len(commits[0].OrderIDs) != 1 || commits[0].OrderIDs[0] != o.ID {
+			// The create answer states no status: the order holds its
+			// budget as of unknown outcome until it is seen closed.
+			if len(commits) != 1 || len(commits[0].Orders) != 1 ||
+				commits[0].Orders[0] != (exchange.OrderRef{ID: o.ID, ClientID: o.ClientID, Symbol: "BTC-USD", Unknown: true}) {
 				t.Fatalf("commits %+v", commits)
 			}
 			// The hold is the cost and the fee at the higher rate (1.2%).
@@ -235,9 +239,11 @@ func TestClientOutcomeUnknown(t *testing.T) {
 	if !errors.Is(e.seen(err), exchange.ErrOutcomeUnknown) || errors.Is(err, exchange.ErrRejected) || o.Status != exchange.StatusUnknown || !strings.Contains(err.Error(), "kf-lost") {
 		t.Fatalf("%+v %v", o, err)
 	}
+	// Committed as of unknown outcome (its budget held), never released.
 	commits, releases, _ := e.g.snapshot()
-	if len(commits) != len(commits0) || len(releases) != len(releases0) {
-		t.Error("the reservation of an order of unknown outcome was settled")
+	if len(commits) != len(commits0)+1 || len(releases) != len(releases0) ||
+		!reflect.DeepEqual(commits[len(commits)-1].Orders, []exchange.OrderRef{{ClientID: "kf-lost", Symbol: "BTC-USD", Unknown: true}}) {
+		t.Errorf("the reservation of an order of unknown outcome was settled: commits %+v", commits[len(commits0):])
 	}
 	open, err := e.c.OpenOrders(context.Background(), "BTC-USD")
 	if err != nil || len(open) != 1 || open[0].ClientID != "kf-lost" {

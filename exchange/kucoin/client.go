@@ -44,6 +44,10 @@ type Config struct {
 	KeyVersion string
 	// SkipKeyCheck skips the key permission check in New (dry runs).
 	SkipKeyCheck bool
+	// Reconcile configures reconciliation (exchange.Reconciler): when the
+	// Guard tracks orders (exchange.OrderLedger), New reconciles once and
+	// then every Reconcile.Every until Close or until ctx is done.
+	Reconcile exchange.ReconcileConfig
 }
 
 // Client is a guarded KuCoin Spot (high-frequency) REST client. It
@@ -60,6 +64,8 @@ type Client struct {
 
 	mu    sync.RWMutex
 	rules map[string]*symbolRules
+
+	rec *exchange.Reconciler
 }
 
 var _ exchange.Client = (*Client)(nil)
@@ -98,6 +104,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			return string(q), err
 		},
 		Accepted:     c.accepted,
+		ClientIDs:    clientIDs,
 		ClientIDName: "clientOid",
 		LookUp:       "GetOrderByClientID, OpenOrders",
 	})
@@ -130,7 +137,25 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			return nil, err
 		}
 	}
+	c.rec = c.conn.Reconciler(venueOrders{c}, cfg.Reconcile)
+	if _, tracks := cfg.Guard.(exchange.OrderLedger); tracks && cfg.Reconcile.Enabled() {
+		if _, err := c.rec.Start(ctx); err != nil {
+			c.conn.Logger().LogAttrs(ctx, slog.LevelError, "kucoin: reconciliation at start", slog.String("error", err.Error()))
+		}
+	}
 	return c, nil
+}
+
+// Reconcile settles the orders the guard holds open or of unknown outcome
+// from the venue's truth and reports foreign orders (exchange.Reconciler).
+func (c *Client) Reconcile(ctx context.Context) (exchange.ReconcileReport, error) {
+	return c.rec.Reconcile(ctx)
+}
+
+// Close stops the background reconciliation.
+func (c *Client) Close() error {
+	c.rec.Stop()
+	return nil
 }
 
 // Offset returns the server-time offset measured by SyncTime.
@@ -237,15 +262,17 @@ func (c *Client) publicJSON(ctx context.Context, path string, p exchange.Params)
 	return data, err
 }
 
-// accepted settles the accepted answer of an order placement.
+// accepted settles the accepted answer of an order placement order by
+// order (outcomeOf): what the answer does not state stays reserved.
 func (c *Client) accepted(ctx context.Context, a *exchange.Authorized, resp *exchange.Response, data []byte) error {
-	out, ok := outcomeOf(a.Intent, data)
+	out, placed, ok := outcomeOf(&a.Intent, data)
 	if !ok {
 		c.conn.Logger().LogAttrs(ctx, slog.LevelWarn, "kucoin: accepted order answer unreadable; budget kept reserved",
 			slog.String("route", a.Intent.Route.Name))
+		c.conn.Settler().Commit(ctx, a, a.Intent.UnknownOutcome())
 		return nil
 	}
-	if len(out.OrderIDs) == 0 {
+	if !placed {
 		// A batch whose every order the venue refused.
 		c.conn.Settler().Release(ctx, a, &exchange.APIError{Venue: Venue, Status: resp.Status, Code: CodeOK,
 			Msg: "every order of the batch was refused", Kind: exchange.ErrRejected})

@@ -44,7 +44,7 @@ func ExampleScheme() {
 	fmt.Println(wire.Header.Get(kucoin.HeaderPassphrase))
 	// Output:
 	// trade 1
-	// POST /api/v1/hf/orders: BUY LIMIT 0.001 BTC-USDT @ 10000 GTC
+	// POST /api/v1/hf/orders: BUY LIMIT 0.001 BTC-USDT @ 10000 GTC cid=5c52e11203aa677f33e493fb
 	// n0ZAGr6Z+/X7sg10JgxVrEQTtpvwDKDicJ0TmYcehzU=
 	// Ikr9KjwgA4urCb5Az1TNKgQELW10z84iOq+wsZsRRz0=
 }

@@ -30,21 +30,30 @@ type placed struct {
 	OrderTime  int64  `json:"orderTime"`
 }
 
-// outcomeOf reads what the venue made of an accepted order request. A
-// batch lists the orders it placed (success true); an answer without a
-// status (the asynchronous routes) counts a limit order that may rest as
-// open.
-func outcomeOf(in exchange.Intent, data json.RawMessage) (exchange.Outcome, bool) {
+// outcomeOf reads what the venue made of an accepted order request,
+// order by order. Only the sync routes state an order's status and fills
+// ("status" open or done, "dealFunds"); the other routes answer an orderId
+// and a clientOid (an alter, the new order's id), so their orders hold
+// their whole reservation until a look-up sees them closed, whatever
+// their type. A batch lists its orders with success true or false; an
+// order of the request the answer leaves out is of unknown outcome.
+// any is false when the venue refused every order.
+func outcomeOf(in *exchange.Intent, data json.RawMessage) (out exchange.Outcome, any, ok bool) {
 	var list []placed
 	if err := json.Unmarshal(data, &list); err != nil {
 		var one placed
 		if err := json.Unmarshal(data, &one); err != nil {
-			return exchange.Outcome{}, false
+			return exchange.Outcome{}, false, false
 		}
 		list = []placed{one}
 	}
-	var out exchange.Outcome
+	answered := make(map[string]bool, len(list))
+	symbol := ""
+	if len(in.Orders) > 0 {
+		symbol = in.Orders[0].Symbol
+	}
 	for i, p := range list {
+		answered[p.ClientOid] = true
 		if p.Success != nil && !*p.Success {
 			continue
 		}
@@ -53,22 +62,32 @@ func outcomeOf(in exchange.Intent, data json.RawMessage) (exchange.Outcome, bool
 			id = p.NewOrderID
 		}
 		if id == "" {
-			return exchange.Outcome{}, false
+			return exchange.Outcome{}, false, false
 		}
-		out.OrderIDs = append(out.OrderIDs, id)
-		out.FilledQuote = out.FilledQuote.Add(dec(p.DealFunds))
+		any = true
+		sym := symbol
+		if i < len(in.Orders) && in.Orders[i].Symbol != "" {
+			sym = in.Orders[i].Symbol
+		}
+		ref := exchange.OrderRef{ID: id, ClientID: p.ClientOid, Symbol: sym}
 		switch {
+		case p.Status == "done" && p.DealFunds != "":
+			out.FilledQuote = out.FilledQuote.Add(dec(p.DealFunds))
 		case p.Status == "open":
-			out.Open = true
-		case p.Status == "" && i < len(in.Orders) && mayRest(in.Orders[i]):
-			out.Open = true
+			out.Orders = append(out.Orders, ref)
+		default:
+			ref.Unknown = true
+			out.Orders = append(out.Orders, ref)
 		}
 	}
-	return out, true
-}
-
-func mayRest(o exchange.Order) bool {
-	return o.Type != exchange.Market && o.TimeInForce != exchange.IOC && o.TimeInForce != exchange.FOK
+	for i := range in.Orders {
+		o := &in.Orders[i]
+		if o.ID == "" && (o.ClientID == "" || !answered[o.ClientID]) {
+			any = true // the venue may have placed it
+			out.Orders = append(out.Orders, exchange.OrderRef{ClientID: o.ClientID, Symbol: o.Symbol, Unknown: true})
+		}
+	}
+	return out, any, true
 }
 
 func dec(s string) decimal.Decimal {
@@ -238,6 +257,8 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 	o.ID = p.OrderID
 	o.Executed, o.ExecutedQuo = dec(p.DealSize), dec(p.DealFunds)
 	switch {
+	case p.Status != "open" && (p.Status != "done" || p.DealFunds == ""):
+		o.Status = exchange.StatusUnknown
 	case p.Status == "open" && o.Executed.Sign() > 0:
 		o.Status = exchange.StatusPartiallyFilled
 	case p.Status == "open":
@@ -289,12 +310,25 @@ func (c *Client) GetOrderByClientID(ctx context.Context, symbol, clientID string
 }
 
 func (c *Client) getOrder(ctx context.Context, path, symbol string) (exchange.Order, error) {
+	o, err := c.lookUp(ctx, path, symbol)
+	if err != nil {
+		return exchange.Order{}, err
+	}
+	c.conn.Settler().Closed(ctx, o)
+	return o, nil
+}
+
+// lookUp reads an order. An order whose record lacks its quote fill has
+// StatusUnknown.
+func (c *Client) lookUp(ctx context.Context, path, symbol string) (exchange.Order, error) {
 	var j orderJSON
 	if err := c.signedJSON(ctx, http.MethodGet, path, exchange.Params{{Key: "symbol", Value: symbol}}, &j); err != nil {
 		return exchange.Order{}, err
 	}
 	o := j.order()
-	c.conn.Settler().Closed(ctx, o)
+	if !o.Status.Open() && j.DealFunds == "" {
+		o.Status = exchange.StatusUnknown
+	}
 	return o, nil
 }
 

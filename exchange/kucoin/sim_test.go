@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -91,8 +92,8 @@ func TestSimFlow(t *testing.T) {
 		t.Fatalf("limit order %+v, %v", o, err)
 	}
 	commits, _, _ := e.g.snapshot()
-	if len(commits) != 1 || !commits[0].Open || commits[0].OrderIDs[0] != o.ID {
-		t.Fatalf("commits %+v", commits)
+	if len(commits) != 1 || len(commits[0].Orders) != 1 || commits[0].Orders[0] != (exchange.OrderRef{ID: o.ID, ClientID: o.ClientID, Symbol: "BTC-USDT"}) {
+		t.Fatalf("commits %+v, want the order open", commits)
 	}
 	bals, err := e.c.Balances(ctx)
 	// The hold is the cost and the fee (0.1%).
@@ -170,7 +171,8 @@ func TestSimSettlement(t *testing.T) {
 		t.Fatalf("releases %v", releases)
 	}
 
-	// A lost answer after execution: neither committed nor released.
+	// A lost answer after execution: committed as of unknown outcome,
+	// tracked by its clientOid; not released.
 	commits, releases, _ := e.g.snapshot()
 	e.sim.FailNextAfterExecuting(503)
 	o, err := e.c.PlaceOrder(ctx, exchange.Order{Symbol: "BTC-USDT", Side: exchange.Buy, Type: exchange.Limit,
@@ -179,8 +181,9 @@ func TestSimSettlement(t *testing.T) {
 		t.Fatalf("lost answer %+v, %v", o, err)
 	}
 	c2, r2, _ := e.g.snapshot()
-	if len(c2) != len(commits) || len(r2) != len(releases) {
-		t.Fatalf("settled an unknown outcome: %d commits, %d releases", len(c2)-len(commits), len(r2)-len(releases))
+	if len(c2) != len(commits)+1 || len(r2) != len(releases) ||
+		!reflect.DeepEqual(c2[len(c2)-1].Orders, []exchange.OrderRef{{ClientID: o.ClientID, Symbol: "BTC-USDT", Unknown: true}}) {
+		t.Fatalf("settled an unknown outcome: commits %+v, %d releases", c2[len(commits):], len(r2)-len(releases))
 	}
 	found, err := e.c.GetOrderByClientID(ctx, "BTC-USDT", o.ClientID)
 	if err != nil || found.Status != exchange.StatusNew {
@@ -243,8 +246,10 @@ func TestSimMulti(t *testing.T) {
 	if json.Unmarshal(resp.Body, &env) != nil || len(env.Data) != 2 || !env.Data[0].Success || env.Data[1].Success {
 		t.Fatalf("batch answer %s", resp.Body)
 	}
+	// The asynchronous batch states no status: the placed order holds
+	// its budget as of unknown outcome; the refused one is not tracked.
 	commits, _, _ := e.g.snapshot()
-	if len(commits) != 1 || len(commits[0].OrderIDs) != 1 {
+	if len(commits) != 1 || len(commits[0].Orders) != 1 || commits[0].Orders[0].ClientID != "a1" || !commits[0].Orders[0].Unknown {
 		t.Fatalf("commits %+v", commits)
 	}
 	if n := len(e.g.intents); n == 0 || len(e.g.intents[n-1].Orders) != 2 {
