@@ -23,8 +23,6 @@ type AdminConfig struct {
 	// CredentialVenue returns the venue of a venue credential, so that a
 	// client added through the admin API gets the credential's venue.
 	CredentialVenue func(ctx context.Context, credential string) (string, error)
-	// Reconcile, when set, reconciles the venue accounts now.
-	Reconcile func(ctx context.Context) (any, error)
 }
 
 // AdminHandler returns the admin API, JSON over HTTP, meant for a Unix
@@ -38,7 +36,7 @@ type AdminConfig struct {
 //	POST   /v1/clients             {"name", "credential", "public_key"}: the new credential, shown once
 //	DELETE /v1/clients/{name}      revoke: refused from the next request on
 //	POST   /v1/policy/reload       validate the policy file and put it in force; a bad one keeps the old
-//	POST   /v1/reconcile           reconcile the venue accounts now
+//	POST   /v1/reconcile           reconcile every connected venue credential now
 //
 // Errors answer {"error": "..."} with a 4xx or 5xx status.
 func (g *Gateway) AdminHandler(cfg AdminConfig) http.Handler {
@@ -150,16 +148,7 @@ func (g *Gateway) AdminHandler(cfg AdminConfig) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"policy": "reloaded"})
 	})
 	mux.HandleFunc("POST /v1/reconcile", func(w http.ResponseWriter, r *http.Request) {
-		if cfg.Reconcile == nil {
-			writeError(w, http.StatusNotImplemented, errors.New("reconciliation is not available in this build of the gateway"))
-			return
-		}
-		out, err := cfg.Reconcile(r.Context())
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, g.Reconcile(r.Context()))
 	})
 	return mux
 }

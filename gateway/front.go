@@ -25,6 +25,10 @@ const maxBody = 1 << 20
 // limiter (public ones), sends it and settles it from the answer.
 type venueClient interface {
 	Do(ctx context.Context, req *exchange.Request) (*exchange.Response, error)
+	// Reconcile settles tracked orders from the venue and reports foreign
+	// ones (exchange.Reconciler); Close stops its background runs.
+	Reconcile(ctx context.Context) (exchange.ReconcileReport, error)
+	Close() error
 }
 
 // answer is an answer the gateway makes itself, in the venue's shape.

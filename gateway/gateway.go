@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -142,12 +143,59 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// Close stops the gateway's background fsyncs. It does not close the
-// audit log or the store, which the caller opened: close them after.
+// Close stops the venue clients' background reconciliation and the
+// gateway's background fsyncs. It does not close the audit log or the
+// store, which the caller opened: close them after.
 func (g *Gateway) Close() {
+	for _, f := range g.fronts {
+		f.mu.Lock()
+		for _, c := range f.conns {
+			if c.c != nil {
+				_ = c.c.Close()
+			}
+		}
+		f.mu.Unlock()
+	}
 	for _, s := range g.syncers {
 		s.stop()
 	}
+}
+
+// CredentialReconcile is one venue credential's reconciliation.
+type CredentialReconcile struct {
+	Venue      string                   `json:"venue"`
+	Credential string                   `json:"credential"`
+	Report     exchange.ReconcileReport `json:"report"`
+	Error      string                   `json:"error,omitempty"`
+}
+
+// Reconcile reconciles every connected venue credential now: the orders
+// the guard holds open or of unknown outcome are settled from the venue's
+// truth, and an order the venue holds that keyfence never signed (a
+// foreign order: the key is used elsewhere) trips the kill switch. The
+// venue clients also reconcile when they connect and every minute.
+func (g *Gateway) Reconcile(ctx context.Context) []CredentialReconcile {
+	var out []CredentialReconcile
+	for _, venue := range g.Venues() {
+		f := g.fronts[venue]
+		f.mu.Lock()
+		creds := make(map[string]venueClient, len(f.conns))
+		for cred, c := range f.conns {
+			if c.c != nil {
+				creds[cred] = c.c
+			}
+		}
+		f.mu.Unlock()
+		for _, cred := range slices.Sorted(maps.Keys(creds)) {
+			rep, err := creds[cred].Reconcile(ctx)
+			cr := CredentialReconcile{Venue: venue, Credential: cred, Report: rep}
+			if err != nil {
+				cr.Error = oneLine(err.Error())
+			}
+			out = append(out, cr)
+		}
+	}
+	return out
 }
 
 // Venues returns the venues the gateway fronts, sorted.
@@ -221,9 +269,29 @@ func (s *guardSwap) OrderClosed(ctx context.Context, credential, orderID string,
 	return s.p.Load().OrderClosed(ctx, credential, orderID, filledQuote)
 }
 
+func (s *guardSwap) TrackedOrders(ctx context.Context, credential string) ([]exchange.TrackedOrder, error) {
+	return s.p.Load().TrackedOrders(ctx, credential)
+}
+
+func (s *guardSwap) UpdateOrder(ctx context.Context, credential string, u exchange.OrderUpdate) error {
+	return s.p.Load().UpdateOrder(ctx, credential, u)
+}
+
+// Symbols names the symbols the policy in force allows a credential, for
+// reconciliation.
+func (s *guardSwap) Symbols(credential string) []string { return s.p.Load().Symbols(credential) }
+
+// Trip trips the kill switch (reconciliation does when it finds a foreign
+// order).
+func (s *guardSwap) Trip(ctx context.Context, reason string) error { return s.p.Load().Trip(ctx, reason) }
+
+// guardSwap is everything limits.Guard is to the venue clients: a guard,
+// a settlement ledger, a kill switch for reconciliation.
 var (
 	_ exchange.Guard        = (*guardSwap)(nil)
 	_ exchange.OrderTracker = (*guardSwap)(nil)
+	_ exchange.OrderLedger  = (*guardSwap)(nil)
+	_ exchange.KillSwitch   = (*guardSwap)(nil)
 )
 
 // Decision is one request's outcome at the gateway, for the admin API's

@@ -35,7 +35,7 @@ const gatewayUsage = `usage: keyfence gateway --keystore KS --policy POLICY --st
        keyfence gateway client remove|list --admin SOCKET [--name BOT] | --keystore KS ...
        keyfence gateway killswitch trip|reset|status --admin SOCKET [--reason TEXT]
        keyfence gateway policy reload --admin SOCKET
-       keyfence gateway status --admin SOCKET`
+       keyfence gateway status|reconcile --admin SOCKET`
 
 // gatewayShutdown bounds how long in-flight requests may take to finish
 // once the gateway is interrupted.
@@ -55,6 +55,8 @@ func gatewayCmd(ctx context.Context, args []string, e *env) error {
 			return gatewayAdminCall(ctx, "gateway policy reload", args[2:], e, http.MethodPost, "/v1/policy/reload", nil)
 		case "status":
 			return gatewayAdminCall(ctx, "gateway status", args[1:], e, http.MethodGet, "/v1/status", nil)
+		case "reconcile":
+			return gatewayAdminCall(ctx, "gateway reconcile", args[1:], e, http.MethodPost, "/v1/reconcile", nil)
 		}
 	}
 	return gatewayRun(ctx, args, e)
