@@ -283,7 +283,9 @@ func (s *guardSwap) Symbols(credential string) []string { return s.p.Load().Symb
 
 // Trip trips the kill switch (reconciliation does when it finds a foreign
 // order).
-func (s *guardSwap) Trip(ctx context.Context, reason string) error { return s.p.Load().Trip(ctx, reason) }
+func (s *guardSwap) Trip(ctx context.Context, reason string) error {
+	return s.p.Load().Trip(ctx, reason)
+}
 
 // guardSwap is everything limits.Guard is to the venue clients: a guard,
 // a settlement ledger, a kill switch for reconciliation.
