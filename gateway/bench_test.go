@@ -67,6 +67,12 @@ func newBenchStack(b *testing.B, latency time.Duration) *benchStack {
 	b.Cleanup(sim.Close)
 	sim.AddKey(exchangetest.BinanceKey{APIKey: venueKey, HMACSecret: []byte(venueSecret),
 		Permissions: exchange.Permissions{Read: true, Trade: true, IPRestricted: true}})
+	// The direct and proxy paths trade on another account: orders placed
+	// with the gateway's key outside the gateway are foreign, and its
+	// reconciliation would trip the kill switch.
+	const directKey, directSecret = "bench-direct-key", "bench-direct-secret"
+	sim.AddKey(exchangetest.BinanceKey{APIKey: directKey, HMACSecret: []byte(directSecret),
+		Permissions: exchange.Permissions{Read: true, Trade: true, IPRestricted: true}})
 	keys := signer.NewMemory()
 	b.Cleanup(func() { _ = keys.Close() })
 	if err := keys.Import(signer.KeyInfo{Name: "binance-main", Venue: "binance", APIKey: venueKey, Type: signer.KeyHMAC}, []byte(venueSecret), nil); err != nil {
@@ -119,9 +125,9 @@ func newBenchStack(b *testing.B, latency time.Duration) *benchStack {
 	ps := httptest.NewServer(rp)
 	b.Cleanup(ps.Close)
 	return &benchStack{
-		direct:  loadTarget{sim.URL(), venueKey, venueSecret},
+		direct:  loadTarget{sim.URL(), directKey, directSecret},
 		gateway: loadTarget{gs.URL, issued.APIKey, issued.Secret},
-		proxy:   loadTarget{ps.URL, venueKey, venueSecret},
+		proxy:   loadTarget{ps.URL, directKey, directSecret},
 	}
 }
 
