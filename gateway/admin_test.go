@@ -110,7 +110,8 @@ func TestAdminKillSwitchClientsAndPolicy(t *testing.T) {
 		t.Fatalf("order after the reload: %d %s", st, b)
 	}
 	// Status per credential, then revocation.
-	if st, body = adminCall(t, c, "GET", "/v1/status", ""); st != 200 || !strings.Contains(body, `"credential": "binance-main"`) || !strings.Contains(body, `"rule": "symbol"`) {
+	if st, body = adminCall(t, c, "GET", "/v1/status", ""); st != 200 || !strings.Contains(body, `"credential": "binance-main"`) ||
+		!strings.Contains(body, `"rule": "symbol"`) || !strings.Contains(body, `"open_orders": 2`) {
 		t.Fatalf("status: %d %s", st, body)
 	}
 	if st, body = adminCall(t, c, "DELETE", "/v1/clients/bot", ""); st != 200 {

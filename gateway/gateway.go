@@ -339,10 +339,15 @@ func (g *Gateway) record(credential string, d Decision) {
 
 // CredentialStatus is the admin API's status of one venue credential.
 type CredentialStatus struct {
-	Credential string     `json:"credential"`
-	Venue      string     `json:"venue"`
-	Connected  bool       `json:"connected"`
-	Clients    []string   `json:"clients"`
+	Credential string   `json:"credential"`
+	Venue      string   `json:"venue"`
+	Connected  bool     `json:"connected"`
+	Clients    []string `json:"clients"`
+	// OpenOrders are the orders the guard holds open for the credential;
+	// Pending, those of them whose outcome is not known yet (settled by
+	// the next reconciliation).
+	OpenOrders int        `json:"open_orders"`
+	Pending    int        `json:"pending"`
 	Allowed    int64      `json:"allowed"`
 	Denied     int64      `json:"denied"`
 	Last       []Decision `json:"last_decisions"`
@@ -358,7 +363,8 @@ type Status struct {
 }
 
 // Status reports the kill switch and, per venue credential, its clients,
-// whether it is connected and its last decisions.
+// whether it is connected, the orders the guard holds open and its last
+// decisions.
 func (g *Gateway) Status(ctx context.Context) Status {
 	var st Status
 	st.KillSwitch, st.Reason = g.KillSwitch(ctx)
@@ -389,7 +395,16 @@ func (g *Gateway) Status(ctx context.Context) Status {
 		}
 	}
 	g.decMu.Unlock()
+	guard := g.Guard()
 	for _, cs := range byCred {
+		if tracked, err := guard.TrackedOrders(ctx, cs.Credential); err == nil {
+			cs.OpenOrders = len(tracked)
+			for _, o := range tracked {
+				if o.Pending {
+					cs.Pending++
+				}
+			}
+		}
 		st.Credentials = append(st.Credentials, *cs)
 	}
 	slices.SortFunc(st.Credentials, func(a, b CredentialStatus) int {
