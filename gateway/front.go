@@ -132,14 +132,17 @@ func (f *front) conn(ctx context.Context, credential string) (venueClient, error
 	c.once.Do(func() {
 		f.connectMu.Lock()
 		defer f.connectMu.Unlock()
-		c.c, c.err = f.v.connect(ctx, f, credential)
+		client, err := f.v.connect(ctx, f, credential)
+		f.mu.Lock() // Status, Reconcile and Close read c.c under f.mu
+		c.c, c.err = client, err
+		f.mu.Unlock()
 	})
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if c.err != nil {
-		f.mu.Lock()
 		if f.conns[credential] == c {
 			delete(f.conns, credential)
 		}
-		f.mu.Unlock()
 		return nil, fmt.Errorf("gateway: %s: connecting credential %q: %w", f.venue, credential, c.err)
 	}
 	return c.c, nil

@@ -380,8 +380,8 @@ func (g *Gateway) Status(ctx context.Context) Status {
 	}
 	for _, f := range g.fronts {
 		f.mu.Lock()
-		for cred := range f.conns {
-			if cs := byCred[cred]; cs != nil {
+		for cred, c := range f.conns {
+			if cs := byCred[cred]; cs != nil && c.c != nil {
 				cs.Connected = true
 			}
 		}
