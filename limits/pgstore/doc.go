@@ -56,6 +56,17 @@
 // took effect; for Reserve the worst case is a reservation held that no
 // order uses, never a cap exceeded.
 //
+// # Reconciliation
+//
+// Reconciliation (exchange.Reconciler) settles what Tracked lists and
+// reports venue orders that no allow record of the process's own audit
+// log names as foreign. Each process keeps its own audit log, so the store
+// also remembers, for WithOrderRetention (48 h by default), the client
+// order id and symbol of every order a reservation named
+// (limits.SharedOrders): reconciliation in one process accounts for the
+// orders another signed, and an order placed with the key outside keyfence
+// is still foreign.
+//
 // # Set-up
 //
 // Open takes a connection string (postgres://user@host:port/db, or the

@@ -73,7 +73,7 @@ func openStore(t testing.TB, schema string, opts ...pgstore.Option) *pgstore.Sto
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -87,6 +87,7 @@ func age(t testing.TB, schema string, d time.Duration) {
 		`UPDATE ` + id + `.entries SET at_ns = at_ns - $1`,
 		`UPDATE ` + id + `.tickets SET at_ns = at_ns - $1`,
 		`UPDATE ` + id + `.strikes SET times = ARRAY(SELECT x - $1 FROM unnest(times) AS x)`,
+		`UPDATE ` + id + `.reserved_orders SET at_ns = at_ns - $1`,
 	} {
 		if _, err := a.Exec(ctx, q, int64(d)); err != nil {
 			t.Fatal(err)

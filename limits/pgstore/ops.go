@@ -31,6 +31,7 @@ type queries struct {
 	insertTracked, deleteTracked, trackedByID, trackedByCID  string
 	pendingByCID, known, knownWithID, pendingRefs, trackedOf string
 	trimEntries, dropEntries, dropGauges, deleteTicket       string
+	pruneReserved, reservedOrder                             string
 	strike, strikeWindow, clearStrikes                       string
 	trip, reset, killSwitch                                  string
 }
@@ -52,7 +53,9 @@ SELECT now.ns, g.key, g.total::text FROM now LEFT JOIN (SELECT key, sum(amount) 
 e AS (INSERT INTO {S}.entries (ticket, part, key, at_ns, amount)
 	SELECT t.id, p.i, p.key, $2, p.amount FROM t, unnest($3::bytea[], $4::bigint[], $6::text[]::numeric[]) WITH ORDINALITY AS p(key, w, amount, i) WHERE p.w > 0),
 r AS (INSERT INTO {S}.pending_refs (owner, client_id, ticket)
-	SELECT $1::bytea, c, t.id FROM t, unnest($8::bytea[]) AS c WHERE c <> ''::bytea)
+	SELECT $1::bytea, c, t.id FROM t, unnest($8::bytea[]) AS c WHERE c <> ''::bytea),
+o AS (INSERT INTO {S}.reserved_orders (owner, client_id, symbol, at_ns)
+	SELECT $1::bytea, u.c, u.s, $2 FROM unnest($8::bytea[], $9::bytea[]) AS u(c, s) WHERE u.c <> ''::bytea)
 SELECT id FROM t`,
 		setSums: `UPDATE {S}.counters c SET sum = v.sum FROM unnest($1::bytea[], $2::text[]::numeric[]) AS v(key, sum) WHERE c.key = v.key`,
 		// A rolling part keeps at most what filled.
@@ -64,8 +67,8 @@ SELECT id FROM t`,
 SELECT $1, $2::bytea, nullif(r.i, ''::bytea), nullif(r.c, ''::bytea), r.s, r.u, r.a::numeric
 FROM unnest($3::bytea[], $4::bytea[], $5::bytea[], $6::bool[], $7::text[]) WITH ORDINALITY AS r(i, c, s, u, a, n) ORDER BY r.n`,
 		deleteTracked: `DELETE FROM {S}.tracked WHERE seq = $1`,
-		trackedByID:   `SELECT seq, ticket, order_id, client_id, at_once::text FROM {S}.tracked WHERE owner = $1::bytea AND order_id = $2::bytea ORDER BY ord DESC`,
-		trackedByCID:  `SELECT seq, ticket, order_id, client_id, at_once::text FROM {S}.tracked WHERE owner = $1::bytea AND client_id = $2::bytea AND (order_id IS NULL OR order_id = $3::bytea) ORDER BY ord DESC`,
+		trackedByID:   `SELECT seq, ticket, order_id, client_id, symbol, at_once::text FROM {S}.tracked WHERE owner = $1::bytea AND order_id = $2::bytea ORDER BY ord DESC`,
+		trackedByCID:  `SELECT seq, ticket, order_id, client_id, symbol, at_once::text FROM {S}.tracked WHERE owner = $1::bytea AND client_id = $2::bytea AND (order_id IS NULL OR order_id = $3::bytea) ORDER BY ord DESC`,
 		pendingByCID: `SELECT EXISTS (SELECT 1 FROM {S}.tracked WHERE owner = $1::bytea AND client_id = $2::bytea),
 	(SELECT max(p.ticket) FROM {S}.pending_refs p JOIN {S}.tickets t ON t.id = p.ticket WHERE p.owner = $1::bytea AND p.client_id = $2::bytea AND NOT t.committed)`,
 		known:       `UPDATE {S}.tracked SET unknown = false WHERE seq = $1`,
@@ -82,8 +85,10 @@ UPDATE {S}.counters c SET sum = c.sum - x.amount FROM x WHERE c.key = x.key`,
 		dropGauges: `UPDATE {S}.counters c SET sum = greatest(c.sum - g.amount, 0)
 FROM (SELECT key, sum(amount) AS amount FROM unnest($1::bytea[], $2::text[]::numeric[]) AS u(key, amount) WHERE amount > 0 GROUP BY key) g
 WHERE c.key = g.key`,
-		deleteTicket: `DELETE FROM {S}.tickets WHERE id = $1`,
-		strike:       `INSERT INTO {S}.strikes AS s (key, n) VALUES ($1::bytea, 1) ON CONFLICT (key) DO UPDATE SET n = s.n + 1 RETURNING n`,
+		deleteTicket:  `DELETE FROM {S}.tickets WHERE id = $1`,
+		pruneReserved: `DELETE FROM {S}.reserved_orders WHERE at_ns < $1`,
+		reservedOrder: `SELECT symbol FROM {S}.reserved_orders WHERE owner = $1::bytea AND client_id = $2::bytea ORDER BY at_ns DESC LIMIT 1`,
+		strike:        `INSERT INTO {S}.strikes AS s (key, n) VALUES ($1::bytea, 1) ON CONFLICT (key) DO UPDATE SET n = s.n + 1 RETURNING n`,
 		strikeWindow: `WITH now AS MATERIALIZED (SELECT {clock} AS ns)
 INSERT INTO {S}.strikes AS s (key, n, times) SELECT $1::bytea, 1, ARRAY[now.ns] FROM now
 ON CONFLICT (key) DO UPDATE SET
@@ -100,6 +105,7 @@ ON CONFLICT (id) DO UPDATE SET tripped = true, reason = excluded.reason, at_ns =
 		&q.lockTickets, &q.lockTicketCounters, &q.updateTicket, &q.unpend, &q.insertTracked, &q.deleteTracked,
 		&q.trackedByID, &q.trackedByCID, &q.pendingByCID, &q.known, &q.knownWithID, &q.pendingRefs, &q.trackedOf,
 		&q.trimEntries, &q.dropEntries, &q.dropGauges, &q.deleteTicket,
+		&q.pruneReserved, &q.reservedOrder,
 		&q.strike, &q.strikeWindow, &q.clearStrikes, &q.trip, &q.reset, &q.killSwitch} {
 		*p = r.Replace(*p)
 	}
@@ -297,6 +303,7 @@ func (s *Store) Reserve(ctx context.Context, req *limits.ReserveRequest) (limits
 		}
 		b.Queue(s.q.record, []byte(req.Owner), now, bs(pk), pw, pg, pa, rid, rcid, rsym).QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
 		b.Queue(s.q.setSums, bs(keys), ss)
+		b.Queue(s.q.pruneReserved, now-int64(s.retention))
 		b.Queue("COMMIT")
 		return c.SendBatch(ctx, b).Close()
 	})

@@ -27,7 +27,9 @@ import (
 //   - a tracked row is an open or unknown order of a committed ticket,
 //     found by (owner, order id) or (owner, client id), newest (highest
 //     ord) first; pending_refs finds a pending ticket by the client ids of
-//     the orders it may create (refs_*).
+//     the orders it may create (refs_*);
+//   - reserved_orders remembers every reservation's orders by client id
+//     for the retention (limits.SharedOrders), pruned by reservations.
 var migrations = []string{
 	// Version 1.
 	`
@@ -84,6 +86,14 @@ CREATE TABLE {S}.pending_refs (
 );
 CREATE INDEX pending_refs_cid ON {S}.pending_refs (owner, client_id);
 CREATE INDEX pending_refs_ticket ON {S}.pending_refs (ticket);
+CREATE TABLE {S}.reserved_orders (
+	owner     bytea NOT NULL,
+	client_id bytea NOT NULL,
+	symbol    bytea NOT NULL,
+	at_ns     bigint NOT NULL
+);
+CREATE INDEX reserved_orders_cid ON {S}.reserved_orders (owner, client_id);
+CREATE INDEX reserved_orders_at ON {S}.reserved_orders (at_ns);
 CREATE TABLE {S}.strikes (
 	key   bytea PRIMARY KEY,
 	n     integer NOT NULL,

@@ -80,6 +80,7 @@ type tracked struct {
 	ticket int64
 	id     string // "" while the venue has not said it
 	cid    string
+	symbol string
 	atOnce decimal.Decimal
 }
 
@@ -87,12 +88,12 @@ func scanTracked(rows pgx.Rows) ([]*tracked, error) {
 	var out []*tracked
 	for rows.Next() {
 		tr := &tracked{}
-		var id, cid []byte
+		var id, cid, sym []byte
 		var atOnce string
-		if err := rows.Scan(&tr.seq, &tr.ticket, &id, &cid, &atOnce); err != nil {
+		if err := rows.Scan(&tr.seq, &tr.ticket, &id, &cid, &sym, &atOnce); err != nil {
 			return nil, err
 		}
-		tr.id, tr.cid = string(id), string(cid)
+		tr.id, tr.cid, tr.symbol = string(id), string(cid), string(sym)
 		d, err := decimal.NewFromString(atOnce)
 		if err != nil {
 			return nil, err
@@ -379,13 +380,18 @@ func (s *Store) CloseOrder(ctx context.Context, owner, orderID string, filledQuo
 }
 
 // targets returns the tracked orders u names, as the limits package's
-// stores find them: those of venue id u.ID, else those of client id
-// u.ClientID that have no venue id or u.ID. pend is the pending ticket
-// that holds u.ClientID when no committed order does, or 0.
+// stores find them: those of venue id u.ID (of symbol u.Symbol, when both
+// say one), else those of client id u.ClientID that have no venue id or
+// u.ID. pend is the pending ticket that holds u.ClientID when no committed
+// order does, or 0.
 func (s *Store) targets(ctx context.Context, c *pgx.Conn, owner string, u *limits.OrderUpdate) (trs []*tracked, pend int64, err error) {
 	if u.ID != "" {
-		if trs, err = s.queryTracked(ctx, c, s.q.trackedByID, []byte(owner), []byte(u.ID)); err != nil || len(trs) > 0 {
-			return trs, 0, err
+		if trs, err = s.queryTracked(ctx, c, s.q.trackedByID, []byte(owner), []byte(u.ID)); err != nil {
+			return nil, 0, err
+		}
+		trs = slices.DeleteFunc(trs, func(tr *tracked) bool { return u.Symbol != "" && tr.symbol != "" && tr.symbol != u.Symbol })
+		if len(trs) > 0 {
+			return trs, 0, nil
 		}
 	}
 	if u.ClientID == "" {
@@ -526,4 +532,19 @@ func (s *Store) Tracked(ctx context.Context, owner string) ([]limits.TrackedOrde
 		return 0
 	})
 	return out, nil
+}
+
+// ReservedOrder implements limits.SharedOrders: the newest order of owner
+// with client id clientID that a reservation named within the retention
+// (WithOrderRetention), whichever process made it.
+func (s *Store) ReservedOrder(ctx context.Context, owner, clientID string) (limits.OrderRef, bool, error) {
+	var sym []byte
+	err := s.pool.QueryRow(ctx, s.q.reservedOrder, []byte(owner), []byte(clientID)).Scan(&sym)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return limits.OrderRef{}, false, nil
+	}
+	if err != nil {
+		return limits.OrderRef{}, false, s.fail(ctx, "looking up a reserved order", err)
+	}
+	return limits.OrderRef{ClientID: clientID, Symbol: string(sym)}, true, nil
 }

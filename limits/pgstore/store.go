@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -58,22 +60,28 @@ type Store struct {
 	q       queries
 	log     *slog.Logger
 	locks   keyLocks
+	// retention is how long reserved_orders keeps an order.
+	retention time.Duration
 	// keys holds the sorted counter keys of the tickets this store
 	// reserved and has not yet settled, so that Commit and Release queue
 	// on them in process (see keyLocks).
 	keys sync.Map // limits.Ticket -> []string
 }
 
-var _ limits.Store = (*Store)(nil)
+var (
+	_ limits.Store        = (*Store)(nil)
+	_ limits.SharedOrders = (*Store)(nil)
+)
 
 // Option configures a Store.
 type Option func(*config)
 
 type config struct {
-	schema   string
-	log      *slog.Logger
-	maxCon   int32
-	noCreate bool
+	schema    string
+	log       *slog.Logger
+	maxCon    int32
+	noCreate  bool
+	retention time.Duration
 }
 
 // WithSchema keeps the tables in schema name (DefaultSchema by default).
@@ -90,6 +98,23 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 // pool_max_conns).
 func WithMaxConns(n int32) Option { return func(c *config) { c.maxCon = n } }
 
+// DefaultOrderRetention is how long a store remembers the orders
+// reservations named (limits.SharedOrders): twice the order history
+// reconciliation reads by default (exchange.DefaultReconcileHistory).
+const DefaultOrderRetention = 48 * time.Hour
+
+// WithOrderRetention sets how long the store remembers the orders
+// reservations named, so that reconciliation in any process accounts for
+// them; keep it longer than the order history reconciliation reads
+// (exchange.ReconcileConfig.History).
+func WithOrderRetention(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.retention = d
+		}
+	}
+}
+
 // WithoutCreate makes Open and New refuse a schema that does not exist
 // yet (ErrNoSchema) instead of creating it: for tools, such as the CLI's
 // kill switch, that must not create state by mistake. An existing schema
@@ -99,7 +124,7 @@ func WithoutCreate() Option { return func(c *config) { c.noCreate = true } }
 var schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 func newConfig(opts []Option) (*config, error) {
-	c := &config{schema: DefaultSchema, log: slog.New(slog.DiscardHandler)}
+	c := &config{schema: DefaultSchema, log: slog.New(slog.DiscardHandler), retention: DefaultOrderRetention}
 	for _, o := range opts {
 		o(c)
 	}
@@ -147,7 +172,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 }
 
 func newStore(ctx context.Context, pool *pgxpool.Pool, c *config) (*Store, error) {
-	s := &Store{pool: pool, schema: c.schema, q: newQueries(pgx.Identifier{c.schema}.Sanitize()), log: c.log}
+	s := &Store{pool: pool, schema: c.schema, q: newQueries(pgx.Identifier{c.schema}.Sanitize()), log: c.log, retention: c.retention}
 	if err := s.migrate(ctx, !c.noCreate); err != nil {
 		return nil, err
 	}
@@ -155,12 +180,15 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, c *config) (*Store, error
 }
 
 // Close closes the pool Open made; a store made by New leaves its pool
-// open.
-func (s *Store) Close() {
+// open. It returns nil: it has the io.Closer form of FileStore.Close.
+func (s *Store) Close() error {
 	if s.ownPool {
 		s.pool.Close()
 	}
+	return nil
 }
+
+var _ io.Closer = (*Store)(nil)
 
 // Schema returns the name of the schema the store keeps its tables in.
 func (s *Store) Schema() string { return s.schema }

@@ -136,6 +136,7 @@ func Run(t *testing.T, h Harness) {
 		{"TrackedOrders", testTrackedOrders},
 		{"SharedOrder", testSharedOrder},
 		{"SettlementByOrders", testSettlementByOrders},
+		{"SymbolOfUpdate", testSymbolOfUpdate},
 		{"ConcurrentExact", testConcurrentExact},
 		{"ConcurrentSettle", testConcurrentSettle},
 	}
@@ -789,6 +790,36 @@ func testSharedOrder(t *testing.T, h Harness) {
 	}
 	wantUsed(t, s, "w", time.Hour, T0, "120")
 	wantUsed(t, s, "g", 0, T0, "0")
+}
+
+// testSymbolOfUpdate: venue ids may repeat across symbols (Binance numbers
+// each symbol's orders); an update that names a symbol settles only the
+// order of that symbol, or one tracked without a symbol.
+func testSymbolOfUpdate(t *testing.T, h Harness) {
+	ctx := context.Background()
+	st := h.NewState(t)
+	s := st.Open(t)
+	for _, sym := range []string{"AAA", "BBB"} {
+		id := reserve(t, s, "bot", T0, lim("w", "100", "1000", time.Hour), lim("g", "1", "5", 0))
+		if err := s.Commit(ctx, id, limits.Settlement{Orders: []limits.OrderRef{{ID: "5", Symbol: sym}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.UpdateOrder(ctx, "bot", limits.OrderUpdate{ID: "5", Symbol: "BBB", Closed: true, Filled: dec("30")}); err != nil {
+		t.Fatal(err)
+	}
+	s = st.Open(t)
+	tr, err := s.Tracked(ctx, "bot")
+	if err != nil || len(tr) != 1 || tr[0].Symbol != "AAA" {
+		t.Fatalf("tracked %+v, %v; want AAA's order 5 only", tr, err)
+	}
+	wantUsed(t, s, "w", time.Hour, T0, "130")
+	wantUsed(t, s, "g", 0, T0, "1")
+	// An update of another symbol finds nothing.
+	if err := s.UpdateOrder(ctx, "bot", limits.OrderUpdate{ID: "5", Symbol: "CCC", Closed: true}); err != nil {
+		t.Fatal(err)
+	}
+	wantUsed(t, s, "g", 0, T0, "1")
 }
 
 // testSettlementByOrders: a settlement by order refs counts what the
