@@ -88,6 +88,7 @@ commands:
   reconcile --key NAME               settle orders from the venue's truth; report foreign orders
   state rebuild                      rebuild a limit state file refused as missing or stale
   sim                                run the simulated venues
+  gateway                            run the guarded gateway any bot can use; manage its clients
   version                            print the version and the commit it was built from
   help [COMMAND]                     print this help, or a command's usage
   completion bash|zsh                print a shell completion script
@@ -158,6 +159,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return requestCmd(ctx, args[1:], e)
 	case "sim":
 		return simCmd(ctx, args[1:], e)
+	case "gateway":
+		return gatewayCmd(ctx, args[1:], e)
 	case "killswitch":
 		return killswitchCmd(ctx, args[1:], e)
 	case "reconcile":
@@ -209,6 +212,8 @@ func commandUsage(cmd string) string {
 		return stateUsage
 	case "sim":
 		return simUsage
+	case "gateway":
+		return gatewayUsage
 	case "version":
 		return versionUsage
 	case "completion":
