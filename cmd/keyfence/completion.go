@@ -16,6 +16,7 @@ var subcommands = [][]string{
 	{"request"},
 	{"killswitch", "status", "trip", "reset"},
 	{"reconcile"},
+	{"gateway", "client", "killswitch", "policy", "status", "reconcile"},
 	{"state", "rebuild"},
 	{"sim"},
 	{"version"},
