@@ -30,7 +30,7 @@ import (
 //     the orders it may create (refs_*);
 //   - reserved_orders remembers every reservation's orders by client id
 //     for the retention (limits.SharedOrders), pruned by reservations.
-var migrations = []string{
+var migrations = [...]string{
 	// Version 1.
 	`
 CREATE TABLE {S}.counters (
@@ -109,7 +109,7 @@ CREATE TABLE {S}.kill_switch (
 }
 
 // SchemaVersion is the schema version this package writes.
-var SchemaVersion = len(migrations)
+const SchemaVersion = len(migrations)
 
 // migrate creates the schema (unless create is false) or brings it to
 // SchemaVersion. Concurrent
