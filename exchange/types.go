@@ -23,12 +23,15 @@ const (
 	ClassKeys     Class = "keys"     // API-key management
 )
 
-// Classes lists every class, in the order above.
-var Classes = []Class{ClassPublic, ClassRead, ClassTrade, ClassCancel, ClassTransfer, ClassWithdraw, ClassKeys}
+// classes lists every class, in the order above.
+var classes = [...]Class{ClassPublic, ClassRead, ClassTrade, ClassCancel, ClassTransfer, ClassWithdraw, ClassKeys}
+
+// Classes returns every class, in the order above, in a new slice.
+func Classes() []Class { return append([]Class(nil), classes[:]...) }
 
 // ParseClass parses a class name.
 func ParseClass(s string) (Class, error) {
-	for _, c := range Classes {
+	for _, c := range classes {
 		if string(c) == s {
 			return c, nil
 		}

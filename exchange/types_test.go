@@ -108,14 +108,19 @@ func TestParseSide(t *testing.T) {
 }
 
 func TestParseClass(t *testing.T) {
-	for _, c := range exchange.Classes {
+	for _, c := range exchange.Classes() {
 		got, err := exchange.ParseClass(string(c))
 		if err != nil || got != c {
 			t.Errorf("ParseClass(%q) = %q, %v", c, got, err)
 		}
 	}
-	if len(exchange.Classes) != 7 {
-		t.Errorf("%d classes, want 7", len(exchange.Classes))
+	if len(exchange.Classes()) != 7 {
+		t.Errorf("%d classes, want 7", len(exchange.Classes()))
+	}
+	cs := exchange.Classes()
+	cs[0] = exchange.ClassWithdraw
+	if got := exchange.Classes()[0]; got != exchange.ClassPublic {
+		t.Errorf("a caller's change to Classes() reached the package: first class %q", got)
 	}
 	for _, s := range []string{"", "Trade", "admin", "withdrawal"} {
 		if got, err := exchange.ParseClass(s); err == nil {

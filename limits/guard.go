@@ -168,7 +168,7 @@ func NewGuard(p *Policy, store Store, opts ...GuardOption) (*Guard, error) {
 			prices:    g.prices[c.Venue],
 		}
 		cg.pricesAt, _ = cg.prices.(exchange.PriceSourceAt)
-		for _, cl := range exchange.Classes {
+		for _, cl := range allClasses {
 			if c.AllowsClass(cl) {
 				cg.classes |= 1 << classIndex(cl)
 			}

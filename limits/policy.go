@@ -344,13 +344,16 @@ func sortedKeys[K ~string, V any](m map[K]V) []K {
 	return ks
 }
 
+// allClasses is exchange.Classes(), read once.
+var allClasses = exchange.Classes()
+
 func classIndex(c exchange.Class) int {
-	return slices.Index(exchange.Classes, c)
+	return slices.Index(allClasses, c)
 }
 
 func classNames() string {
-	n := make([]string, len(exchange.Classes))
-	for i, c := range exchange.Classes {
+	n := make([]string, len(allClasses))
+	for i, c := range allClasses {
 		n[i] = string(c)
 	}
 	return strings.Join(n, ", ")

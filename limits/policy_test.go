@@ -152,7 +152,7 @@ func TestEmptyAllowIsPublicOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := p.Credentials["c"]
-	for _, cl := range exchange.Classes {
+	for _, cl := range exchange.Classes() {
 		if c.AllowsClass(cl) != (cl == exchange.ClassPublic) {
 			t.Errorf("allow: [] and class %s: %v", cl, c.AllowsClass(cl))
 		}
