@@ -112,7 +112,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if c.rate == nil {
-		p, err := NewPools(DefaultPoolLimits, c.conn.Clock().Now, c.conn.Logger())
+		p, err := NewPools(DefaultPoolLimits(), c.conn.Clock().Now, c.conn.Logger())
 		if err != nil {
 			return nil, err
 		}

@@ -14,8 +14,8 @@ type PoolLimits struct {
 	Spot, Management, Public int
 }
 
-// DefaultPoolLimits are KuCoin's VIP0 quotas.
-var DefaultPoolLimits = PoolLimits{Spot: 4000, Management: 2000, Public: 2000}
+// DefaultPoolLimits returns KuCoin's VIP0 quotas.
+func DefaultPoolLimits() PoolLimits { return PoolLimits{Spot: 4000, Management: 2000, Public: 2000} }
 
 // Limiter gives the client-side rate limiter of each pool. Every request
 // waits on the limiter of its route's pool and reports the venue's

@@ -45,7 +45,7 @@ func newSimEnv(t *testing.T, perms exchange.Permissions, risks exchange.KeyRisks
 	sg, _ := memSigner(t, "bot", "sim-key", canarySecret, canaryPassphrase)
 	e := &simEnv{sim: sim, g: &recorder{}, audit: &memAudit{}, logs: &bytes.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	rate, err := NewPools(DefaultPoolLimits, nil, logger)
+	rate, err := NewPools(DefaultPoolLimits(), nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
