@@ -89,10 +89,10 @@ func WithBinanceKeys(keys ...BinanceKey) BinanceOption {
 	return func(c *binanceConfig) { c.keys = append(c.keys, keys...) }
 }
 
-// DefaultBinanceCommission is the venue's standard spot commission rate,
-// maker and taker (0.1 %), which the simulator charges unless
+// DefaultBinanceCommission returns the venue's standard spot commission
+// rate, maker and taker (0.1 %), which the simulator charges unless
 // WithBinanceCommission changes it.
-var DefaultBinanceCommission = decimal.RequireFromString("0.001")
+func DefaultBinanceCommission() decimal.Decimal { return decimal.New(1, -3) }
 
 // WithBinanceCommission sets the maker and taker commission rates (e.g.
 // 0.001); the default is DefaultBinanceCommission. Commission is charged
@@ -157,7 +157,7 @@ func binanceConfigOf(opts []BinanceOption) (binanceConfig, error) {
 		ban:       DefaultBinanceBanDuration,
 		symbols:   DefaultBinanceSymbols(),
 	}
-	c.maker, c.taker = DefaultBinanceCommission, DefaultBinanceCommission
+	c.maker, c.taker = DefaultBinanceCommission(), DefaultBinanceCommission()
 	for _, o := range opts {
 		o(&c)
 	}
