@@ -87,8 +87,8 @@ type State struct {
 	Age func(t *testing.T, d time.Duration)
 }
 
-// T0 is the time the suite's clock starts at.
-var T0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+// t0 is the time the suite's clock starts at.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // clock is the suite's time: the caller's clock, or the store's aged
 // through State.Age.
@@ -194,7 +194,7 @@ func mustExceed(t *testing.T, err error, index int, usedWant string) {
 func testAllOrNothing(t *testing.T, h Harness) {
 	ctx := context.Background()
 	st := h.NewState(t)
-	c := &clock{st: st, now: T0}
+	c := &clock{st: st, now: t0}
 	s := st.Open(t)
 	const w = time.Hour
 	reserve(t, s, "o", c.now, lim("w", "60", "100", w), lim("g", "1", "2", 0))
@@ -225,19 +225,19 @@ func testAllOrNothing(t *testing.T, h Harness) {
 func testDryRunAndContext(t *testing.T, h Harness) {
 	st := h.NewState(t)
 	s := st.Open(t)
-	id, err := s.Reserve(context.Background(), &limits.ReserveRequest{Owner: "o", Now: T0, DryRun: true, Limits: []limits.Limit{lim("g", "5", "5", 0), lim("w", "5", "5", time.Hour)}})
+	id, err := s.Reserve(context.Background(), &limits.ReserveRequest{Owner: "o", Now: t0, DryRun: true, Limits: []limits.Limit{lim("g", "5", "5", 0), lim("w", "5", "5", time.Hour)}})
 	if err != nil || id != "" {
 		t.Fatalf("dry run: ticket %q, %v", id, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = s.Reserve(ctx, &limits.ReserveRequest{Owner: "o", Now: T0, Limits: []limits.Limit{lim("g", "5", "5", 0)}})
+	_, err = s.Reserve(ctx, &limits.ReserveRequest{Owner: "o", Now: t0, Limits: []limits.Limit{lim("g", "5", "5", 0)}})
 	var ex *limits.ExceededError
 	if err == nil || errors.As(err, &ex) {
 		t.Fatalf("reserve with a cancelled context: %v", err)
 	}
 	s = st.Open(t)
-	reserve(t, s, "o", T0, lim("g", "5", "5", 0), lim("w", "5", "5", time.Hour))
+	reserve(t, s, "o", t0, lim("g", "5", "5", 0), lim("w", "5", "5", time.Hour))
 }
 
 func testSettleOnce(t *testing.T, h Harness) {
@@ -245,8 +245,8 @@ func testSettleOnce(t *testing.T, h Harness) {
 	st := h.NewState(t)
 	s := st.Open(t)
 	const w = time.Hour
-	t1 := reserve(t, s, "o", T0, lim("w", "40", "100", w), lim("g", "1", "2", 0))
-	t2 := reserve(t, s, "o", T0, lim("w", "50", "100", w), lim("g", "1", "2", 0))
+	t1 := reserve(t, s, "o", t0, lim("w", "40", "100", w), lim("g", "1", "2", 0))
+	t2 := reserve(t, s, "o", t0, lim("w", "50", "100", w), lim("g", "1", "2", 0))
 	if t1 == t2 {
 		t.Fatalf("two reservations share ticket %q", t1)
 	}
@@ -254,8 +254,8 @@ func testSettleOnce(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	s = st.Open(t)
-	wantUsed(t, s, "w", w, T0, "50")
-	wantUsed(t, s, "g", 0, T0, "1")
+	wantUsed(t, s, "w", w, t0, "50")
+	wantUsed(t, s, "g", 0, t0, "1")
 	for _, op := range []struct {
 		name string
 		fn   func() error
@@ -280,14 +280,14 @@ func testSettleOnce(t *testing.T, h Harness) {
 		t.Fatalf("release after commit: %v", err)
 	}
 	s = st.Open(t)
-	wantUsed(t, s, "w", w, T0, "30")
-	wantUsed(t, s, "g", 0, T0, "0")
+	wantUsed(t, s, "w", w, t0, "30")
+	wantUsed(t, s, "g", 0, t0, "0")
 	// A fill above the reservation keeps the reservation.
-	t3 := reserve(t, s, "o", T0, lim("w", "10", "100", w))
+	t3 := reserve(t, s, "o", t0, lim("w", "10", "100", w))
 	if err := s.Commit(ctx, t3, limits.Settlement{Filled: dec("25")}); err != nil {
 		t.Fatal(err)
 	}
-	wantUsed(t, s, "w", w, T0, "40")
+	wantUsed(t, s, "w", w, t0, "40")
 }
 
 func testRestingOrders(t *testing.T, h Harness) {
@@ -296,70 +296,70 @@ func testRestingOrders(t *testing.T, h Harness) {
 	s := st.Open(t)
 	const w = time.Hour
 	// Two orders from one request: 100 on the window, a gauge unit each.
-	t1 := reserve(t, s, "o", T0, lim("w", "100", "1000", w), lim("g", "2", "5", 0))
+	t1 := reserve(t, s, "o", t0, lim("w", "100", "1000", w), lim("g", "2", "5", 0))
 	if err := s.Commit(ctx, t1, limits.Settlement{Open: true, OrderIDs: []string{"a", "b"}, Filled: dec("10")}); err != nil {
 		t.Fatal(err)
 	}
 	// One order at once, filled in full: it holds nothing on the gauge.
-	t2 := reserve(t, s, "o", T0, lim("w", "50", "1000", w), lim("g", "1", "5", 0))
+	t2 := reserve(t, s, "o", t0, lim("w", "50", "1000", w), lim("g", "1", "5", 0))
 	if err := s.Commit(ctx, t2, limits.Settlement{Filled: dec("50")}); err != nil {
 		t.Fatal(err)
 	}
 	s = st.Open(t)
-	wantUsed(t, s, "w", w, T0, "150")
-	wantUsed(t, s, "g", 0, T0, "2")
+	wantUsed(t, s, "w", w, t0, "150")
+	wantUsed(t, s, "g", 0, t0, "2")
 	// Unknown orders, and a known id under another owner, change nothing.
 	for _, o := range [][2]string{{"o", "zzz"}, {"other", "a"}} {
 		if err := s.CloseOrder(ctx, o[0], o[1], dec("1")); err != nil {
 			t.Fatalf("close %v: %v", o, err)
 		}
 	}
-	wantUsed(t, s, "g", 0, T0, "2")
+	wantUsed(t, s, "g", 0, t0, "2")
 	// a closes: its gauge unit is free, the window keeps all until b closes.
 	if err := s.CloseOrder(ctx, "o", "a", dec("20")); err != nil {
 		t.Fatal(err)
 	}
 	s = st.Open(t)
-	wantUsed(t, s, "g", 0, T0, "1")
-	wantUsed(t, s, "w", w, T0, "150")
+	wantUsed(t, s, "g", 0, t0, "1")
+	wantUsed(t, s, "w", w, t0, "150")
 	// Closing a again changes nothing.
 	if err := s.CloseOrder(ctx, "o", "a", dec("20")); err != nil {
 		t.Fatal(err)
 	}
-	wantUsed(t, s, "g", 0, T0, "1")
+	wantUsed(t, s, "g", 0, t0, "1")
 	// b closes having filled 5: the ticket keeps what filled at once (10,
 	// by orders that closed at once) and the closes' fills (20 + 5).
 	if err := s.CloseOrder(ctx, "o", "b", dec("5")); err != nil {
 		t.Fatal(err)
 	}
 	s = st.Open(t)
-	wantUsed(t, s, "g", 0, T0, "0")
-	wantUsed(t, s, "w", w, T0, "85")
+	wantUsed(t, s, "g", 0, t0, "0")
+	wantUsed(t, s, "w", w, t0, "85")
 
 	// One order committed whole: what it filled at once is part of its
 	// whole fill, so a close that reports less keeps that.
-	t3 := reserve(t, s, "o", T0, lim("w", "100", "1000", w), lim("g", "1", "5", 0))
+	t3 := reserve(t, s, "o", t0, lim("w", "100", "1000", w), lim("g", "1", "5", 0))
 	if err := s.Commit(ctx, t3, limits.Settlement{Open: true, OrderIDs: []string{"c"}, Filled: dec("60")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CloseOrder(ctx, "o", "c", dec("0")); err != nil {
 		t.Fatal(err)
 	}
-	wantUsed(t, s, "w", w, T0, "145")
-	wantUsed(t, s, "g", 0, T0, "0")
+	wantUsed(t, s, "w", w, t0, "145")
+	wantUsed(t, s, "g", 0, t0, "0")
 }
 
 func testOpenWithoutOrderIDs(t *testing.T, h Harness) {
 	ctx := context.Background()
 	st := h.NewState(t)
 	s := st.Open(t)
-	id := reserve(t, s, "o", T0, lim("g", "1", "1", 0), lim("w", "10", "10", time.Hour))
+	id := reserve(t, s, "o", t0, lim("g", "1", "1", 0), lim("w", "10", "10", time.Hour))
 	if err := s.Commit(ctx, id, limits.Settlement{Open: true, Filled: dec("1")}); err != nil {
 		t.Fatal(err)
 	}
 	s = st.Open(t)
-	wantUsed(t, s, "g", 0, T0, "1")
-	wantUsed(t, s, "w", time.Hour, T0, "10")
+	wantUsed(t, s, "g", 0, t0, "1")
+	wantUsed(t, s, "w", time.Hour, t0, "10")
 	if err := s.Release(ctx, id); !errors.Is(err, limits.ErrUnknownTicket) {
 		t.Fatalf("release of a committed ticket: %v", err)
 	}
@@ -368,7 +368,7 @@ func testOpenWithoutOrderIDs(t *testing.T, h Harness) {
 func testWindow(t *testing.T, h Harness) {
 	ctx := context.Background()
 	st := h.NewState(t)
-	c := &clock{st: st, now: T0}
+	c := &clock{st: st, now: t0}
 	s := st.Open(t)
 	const w = time.Hour
 	start := c.now
@@ -430,7 +430,7 @@ func testWindow(t *testing.T, h Harness) {
 func testStrikes(t *testing.T, h Harness) {
 	ctx := context.Background()
 	st := h.NewState(t)
-	c := &clock{st: st, now: T0}
+	c := &clock{st: st, now: t0}
 	s := st.Open(t)
 	for i := 1; i <= 3; i++ {
 		if n, err := s.Strike(ctx, "r", c.now, 0); err != nil || n != i {
@@ -475,7 +475,7 @@ func testKillSwitch(t *testing.T, h Harness) {
 	if err := s.Reset(ctx); err != nil {
 		t.Fatalf("reset of an untripped switch: %v", err)
 	}
-	at := T0.Add(time.Minute)
+	at := t0.Add(time.Minute)
 	if err := s.Trip(ctx, limits.KillState{Reason: "first", At: at}); err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +523,7 @@ func testConcurrentExact(t *testing.T, h Harness) {
 	for i := range 200 {
 		wg.Go(func() {
 			<-start
-			_, err := ss[i%len(ss)].Reserve(context.Background(), &limits.ReserveRequest{Owner: "o", Now: T0,
+			_, err := ss[i%len(ss)].Reserve(context.Background(), &limits.ReserveRequest{Owner: "o", Now: t0,
 				Limits: []limits.Limit{lim("w", "1", "100", time.Hour), lim("g", "1", "1000", 0)}})
 			var ex *limits.ExceededError
 			switch {
@@ -542,8 +542,8 @@ func testConcurrentExact(t *testing.T, h Harness) {
 		t.Fatalf("granted %d refused %d, want 100 and 100", granted.Load(), refused.Load())
 	}
 	s := st.Open(t)
-	wantUsed(t, s, "w", time.Hour, T0, "100")
-	wantUsed(t, s, "g", 0, T0, "100")
+	wantUsed(t, s, "w", time.Hour, t0, "100")
+	wantUsed(t, s, "g", 0, t0, "100")
 }
 
 // testConcurrentSettle: workers reserve and then release, commit filled
@@ -563,7 +563,7 @@ func testConcurrentSettle(t *testing.T, h Harness) {
 			rng := rand.New(rand.NewPCG(uint64(wi), 7))
 			s := ss[wi%len(ss)]
 			for r := range rounds {
-				id, err := s.Reserve(ctx, &limits.ReserveRequest{Owner: "o", Now: T0,
+				id, err := s.Reserve(ctx, &limits.ReserveRequest{Owner: "o", Now: t0,
 					Limits: []limits.Limit{lim("w", "1", fmt.Sprint(capN), time.Hour), lim("g", "1", "1000", 0)}})
 				var ex *limits.ExceededError
 				if errors.As(err, &ex) {
@@ -611,13 +611,13 @@ func testConcurrentSettle(t *testing.T, h Harness) {
 		return
 	}
 	s := st.Open(t)
-	wantUsed(t, s, "w", time.Hour, T0, fmt.Sprint(kept.Load()))
-	wantUsed(t, s, "g", 0, T0, fmt.Sprint(open.Load()))
+	wantUsed(t, s, "w", time.Hour, t0, fmt.Sprint(kept.Load()))
+	wantUsed(t, s, "g", 0, t0, fmt.Sprint(open.Load()))
 	// The rest of the cap is free, to the unit.
 	for range capN - kept.Load() {
-		reserve(t, s, "o", T0, lim("w", "1", fmt.Sprint(capN), time.Hour))
+		reserve(t, s, "o", t0, lim("w", "1", fmt.Sprint(capN), time.Hour))
 	}
-	_, err := s.Reserve(ctx, &limits.ReserveRequest{Owner: "o", Now: T0, Limits: []limits.Limit{lim("w", "1", fmt.Sprint(capN), time.Hour)}})
+	_, err := s.Reserve(ctx, &limits.ReserveRequest{Owner: "o", Now: t0, Limits: []limits.Limit{lim("w", "1", fmt.Sprint(capN), time.Hour)}})
 	mustExceed(t, err, 0, fmt.Sprint(capN))
 }
 
@@ -631,9 +631,9 @@ func testOpaqueBytes(t *testing.T, h Harness) {
 	const w = time.Hour
 	k1, k2, gauge := "cred\x00symbol\x00BTC", "cred\x00symbol\x00ETH", "crédit\x00open €"
 	owner, order := "bot\x00one", "id\x00ü"
-	id := reserve(t, s, owner, T0, lim(k1, "10", "10", w), lim(gauge, "1", "1", 0))
-	reserve(t, s, owner, T0, lim(k2, "10", "10", w))
-	_, err := s.Reserve(ctx, &limits.ReserveRequest{Owner: owner, Now: T0, Limits: []limits.Limit{lim(k1, "1", "10", w)}})
+	id := reserve(t, s, owner, t0, lim(k1, "10", "10", w), lim(gauge, "1", "1", 0))
+	reserve(t, s, owner, t0, lim(k2, "10", "10", w))
+	_, err := s.Reserve(ctx, &limits.ReserveRequest{Owner: owner, Now: t0, Limits: []limits.Limit{lim(k1, "1", "10", w)}})
 	mustExceed(t, err, 0, "10")
 	if err := s.Commit(ctx, id, limits.Settlement{Open: true, OrderIDs: []string{order}}); err != nil {
 		t.Fatal(err)
@@ -644,20 +644,20 @@ func testOpaqueBytes(t *testing.T, h Harness) {
 			t.Fatal(err)
 		}
 	}
-	wantUsed(t, s, gauge, 0, T0, "1")
+	wantUsed(t, s, gauge, 0, t0, "1")
 	if err := s.CloseOrder(ctx, owner, order, dec("4")); err != nil {
 		t.Fatal(err)
 	}
-	wantUsed(t, s, gauge, 0, T0, "0")
-	wantUsed(t, s, k1, w, T0, "4")
-	if n, err := s.Strike(ctx, "r\x00ß", T0, 0); err != nil || n != 1 {
+	wantUsed(t, s, gauge, 0, t0, "0")
+	wantUsed(t, s, k1, w, t0, "4")
+	if n, err := s.Strike(ctx, "r\x00ß", t0, 0); err != nil || n != 1 {
 		t.Fatalf("strike: %d, %v", n, err)
 	}
-	if n, err := s.Strike(ctx, "r\x00", T0, 0); err != nil || n != 1 {
+	if n, err := s.Strike(ctx, "r\x00", t0, 0); err != nil || n != 1 {
 		t.Fatalf("strike on another key: %d, %v", n, err)
 	}
 	reason := "halt\x00 ✋"
-	if err := s.Trip(ctx, limits.KillState{Reason: reason, At: T0}); err != nil {
+	if err := s.Trip(ctx, limits.KillState{Reason: reason, At: t0}); err != nil {
 		t.Fatal(err)
 	}
 	if k, err := st.Open(t).KillSwitch(ctx); err != nil || k.Reason != reason {
@@ -673,7 +673,7 @@ func testOpaqueBytes(t *testing.T, h Harness) {
 func testTrackedOrders(t *testing.T, h Harness) {
 	ctx := context.Background()
 	st := h.NewState(t)
-	c := &clock{st: st, now: T0}
+	c := &clock{st: st, now: t0}
 	s := st.Open(t)
 	const w = time.Hour
 	req := func(cid string) *limits.ReserveRequest {
@@ -706,7 +706,7 @@ func testTrackedOrders(t *testing.T, h Harness) {
 		t.Fatalf("tracked %+v, %v; want c1, c2, c3", tr, err)
 	}
 	for _, o := range tr {
-		if !o.Unknown || o.Symbol != "BTCUSDT" || o.Owner != "bot" || o.At.IsZero() || c.exact() && !o.At.Equal(T0) {
+		if !o.Unknown || o.Symbol != "BTCUSDT" || o.Owner != "bot" || o.At.IsZero() || c.exact() && !o.At.Equal(t0) {
 			t.Errorf("tracked %+v", o)
 		}
 		if o.Pending != (o.ClientID == "c3") {
@@ -772,7 +772,7 @@ func testSharedOrder(t *testing.T, h Harness) {
 	st := h.NewState(t)
 	s := st.Open(t)
 	for _, amount := range []string{"100", "150"} {
-		id := reserve(t, s, "bot", T0, lim("w", amount, "1000", time.Hour), lim("g", "1", "5", 0))
+		id := reserve(t, s, "bot", t0, lim("w", amount, "1000", time.Hour), lim("g", "1", "5", 0))
 		if err := s.Commit(ctx, id, limits.Settlement{Orders: []limits.OrderRef{{ID: "7", ClientID: "c7", Symbol: "S", Unknown: true}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -788,8 +788,8 @@ func testSharedOrder(t *testing.T, h Harness) {
 	if tr, _ := s.Tracked(ctx, "bot"); len(tr) != 0 {
 		t.Fatalf("tracked %+v", tr)
 	}
-	wantUsed(t, s, "w", time.Hour, T0, "120")
-	wantUsed(t, s, "g", 0, T0, "0")
+	wantUsed(t, s, "w", time.Hour, t0, "120")
+	wantUsed(t, s, "g", 0, t0, "0")
 }
 
 // testSymbolOfUpdate: venue ids may repeat across symbols (Binance numbers
@@ -800,7 +800,7 @@ func testSymbolOfUpdate(t *testing.T, h Harness) {
 	st := h.NewState(t)
 	s := st.Open(t)
 	for _, sym := range []string{"AAA", "BBB"} {
-		id := reserve(t, s, "bot", T0, lim("w", "100", "1000", time.Hour), lim("g", "1", "5", 0))
+		id := reserve(t, s, "bot", t0, lim("w", "100", "1000", time.Hour), lim("g", "1", "5", 0))
 		if err := s.Commit(ctx, id, limits.Settlement{Orders: []limits.OrderRef{{ID: "5", Symbol: sym}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -813,13 +813,13 @@ func testSymbolOfUpdate(t *testing.T, h Harness) {
 	if err != nil || len(tr) != 1 || tr[0].Symbol != "AAA" {
 		t.Fatalf("tracked %+v, %v; want AAA's order 5 only", tr, err)
 	}
-	wantUsed(t, s, "w", time.Hour, T0, "130")
-	wantUsed(t, s, "g", 0, T0, "1")
+	wantUsed(t, s, "w", time.Hour, t0, "130")
+	wantUsed(t, s, "g", 0, t0, "1")
 	// An update of another symbol finds nothing.
 	if err := s.UpdateOrder(ctx, "bot", limits.OrderUpdate{ID: "5", Symbol: "CCC", Closed: true}); err != nil {
 		t.Fatal(err)
 	}
-	wantUsed(t, s, "g", 0, T0, "1")
+	wantUsed(t, s, "g", 0, t0, "1")
 }
 
 // testSettlementByOrders: a settlement by order refs counts what the
@@ -828,15 +828,15 @@ func testSettlementByOrders(t *testing.T, h Harness) {
 	ctx := context.Background()
 	st := h.NewState(t)
 	s := st.Open(t)
-	id := reserve(t, s, "bot", T0, lim("w", "300", "1000", time.Hour), lim("g", "2", "5", 0))
+	id := reserve(t, s, "bot", t0, lim("w", "300", "1000", time.Hour), lim("g", "2", "5", 0))
 	if err := s.Commit(ctx, id, limits.Settlement{Filled: dec("100"), Orders: []limits.OrderRef{{ID: "2", Symbol: "S"}}}); err != nil {
 		t.Fatal(err)
 	}
-	wantUsed(t, s, "g", 0, T0, "1")
+	wantUsed(t, s, "g", 0, t0, "1")
 	if err := s.CloseOrder(ctx, "bot", "2", dec("90")); err != nil {
 		t.Fatal(err)
 	}
 	s = st.Open(t)
-	wantUsed(t, s, "w", time.Hour, T0, "190")
-	wantUsed(t, s, "g", 0, T0, "0")
+	wantUsed(t, s, "w", time.Hour, t0, "190")
+	wantUsed(t, s, "g", 0, t0, "0")
 }
