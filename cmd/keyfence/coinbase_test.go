@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/keyfence/keyfence/exchange/exchangetest"
+	"github.com/keyfence/keyfence/internal/simflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -31,7 +32,7 @@ func TestRequestCoinbase(t *testing.T) {
 	require.NoError(t, os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o600))
 
 	const name = "organizations/test-org/apiKeys/test-key"
-	key, err := exchangetest.ParseCoinbaseKeyFlag(name + ":@" + pubFile)
+	key, err := simflag.ParseCoinbaseKey(name + ":@" + pubFile)
 	require.NoError(t, err)
 	key.Permissions = exchange.Permissions{Read: true, Trade: true}
 	sim := exchangetest.NewCoinbase()

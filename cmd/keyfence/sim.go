@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange/exchangetest"
+	"github.com/keyfence/keyfence/internal/simflag"
 	"github.com/keyfence/keyfence/signer"
 	"github.com/shopspring/decimal"
 )
@@ -68,7 +69,7 @@ var simVenues = map[string]func(l net.Listener, o simOptions) *simVenue{
 				if strings.Count(v, ":") > 1 {
 					return false, nil // APIKEY:SECRET:PASSPHRASE is another venue's format
 				}
-				k, err := exchangetest.ParseBinanceKeyFlag(v)
+				k, err := simflag.ParseBinanceKey(v)
 				if err != nil {
 					return false, err
 				}
@@ -99,7 +100,7 @@ func coinbaseSim(l net.Listener, o simOptions) *simVenue {
 	cb := exchangetest.NewCoinbase(opts...)
 	return &simVenue{
 		addKey: func(v string) (bool, error) {
-			k, err := exchangetest.ParseCoinbaseKeyFlag(v)
+			k, err := simflag.ParseCoinbaseKey(v)
 			if err != nil {
 				return false, err
 			}
@@ -132,7 +133,7 @@ func kucoinSim(l net.Listener, o simOptions) *simVenue {
 			if !strings.Contains(v, "@") && strings.Count(v, ":") != 2 {
 				return false, nil // KuCoin keys are APIKEY:SECRET:PASSPHRASE
 			}
-			key, err := exchangetest.ParseKuCoinKeyFlag(v)
+			key, err := simflag.ParseKuCoinKey(v)
 			if err != nil {
 				return false, err
 			}
@@ -178,7 +179,7 @@ func simCmd(ctx context.Context, args []string, e *env) error {
 		return usagef("sim: --latency %s: use zero or more", *latency)
 	}
 	if *driftStep != "" {
-		d, err := exchangetest.ParseDriftFlag(*driftStep, *driftEvery, *seed)
+		d, err := simflag.ParseDrift(*driftStep, *driftEvery, *seed)
 		if err != nil {
 			return usagef("sim: %v", err)
 		}
@@ -255,7 +256,7 @@ func simCmd(ctx context.Context, args []string, e *env) error {
 		}
 	}
 	for _, pf := range prices {
-		sym, p, err := exchangetest.ParsePriceFlag(pf)
+		sym, p, err := simflag.ParsePrice(pf)
 		if err != nil {
 			return usagef("sim: %v", err)
 		}

@@ -4,14 +4,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
-	"fmt"
 	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
@@ -96,50 +89,4 @@ func (cb *Coinbase) freshNonce(s venueauth.CoinbaseSigned, now time.Time) bool {
 type nonceRecord struct {
 	id      string
 	expires time.Time
-}
-
-// ParseCoinbaseKeyFlag parses a --key value of `keyfence sim --venue
-// coinbase`, NAME:@PUBLIC_KEY.pem: the CDP key name
-// (organizations/{org}/apiKeys/{id}) and a file holding its public key as
-// a PEM "PUBLIC KEY" block (ECDSA P-256 or Ed25519). The key may view and
-// trade, and cannot transfer. The key name may hold colons; the last ":@"
-// separates the file. Errors wrap ErrBadFlag.
-func ParseCoinbaseKeyFlag(s string) (CoinbaseKey, error) {
-	i := strings.LastIndex(s, ":@")
-	if i <= 0 || i+2 >= len(s) {
-		return CoinbaseKey{}, fmt.Errorf("%w: --key wants NAME:@PUBLIC_KEY.pem for coinbase", ErrBadFlag)
-	}
-	name, file := s[:i], s[i+2:]
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return CoinbaseKey{}, fmt.Errorf("%w: --key %s: reading the key file: %w", ErrBadFlag, name, err)
-	}
-	pub, err := ParseCoinbasePublicKey(b)
-	if err != nil {
-		return CoinbaseKey{}, fmt.Errorf("%w: --key %s: %s: %w", ErrBadFlag, name, file, err)
-	}
-	return CoinbaseKey{Name: name, PublicKey: pub, Permissions: commandLinePermissions}, nil
-}
-
-// ParseCoinbasePublicKey decodes a PEM "PUBLIC KEY" block holding an
-// ECDSA P-256 or Ed25519 public key.
-func ParseCoinbasePublicKey(pemBytes []byte) (crypto.PublicKey, error) {
-	block, _ := pem.Decode(pemBytes)
-	if block == nil || block.Type != "PUBLIC KEY" {
-		return nil, errors.New("no PEM PUBLIC KEY block")
-	}
-	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("cannot parse the public key: %w", err)
-	}
-	switch k := pub.(type) {
-	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() {
-			return nil, errors.New("ECDSA key is not on P-256")
-		}
-		return k, nil
-	case ed25519.PublicKey:
-		return k, nil
-	}
-	return nil, fmt.Errorf("%T is not an ECDSA P-256 or Ed25519 key", pub)
 }

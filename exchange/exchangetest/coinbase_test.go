@@ -2,21 +2,15 @@ package exchangetest
 
 import (
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -205,40 +199,5 @@ func TestCoinbaseSimRateLimit(t *testing.T) {
 	}
 	if c.sim.Count429() != 1 {
 		t.Errorf("429s %d", c.sim.Count429())
-	}
-}
-
-func TestParseCoinbaseKeyFlag(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, pub any) string {
-		der, err := x509.MarshalPKIXPublicKey(pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	ed, _, _ := ed25519.GenerateKey(rand.Reader)
-	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	ecFile, edFile, badFile := write("ec.pem", &ec.PublicKey), write("ed.pem", ed), write("p384.pem", &p384.PublicKey)
-
-	k, err := ParseCoinbaseKeyFlag("organizations/o/apiKeys/k:@" + ecFile)
-	if err != nil || k.Name != "organizations/o/apiKeys/k" || !k.Permissions.Read || !k.Permissions.Trade || k.Permissions.Transfer {
-		t.Fatalf("%v %v", k, err)
-	}
-	if pub, ok := k.PublicKey.(*ecdsa.PublicKey); !ok || !pub.Equal(&ec.PublicKey) {
-		t.Error("wrong ECDSA key")
-	}
-	if k, err := ParseCoinbaseKeyFlag("a:b:@" + edFile); err != nil || k.Name != "a:b" {
-		t.Errorf("ed25519 with a colon in the name: %v %v", k, err)
-	}
-	for _, bad := range []string{"name", "name:" + ecFile, ":@" + ecFile, "n:@", "n:@" + filepath.Join(dir, "missing.pem"), "n:@" + badFile} {
-		if _, err := ParseCoinbaseKeyFlag(bad); !errors.Is(err, ErrBadFlag) {
-			t.Errorf("%q accepted", bad)
-		}
 	}
 }

@@ -84,7 +84,7 @@
 // the venues' lowest tiers. Their answers follow the documented examples,
 // which the golden tests in testdata/golden hold them to.
 //
-// For the command line, ListenBinance starts on a given address, Run
-// serves until a context is done, and
-// ParseBinanceKeyFlag and ParsePriceFlag read `keyfence sim` flag values.
+// For the command line, ListenBinance starts on a given address and Run
+// serves until a context is done; `keyfence sim` parses its flag values
+// itself.
 package exchangetest

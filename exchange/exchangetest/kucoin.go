@@ -3,12 +3,9 @@ package exchangetest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -311,41 +308,4 @@ func kcWrite(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-// ParseKuCoinKeyFlag parses a --key value of `keyfence sim --venue kucoin`:
-//
-//	APIKEY:SECRET:PASSPHRASE  the secret and passphrase as given (the
-//	                          passphrase is everything after the second colon)
-//	APIKEY:@FILE              FILE holds SECRET:PASSPHRASE on its first line,
-//	                          which keeps both out of the process arguments
-//
-// The key is a version 2 key with reading and spot trading, IP restricted
-// to loopback, without withdrawals or transfers. Errors name the API key
-// and the file, never the secret or the passphrase.
-func ParseKuCoinKeyFlag(s string) (KuCoinKey, error) {
-	apiKey, rest, ok := strings.Cut(s, ":")
-	if !ok || apiKey == "" || rest == "" {
-		return KuCoinKey{}, fmt.Errorf("%w: --key wants APIKEY:SECRET:PASSPHRASE or APIKEY:@FILE", ErrBadFlag)
-	}
-	if !printableASCII(apiKey) {
-		return KuCoinKey{}, fmt.Errorf("%w: --key: the API key must be printable ASCII without spaces", ErrBadFlag)
-	}
-	if path, isFile := strings.CutPrefix(rest, "@"); isFile {
-		if path == "" {
-			return KuCoinKey{}, fmt.Errorf("%w: --key %s:@: name the file after @", ErrBadFlag, apiKey)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return KuCoinKey{}, fmt.Errorf("%w: --key %s: reading the key file: %w", ErrBadFlag, apiKey, err)
-		}
-		line, _, _ := strings.Cut(string(data), "\n")
-		rest = strings.TrimRight(line, "\r")
-	}
-	secret, pass, ok := strings.Cut(rest, ":")
-	if !ok || secret == "" || pass == "" {
-		return KuCoinKey{}, fmt.Errorf("%w: --key %s: give SECRET:PASSPHRASE, both non-empty", ErrBadFlag, apiKey)
-	}
-	return KuCoinKey{APIKey: apiKey, Secret: []byte(secret), Passphrase: []byte(pass), Version: "2",
-		Permissions: commandLinePermissions}, nil
 }

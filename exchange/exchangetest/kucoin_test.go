@@ -7,11 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -320,32 +317,5 @@ func TestKuCoinPublicAndRun(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
-	}
-}
-
-func TestParseKuCoinKeyFlag(t *testing.T) {
-	k, err := ParseKuCoinKeyFlag("key:sec:pass:with:colons")
-	if err != nil || k.APIKey != "key" || string(k.Secret) != "sec" || string(k.Passphrase) != "pass:with:colons" || !k.Permissions.IPRestricted {
-		t.Fatalf("%v %v", k, err)
-	}
-	path := filepath.Join(t.TempDir(), "k")
-	if err := os.WriteFile(path, []byte("fsec:fpass\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	k, err = ParseKuCoinKeyFlag("key:@" + path)
-	if err != nil || string(k.Secret) != "fsec" || string(k.Passphrase) != "fpass" {
-		t.Fatalf("file: %v %v", k, err)
-	}
-	for _, bad := range []string{"", "key", "key:sec", "key:sec:", ":sec:pass", "k y:sec:pass", "key:@", "key:@/nonexistent/file"} {
-		_, err := ParseKuCoinKeyFlag(bad)
-		if !errors.Is(err, ErrBadFlag) {
-			t.Errorf("%q: %v", bad, err)
-		}
-		if err != nil && strings.Contains(err.Error(), "sec") && strings.Contains(bad, "sec") {
-			t.Errorf("%q: the error shows the secret: %v", bad, err)
-		}
-	}
-	if s := k.String() + k.GoString(); strings.Contains(s, "fsec") || strings.Contains(s, "fpass") {
-		t.Fatalf("key prints its secret: %s", s)
 	}
 }

@@ -30,8 +30,9 @@ var ErrBadDrift = errors.New("exchangetest: bad drift")
 // market.
 var maxDriftStep = decimal.RequireFromString("0.1")
 
-// validate checks the drift's fields.
-func (d Drift) validate() error {
+// Validate reports a drift the simulators refuse: a Step not above zero
+// or above 0.1, or Every under a millisecond. The error wraps ErrBadDrift.
+func (d Drift) Validate() error {
 	if d.Step.Sign() <= 0 || d.Step.GreaterThan(maxDriftStep) {
 		return fmt.Errorf("%w: step %s: use a fraction of the price above 0 and at most 0.1 (e.g. 0.001 for 0.1 %%)", ErrBadDrift, d.Step)
 	}

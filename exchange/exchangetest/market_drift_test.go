@@ -85,14 +85,6 @@ func TestDriftRefusesBadOptions(t *testing.T) {
 		_, err = ListenBinance("127.0.0.1:0", WithBinanceDrift(d))
 		require.ErrorIs(t, err, ErrBadDrift)
 	}
-	_, err := ParseDriftFlag("0.001", time.Second, 1)
-	require.NoError(t, err)
-	for _, s := range []string{"", "abc", "-0.1", "1e-3", "0.5"} {
-		_, err := ParseDriftFlag(s, time.Second, 1)
-		require.ErrorIs(t, err, ErrBadFlag, s)
-	}
-	_, err = ParseDriftFlag("0.001", 0, 1)
-	require.ErrorIs(t, err, ErrBadDrift)
 }
 
 // A thinning book offers less away from its top: a market order walks it to

@@ -64,7 +64,7 @@ func (c *simConfig) setDrift(d Drift) { c.drift = &d }
 // check reports an invalid shared option.
 func (c *simConfig) check() error {
 	if c.drift != nil {
-		if err := c.drift.validate(); err != nil {
+		if err := c.drift.Validate(); err != nil {
 			return err
 		}
 	}
