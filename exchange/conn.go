@@ -173,9 +173,10 @@ func StatusAnswer(apiError func(status int, h http.Header, body []byte) *APIErro
 	}
 }
 
-// Own returns a copy of req for the connection's credential (OwnRequest).
+// Own returns a copy of req for the connection's credential: an empty
+// Credential becomes it, another one is refused.
 func (c *Conn) Own(req *Request) (*Request, error) {
-	return OwnRequest(c.cfg.Venue, c.cfg.Credential, req)
+	return ownRequest(c.cfg.Venue, c.cfg.Credential, req)
 }
 
 // Authorize runs a copy of req for the connection's credential through

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-
-	"github.com/shopspring/decimal"
 )
 
 // Settler settles a venue client's reservations once the venue has
@@ -86,10 +84,10 @@ func (s Settler) log(ctx context.Context, level slog.Level, msg string, attrs ..
 	s.Logger.LogAttrs(ctx, level, s.Venue+": "+msg, attrs...)
 }
 
-// OwnRequest returns a copy of req for a client that signs for credential:
+// ownRequest returns a copy of req for a client that signs for credential:
 // an empty Credential becomes credential, another one is refused. venue
 // prefixes the errors.
-func OwnRequest(venue, credential string, req *Request) (*Request, error) {
+func ownRequest(venue, credential string, req *Request) (*Request, error) {
 	if req == nil {
 		return nil, errors.New(venue + ": nil request")
 	}
@@ -102,20 +100,4 @@ func OwnRequest(venue, credential string, req *Request) (*Request, error) {
 		return nil, fmt.Errorf("%s: request is for credential %q, the client signs for %q", venue, r.Credential, credential)
 	}
 	return r, nil
-}
-
-// MarketReference returns the reference price that values a market order
-// by base quantity in the venues' filter checks: the mid of prices' quote
-// of o.Symbol. It is zero, which skips those checks, for other orders and
-// when prices has no quote (the guard then values the order against its
-// own reference).
-func MarketReference(ctx context.Context, prices PriceSource, o Order) decimal.Decimal {
-	if o.Type != Market || !o.QuoteQuantity.IsZero() || prices == nil {
-		return decimal.Decimal{}
-	}
-	q, err := prices.Reference(ctx, o.Symbol)
-	if err != nil {
-		return decimal.Decimal{}
-	}
-	return q.Mid()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 	"github.com/shopspring/decimal"
 )
 
@@ -231,7 +232,7 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 		}
 		o.ClientID = id
 	}
-	ref := exchange.MarketReference(ctx, c.prices, o)
+	ref := venue.MarketReference(ctx, c.prices, o)
 	if err := checkFilters(r, o, ref); err != nil {
 		return o, err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/internal/venue"
 	"github.com/shopspring/decimal"
 )
 
@@ -160,7 +161,7 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 		}
 		o.ClientID = id
 	}
-	ref := exchange.MarketReference(ctx, c.prices, o)
+	ref := venue.MarketReference(ctx, c.prices, o)
 	if err := checkProduct(p, o, ref); err != nil {
 		return o, err
 	}

@@ -1,6 +1,7 @@
 package venue
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/keyfence/keyfence/exchange"
@@ -42,4 +43,20 @@ func OffGrid(v, step decimal.Decimal) string {
 	places := max(-step.Exponent(), 0)
 	lo := v.Div(step).Floor().Mul(step)
 	return fmt.Sprintf("nearest %s or %s", lo.StringFixed(places), lo.Add(step).StringFixed(places))
+}
+
+// MarketReference returns the reference price that values a market order
+// by base quantity in the venues' filter checks: the mid of prices' quote
+// of o.Symbol. It is zero, which skips those checks, for other orders and
+// when prices has no quote (the guard then values the order against its
+// own reference).
+func MarketReference(ctx context.Context, prices exchange.PriceSource, o exchange.Order) decimal.Decimal {
+	if o.Type != exchange.Market || !o.QuoteQuantity.IsZero() || prices == nil {
+		return decimal.Decimal{}
+	}
+	q, err := prices.Reference(ctx, o.Symbol)
+	if err != nil {
+		return decimal.Decimal{}
+	}
+	return q.Mid()
 }

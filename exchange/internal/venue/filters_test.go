@@ -1,6 +1,8 @@
 package venue_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/keyfence/keyfence/exchange"
@@ -55,4 +57,37 @@ func TestOffGrid(t *testing.T) {
 			t.Errorf("OffGrid(%s, %s) = %q, want %q", tt.v, tt.step, got, tt.want)
 		}
 	}
+}
+
+func TestMarketReference(t *testing.T) {
+	d := decimal.RequireFromString
+	prices := staticPrices{"BTCUSDT": {Symbol: "BTCUSDT", Bid: d("49990"), Ask: d("50000"), At: testNow}} // bid 49990, ask 50000
+	tests := []struct {
+		name string
+		o    exchange.Order
+		want string
+	}{
+		{"market by quantity", exchange.Order{Symbol: "BTCUSDT", Type: exchange.Market, Quantity: d("1")}, "49995"},
+		{"market by quote", exchange.Order{Symbol: "BTCUSDT", Type: exchange.Market, QuoteQuantity: d("10")}, "0"},
+		{"limit", exchange.Order{Symbol: "BTCUSDT", Type: exchange.Limit, Quantity: d("1"), Price: d("1")}, "0"},
+		{"no quote", exchange.Order{Symbol: "ETHUSDT", Type: exchange.Market, Quantity: d("1")}, "0"},
+	}
+	for _, tt := range tests {
+		if got := venue.MarketReference(context.Background(), prices, tt.o); !got.Equal(d(tt.want)) {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	if got := venue.MarketReference(context.Background(), nil, tests[0].o); !got.IsZero() {
+		t.Errorf("nil source: %s", got)
+	}
+}
+
+type staticPrices map[string]exchange.Quote
+
+func (p staticPrices) Reference(ctx context.Context, symbol string) (exchange.Quote, error) {
+	q, ok := p[symbol]
+	if !ok {
+		return exchange.Quote{}, errors.New("no ticker for " + symbol)
+	}
+	return q, nil
 }
