@@ -455,43 +455,20 @@ func gatewayAdminCall(ctx context.Context, name string, args []string, e *env, m
 // adminDo makes one call to the admin API on socket and prints its JSON
 // answer; an error answer is returned as an error.
 func adminDo(ctx context.Context, e *env, socket, method, path string, body []byte) error {
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
-		},
-	}}
-	var rd io.Reader
+	var in any
 	if body != nil {
-		rd = bytes.NewReader(body)
+		in = json.RawMessage(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://keyfence-admin"+path, rd)
-	if err != nil {
+	var out json.RawMessage
+	if err := adminCall(ctx, socket, method, path, in, &out); err != nil {
 		return err
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("gateway admin %s: %w (is the gateway running with --admin %s, and are you its user?)", socket, err, socket)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var ae struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(b, &ae) == nil && ae.Error != "" {
-			return errors.New("gateway admin: " + ae.Error)
-		}
-		return fmt.Errorf("gateway admin: %s", resp.Status)
-	}
+	b := []byte(out)
 	var compact bytes.Buffer
 	if json.Compact(&compact, b) == nil {
-		b = append(compact.Bytes(), '\n')
+		b = compact.Bytes()
 	}
-	_, err = e.stdout.Write(b)
+	_, err := e.stdout.Write(append(b, '\n'))
 	return err
 }
 
