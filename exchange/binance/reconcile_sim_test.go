@@ -150,20 +150,23 @@ func TestSimACKFloodHeld(t *testing.T) {
 // truth: the order that filled counts its fill, the ones never placed are
 // released, the ones still resting stay held (the one behind a lost answer
 // now by its venue id), and the daily cap holds to one quantity step
-// (restarttest.Run).
+// (restarttest.Run); a bot on a MemoryStore restarted finds its resting
+// orders held again.
 func TestSimRestartReconciles(t *testing.T) {
-	r := newRecSim(t)
-	restarttest.Run(t, &restarttest.Venue{
-		Name: Venue, Symbol: "BTCUSDT", Quote: "USDT", Sim: r.sim, Step: dec("0.00001"),
-		Orders: func() []exchange.Order { return r.sim.Orders(r.apiKey) },
-		Unstated: func(qty, price string) *exchange.Request {
-			return limitBuy(qty, price, "newOrderRespType", "ACK")
-		},
-		Client: func(t testing.TB, pol *limits.Policy, store limits.Store, log *audit.Log, rc exchange.ReconcileConfig) (restarttest.Client, *limits.Guard) {
-			r.policy = pol
-			c, g := r.clientOn(t, store, log, rc)
-			return c, g
-		},
+	restarttest.Run(t, func(t *testing.T) *restarttest.Venue {
+		r := newRecSim(t)
+		return &restarttest.Venue{
+			Name: Venue, Symbol: "BTCUSDT", Quote: "USDT", Sim: r.sim, Step: dec("0.00001"),
+			Orders: func() []exchange.Order { return r.sim.Orders(r.apiKey) },
+			Unstated: func(qty, price string) *exchange.Request {
+				return limitBuy(qty, price, "newOrderRespType", "ACK")
+			},
+			Client: func(t testing.TB, pol *limits.Policy, store limits.Store, log *audit.Log, rc exchange.ReconcileConfig) (restarttest.Client, *limits.Guard) {
+				r.policy = pol
+				c, g := r.clientOn(t, store, log, rc)
+				return c, g
+			},
+		}
 	})
 }
 

@@ -109,15 +109,25 @@ func open(t *testing.T, dir string) (*limits.FileStore, *audit.Log) {
 	return store, log
 }
 
-// Run runs the scenario.
-func Run(t *testing.T, v *Venue) {
+// Run runs the scenarios, each on a venue newVenue starts: a FileStore
+// killed (-9) and reopened, then a MemoryStore's process restarted.
+func Run(t *testing.T, newVenue func(t *testing.T) *Venue) {
+	t.Run("file store after kill -9", func(t *testing.T) { runFile(t, newVenue(t)) })
+	t.Run("memory store after a restart", func(t *testing.T) { runMemory(t, newVenue(t)) })
+}
+
+func (v *Venue) limit(qty, price string) exchange.Order {
+	return exchange.Order{Symbol: v.Symbol, Side: exchange.Buy, Type: exchange.Limit, TimeInForce: exchange.GTC, Quantity: dec(qty), Price: dec(price)}
+}
+
+// runFile: a bot on a FileStore killed (-9) with orders in every state
+// restarts on its files; reconciliation settles them to the venue's truth.
+func runFile(t *testing.T, v *Venue) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	store, log := open(t, dir)
 	a, _ := v.Client(t, v.Policy(), store, log, exchange.ReconcileConfig{Every: -1})
-	limit := func(qty, price string) exchange.Order {
-		return exchange.Order{Symbol: v.Symbol, Side: exchange.Buy, Type: exchange.Limit, TimeInForce: exchange.GTC, Quantity: dec(qty), Price: dec(price)}
-	}
+	limit := v.limit
 	// Rests: 98.
 	o1, err := a.PlaceOrder(ctx, limit("0.002", "49000"))
 	if err != nil {
@@ -202,22 +212,85 @@ func Run(t *testing.T, v *Venue) {
 	if resting != 2 || filled != 2 || len(venue) != 4 {
 		t.Fatalf("the venue holds %+v: want 2 resting and 2 filled orders, the 5xx and the unsent one never placed", venue)
 	}
-	// 490 more rests; then what is left of the cap, in whole steps, fits
-	// and one step more does not.
-	if _, err := b.PlaceOrder(ctx, limit("0.01", "49000")); err != nil {
+	v.capHolds(t, b, used)
+}
+
+// capHolds checks, used of the daily cap being spent, that 490 more rests,
+// then that what is left of the cap fits in whole quantity steps and one
+// step more does not.
+func (v *Venue) capHolds(t *testing.T, c Client, used decimal.Decimal) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.PlaceOrder(ctx, v.limit("0.01", "49000")); err != nil {
 		t.Fatalf("490 within the cap (%s used): %v", used, err)
 	}
 	left := dailyCap.Sub(used).Sub(dec("490"))
 	price := dec("49000")
 	qty := left.Div(price).Div(v.Step).Floor().Mul(v.Step)
-	_, err = b.PlaceOrder(ctx, limit(qty.Add(v.Step).String(), "49000"))
+	_, err := c.PlaceOrder(ctx, v.limit(qty.Add(v.Step).String(), "49000"))
 	var viol *limits.Violation
 	if !errors.As(err, &viol) || viol.Rule != limits.RuleDailyNotional {
 		t.Fatalf("%s at 49000 over the cap (%s used of 1000): %v, want %s", qty.Add(v.Step), used.Add(dec("490")), err, limits.RuleDailyNotional)
 	}
-	if _, err := b.PlaceOrder(ctx, limit(qty.String(), "49000")); err != nil {
+	if _, err := c.PlaceOrder(ctx, v.limit(qty.String(), "49000")); err != nil {
 		t.Fatalf("%s at 49000 within the cap (%s used of 1000): %v", qty, used.Add(dec("490")), err)
 	}
+}
+
+// runMemory: a bot on a MemoryStore leaves two orders resting and
+// restarts; a MemoryStore forgets what it held, so reconciliation at
+// start adopts the resting orders the audit log accounts for: each holds
+// its value and its open-order slot again. What filled before the restart
+// is forgotten with the store.
+func runMemory(t *testing.T, v *Venue) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	log, err := audit.Open(ctx, filepath.Join(dir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = log.Close() })
+	a, _ := v.Client(t, v.Policy(), limits.NewMemoryStore(), log, exchange.ReconcileConfig{Every: -1})
+	o1, err := a.PlaceOrder(ctx, v.limit("0.002", "49000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Do(ctx, v.Unstated("0.003", "49100")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.PlaceOrder(ctx, exchange.Order{Symbol: v.Symbol, Side: exchange.Buy, Type: exchange.Market, QuoteQuantity: dec("100")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := log.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	restart := t.TempDir()
+	copyFiles(t, dir, restart)
+	log2, err := audit.Open(ctx, filepath.Join(restart, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = log2.Close() })
+	b, g := v.Client(t, v.Policy(), limits.NewMemoryStore(), log2, exchange.ReconcileConfig{Every: time.Hour})
+	if tripped, reason := g.Tripped(ctx); tripped {
+		t.Fatalf("kill switch tripped after the restart: %s", reason)
+	}
+	tracked, err := g.TrackedOrders(ctx, Credential)
+	if err != nil || len(tracked) != 2 {
+		t.Fatalf("tracked after the restart %+v %v: want the two resting orders", tracked, err)
+	}
+	found := false
+	for _, o := range tracked {
+		if o.Unknown || o.ID == "" {
+			t.Errorf("adopted %+v: want its venue id, known to rest", o)
+		}
+		found = found || o.ID == o1.ID
+	}
+	if !found {
+		t.Errorf("tracked %+v: %s missing", tracked, o1.ID)
+	}
+	// 98 + 147.3 rest; the 100 filled before the restart is forgotten.
+	v.capHolds(t, b, dec("245.3"))
 }
 
 // copyFiles copies the files of dir into dst as they are on disk, lock
