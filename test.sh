@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of every module of keyfence. Extra arguments go to
 # `go test` (e.g. ./test.sh -race). Tests that need SoftHSM2 skip with a
-# message when it is not installed, unless KEYFENCE_REQUIRE_INTEGRATION=1.
+# message when it is not installed, and those that need PostgreSQL when
+# KEYFENCE_TEST_POSTGRES is not set (scripts/with-postgres.sh ./test.sh
+# sets it), unless KEYFENCE_REQUIRE_INTEGRATION=1.
 # cmd/keyfence is its own module so that the CLI links every backend while
 # the library modules stay light.
 set -euo pipefail

@@ -148,6 +148,16 @@ type KillSwitch interface {
 	Trip(ctx context.Context, reason string) error
 }
 
+// SharedLedger is implemented by a guard whose state several processes
+// share (package limits' Guard on a shared store such as limits/pgstore):
+// ReservedOrder reports whether any of them reserved an order of
+// credential with client order id clientID, and its symbol. Each process
+// keeps its own audit log, so reconciliation accounts for such an order as
+// signed, as it does for the orders its own allow records name.
+type SharedLedger interface {
+	ReservedOrder(ctx context.Context, credential, clientID string) (symbol string, ok bool, err error)
+}
+
 // symbolLister is a guard that names the symbols a credential may trade.
 type symbolLister interface {
 	Symbols(credential string) []string
@@ -330,7 +340,22 @@ func (r *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		errs = append(errs, err)
 		return rep, errors.Join(errs...)
 	}
+	shared, _ := c.cfg.Guard.(SharedLedger)
 	check := func(o Order) bool {
+		if shared != nil && o.ClientID != "" {
+			if _, ok := idx.lookup(o.ClientID); !ok {
+				// Another process sharing the guard's state may have
+				// signed it: its audit log is not this one.
+				symbol, ok, err := shared.ReservedOrder(ctx, cred, o.ClientID)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: reconcile: looking up order %s in the shared ledger: %w", c.cfg.Venue, o.ClientID, err))
+					return false // undecided: the next reconciliation looks again
+				}
+				if ok {
+					idx.addOrder(o.ClientID, signedOrder{symbol: symbol})
+				}
+			}
+		}
 		if f := r.foreign(idx, o); f != nil {
 			rep.Foreign = append(rep.Foreign, f)
 			return false
@@ -532,6 +557,13 @@ func (x *signedIndex) lookup(cid string) (signedOrder, bool) {
 	defer x.mu.RUnlock()
 	s, ok := x.cids[cid]
 	return s, ok
+}
+
+// addOrder records one signed order.
+func (x *signedIndex) addOrder(cid string, s signedOrder) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.cids[cid] = s
 }
 
 // add records the orders of an allow record's intent summary.

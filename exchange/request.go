@@ -2,6 +2,8 @@ package exchange
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -212,4 +214,114 @@ func (w *Wire) URL(base string) string {
 		u += "?" + w.Query
 	}
 	return u
+}
+
+// CheckHeader checks the caller's header fields of a request before its
+// intent is parsed, and returns a one-line reason when one could make the
+// venue read the request otherwise than the intent parser reads it:
+//
+//   - Content-Type other than contentType (the venue's body format,
+//     optionally with "; charset=utf-8"), or given twice: a venue that
+//     reads the body as multipart or JSON where the parser reads a form
+//     (or the reverse) would see other parameters than the guard checked;
+//   - Content-Encoding, Transfer-Encoding, Content-Length, Trailer: the
+//     body the venue decodes would not be the bytes that were parsed;
+//   - X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override: a server
+//     that honours one runs another route than the one classified;
+//   - Host, Forwarded, X-Forwarded-*, X-Original-URL, X-Rewrite-URL: a
+//     server or proxy that honours one routes the request elsewhere than
+//     the path that was classified.
+//
+// Names compare case-insensitively and with '_' read as '-', as servers
+// that map header names to variables do.
+//
+// Venue schemes set these fields themselves. The error does not wrap a
+// sentinel: the venue's Intent wraps it in ErrMalformedRequest.
+func (r *Request) CheckHeader(contentType string) error {
+	seenType := false
+	for _, f := range r.Header {
+		name := strings.ReplaceAll(f.Name, "_", "-")
+		switch {
+		case strings.EqualFold(name, "Content-Type"):
+			if seenType {
+				return errors.New("header Content-Type is given more than once; leave it to keyfence")
+			}
+			seenType = true
+			if !sameContentType(f.Value, contentType) {
+				return fmt.Errorf("header Content-Type %q is not %s; leave it to keyfence", shorten(f.Value), contentType)
+			}
+		case refusedHeader(name):
+			return fmt.Errorf("header %s changes how the venue reads the request; leave it out", shorten(f.Name))
+		}
+	}
+	return nil
+}
+
+// refusedHeaders are the fields CheckHeader refuses whatever their value,
+// in lower case.
+var refusedHeaders = []string{
+	"content-encoding", "transfer-encoding", "content-length", "trailer",
+	"x-http-method-override", "x-http-method", "x-method-override",
+	"host", "forwarded", "x-original-url", "x-rewrite-url",
+}
+
+func refusedHeader(name string) bool {
+	for _, h := range refusedHeaders {
+		if strings.EqualFold(name, h) {
+			return true
+		}
+	}
+	const fwd = "x-forwarded-"
+	return len(name) >= len(fwd) && strings.EqualFold(name[:len(fwd)], fwd)
+}
+
+// sameContentType reports whether v is want, case-insensitively,
+// optionally followed by a UTF-8 charset parameter and nothing else.
+func sameContentType(v, want string) bool {
+	mt, rest, _ := strings.Cut(v, ";")
+	if !strings.EqualFold(strings.TrimSpace(mt), want) {
+		return false
+	}
+	if rest = strings.TrimSpace(rest); rest == "" {
+		return true
+	}
+	k, val, ok := strings.Cut(rest, "=")
+	val = strings.Trim(strings.TrimSpace(val), `"`)
+	return ok && strings.EqualFold(strings.TrimSpace(k), "charset") && strings.EqualFold(val, "utf-8")
+}
+
+// shorten cuts s for an error message.
+func shorten(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// CleanPath reports whether p is a path that no server reads as another
+// path: it starts with '/', holds only letters, digits and "-._~/" (no
+// escape, no ';' path parameter, no backslash, no query or fragment), and
+// no segment is empty, "." or "..". Route tables match exact paths; a
+// table that also classifies whole families by prefix must refuse what is
+// not clean, or "/refused/prefix/../../order" would be classified by its
+// prefix and run elsewhere.
+func CleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	segStart := 1
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			if c := p[i]; !unreserved[c] {
+				return false
+			}
+			continue
+		}
+		switch p[segStart:i] {
+		case "", ".", "..":
+			return false
+		}
+		segStart = i + 1
+	}
+	return true
 }

@@ -17,8 +17,9 @@
 //
 // The first rule that fails decides; its name is Violation.Rule.
 //
-//  1. kill_switch: when tripped, every trade intent is refused; cancel,
-//     read and public requests still pass, so a bot can always cancel.
+//  1. kill_switch: when tripped, every trade, transfer, withdraw and keys
+//     intent is refused; cancel, read and public requests still pass, so a
+//     bot can always cancel.
 //  2. credential: the credential must be in the policy, on its venue.
 //  3. class: public is always allowed; read, trade and cancel when listed
 //     in allow (the default); transfer, withdraw and keys only when listed.
@@ -61,8 +62,11 @@
 //     a trigger on another type, is refused by rule intent. Exactly at the
 //     edge passes.
 //  10. order_notional: an order is valued at its worst execution price. A
-//     priced order (a stop-limit too: it fills at its limit or better) is
-//     worth price*quantity. A MARKET order is valued at reference*(1+band),
+//     priced buy (a stop-limit too: it fills at its limit or better) is
+//     worth price*quantity; a priced sell fills at its price or better, up
+//     to the bid it meets, so it is worth the furthest of its price and the
+//     bid (and, for a stop-limit or take-profit-limit, its trigger) times
+//     quantity. A MARKET order is valued at reference*(1+band),
 //     on either side; a stop-market order (STOP_LOSS, TAKE_PROFIT) at the
 //     furthest of its trigger and the reference, times (1+band). An order by
 //     quote quantity is worth its quote quantity (the larger, if both are

@@ -315,7 +315,10 @@ func (g *Guard) check(ctx context.Context, in *exchange.Intent) (exchange.Reserv
 	}
 	class := in.Route.Class
 	trade := class == exchange.ClassTrade
-	if trade {
+	// The kill switch halts everything that can move value: trades,
+	// transfers, withdrawals and key changes. Reads, cancels and public
+	// requests pass.
+	if halts(class, trade) {
 		// A fast store's KillSwitch cannot fail, so it is read only when
 		// the switch looks tripped.
 		if g.fast == nil || g.fast.fastTripped() {
@@ -347,6 +350,20 @@ func (g *Guard) check(ctx context.Context, in *exchange.Intent) (exchange.Reserv
 		return &reservation{g: g, cg: cg}, nil
 	}
 	return g.checkTrade(ctx, cg, in)
+}
+
+// halts reports whether the kill switch refuses endpoints of class cl
+// (trade tells whether cl is ClassTrade): every class but public, read
+// and cancel, and any class the guard does not know.
+func halts(cl exchange.Class, trade bool) bool {
+	if trade {
+		return true
+	}
+	switch cl {
+	case exchange.ClassPublic, exchange.ClassRead, exchange.ClassCancel:
+		return false
+	}
+	return true
 }
 
 // allows reports whether the credential may use endpoints of class cl;
@@ -449,6 +466,14 @@ func (cg *credGuard) order(o *exchange.Order) (*symGuard, *Violation) {
 	if sg == nil {
 		return nil, &Violation{Rule: RuleSymbol, Credential: cg.name, Symbol: o.Symbol, Detail: "symbol not in the allowlist",
 			Fix: "add it under credentials." + cg.name + ".symbols if it is meant"}
+	}
+	if o.Type == "" || o.Side != exchange.Buy && o.Side != exchange.Sell {
+		// An amendment names neither (Binance amend/keepPriority, KuCoin
+		// alter): which band edge holds, and what the order is worth, are
+		// unknown.
+		return nil, &Violation{Rule: RuleIntent, Credential: cg.name, Symbol: o.Symbol, Observed: "side " + string(o.Side) + ", type " + string(o.Type),
+			Detail: "the request changes an order without naming its side and type, so the guard cannot value it",
+			Fix:    "cancel the order and place a new one instead of amending it"}
 	}
 	if !slices.Contains(cg.types, o.Type) {
 		return nil, &Violation{Rule: RuleOrderType, Credential: cg.name, Symbol: o.Symbol, Observed: string(o.Type), Limit: cg.typesText,
@@ -598,8 +623,16 @@ func (g *Guard) notionalAt(cg *credGuard, sg *symGuard, o *exchange.Order, ref d
 	var price decimal.Decimal
 	switch {
 	case priced(o.Type):
-		// A limit order, triggered or not, fills at its price or better.
+		// A limit order, triggered or not, fills at its price or better:
+		// a buy at its price or less; a sell at its price or more, up to
+		// the bid it meets when it is sent, or when it triggers.
 		price = o.Price
+		if o.Side == exchange.Sell {
+			price = decimal.Max(price, ref)
+			if stopType(o.Type) {
+				price = decimal.Max(price, trigger(o, ref))
+			}
+		}
 	case o.Type == exchange.Market:
 		// A market order may fill anywhere the book lets it: value it at
 		// the reference widened by the band.
@@ -764,8 +797,9 @@ func (g *Guard) trip(ctx context.Context, reason string) error {
 	return nil
 }
 
-// Trip trips the kill switch by hand: every trade intent is refused until
-// Reset; cancels, reads and public requests still pass. The state lives in
+// Trip trips the kill switch by hand: every trade, transfer, withdraw and
+// keys intent is refused until Reset; cancels, reads and public requests
+// still pass. The state lives in
 // the store, so with a FileStore it survives restarts.
 func (g *Guard) Trip(ctx context.Context, reason string) error {
 	if reason == "" {

@@ -56,8 +56,9 @@ func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard,
 // orderRef resolved. A refusal is explained by notionalAt.
 func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, n *orderNums) (units, *Violation) {
 	ref, price := n.ref, n.price
-	if !priced(o.Type) && o.Type != exchange.Market {
-		// A stop-market order, valued at its trigger.
+	if !priced(o.Type) && o.Type != exchange.Market || o.Side == exchange.Sell && stopType(o.Type) {
+		// A stop-market order, valued at its trigger; a stop-limit sell,
+		// at the furthest of its price, the bid and its trigger.
 		d, v := g.notionalAt(cg, sg, o, ref.d)
 		if v != nil {
 			return units{}, v
@@ -74,6 +75,10 @@ func (g *Guard) notionalUnits(cg *credGuard, sg *symGuard, o *exchange.Order, n 
 			}
 			return unitsOf(d, true), nil
 		}
+	}
+	if priced(o.Type) && o.Side == exchange.Sell && numGreater(ref, price) {
+		// A limit sell below the bid fills at the bid or better.
+		price = ref
 	}
 	// notionalAt's products are exact, and ceil(max(a, b)) ==
 	// max(ceil(a), ceil(b)), so this is what the store makes of

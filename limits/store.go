@@ -12,9 +12,10 @@ import (
 // Store holds the guard's state: the usage counters (rolling notional
 // windows and open-order gauges), open orders, strike counters and the kill
 // switch. The guard keeps no state of its own, so a store shared between
-// processes (MemoryStore and FileStore serve one process; a networked store
-// such as Redis can implement the same contract) gives every process the
-// same budget.
+// processes (MemoryStore and FileStore serve one process; limits/pgstore
+// keeps the state in PostgreSQL for many processes and hosts) gives every
+// process the same budget. limits/storetest is the contract's conformance
+// suite.
 //
 // Contract:
 //   - Every method is safe for concurrent use and atomic: Reserve checks every
@@ -25,9 +26,15 @@ import (
 //   - A method that returned nil has made its change durable as far as the
 //     store promises (FileStore: on disk, fsynced).
 //   - Times come from the caller (req.Now, now), never from the store's clock,
-//     so a store is deterministic under a fake clock.
+//     so a store is deterministic under a fake clock. The exception is a
+//     store shared by hosts whose clocks may disagree: it may judge rolling
+//     windows and windowed strikes by one clock of its own and ignore the
+//     caller's times for them, and says so (limits/pgstore reads the
+//     database's clock).
 //   - Counter keys are opaque to the store; the guard derives them from the
-//     credential and the symbol or quote asset.
+//     credential and the symbol or quote asset. Keys, owners, order ids and
+//     reasons are UTF-8 strings that may hold NUL bytes (the guard's keys
+//     do); a store keeps them byte for byte.
 type Store interface {
 	// Reserve checks that each limit's usage at req.Now plus its amount
 	// stays within its cap and records the amounts under a new ticket. When

@@ -239,3 +239,29 @@ func mulDec(a, b decimal.Decimal) decimal.Decimal {
 	}
 	return a.Mul(b)
 }
+
+// numGreater reports whether a > b, exactly, for positive a and b whose
+// d is set (numOf's, not mulNum's).
+func numGreater(a, b num) bool {
+	if !a.ok || !b.ok {
+		return a.d.GreaterThan(b.d)
+	}
+	// c*10^e against c'*10^e': scale the one with the larger exponent
+	// down to the other's. Saturation happens only above 2^128-1, which
+	// is above any coefficient (below 10^18).
+	if a.e >= b.e {
+		return scaleExact(a.c, int(a.e)-int(b.e)).cmp(units{lo: b.c}) > 0
+	}
+	return units{lo: a.c}.cmp(scaleExact(b.c, int(b.e)-int(a.e))) > 0
+}
+
+// scaleExact returns c*10^k for k >= 0, saturating at maxUnits.
+func scaleExact(c uint64, k int) units {
+	u := units{lo: c}
+	for k > 0 && u != maxUnits {
+		step := min(k, 19)
+		u = u.mul10(step)
+		k -= step
+	}
+	return u
+}

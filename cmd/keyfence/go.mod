@@ -5,7 +5,9 @@ go 1.26.0
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.3
+	github.com/jackc/pgx/v5 v5.13.0
 	github.com/keyfence/keyfence v0.0.0-00010101000000-000000000000
+	github.com/keyfence/keyfence/limits/pgstore v0.0.0-00010101000000-000000000000
 	github.com/keyfence/keyfence/signer/awskms v0.0.0-00010101000000-000000000000
 	github.com/keyfence/keyfence/signer/pkcs11 v0.0.0-00010101000000-000000000000
 	github.com/keyfence/keyfence/signer/vault v0.0.0-00010101000000-000000000000
@@ -29,14 +31,20 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.53.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 )
 
 replace (
 	github.com/keyfence/keyfence => ../..
+	github.com/keyfence/keyfence/limits/pgstore => ../../limits/pgstore
 	github.com/keyfence/keyfence/signer/awskms => ../../signer/awskms
 	github.com/keyfence/keyfence/signer/pkcs11 => ../../signer/pkcs11
 	github.com/keyfence/keyfence/signer/vault => ../../signer/vault

@@ -10,7 +10,7 @@ import (
 	"github.com/keyfence/keyfence/limits"
 )
 
-const killUsage = `usage: keyfence killswitch status|trip|reset --state FILE [--policy FILE] [--reason TEXT] [--init]
+const killUsage = `usage: keyfence killswitch status|trip|reset --state FILE|postgres://... [--state-schema NAME] [--policy FILE] [--reason TEXT] [--init]
        keyfence killswitch status|trip|reset --admin SOCKET [--reason TEXT]`
 
 // killswitchCmd shows, trips and resets the kill switch of a guard: a
@@ -28,7 +28,8 @@ func killswitchCmd(ctx context.Context, args []string, e *env) error {
 		return usagef("unknown killswitch command %q; %s", op, killUsage)
 	}
 	fs := newFlags("killswitch "+op, e)
-	state := fs.String("state", "", "the guard's limit state file")
+	state := fs.String("state", "", "the guard's limit state file, or postgres://USER@HOST:PORT/DATABASE for state shared in PostgreSQL")
+	schema := stateSchema(fs)
 	admin := fs.String("admin", "", "a running guard's control socket, or the gateway's admin socket")
 	policyFile := fs.String("policy", "", "the guard's policy: reset then also clears each credential's rejection counter")
 	reason := fs.String("reason", "", "why the switch is tripped (trip)")
@@ -45,6 +46,15 @@ func killswitchCmd(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 		return printKillSwitch(e, st)
+	}
+	if isPostgresState(*state) {
+		// The switch every guard on this database obeys.
+		store, err := openPostgresState(ctx, *state, *schema, *initState)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		return killswitchOn(ctx, e, store, op, *reason, *policyFile)
 	}
 	var opts []limits.FileStoreOption
 	if !*initState {
@@ -67,9 +77,14 @@ func killswitchCmd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer store.Close()
+	return killswitchOn(ctx, e, store, op, *reason, *policyFile)
+}
+
+// killswitchOn shows, trips or resets the switch kept in store.
+func killswitchOn(ctx context.Context, e *env, store limits.Store, op, reason, policyFile string) error {
 	switch op {
 	case "trip":
-		r := *reason
+		r := reason
 		if r == "" {
 			r = "tripped by hand"
 		}
@@ -77,7 +92,7 @@ func killswitchCmd(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	case "reset":
-		if err := resetKillSwitch(ctx, store, *policyFile); err != nil {
+		if err := resetKillSwitch(ctx, store, policyFile); err != nil {
 			return err
 		}
 	}

@@ -28,7 +28,8 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	dryRun := fs.Bool("dry-run", false, "print the signed request as it would go on the wire; send nothing")
 	ts := fs.Int64("timestamp", 0, "with --dry-run: the past time the signature is stamped with, in Unix milliseconds, where the venue puts it (Binance timestamp, KuCoin KC-API-TIMESTAMP, Coinbase JWT nbf/exp); default: the clock")
 	auditPath := fs.String("audit", "", "audit log (default: audit.jsonl beside the keystore)")
-	statePath := fs.String("state", "", "limit state file, so that caps hold across runs (default: limits.state beside the keystore)")
+	statePath := fs.String("state", "", "limit state file, so that caps hold across runs (default: limits.state beside the keystore), or postgres://USER@HOST:PORT/DATABASE for caps shared with other processes")
+	schema := stateSchema(fs)
 	auditKey := fs.String("audit-key", "", "the keystore's HMAC key that keys the audit log (keyfence audit keygen)")
 	body := fs.String("body", "", "request body sent as is (JSON venues); @FILE reads it from FILE")
 	if err := parseFlags(fs, args); err != nil {
@@ -112,13 +113,25 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer log.Close()
-	store, err := limits.OpenFileStoreContext(ctx, *statePath, limits.WithAuditLog(log))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if err := store.CheckGeneration(ctx, "keystore", ks.Generation()); err != nil {
-		return err
+	var store limits.Store
+	if isPostgresState(*statePath) {
+		// Shared state: the database, not a local file, is its record.
+		ps, err := openPostgresState(ctx, *statePath, *schema, true)
+		if err != nil {
+			return err
+		}
+		defer ps.Close()
+		store = ps
+	} else {
+		file, err := limits.OpenFileStoreContext(ctx, *statePath, limits.WithAuditLog(log))
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		if err := file.CheckGeneration(ctx, "keystore", ks.Generation()); err != nil {
+			return err
+		}
+		store = file
 	}
 
 	base := *venueURL

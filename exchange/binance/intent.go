@@ -21,6 +21,11 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route, in *exchang
 		return fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
 	}
 	p := &parser{route: name, decimals: &s.decimals}
+	if len(req.Header) > 0 {
+		if err := req.CheckHeader(formContentType); err != nil {
+			return p.errf("%v", err)
+		}
+	}
 	params := req.Params
 	if len(req.Body) > 0 {
 		body, err := exchange.ParseParams(string(req.Body))
@@ -76,6 +81,10 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route, in *exchang
 	}
 	return nil
 }
+
+// formContentType is the body format of Binance's signed routes: the one
+// the intent parser reads, and the only Content-Type a caller may set.
+const formContentType = "application/x-www-form-urlencoded"
 
 var (
 	allTypes = newTypeSet(exchange.Limit, exchange.Market, exchange.LimitMaker, exchange.StopLoss,

@@ -177,14 +177,19 @@ func orderStatus(s string) exchange.OrderStatus {
 		return exchange.StatusPartiallyFilled
 	case "FILLED":
 		return exchange.StatusFilled
-	case "CANCELED", "PENDING_CANCEL":
+	case "PENDING_CANCEL":
+		// The cancel is under way: the order can still fill.
+		return exchange.StatusNew
+	case "CANCELED":
 		return exchange.StatusCanceled
 	case "REJECTED":
 		return exchange.StatusRejected
 	case "EXPIRED", "EXPIRED_IN_MATCH":
 		return exchange.StatusExpired
 	}
-	return exchange.OrderStatus(s)
+	// A status keyfence does not know (or none) does not say the order
+	// closed: it settles nothing.
+	return exchange.StatusUnknown
 }
 
 // newClientID returns a random client order id, so that an order whose

@@ -212,8 +212,18 @@ func symbolWeight(one, all int) func(exchange.Params) int {
 	}
 }
 
+// depthWeight is the weight of the dearest limit given (100 when none).
 func depthWeight(p exchange.Params) int {
-	v, _ := p.Get("limit")
+	w := depthLimitWeight("")
+	for _, kv := range p {
+		if kv.Key == "limit" {
+			w = max(w, depthLimitWeight(kv.Value))
+		}
+	}
+	return w
+}
+
+func depthLimitWeight(v string) int {
 	n := 100
 	if v != "" {
 		if _, err := fmt.Sscanf(v, "%d", &n); err != nil {
@@ -239,10 +249,31 @@ func myTradesWeight(p exchange.Params) int {
 }
 
 func testWeight(p exchange.Params) int {
-	if v, _ := p.Get("computeCommissionRates"); v == "true" {
-		return 20
+	for _, kv := range p {
+		if kv.Key == "computeCommissionRates" && kv.Value == "true" {
+			return 20
+		}
 	}
 	return 1
+}
+
+// weightFor returns the request weight of req on this route: the fixed
+// weight, or the largest weightOf gives the query alone and the query with
+// the body. Binance reads both, so a parameter in the body that raises the
+// weight counts; one that lowers it (an orderId, a symbol) counts only
+// when the query alone has it.
+func (spec *routeSpec) weightFor(req *exchange.Request) int {
+	if spec.weightOf == nil {
+		return spec.weight
+	}
+	w := spec.weightOf(req.Params)
+	if len(req.Body) > 0 {
+		if body, err := exchange.ParseParams(string(req.Body)); err == nil && len(body) > 0 {
+			all := append(append(make(exchange.Params, 0, len(req.Params)+len(body)), req.Params...), body...)
+			w = max(w, spec.weightOf(all))
+		}
+	}
+	return w
 }
 
 // routeKey indexes the route table without building the route's name.
@@ -285,7 +316,7 @@ func lookup(method, path string) (string, *routeSpec, bool) {
 		return r.name, r.spec, true
 	}
 	name := method + " " + path
-	if strings.ContainsAny(path, "?#") {
+	if !exchange.CleanPath(path) {
 		return name, nil, false
 	}
 	for _, pr := range prefixRoutes {

@@ -93,10 +93,7 @@ func (s *Scheme) Classify(req *exchange.Request) (exchange.Route, error) {
 	if !ok {
 		return exchange.Route{}, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
 	}
-	w := spec.weight
-	if spec.weightOf != nil {
-		w = spec.weightOf(req.Params)
-	}
+	w := spec.weightFor(req)
 	return exchange.Route{
 		Name:   name,
 		Class:  spec.class,

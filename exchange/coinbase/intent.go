@@ -21,6 +21,16 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route, in *exchang
 	if !ok {
 		return fmt.Errorf("%w: coinbase %s", exchange.ErrUnknownEndpoint, name)
 	}
+	if len(req.Header) > 0 {
+		if err := req.CheckHeader("application/json"); err != nil {
+			return fmt.Errorf("%w: coinbase %s: %v", exchange.ErrMalformedRequest, name, err)
+		}
+	}
+	if spec.kind != kindNone && len(req.Params) > 0 {
+		// The body is the order; a query beside it is sent unsigned (the
+		// JWT covers the path only) and never read by the parser.
+		return fmt.Errorf("%w: coinbase %s: order routes take their fields in the JSON body, not in the query", exchange.ErrMalformedRequest, name)
+	}
 	var (
 		o   exchange.Order
 		err error

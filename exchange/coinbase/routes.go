@@ -98,7 +98,7 @@ var routePatterns = []routePattern{
 // the path, with identifiers kept (the audit log shows which order).
 func lookup(method, path string) (string, *routeSpec, bool) {
 	name := method + " " + path
-	if !cleanPath(path) {
+	if !exchange.CleanPath(path) {
 		return name, nil, false
 	}
 	for i := range routePatterns {
@@ -112,20 +112,6 @@ func lookup(method, path string) (string, *routeSpec, bool) {
 		return name, &routeSpec{class: exchange.ClassWithdraw, signed: true}, true
 	}
 	return name, nil, false
-}
-
-// cleanPath refuses paths that a server could read as another path:
-// escapes, dot segments, empty segments, queries and fragments.
-func cleanPath(p string) bool {
-	if p == "" || p[0] != '/' || strings.ContainsAny(p, "?#%\\ \t\r\n") {
-		return false
-	}
-	for _, seg := range strings.Split(p[1:], "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return false
-		}
-	}
-	return true
 }
 
 func matchPath(pattern, path string) bool {

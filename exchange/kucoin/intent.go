@@ -51,11 +51,16 @@ func (s *Scheme) Intent(req *exchange.Request, route exchange.Route, in *exchang
 	if !ok {
 		return fmt.Errorf("%w: kucoin %s", exchange.ErrUnknownEndpoint, name)
 	}
+	p := parser{route: name, scheme: s}
+	if len(req.Header) > 0 {
+		if err := req.CheckHeader("application/json"); err != nil {
+			return p.errf("%v", err)
+		}
+	}
 	in.Route, in.Test = route, spec.test
 	if spec.kind == kindNone {
 		return nil
 	}
-	p := parser{route: name, scheme: s}
 	if len(req.Params) > 0 {
 		return p.errf("order routes take their fields in the JSON body, not in the query")
 	}

@@ -112,7 +112,7 @@ type orderJSON struct {
 	DealFunds   string `json:"dealFunds"`
 	TimeInForce string `json:"timeInForce"`
 	PostOnly    bool   `json:"postOnly"`
-	Active      bool   `json:"active"`
+	Active      *bool  `json:"active"` // nil: the answer does not say
 	InOrderBook bool   `json:"inOrderBook"`
 	CancelExist bool   `json:"cancelExist"`
 	CreatedAt   int64  `json:"createdAt"`
@@ -144,9 +144,13 @@ func (j *orderJSON) order() exchange.Order {
 		o.Price = decimal.Decimal{}
 	}
 	switch {
-	case j.Active && o.Executed.Sign() > 0:
+	case j.Active == nil:
+		// An answer that does not say whether the order is active
+		// settles nothing.
+		o.Status = exchange.StatusUnknown
+	case *j.Active && o.Executed.Sign() > 0:
 		o.Status = exchange.StatusPartiallyFilled
-	case j.Active:
+	case *j.Active:
 		o.Status = exchange.StatusNew
 	case j.CancelExist:
 		o.Status = exchange.StatusCanceled

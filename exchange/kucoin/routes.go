@@ -159,7 +159,7 @@ func lookup(method, path string) (name string, spec *routeSpec, param string, ok
 		return r.name, r.spec, "", true
 	}
 	name = method + " " + path
-	if strings.ContainsAny(path, "?#%") {
+	if !exchange.CleanPath(path) {
 		return name, nil, "", false
 	}
 	if i := strings.LastIndexByte(path, '/'); i >= 0 {
