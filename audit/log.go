@@ -448,6 +448,32 @@ func (l *Log) rotate() error {
 	return l.openActive()
 }
 
+// Appended returns how many records were appended: with SyncThrough, a
+// caller waits for the records it appended and no later ones.
+func (l *Log) Appended() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.written
+}
+
+// SyncThrough returns once the first n records appended (Appended) are on
+// disk. Concurrent callers share one fsync, and so do Appends under
+// SyncEvery (group commit); unlike Sync it does not hold the log while it
+// waits. A caller of a NoSync log that must not act on a record before it
+// is durable (the gateway answering a bot) overlaps the fsync with other
+// work this way.
+func (l *Log) SyncThrough(n uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.synced >= n {
+		return nil
+	}
+	if l.f == nil {
+		return ErrClosed
+	}
+	return l.waitSynced(n)
+}
+
 // Sync flushes appended records to disk.
 func (l *Log) Sync() error {
 	l.mu.Lock()

@@ -68,6 +68,13 @@ type FileStore struct {
 	existing bool              // ExistingState
 	mark     audit.Anchor      // the audit head the journal last recorded
 	gens     map[string]uint64 // generations of outside files (the keystore)
+
+	// DeferSync: records are written without an fsync; SyncThrough
+	// makes them durable, one fsync for concurrent callers.
+	deferSync       bool
+	cond            *sync.Cond // on mu: the end of a SyncThrough fsync
+	syncing         bool       // a SyncThrough fsync is in flight
+	written, synced uint64     // records appended, and known on disk
 }
 
 var _ Store = (*FileStore)(nil)
@@ -82,6 +89,65 @@ func CompactEvery(n int) FileStoreOption {
 		if n > 0 {
 			fs.compactEvery = n
 		}
+	}
+}
+
+// DeferSync makes the store write each record to its file without an
+// fsync: a killed process loses nothing, a crashed machine the records
+// written since the last SyncThrough. It is meant for a caller that must
+// not answer before its records are durable and overlaps their fsync with
+// other work (the gateway syncs while the venue answers).
+func DeferSync() FileStoreOption {
+	return func(fs *FileStore) { fs.deferSync = true }
+}
+
+// Appended returns how many records were written: with SyncThrough, a
+// caller waits for its own records and no later ones.
+func (fs *FileStore) Appended() uint64 {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.written
+}
+
+// SyncThrough returns once the first n records written (Appended) are on
+// disk; concurrent callers share one fsync (group commit). Without
+// DeferSync every record is on disk before its change takes effect, and
+// it returns at once.
+func (fs *FileStore) SyncThrough(n uint64) error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for fs.synced < n {
+		if fs.broken != nil {
+			return fs.broken
+		}
+		if fs.syncing {
+			fs.cond.Wait()
+			continue
+		}
+		if fs.f == nil {
+			return errors.New("limits: store closed")
+		}
+		fs.syncing = true
+		f, target := fs.f, fs.written
+		fs.mu.Unlock()
+		err := f.Sync()
+		fs.mu.Lock()
+		fs.syncing = false
+		fs.cond.Broadcast()
+		if err != nil {
+			fs.broken = fmt.Errorf("limits: store %s is unusable after a failed fsync (%v); restart to reload it", fs.path, err)
+			return fs.broken
+		}
+		fs.synced = max(fs.synced, target)
+	}
+	return nil
+}
+
+// waitSync waits for a SyncThrough fsync in flight, before the file is
+// replaced or closed. Called with mu held.
+func (fs *FileStore) waitSync() {
+	for fs.syncing {
+		fs.cond.Wait()
 	}
 }
 
@@ -135,6 +201,7 @@ func OpenFileStore(path string, opts ...FileStoreOption) (*FileStore, error) {
 // audit log it is tied to.
 func OpenFileStoreContext(ctx context.Context, path string, opts ...FileStoreOption) (*FileStore, error) {
 	fs := &FileStore{s: newState(), compactEvery: DefaultCompactEvery, gens: map[string]uint64{}}
+	fs.cond = sync.NewCond(&fs.mu)
 	for _, o := range opts {
 		o(fs)
 	}
@@ -254,8 +321,12 @@ func (fs *FileStore) Close() error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	var err error
+	fs.waitSync()
 	if fs.f != nil && fs.broken == nil && fs.ledger != nil && fs.ledger.DurableHead() != fs.mark {
 		err = fs.append(&record{Op: opMark})
+	}
+	if fs.f != nil && fs.synced < fs.written {
+		err = errors.Join(err, fs.f.Sync())
 	}
 	if fs.f != nil {
 		err = errors.Join(err, fs.f.Close())
@@ -474,7 +545,7 @@ func (fs *FileStore) append(r *record) error {
 		return fmt.Errorf("limits: encoding store record: %w", err)
 	}
 	_, err := fs.f.WriteAt(fs.buf.Bytes(), fs.size)
-	if err == nil {
+	if err == nil && !fs.deferSync {
 		err = fs.f.Sync()
 	}
 	if err != nil {
@@ -485,6 +556,10 @@ func (fs *FileStore) append(r *record) error {
 	}
 	fs.size += int64(fs.buf.Len())
 	fs.records++
+	fs.written++
+	if !fs.deferSync {
+		fs.synced = fs.written
+	}
 	if r.Mark != nil {
 		fs.mark = mark
 	}
@@ -504,6 +579,7 @@ func (fs *FileStore) afterWrite() {
 // (or, when there is none, linked to its path, which fails if another
 // process created one meanwhile).
 func (fs *FileStore) compact() error {
+	fs.waitSync()
 	if fs.ledger != nil && fs.f == nil && fs.mark == (audit.Anchor{}) {
 		fs.mark = fs.ledger.DurableHead()
 	}
@@ -570,6 +646,7 @@ func (fs *FileStore) compact() error {
 		fs.f.Close()
 	}
 	fs.f, fs.size, fs.records = nf, int64(buf.Len()), 0
+	fs.synced = fs.written // the snapshot holds every record, fsynced
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("limits: syncing store directory: %w", err)
 	}

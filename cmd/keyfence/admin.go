@@ -44,11 +44,11 @@ func adminCall(ctx context.Context, sock, method, path string, in, out any) erro
 		return fmt.Errorf("socket %s: %w (is the guard or gateway running, and is this its socket?)", sock, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		return fmt.Errorf("socket %s: reading the answer: %w", sock, err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		var e struct {
 			Error string `json:"error"`
 		}

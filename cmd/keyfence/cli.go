@@ -81,13 +81,14 @@ const usage = `usage: keyfence <command> [arguments]
 
 commands:
   keys init|add|list|remove|passwd   manage the encrypted keystore
-  policy check FILE                  validate a policy and print the effective policy
+  policy check|init                  validate a policy (every problem at once); write a starting one
   audit verify|keygen                verify a hash-chained audit log; add a key to key one
   request --key NAME METHOD PATH ... send a guarded, signed request
   killswitch status|trip|reset       show, trip or reset the kill switch in a limit state file
   reconcile --key NAME               settle orders from the venue's truth; report foreign orders
   state rebuild                      rebuild a limit state file refused as missing or stale
   sim                                run the simulated venues
+  gateway                            run the guarded gateway any bot can use; manage its clients
   version                            print the version and the commit it was built from
   help [COMMAND]                     print this help, or a command's usage
   completion bash|zsh                print a shell completion script
@@ -158,6 +159,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return requestCmd(ctx, args[1:], e)
 	case "sim":
 		return simCmd(ctx, args[1:], e)
+	case "gateway":
+		return gatewayCmd(ctx, args[1:], e)
 	case "killswitch":
 		return killswitchCmd(ctx, args[1:], e)
 	case "reconcile":
@@ -203,10 +206,14 @@ func commandUsage(cmd string) string {
 		return requestUsage
 	case "killswitch":
 		return killUsage
+	case "reconcile":
+		return reconcileUsage
 	case "state":
 		return stateUsage
 	case "sim":
 		return simUsage
+	case "gateway":
+		return gatewayUsage
 	case "version":
 		return versionUsage
 	case "completion":

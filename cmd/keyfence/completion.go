@@ -15,6 +15,8 @@ var subcommands = [][]string{
 	{"audit", "verify", "keygen"},
 	{"request"},
 	{"killswitch", "status", "trip", "reset"},
+	{"reconcile"},
+	{"gateway", "client", "killswitch", "policy", "status", "reconcile"},
 	{"state", "rebuild"},
 	{"sim"},
 	{"version"},

@@ -104,3 +104,17 @@ func TestKillswitchRunningBot(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "is the guard or gateway running")
 }
+
+// TestReconcileCreatesNoState: reconcile acts on the guard's state and
+// never creates one at a mistyped path.
+func TestReconcileCreatesNoState(t *testing.T) {
+	c, ksPath := newCLI(t)
+	require.Equal(t, 0, c.run("", "keys", "init").code)
+	require.Equal(t, 0, c.run("s\n", "keys", "add", "--name", "bot", "--venue", "binance", "--api-key", "K").code)
+	typo := filepath.Join(filepath.Dir(ksPath), "limit.state")
+	r := c.run("", "reconcile", "--key", "bot", "--state", typo, "--venue-url", "http://127.0.0.1:1")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "check the path")
+	_, err := os.Stat(typo)
+	assert.True(t, os.IsNotExist(err), "reconcile created %s", typo)
+}

@@ -10,6 +10,8 @@
 //	keyfence killswitch status|trip|reset --state FILE --policy FILE
 //	keyfence reconcile --key NAME [--state FILE] [--audit FILE] [--policy FILE] [--venue-url URL] [--alert-only]
 //	keyfence sim [--venue VENUE]... [--listen ADDR] [--key ...]... [--price SYMBOL=PRICE]...
+//	keyfence gateway --keystore KS --policy FILE --state FILE --audit FILE --upstream VENUE=URL... [--admin SOCKET]
+//	keyfence gateway client add|remove|list, killswitch trip|reset|status, policy reload, status
 //
 // Exit status: 0 on success, 1 with a one-line message on standard error
 // when the command fails, 2 on usage errors.

@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/keyfence/keyfence/audit"
+	"github.com/keyfence/keyfence/keystore"
+	"github.com/keyfence/keyfence/limits"
 	"github.com/keyfence/keyfence/limits/pgstore"
 )
 
@@ -45,4 +48,32 @@ func openPostgresState(ctx context.Context, rawURL, schema string, create bool) 
 		return nil, usagef("--state-schema: %v", err)
 	}
 	return s, err
+}
+
+// openGuardState opens the state a command's guard uses: a postgres:// URL
+// (shared state, whose database is its own record), or a state file tied
+// to the audit log and to the keystore's generation. Unless create, a
+// missing state (file or schema) is an error, never a new empty state. The
+// returned close releases it.
+func openGuardState(ctx context.Context, state, schema string, log *audit.Log, ks *keystore.Keystore, create bool) (limits.Store, func(), error) {
+	if isPostgresState(state) {
+		ps, err := openPostgresState(ctx, state, schema, create)
+		if err != nil {
+			return nil, nil, err
+		}
+		return ps, func() { _ = ps.Close() }, nil
+	}
+	opts := []limits.FileStoreOption{limits.WithAuditLog(log)}
+	if !create {
+		opts = append(opts, limits.ExistingState())
+	}
+	file, err := limits.OpenFileStoreContext(ctx, state, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := file.CheckGeneration(ctx, "keystore", ks.Generation()); err != nil {
+		file.Close()
+		return nil, nil, err
+	}
+	return file, func() { _ = file.Close() }, nil
 }

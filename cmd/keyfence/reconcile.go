@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/keyfence/keyfence/limits"
 )
@@ -28,7 +27,9 @@ func reconcileCmd(ctx context.Context, args []string, e *env) error {
 	venueURL := fs.String("venue-url", "", "venue base URL (default: the venue's production URL)")
 	policyFile := fs.String("policy", "", "policy file; its symbols' recent order history is read for foreign orders")
 	auditPath := fs.String("audit", "", "audit log (default: audit.jsonl beside the keystore)")
-	statePath := fs.String("state", "", "limit state file (default: limits.state beside the keystore)")
+	statePath := fs.String("state", "", "the guard's limit state: a file (default: limits.state beside the keystore) or a postgres:// URL; never created here")
+	schema := stateSchema(fs)
+	auditKey := fs.String("audit-key", "", "keystore key that keys the audit chain (when the bot keys it)")
 	alertOnly := fs.Bool("alert-only", false, "report foreign orders without tripping the kill switch")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -44,7 +45,7 @@ func reconcileCmd(ctx context.Context, args []string, e *env) error {
 	sg := ks.Signer()
 	info, err := sg.Info(ctx, *key)
 	if err != nil {
-		return err
+		return withKeyNames(ks, err)
 	}
 	drv, err := lookupDriver(info.Venue)
 	if err != nil {
@@ -61,16 +62,19 @@ func reconcileCmd(ctx context.Context, args []string, e *env) error {
 	if *auditPath == "" {
 		*auditPath = filepath.Join(dir, "audit.jsonl")
 	}
-	store, err := limits.OpenFileStore(*statePath)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	log, err := audit.Open(ctx, *auditPath)
+	log, err := openAudit(ctx, *auditPath, *auditKey, sg)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
+	store, closeStore, err := openGuardState(ctx, *statePath, *schema, log, ks, false)
+	if errors.Is(err, limits.ErrStoreLocked) {
+		return fmt.Errorf("%w; a running client reconciles itself at start and every minute: stop it to reconcile from here", err)
+	}
+	if err != nil {
+		return err
+	}
+	defer closeStore()
 	base := *venueURL
 	if base == "" {
 		base = drv.defaultURL

@@ -31,7 +31,11 @@ type routeSpec struct {
 	signed bool
 	kind   routeKind
 	test   bool // a venue dry run
-	sor    bool // smart order routing (LIMIT and MARKET only)
+	// keyOnly: the request carries the API key and no signature (the
+	// user-data-stream listen key); signed is set too, so that it goes
+	// through the Authorizer for its credential.
+	keyOnly bool
+	sor     bool // smart order routing (LIMIT and MARKET only)
 	// weightOf computes a weight that depends on the parameters.
 	weightOf func(exchange.Params) int
 	// params is the allow-list of parameters of order-creating routes; nil
@@ -139,6 +143,10 @@ var routeTable = map[string]*routeSpec{
 	"GET /api/v3/depth":                    {class: exchange.ClassPublic, weightOf: depthWeight},
 	"GET /api/v3/avgPrice":                 {class: exchange.ClassPublic, weight: 2},
 	"GET /api/v3/klines":                   {class: exchange.ClassPublic, weight: 2},
+	"GET /api/v3/ticker/24hr":              {class: exchange.ClassPublic, weightOf: symbolWeight(2, 80)},
+	"GET /api/v3/trades":                   {class: exchange.ClassPublic, weight: 25},
+	"GET /api/v3/aggTrades":                {class: exchange.ClassPublic, weight: 4},
+	"GET /sapi/v1/capital/config/getall":   {class: exchange.ClassRead, weight: 10, signed: true},
 	"GET /api/v3/account":                  {class: exchange.ClassRead, weight: 20, signed: true},
 	"GET /api/v3/myTrades":                 {class: exchange.ClassRead, weightOf: myTradesWeight, signed: true},
 	"GET /api/v3/openOrders":               {class: exchange.ClassRead, weightOf: symbolWeight(6, 80), signed: true},
@@ -148,6 +156,10 @@ var routeTable = map[string]*routeSpec{
 	"GET /api/v3/openOrderList":            {class: exchange.ClassRead, weight: 6, signed: true},
 	"GET /api/v3/rateLimit/order":          {class: exchange.ClassRead, weight: 40, signed: true},
 	"GET /sapi/v1/account/apiRestrictions": {class: exchange.ClassRead, weight: 1, signed: true},
+	// The user-data-stream listen key: API key only.
+	"POST /api/v3/userDataStream":   {class: exchange.ClassRead, weight: 2, signed: true, keyOnly: true},
+	"PUT /api/v3/userDataStream":    {class: exchange.ClassRead, weight: 2, signed: true, keyOnly: true},
+	"DELETE /api/v3/userDataStream": {class: exchange.ClassRead, weight: 2, signed: true, keyOnly: true},
 
 	// Cancels.
 	"DELETE /api/v3/order":      {class: exchange.ClassCancel, weight: 1, signed: true},

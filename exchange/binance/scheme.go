@@ -117,7 +117,7 @@ func (s *Scheme) Prepare(dst []byte, req *exchange.Request, key signer.KeyInfo, 
 		return nil, fmt.Errorf("%w: binance %s", exchange.ErrUnknownEndpoint, name)
 	}
 	recvWindow, timestamp := false, false
-	if spec.signed {
+	if spec.signed && !spec.keyOnly {
 		var body exchange.Params
 		if len(req.Body) > 0 {
 			var err error
@@ -192,6 +192,11 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	}
 	if key.APIKey == "" {
 		return fmt.Errorf("binance: key %q has no API key; set it in the keystore", key.Name)
+	}
+	if spec.keyOnly {
+		w.Query = string(query)
+		w.Header = append(w.Header, exchange.HeaderField{Name: canonicalAPIKeyHeader, Value: key.APIKey})
+		return nil
 	}
 	var alg signer.Algorithm
 	switch key.Type {

@@ -54,6 +54,11 @@ var routePatterns = []routePattern{
 	{"GET", Prefix + "/market/products/{id}", routePublic},
 	{"GET", Prefix + "/market/products/{id}/ticker", routePublic},
 	{"GET", Prefix + "/market/product_book", routePublic},
+	{"GET", Prefix + "/market/products/{id}/candles", routePublic},
+	{"GET", "/v2/currencies", routePublic},
+	{"GET", "/v2/currencies/crypto", routePublic},
+	{"GET", "/v2/exchange-rates", routePublic},
+	{"GET", "/v2/time", routePublic},
 
 	// Authenticated reads.
 	{"GET", Prefix + "/products", routeRead},

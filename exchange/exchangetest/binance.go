@@ -2,6 +2,8 @@ package exchangetest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +30,9 @@ type Binance struct {
 	keys    keyRing[keyEntry]
 	n418    atomic.Int64
 	testnet bool // serve no /sapi routes
+
+	listenMu   sync.Mutex
+	listenKeys map[string]string // listen key -> API key
 }
 
 type binanceConfig struct {
@@ -283,6 +289,7 @@ type endpoint struct {
 	weight  func(p exchange.Params) int
 	handle  func(b *Binance, c *call) (any, *apiError)
 	isOrder bool // counts against ORDERS and carries X-MBX-ORDER-COUNT
+	keyOnly bool // needs a known API key and no signature (USER_STREAM)
 }
 
 func fixed(w int) func(exchange.Params) int { return func(exchange.Params) int { return w } }
@@ -338,6 +345,9 @@ var binanceRoutes = map[string]*endpoint{
 		}, handle: (*Binance).myTrades},
 	"GET /api/v3/rateLimit/order":          {signed: true, perm: permRead, weight: fixed(40), handle: (*Binance).orderRateLimit},
 	"GET /sapi/v1/account/apiRestrictions": {signed: true, weight: fixed(1), handle: (*Binance).apiRestrictions},
+	"POST /api/v3/userDataStream":          {keyOnly: true, weight: fixed(2), handle: (*Binance).newListenKey},
+	"PUT /api/v3/userDataStream":           {keyOnly: true, weight: fixed(2), params: []string{"listenKey"}, handle: (*Binance).keepListenKey},
+	"DELETE /api/v3/userDataStream":        {keyOnly: true, weight: fixed(2), params: []string{"listenKey"}, handle: (*Binance).closeListenKey},
 	"POST /sapi/v1/capital/withdraw/apply": {signed: true, perm: permWithdraw, weight: fixed(1),
 		params: []string{"coin", "withdrawOrderId", "network", "address", "addressTag", "amount", "transactionFeeFlag", "name", "walletType"},
 		handle: (*Binance).withdraw},
@@ -403,6 +413,11 @@ func (b *Binance) serve(c *call) (int, int) {
 	if ep.signed {
 		if aerr := b.authenticate(c, raw); aerr != nil {
 			return b.fail(c, aerr)
+		}
+	}
+	if ep.keyOnly {
+		if c.key = b.keys.get(c.apiKey); c.key == nil {
+			return b.fail(c, errRejectedKey)
 		}
 	}
 	if aerr := checkUnread(c); aerr != nil {
@@ -507,4 +522,52 @@ func (b *Binance) write(c *call, status int, v any) {
 	}
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(body)
+}
+
+// newListenKey opens a user data stream (POST /api/v3/userDataStream).
+func (b *Binance) newListenKey(c *call) (any, *apiError) {
+	k := make([]byte, 30)
+	_, _ = rand.Read(k)
+	lk := hex.EncodeToString(k)
+	b.listenMu.Lock()
+	if b.listenKeys == nil {
+		b.listenKeys = map[string]string{}
+	}
+	b.listenKeys[lk] = c.apiKey
+	b.listenMu.Unlock()
+	return struct {
+		ListenKey string `json:"listenKey"`
+	}{lk}, nil
+}
+
+// listenKeyOf checks the listenKey parameter against the caller's keys.
+func (b *Binance) listenKeyOf(c *call) (string, *apiError) {
+	lk, _ := c.params.Get("listenKey")
+	if lk == "" {
+		return "", errMandatory("listenKey")
+	}
+	b.listenMu.Lock()
+	defer b.listenMu.Unlock()
+	if b.listenKeys[lk] != c.apiKey {
+		return "", &apiError{http.StatusBadRequest, -1125, "This listenKey does not exist."}
+	}
+	return lk, nil
+}
+
+func (b *Binance) keepListenKey(c *call) (any, *apiError) {
+	if _, aerr := b.listenKeyOf(c); aerr != nil {
+		return nil, aerr
+	}
+	return struct{}{}, nil
+}
+
+func (b *Binance) closeListenKey(c *call) (any, *apiError) {
+	lk, aerr := b.listenKeyOf(c)
+	if aerr != nil {
+		return nil, aerr
+	}
+	b.listenMu.Lock()
+	delete(b.listenKeys, lk)
+	b.listenMu.Unlock()
+	return struct{}{}, nil
 }

@@ -1,0 +1,15 @@
+// A CCXT coinbase (Advanced Trade) bot through the keyfence gateway.
+// Environment: GW_URL, API_KEY (the CDP key name the gateway issued),
+// API_SECRET (its EC private key, PEM), WRONG_SECRET (another EC key),
+// SYMBOL, OFF_LIST.
+import ccxt from 'ccxt';
+import { env, retarget, botSteps } from './lib.mjs';
+
+function client(secret) {
+  // Balances from Advanced Trade (v3), not the Coinbase App API (v2),
+  // whose routes the gateway does not serve.
+  return retarget(new ccxt.coinbase({ apiKey: env('API_KEY'), secret,
+    options: { fetchBalance: 'v3PrivateGetBrokerageAccounts' } }), env('GW_URL'));
+}
+
+await botSteps(client(env('API_SECRET')), client(env('WRONG_SECRET')), { symbol: env('SYMBOL'), offList: env('OFF_LIST'), offListPrice: 0.05 });
