@@ -50,7 +50,7 @@ func benchAuthorizer(b *testing.B) (*exchange.Authorizer, *testKey) {
 	b.Cleanup(func() { _ = log.Close() })
 	k := newTestKey(b, signer.KeyECDSAP256)
 	s := mustScheme(b, "")
-	s.SetProducts(products())
+	s.setProducts(products())
 	return &exchange.Authorizer{Scheme: s, Signer: k.store, Guard: g, Audit: log}, k
 }
 

@@ -225,7 +225,7 @@ func (c *Client) LoadProducts(ctx context.Context) error {
 	for _, p := range ps {
 		m[p.ID] = p
 	}
-	c.scheme.SetProducts(ps)
+	c.scheme.setProducts(ps)
 	c.mu.Lock()
 	c.products = m
 	c.mu.Unlock()
@@ -346,7 +346,7 @@ func (c *Client) settleCreate(ctx context.Context, a *exchange.Authorized, body 
 		return c.conn.UnknownOutcome(a.Intent, errors.New("accepted order answer has no order id"))
 	}
 	o := a.Intent.Orders[0]
-	c.scheme.Track(id, TrackedOrder{Product: o.Symbol, Side: o.Side, PostOnly: o.Type == exchange.LimitMaker, TIF: o.TimeInForce})
+	c.scheme.track(id, trackedOrder{Product: o.Symbol, Side: o.Side, PostOnly: o.Type == exchange.LimitMaker, TIF: o.TimeInForce})
 	c.conn.Settler().Commit(ctx, a, exchange.Outcome{Orders: []exchange.OrderRef{{ID: id, ClientID: o.ClientID, Symbol: o.Symbol, Unknown: true}}})
 	return nil
 }

@@ -41,7 +41,7 @@
 //
 // An edit (POST /orders/edit, {order_id, price, size}) names no product,
 // so the scheme remembers the product and side of the orders the client
-// placed or read (Scheme.Track) and refuses an edit of any other order.
+// placed or read and refuses an edit of any other order.
 // Closing a position and conversions are classified as trade but refused:
 // their requests carry nothing the guard can value.
 //

@@ -33,8 +33,8 @@ func FuzzIntent(f *testing.F) {
 		f.Add(seed, true)
 	}
 	s := mustScheme(f, "")
-	s.SetProducts(products())
-	s.Track("o1", TrackedOrder{Product: "BTC-USD", Side: exchange.Buy})
+	s.setProducts(products())
+	s.track("o1", trackedOrder{Product: "BTC-USD", Side: exchange.Buy})
 	f.Fuzz(func(t *testing.T, body string, edit bool) {
 		path := Prefix + "/orders"
 		if edit {

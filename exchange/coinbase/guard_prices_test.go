@@ -57,7 +57,7 @@ func guardRule(t *testing.T, path, body string) (limits.Rule, error) {
 		t.Fatal(err)
 	}
 	s := mustScheme(t, "")
-	s.Track("o1", TrackedOrder{Product: "BTC-USD", Side: exchange.Buy})
+	s.track("o1", trackedOrder{Product: "BTC-USD", Side: exchange.Buy})
 	in, err := intentOf(t, s, &exchange.Request{Method: "POST", Path: Prefix + path, Body: []byte(body)})
 	if err != nil {
 		return "", err

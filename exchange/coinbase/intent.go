@@ -306,7 +306,7 @@ func applyConfig(o *exchange.Order, name string, cfg jsonObject) error {
 
 // parseEdit reads an edit body ({order_id, price, size}) and values it
 // as a new limit order on the product and side of the order it edits,
-// which this client must have placed or read (Scheme.Track).
+// which this client must have placed or read (Scheme.track).
 func (s *Scheme) parseEdit(body []byte) (exchange.Order, error) {
 	var o exchange.Order
 	obj, err := parseStrictObject(body)
@@ -320,7 +320,7 @@ func (s *Scheme) parseEdit(body []byte) (exchange.Order, error) {
 	if err != nil || !ok || id == "" {
 		return o, fmt.Errorf("order_id is required")
 	}
-	t, known := s.Tracked(id)
+	t, known := s.tracked(id)
 	if !known {
 		return o, fmt.Errorf("order %s was not placed or read by this client, so its product and side are unknown; read it (GetOrder) first", id)
 	}

@@ -142,7 +142,7 @@ func TestIntentEdit(t *testing.T) {
 	if _, err := edit(`{"order_id":"o1","price":"10","size":"2"}`); !errors.Is(err, exchange.ErrMalformedRequest) || !strings.Contains(err.Error(), "not placed or read by this client") {
 		t.Errorf("edit of an unknown order: %v", err)
 	}
-	s.Track("o1", TrackedOrder{Product: "ETH-USD", Side: exchange.Sell, PostOnly: true, TIF: exchange.GTC})
+	s.track("o1", trackedOrder{Product: "ETH-USD", Side: exchange.Sell, PostOnly: true, TIF: exchange.GTC})
 	in, err := edit(`{"order_id":"o1","price":"10","size":"2"}`)
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func products() []Product {
 
 func TestCheckProduct(t *testing.T) {
 	s := mustScheme(t, "")
-	s.SetProducts(products())
+	s.setProducts(products())
 	limit := func(sym, price, size string) string {
 		return `{"client_order_id":"c","product_id":"` + sym + `","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"` + size + `","limit_price":"` + price + `"}}}`
 	}

@@ -266,7 +266,7 @@ func (c *Client) GetOrder(ctx context.Context, symbol, id string) (exchange.Orde
 
 func (c *Client) track(o exchange.Order) {
 	if o.Status.Open() {
-		c.scheme.Track(o.ID, TrackedOrder{Product: o.Symbol, Side: o.Side, PostOnly: o.Type == exchange.LimitMaker, TIF: o.TimeInForce})
+		c.scheme.track(o.ID, trackedOrder{Product: o.Symbol, Side: o.Side, PostOnly: o.Type == exchange.LimitMaker, TIF: o.TimeInForce})
 	}
 }
 

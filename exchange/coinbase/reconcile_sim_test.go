@@ -78,7 +78,7 @@ func TestSimCreateAnswerHoldsAndReconciles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SetProducts(e.c.Products())
+	s.setProducts(e.c.Products())
 	req := &exchange.Request{Credential: "cb", Method: http.MethodPost, Path: Prefix + "/orders", Body: []byte(
 		`{"client_order_id":"attacker-1","product_id":"BTC-USD","side":"BUY","order_configuration":{"limit_limit_gtc":{"base_size":"0.001","limit_price":"47000"}}}`)}
 	now := time.Now()

@@ -39,13 +39,13 @@ type Scheme struct {
 	products atomic.Pointer[map[string]Product]
 
 	mu     sync.Mutex
-	orders map[string]TrackedOrder
+	orders map[string]trackedOrder
 	order  []string // insertion order, to forget the oldest
 }
 
-// TrackedOrder is what the scheme remembers of an order this client placed
+// trackedOrder is what the scheme remembers of an order this client placed
 // or read, so that an edit (which names only the order id) can be valued.
-type TrackedOrder struct {
+type trackedOrder struct {
 	Product  string
 	Side     exchange.Side
 	PostOnly bool
@@ -66,7 +66,7 @@ func NewScheme(baseURL string) (*Scheme, error) {
 	if u.Path != "" && u.Path != "/" {
 		return nil, fmt.Errorf("coinbase: base URL %q has a path; give the scheme and host only", baseURL)
 	}
-	return &Scheme{host: u.Host, orders: make(map[string]TrackedOrder)}, nil
+	return &Scheme{host: u.Host, orders: make(map[string]trackedOrder)}, nil
 }
 
 // Venue returns "coinbase".
@@ -75,10 +75,10 @@ func (s *Scheme) Venue() string { return Venue }
 // Host returns the host the JWTs are bound to.
 func (s *Scheme) Host() string { return s.host }
 
-// SetProducts installs the product table. Once a table is set, an order
+// setProducts installs the product table. Once a table is set, an order
 // for a product outside it is malformed, and every order is checked
 // against its product's status flags, increments and sizes.
-func (s *Scheme) SetProducts(products []Product) {
+func (s *Scheme) setProducts(products []Product) {
 	m := make(map[string]Product, len(products))
 	for _, p := range products {
 		m[p.ID] = p
@@ -96,9 +96,9 @@ func (s *Scheme) Product(id string) (Product, bool) {
 	return p, ok
 }
 
-// Track remembers an order's product and side, so that an edit of it can
+// track remembers an order's product and side, so that an edit of it can
 // be valued. The client tracks every order it places or reads.
-func (s *Scheme) Track(orderID string, t TrackedOrder) {
+func (s *Scheme) track(orderID string, t trackedOrder) {
 	if orderID == "" {
 		return
 	}
@@ -114,8 +114,8 @@ func (s *Scheme) Track(orderID string, t TrackedOrder) {
 	s.orders[orderID] = t
 }
 
-// Tracked returns what the scheme knows of an order.
-func (s *Scheme) Tracked(orderID string) (TrackedOrder, bool) {
+// tracked returns what the scheme knows of an order.
+func (s *Scheme) tracked(orderID string) (trackedOrder, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.orders[orderID]
