@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -177,4 +178,56 @@ func adminHelper() {
 	}
 	resp.Body.Close()
 	fmt.Printf("helper: %d\n", resp.StatusCode)
+}
+
+// The admin API's kill switch is the library's control API
+// (limits.ControlHandler): the same paths, bodies, answers and errors.
+func TestAdminKillSwitchIsTheControlAPI(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	admin := e.gw.AdminHandler(AdminConfig{})
+	lib := limits.ControlHandler(e.gw.Guard(), nil)
+	call := func(h http.Handler, method, path, body string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		return rec.Code, rec.Body.String()
+	}
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", "/v1/killswitch/trip", `{"reason":"operator","extra":1}`}, // an unknown field: 400 on both
+		{"POST", "/v1/killswitch/trip", `{"reason":"operator"}`},
+		{"GET", "/v1/killswitch", ""},
+		{"POST", "/v1/killswitch/reset", ""},
+		{"GET", "/v1/killswitch", ""},
+	} {
+		st, body := call(admin, tc.method, tc.path, tc.body)
+		lst, lbody := call(lib, "GET", "/v1/killswitch", "")
+		if tc.method == "GET" && (st != lst || body != lbody) {
+			t.Fatalf("%s %s: the admin API answers %d %s; the control API %d %s", tc.method, tc.path, st, body, lst, lbody)
+		}
+		var ks limits.KillSwitchStatus
+		switch {
+		case strings.Contains(tc.body, "extra"):
+			if st != http.StatusBadRequest {
+				t.Fatalf("trip with an unknown field: %d %s", st, body)
+			}
+			continue
+		case st != 200 || json.Unmarshal([]byte(body), &ks) != nil:
+			t.Fatalf("%s %s: %d %s", tc.method, tc.path, st, body)
+		}
+		if tripped, _ := e.gw.KillSwitch(context.Background()); ks.Tripped != tripped {
+			t.Fatalf("%s %s answered tripped=%v; the guard says %v", tc.method, tc.path, ks.Tripped, tripped)
+		}
+		if ks.Tripped && (ks.Reason != "operator" || ks.At.IsZero()) {
+			t.Fatalf("tripped without its reason and time: %s", body)
+		}
+	}
+	// After a policy reload the switch acts on the guard in force.
+	pol, err := limits.ParsePolicy([]byte(testPolicy))
+	must(t, err)
+	must(t, e.gw.ReloadPolicy(pol))
+	if st, body := call(admin, "POST", "/v1/killswitch/trip", `{"reason":"after reload"}`); st != 200 {
+		t.Fatalf("trip after reload: %d %s", st, body)
+	}
+	if tripped, reason := e.gw.Guard().Tripped(context.Background()); !tripped || reason != "after reload" {
+		t.Fatalf("the guard in force: tripped=%v %q", tripped, reason)
+	}
 }

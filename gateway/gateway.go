@@ -229,6 +229,14 @@ func (g *Gateway) Trip(ctx context.Context, reason string) error {
 // Reset resets the kill switch.
 func (g *Gateway) Reset(ctx context.Context) error { return g.guard.p.Load().Reset(ctx) }
 
+// KillSwitchStatus reads the kill switch (limits.Controlled: the admin
+// API serves it through limits.ControlHandler).
+func (g *Gateway) KillSwitchStatus(ctx context.Context) (limits.KillSwitchStatus, error) {
+	return g.guard.p.Load().KillSwitchStatus(ctx)
+}
+
+var _ limits.Controlled = (*Gateway)(nil)
+
 // KillSwitch reports whether the kill switch is tripped, and why.
 func (g *Gateway) KillSwitch(ctx context.Context) (bool, string) {
 	return g.guard.p.Load().Tripped(ctx)
