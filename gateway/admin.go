@@ -28,7 +28,7 @@ type AdminConfig struct {
 // AdminHandler returns the admin API, JSON over HTTP, meant for a Unix
 // socket from ListenAdmin:
 //
-//	GET    /v1/status              kill switch and each credential's clients and last decisions
+//	GET    /v1/status              kill switch; per credential: clients, open orders, caps used, last decisions
 //	GET    /v1/killswitch          the kill switch (limits.ControlHandler: a limits.KillSwitchStatus)
 //	POST   /v1/killswitch/trip     {"reason": "..."}: orders are refused from the next request on
 //	POST   /v1/killswitch/reset    the switch and the counters behind its automatic triggers

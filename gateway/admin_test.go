@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/limits"
+	"github.com/shopspring/decimal"
 )
 
 // adminClient is an HTTP client of the admin socket at path.
@@ -229,5 +230,48 @@ func TestAdminKillSwitchIsTheControlAPI(t *testing.T) {
 	}
 	if tripped, reason := e.gw.Guard().Tripped(context.Background()); !tripped || reason != "after reload" {
 		t.Fatalf("the guard in force: tripped=%v %q", tripped, reason)
+	}
+}
+
+// The admin status shows what each venue credential has used of its caps:
+// the rolling notional per quote asset (and per symbol where capped) and
+// the open orders, read from the limit store.
+func TestAdminStatusCapsUsed(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	bot := e.issue("bot", Binance, "binance-main")
+	e.issue("bot2", Binance, "binance-second")
+	order := url.Values{"symbol": {"BTCUSDT"}, "side": {"BUY"}, "type": {"LIMIT"}, "timeInForce": {"GTC"}, "quantity": {"0.001"}, "price": {"49000"}}
+	for range 2 {
+		if st, b := e.binanceCall(bot.APIKey, bot.Secret, "POST", "/api/v3/order", order); st != 200 {
+			t.Fatalf("order: %d %s", st, b)
+		}
+	}
+	rec := httptest.NewRecorder()
+	e.gw.AdminHandler(AdminConfig{}).ServeHTTP(rec, httptest.NewRequest("GET", "/v1/status", nil))
+	var st Status
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &st) != nil {
+		t.Fatalf("status: %d %s", rec.Code, rec.Body)
+	}
+	usage := map[string]*limits.Usage{}
+	for _, cs := range st.Credentials {
+		if cs.Usage == nil || cs.UsageError != "" {
+			t.Fatalf("%s: no usage (%s)", cs.Credential, cs.UsageError)
+		}
+		usage[cs.Credential] = cs.Usage
+	}
+	main, second := usage["binance-main"], usage["binance-second"]
+	if main == nil || second == nil {
+		t.Fatalf("status lists %v", st.Credentials)
+	}
+	if len(main.Notional) != 1 || main.Notional[0].Quote != "USDT" || !main.Notional[0].Used.Equal(decimal.RequireFromString("98")) ||
+		!main.Notional[0].Cap.Equal(decimal.RequireFromString("5000")) || main.Notional[0].Window != 24*time.Hour ||
+		main.OpenOrders != 2 || main.MaxOpenOrders != 20 {
+		t.Fatalf("binance-main usage: %s", rec.Body)
+	}
+	if !second.Notional[0].Used.IsZero() || second.OpenOrders != 0 {
+		t.Fatalf("binance-second usage: %+v", second)
+	}
+	if !strings.Contains(rec.Body.String(), `"window": "24h0m0s"`) {
+		t.Fatalf("status JSON: %s", rec.Body)
 	}
 }

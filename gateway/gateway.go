@@ -359,6 +359,12 @@ type CredentialStatus struct {
 	Allowed    int64      `json:"allowed"`
 	Denied     int64      `json:"denied"`
 	Last       []Decision `json:"last_decisions"`
+	// Usage is what the credential has used of its caps (limits.Guard.Usage):
+	// each rolling notional counter and the open-order gauge. UsageError
+	// says why it could not be read (the store failed, or the policy in
+	// force does not name the credential).
+	Usage      *limits.Usage `json:"usage,omitempty"`
+	UsageError string        `json:"usage_error,omitempty"`
 }
 
 // Status is the admin API's status: the kill switch and each venue
@@ -371,8 +377,8 @@ type Status struct {
 }
 
 // Status reports the kill switch and, per venue credential, its clients,
-// whether it is connected, the orders the guard holds open and its last
-// decisions.
+// whether it is connected, the orders the guard holds open, the caps it
+// has used and its last decisions.
 func (g *Gateway) Status(ctx context.Context) Status {
 	var st Status
 	st.KillSwitch, st.Reason = g.KillSwitch(ctx)
@@ -412,6 +418,11 @@ func (g *Gateway) Status(ctx context.Context) Status {
 					cs.Pending++
 				}
 			}
+		}
+		if u, err := guard.Usage(ctx, cs.Credential); err == nil {
+			cs.Usage = &u
+		} else {
+			cs.UsageError = oneLine(err.Error())
 		}
 		st.Credentials = append(st.Credentials, *cs)
 	}
