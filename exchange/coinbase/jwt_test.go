@@ -115,7 +115,7 @@ func testTamper(t *testing.T, kt signer.KeyType) {
 	s := mustScheme(t, sim.URL())
 	path := Prefix + "/accounts"
 	mint := func() string {
-		j, err := s.MintJWT(context.Background(), k.store, k.info, "GET", path, now)
+		j, err := s.mintJWT(context.Background(), k.store, k.info, "GET", path, now)
 		if err != nil {
 			t.Fatal(err)
 		}

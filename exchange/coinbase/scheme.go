@@ -186,7 +186,7 @@ func (s *Scheme) Sign(ctx context.Context, sg signer.Signer, key signer.KeyInfo,
 	if !spec.signed {
 		return nil
 	}
-	jwt, err := s.MintJWT(ctx, sg, key, req.Method, req.Path, now)
+	jwt, err := s.mintJWT(ctx, sg, key, req.Method, req.Path, now)
 	if err != nil {
 		return err
 	}
@@ -213,14 +213,14 @@ type jwtClaims struct {
 
 var b64 = base64.RawURLEncoding
 
-// MintJWT returns the compact JWS that authenticates one request: header
+// mintJWT returns the compact JWS that authenticates one request: header
 // {"alg","kid":<key name>,"nonce":<random hex>,"typ":"JWT"}, claims
 // {"sub":<key name>,"iss":"cdp","nbf":now,"exp":now+120,
 // "uri":"<METHOD> <host><path>"}, signed by the signer with ES256 (raw
 // r||s) for an ECDSA P-256 key or EdDSA for an Ed25519 key. The key name
 // is the key's KeyInfo.APIKey (organizations/{org}/apiKeys/{id}). The
 // result is a credential for two minutes: never log it.
-func (s *Scheme) MintJWT(ctx context.Context, sg signer.Signer, key signer.KeyInfo, method, path string, now time.Time) (string, error) {
+func (s *Scheme) mintJWT(ctx context.Context, sg signer.Signer, key signer.KeyInfo, method, path string, now time.Time) (string, error) {
 	if key.APIKey == "" {
 		return "", fmt.Errorf("coinbase: key %q has no API key name; set it (organizations/{org}/apiKeys/{id}) in the keystore", key.Name)
 	}

@@ -64,7 +64,7 @@ func TestMintJWT(t *testing.T) {
 		t.Run(tc.alg, func(t *testing.T) {
 			k := newTestKey(t, tc.kt)
 			s := mustScheme(t, "https://api.coinbase.com")
-			jwt, err := s.MintJWT(context.Background(), k.store, k.info, "POST", "/api/v3/brokerage/orders", now)
+			jwt, err := s.mintJWT(context.Background(), k.store, k.info, "POST", "/api/v3/brokerage/orders", now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +108,7 @@ func TestMintJWT(t *testing.T) {
 				t.Fatalf("public key %T", pub)
 			}
 			// Two JWTs for the same request differ by their nonce.
-			again, err := s.MintJWT(context.Background(), k.store, k.info, "POST", "/api/v3/brokerage/orders", now)
+			again, err := s.mintJWT(context.Background(), k.store, k.info, "POST", "/api/v3/brokerage/orders", now)
 			if err != nil || again == jwt {
 				t.Errorf("second JWT identical or failed: %v", err)
 			}
@@ -121,7 +121,7 @@ func TestMintJWTRefusesOtherKeys(t *testing.T) {
 	k := newTestKey(t, signer.KeyECDSAP256)
 	noName := k.info
 	noName.APIKey = ""
-	if _, err := s.MintJWT(context.Background(), k.store, noName, "GET", "/x", time.Now()); err == nil || !strings.Contains(err.Error(), "API key name") {
+	if _, err := s.mintJWT(context.Background(), k.store, noName, "GET", "/x", time.Now()); err == nil || !strings.Contains(err.Error(), "API key name") {
 		t.Errorf("no key name: %v", err)
 	}
 	hm := signer.NewMemory()
@@ -130,7 +130,7 @@ func TestMintJWTRefusesOtherKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	info, _ := hm.Info(context.Background(), "h")
-	if _, err := s.MintJWT(context.Background(), hm, info, "GET", "/x", time.Now()); err == nil || !strings.Contains(err.Error(), "ecdsa") {
+	if _, err := s.mintJWT(context.Background(), hm, info, "GET", "/x", time.Now()); err == nil || !strings.Contains(err.Error(), "ecdsa") {
 		t.Errorf("hmac key: %v", err)
 	}
 }
