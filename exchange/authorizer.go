@@ -185,12 +185,11 @@ type Auditor interface {
 // they hold their whole budget and their open-order slots until a look-up
 // or reconciliation sees them closed at the venue, or never placed once
 // the signature has expired. A reservation dropped without Commit or
-// Release keeps its budget too: a store that keeps tickets (FileStore,
-// and MemoryStore for requests of several orders) lists its orders for
-// reconciliation; a single order's fast reservation on a MemoryStore is
-// held until the process ends. Only a venue client's connection, which knows when a
-// request never left the process, releases a signed request's budget
-// outright.
+// Release keeps its budget too, and the store lists its orders as pending
+// (limits.Store.Tracked: FileStore, MemoryStore and its fast path alike)
+// until reconciliation settles them. Only a venue client's connection,
+// which knows when a request never left the process, releases a signed
+// request's budget outright.
 type Authorized struct {
 	Wire        *Wire
 	Intent      Intent
@@ -231,14 +230,20 @@ func (a *Authorized) releaseUnsent(ctx context.Context, cause error) error {
 	return a.Reservation.Release(ctx, cause)
 }
 
+// ErrStampAhead: Authorizer.StampAt is later than the venue's time. A
+// signature stamped ahead would outlive the grace after which
+// reconciliation settles its order as never placed, so none is made; stamp
+// with a time that has passed.
+var ErrStampAhead = errors.New("exchange: the stamp time is in the future; refusing to sign")
+
 // Authorizer checks, records and signs requests. See the package doc for the
 // order of the steps. The zero value is not usable; fill in every field but
-// Rate, Clock, Offset and Logger.
+// Rate, Clock, Offset, StampAt and Logger.
 //
 // Authorize reads Clock once before the guard decides: the guard judges
 // the intent at that time (Intent.At) and the audit record carries it. A
 // signed request is stamped at that time plus Offset, read again after
-// Rate let the request go.
+// Rate let the request go, or at StampAt when it is set.
 type Authorizer struct {
 	Scheme Scheme
 	Signer signer.Signer
@@ -250,7 +255,18 @@ type Authorizer struct {
 	// added to the time a request is stamped with. Optional: none by
 	// default.
 	Offset func() time.Duration
-	Logger *slog.Logger // optional
+	// StampAt, when not zero, is the time every signed request is stamped
+	// with, whatever the clock says: Binance's timestamp parameter,
+	// KuCoin's KC-API-TIMESTAMP, a Coinbase JWT's nbf (and exp, StampAt
+	// plus its lifetime). It is for tools that reproduce a documented
+	// signature (keyfence request --timestamp); a venue refuses a stamp
+	// outside its window, so a client that trades leaves it zero. The
+	// guard and the audit record still run on Clock. A StampAt later than
+	// the venue's time is refused (ErrStampAhead): such a signature would
+	// become valid after reconciliation has settled its order as never
+	// placed.
+	StampAt time.Time
+	Logger  *slog.Logger // optional
 }
 
 // now reads the local clock.
@@ -261,8 +277,17 @@ func (a *Authorizer) now() time.Time {
 	return time.Now()
 }
 
-// venueTime returns t on the venue's clock.
+// venueTime returns the time a request authorized at t is stamped with:
+// StampAt when it is set, else t on the venue's clock.
 func (a *Authorizer) venueTime(t time.Time) time.Time {
+	if !a.StampAt.IsZero() {
+		return a.StampAt
+	}
+	return a.venueTime0(t)
+}
+
+// venueTime0 returns t on the venue's clock.
+func (a *Authorizer) venueTime0(t time.Time) time.Time {
 	if a.Offset != nil {
 		return t.Add(a.Offset())
 	}
@@ -355,6 +380,11 @@ func (a *Authorizer) Authorize(ctx context.Context, req *Request) (*Authorized, 
 		at = a.now() // after the wait
 	}
 	now := a.venueTime(at)
+	if !a.StampAt.IsZero() && a.StampAt.After(a.venueTime0(at)) {
+		release()
+		return deny("stamp", fmt.Errorf("%w: %s is after the venue's time %s", ErrStampAhead,
+			a.StampAt.UTC().Format(time.RFC3339Nano), a.venueTime0(at).UTC().Format(time.RFC3339Nano)))
+	}
 	payload, err := a.Scheme.Prepare(sc.payload[:0], r, key, now)
 	if err != nil {
 		release()

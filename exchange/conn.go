@@ -31,6 +31,11 @@ type ConnConfig struct {
 	Signer signer.Signer
 	Guard  Guard
 	Audit  Auditor
+	// StampAt, when not zero, is the time Authorize stamps the requests it
+	// signs without sending with (Authorizer.StampAt): for tools that
+	// reproduce a documented signature only. Requests the connection
+	// sends are stamped on the venue's clock.
+	StampAt time.Time
 
 	// Answer splits a venue's answer into its payload and the venue's
 	// error, which is nil when the venue accepted the request.
@@ -179,11 +184,11 @@ func (c *Conn) Own(req *Request) (*Request, error) {
 }
 
 // Authorize runs a copy of req for the connection's credential through
-// its Authorizer and returns it signed, without sending it. Orders without
-// a client order id get one first (ConnConfig.ClientIDs). The returned
-// reservation counts whatever is done with the signature (see
-// Authorized): Release commits its orders as of unknown outcome, for
-// reconciliation to settle.
+// its Authorizer and returns it signed, without sending it, stamped at
+// ConnConfig.StampAt when that is set. Orders without a client order id
+// get one first (ConnConfig.ClientIDs). The returned reservation counts
+// whatever is done with the signature (see Authorized): Release commits
+// its orders as of unknown outcome, for reconciliation to settle.
 func (c *Conn) Authorize(ctx context.Context, req *Request) (*Authorized, error) {
 	r, err := c.Own(req)
 	if err != nil {
@@ -195,6 +200,11 @@ func (c *Conn) Authorize(ctx context.Context, req *Request) (*Authorized, error)
 	auth, err := c.authorizer(r)
 	if err != nil {
 		return nil, err
+	}
+	if !c.cfg.StampAt.IsZero() {
+		stamped := *auth
+		stamped.StampAt = c.cfg.StampAt
+		auth = &stamped
 	}
 	return auth.Authorize(ctx, r)
 }

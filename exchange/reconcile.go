@@ -40,6 +40,14 @@ import (
 // audit log (a deny record of rule "foreign_order") and, unless the
 // config says AlertOnly, trips the kill switch.
 
+// Adopt: a venue order that rests, that an allow record accounts for,
+// and that the guard does not track was signed by keyfence before the
+// guard's state began: a MemoryStore's process restarted, or a FileStore
+// was rebuilt. When the guard is an OrderAdopter, the order is looked up
+// again (it must still rest) and adopted: held at its worst value with
+// one open-order slot until it is seen closed, as whatever keyfence
+// signed counts.
+
 // DefaultReconcileEvery is how often a venue client reconciles by default.
 const DefaultReconcileEvery = time.Minute
 
@@ -93,6 +101,13 @@ type VenueOrders interface {
 	RecentOrders(ctx context.Context, symbol string, since time.Time) ([]Order, error)
 }
 
+// OrderAdopter is implemented by guards that can take over an order the
+// venue holds and they do not track (package limits' Guard): it is held
+// at its worst value and counts as open until it is seen closed.
+type OrderAdopter interface {
+	AdoptOrder(ctx context.Context, credential string, o Order) error
+}
+
 // ForeignOrderError is a foreign order: a venue order of the credential
 // that no allow record of the audit log accounts for.
 type ForeignOrderError struct {
@@ -123,6 +138,9 @@ type ReconcileReport struct {
 	// younger than the grace.
 	Unresolved []TrackedOrder
 	Foreign    []*ForeignOrderError
+	// Adopted are resting orders keyfence signed that the guard did not
+	// track, now held (OrderAdopter).
+	Adopted []Order
 }
 
 // KillSwitch trips trading off (package limits' Guard implements it).
@@ -323,7 +341,7 @@ func (r *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		return rep, errors.Join(errs...)
 	}
 	shared, _ := c.cfg.Guard.(SharedLedger)
-	check := func(o Order) {
+	check := func(o Order) bool {
 		if shared != nil && o.ClientID != "" {
 			if _, ok := idx.lookup(o.ClientID); !ok {
 				// Another process sharing the guard's state may have
@@ -331,7 +349,7 @@ func (r *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 				symbol, ok, err := shared.ReservedOrder(ctx, cred, o.ClientID)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s: reconcile: looking up order %s in the shared ledger: %w", c.cfg.Venue, o.ClientID, err))
-					return // undecided: the next reconciliation looks again
+					return false // undecided: the next reconciliation looks again
 				}
 				if ok {
 					idx.addOrder(o.ClientID, signedOrder{symbol: symbol})
@@ -340,10 +358,20 @@ func (r *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		}
 		if f := r.foreign(idx, o); f != nil {
 			rep.Foreign = append(rep.Foreign, f)
+			return false
+		}
+		return true
+	}
+	var untracked []Order
+	for _, o := range open {
+		if check(o) && !isTracked(tracked, o) {
+			untracked = append(untracked, o)
 		}
 	}
-	for _, o := range open {
-		check(o)
+	if len(untracked) > 0 {
+		if adopter, ok := c.cfg.Guard.(OrderAdopter); ok {
+			errs = append(errs, r.adopt(ctx, ledger, adopter, untracked, &rep))
+		}
 	}
 	hist := r.cfg.Symbols
 	if len(hist) == 0 {
@@ -377,6 +405,58 @@ func (r *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		errs = append(errs, f)
 	}
 	return rep, errors.Join(errs...)
+}
+
+// isTracked reports whether o is one of the tracked orders, by venue id
+// and symbol or by client order id.
+func isTracked(tracked []TrackedOrder, o Order) bool {
+	for _, t := range tracked {
+		if o.ID != "" && t.ID == o.ID && (t.Symbol == "" || t.Symbol == o.Symbol) || o.ClientID != "" && t.ClientID == o.ClientID {
+			return true
+		}
+	}
+	return false
+}
+
+// adopt holds the resting orders keyfence signed that the guard does not
+// track. The guard's list is read again after the venue's open orders, so
+// an order this process placed meanwhile (reserved before it was sent) is
+// found in it; each order is then looked up again, so that one this
+// process saw closed meanwhile is not held again.
+func (r *Reconciler) adopt(ctx context.Context, ledger OrderLedger, adopter OrderAdopter, orders []Order, rep *ReconcileReport) error {
+	c := r.conn
+	tracked, err := ledger.TrackedOrders(ctx, c.cfg.Credential)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range orders {
+		if isTracked(tracked, o) {
+			continue
+		}
+		seen, err := r.venue.LookUp(ctx, OrderRef{ID: o.ID, ClientID: o.ClientID, Symbol: o.Symbol})
+		switch {
+		case errors.Is(err, ErrNotFound):
+			continue
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: reconcile: looking up %s to adopt it: %w", c.cfg.Venue, refString(OrderRef{ID: o.ID, ClientID: o.ClientID}), err))
+			continue
+		case !seen.Status.Open():
+			continue // closed: it holds nothing now
+		}
+		if seen.Symbol == "" {
+			seen.Symbol = o.Symbol
+		}
+		if err := adopter.AdoptOrder(context.WithoutCancel(ctx), c.cfg.Credential, seen); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.logger.LogAttrs(ctx, slog.LevelWarn, c.cfg.Venue+": reconcile: holding a resting order keyfence signed that the guard did not track",
+			slog.String("credential", c.cfg.Credential), slog.String("order", seen.ID),
+			slog.String("client_order_id", seen.ClientID), slog.String("intent", seen.String()))
+		rep.Adopted = append(rep.Adopted, seen)
+	}
+	return errors.Join(errs...)
 }
 
 // foreign returns the foreign-order error of o, or nil when an allow

@@ -19,9 +19,14 @@ type venueBook struct {
 	orders  map[string]exchange.Order // by client id
 	lookErr error
 	history []exchange.Order
+	// onOpen, if set, runs as the open orders are read.
+	onOpen func()
 }
 
 func (v *venueBook) AllOpenOrders(context.Context) ([]exchange.Order, error) {
+	if v.onOpen != nil {
+		v.onOpen()
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return append([]exchange.Order(nil), v.open...), nil

@@ -128,7 +128,10 @@
 // does not load. With a FileStore, reservations, open orders, strike counts
 // and the kill switch survive a restart and a crash: every change is
 // journalled and fsynced before it takes effect, and a torn last journal
-// line (kill -9 mid-write) is ignored. A MemoryStore forgets everything.
+// line (kill -9 mid-write) is ignored. A MemoryStore forgets everything;
+// a venue client's reconciliation at start then adopts the orders still
+// resting at the venue that the audit log accounts for (Guard.AdoptOrder),
+// as it does after a FileStore was rebuilt (RebuildState).
 //
 // A FileStore's file is evidence, not truth: it is locked on itself and
 // checked before every write to be the file it opened, a journal that does

@@ -35,7 +35,11 @@ func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard,
 	}
 	lims[nl] = fastLimit{c: cg.openC, amount: oneUnit, cap: cg.maxOpenU}
 	nl++
-	i, used, err := g.fast.fastReserve(ctx, nanos(now), lims[:nl], in.Test)
+	var res *fastReservation
+	if !in.Test {
+		res = &fastReservation{sg: sg, at: nanos(now), id: o.ID, cid: o.ClientID}
+	}
+	i, used, err := g.fast.fastReserve(ctx, nanos(now), lims[:nl], res)
 	if err != nil {
 		return nil, g.undecidable(ctx, cg.name, "reserving notional", err)
 	}
@@ -44,15 +48,6 @@ func (g *Guard) checkTradeFast(ctx context.Context, cg *credGuard, sg *symGuard,
 	}
 	if in.Test {
 		return &reservation{g: g, cg: cg}, nil
-	}
-	res := &fastReservation{sg: sg, at: nanos(now)}
-	nl = 0
-	if sg.dailyCap.Valid {
-		res.idx[0] = lims[nl].idx
-		nl++
-	}
-	if sg.quoteDaily.Valid {
-		res.idx[1] = lims[nl].idx
 	}
 	return res, nil
 }

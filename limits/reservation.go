@@ -106,13 +106,18 @@ func isRejection(cause error) bool {
 // fastReservation is what Check returns for an allowed one-order trade
 // intent on a MemoryStore: the entries it pushed on the symbol's rolling
 // counters and, implicitly, one unit of the credential's open-order
-// gauge. Everything else is resolved through sg, so the reservation is
-// one pointer and two indices.
+// gauge. Everything else is resolved through sg. Until it is committed or
+// released it is linked in the store's list of pending fast reservations,
+// so that one dropped without either is listed by Tracked and settled by
+// UpdateOrder as a FileStore's pending ticket is.
 type fastReservation struct {
 	sg      *symGuard
 	idx     [2]uint64 // entries in sg.symC and sg.quoteC, when set
 	at      int64     // when it was reserved, unix nanoseconds
+	id, cid string    // the order's venue id (an edit's) and client order id
 	settled atomic.Bool
+	// The store's list of pending fast reservations, under its lock.
+	prev, next *fastReservation
 }
 
 // parts appends the reservation's parts to dst, in the order
@@ -128,6 +133,12 @@ func (r *fastReservation) parts(dst []part) []part {
 	return append(dst, part{c: sg.cg.openC, gauge: oneUnit})
 }
 
+// ref is the order the reservation may create, for Tracked and for a
+// settlement that does not know its outcome.
+func (r *fastReservation) ref() OrderRef {
+	return OrderRef{ID: r.id, ClientID: r.cid, Symbol: r.sg.symbol, Unknown: true}
+}
+
 // Commit implements exchange.Reservation as reservation.Commit does.
 func (r *fastReservation) Commit(ctx context.Context, out exchange.Outcome) error {
 	if !r.settled.CompareAndSwap(false, true) {
@@ -138,8 +149,7 @@ func (r *fastReservation) Commit(ctx context.Context, out exchange.Outcome) erro
 	if cg.g.maxRejections > 0 {
 		clear = cg.rejectKey
 	}
-	var buf [3]part
-	cg.g.fast.fastCommit(cg.name, r.at, r.parts(buf[:0]), settlementOf(&out), clear)
+	cg.g.fast.fastCommit(r, settlementOf(&out), clear)
 	return nil
 }
 
@@ -149,8 +159,7 @@ func (r *fastReservation) Release(ctx context.Context, cause error) error {
 		return ErrSettled
 	}
 	cg := r.sg.cg
-	var buf [3]part
-	cg.g.fast.fastRelease(r.parts(buf[:0]))
+	cg.g.fast.fastRelease(r)
 	var err error // a fast release cannot fail
 	if cause != nil && isRejection(cause) {
 		err = errors.Join(err, cg.g.countRejection(ctx, cg))

@@ -39,8 +39,10 @@ func (m *MemoryStore) fastTripped() bool { return m.tripped.Load() }
 // fastReserve checks lims at now and, unless dryRun, records them,
 // setting the idx of each limit on a rolling counter. When limit i would
 // exceed its cap it returns i and the counter's usage before the request,
-// and records nothing; otherwise -1.
-func (m *MemoryStore) fastReserve(ctx context.Context, now int64, lims []fastLimit, dryRun bool) (int, units, error) {
+// and records nothing; otherwise -1. A recorded reservation r (nil for a
+// dry run) gets its entry indices and joins the pending list, under the
+// same lock.
+func (m *MemoryStore) fastReserve(ctx context.Context, now int64, lims []fastLimit, r *fastReservation) (int, units, error) {
 	if err := ctx.Err(); err != nil {
 		return -1, units{}, err
 	}
@@ -49,27 +51,63 @@ func (m *MemoryStore) fastReserve(ctx context.Context, now int64, lims []fastLim
 	if i, used := m.s.fastCheck(now, lims); i >= 0 {
 		return i, used, nil
 	}
-	if !dryRun {
+	if r != nil {
 		fastRecord(now, lims)
+		for i := range lims {
+			switch lims[i].c {
+			case r.sg.symC:
+				r.idx[0] = lims[i].idx
+			case r.sg.quoteC:
+				r.idx[1] = lims[i].idx
+			}
+		}
+		m.link(r)
 	}
 	return -1, units{}, nil
 }
 
-// fastCommit settles the parts of a fast reservation of owner, reserved
-// at (unix nanoseconds), as Commit settles a ticket, then clears the
-// strike counter clear when it is not empty.
-func (m *MemoryStore) fastCommit(owner string, at int64, ps []part, st Settlement, clear string) {
+// link adds r to the pending list. The caller holds m.mu.
+func (m *MemoryStore) link(r *fastReservation) {
+	r.prev, r.next = nil, m.pend
+	if m.pend != nil {
+		m.pend.prev = r
+	}
+	m.pend = r
+}
+
+// unlink removes r from the pending list. The caller holds m.mu.
+func (m *MemoryStore) unlink(r *fastReservation) {
+	switch {
+	case r.prev != nil:
+		r.prev.next = r.next
+	case m.pend == r:
+		m.pend = r.next
+	default:
+		return // not linked
+	}
+	if r.next != nil {
+		r.next.prev = r.prev
+	}
+	r.prev, r.next = nil, nil
+}
+
+// fastCommit settles a fast reservation as Commit settles a ticket, then
+// clears the strike counter clear when it is not empty.
+func (m *MemoryStore) fastCommit(r *fastReservation, st Settlement, clear string) {
 	var filled units
 	var t *ticket
+	var buf [3]part
+	ps := r.parts(buf[:0])
 	if len(st.Orders) > 0 || st.Open && len(st.OrderIDs) > 0 {
 		// Its orders close it later: the ticket outlives the reservation.
-		t = &ticket{owner: owner, at: at}
+		t = &ticket{owner: r.sg.cg.name, at: r.at}
 		t.parts = append(t.inline[:0], ps...)
 	} else if !st.Open && st.Filled.Sign() != 0 {
 		filled = unitsOf(st.Filled, true)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.unlink(r)
 	switch {
 	case t != nil:
 		m.s.commit(t, st)
@@ -83,12 +121,57 @@ func (m *MemoryStore) fastCommit(owner string, at int64, ps []part, st Settlemen
 	}
 }
 
-// fastRelease releases the parts of a fast reservation as Release
-// releases a ticket.
-func (m *MemoryStore) fastRelease(ps []part) {
+// fastRelease releases a fast reservation as Release releases a ticket.
+func (m *MemoryStore) fastRelease(r *fastReservation) {
+	var buf [3]part
+	ps := r.parts(buf[:0])
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.unlink(r)
 	releaseParts(ps)
+}
+
+// pendingFast appends to dst the orders of owner's pending fast
+// reservations, as Tracked lists a pending ticket's. The caller holds
+// m.mu.
+func (m *MemoryStore) pendingFast(dst []TrackedOrder, owner string) []TrackedOrder {
+	for r := m.pend; r != nil; r = r.next {
+		if r.sg.cg.name == owner {
+			dst = append(dst, TrackedOrder{OrderRef: r.ref(), Owner: owner, At: fromNanos(r.at), Pending: true})
+		}
+	}
+	return dst
+}
+
+// takeFast commits the pending fast reservation of owner that u names by
+// its client order id, as of unknown outcome, as UpdateOrder commits a
+// pending ticket before it applies u; the reservation's own Commit or
+// Release then finds it settled. A reservation its owner is settling at
+// this moment is left to its owner. The caller holds m.mu.
+func (m *MemoryStore) takeFast(owner string, u *OrderUpdate) {
+	if m.pend == nil || u.ClientID == "" || m.s.clients[orderKey{owner, u.ClientID}] != nil {
+		return
+	}
+	if u.ID != "" {
+		for _, tr := range m.s.byID(owner, u.ID) {
+			if u.Symbol == "" || tr.ref.Symbol == "" || tr.ref.Symbol == u.Symbol {
+				return // u settles the committed order of that venue id
+			}
+		}
+	}
+	for r := m.pend; r != nil; r = r.next {
+		if r.cid != u.ClientID || r.sg.cg.name != owner || u.Symbol != "" && r.sg.symbol != u.Symbol {
+			continue
+		}
+		if !r.settled.CompareAndSwap(false, true) {
+			return
+		}
+		m.unlink(r)
+		t := &ticket{owner: owner, at: r.at}
+		t.parts = r.parts(t.inline[:0])
+		m.s.commit(t, Settlement{Orders: []OrderRef{r.ref()}})
+		return
+	}
 }
 
 // fastCheck is check for resolved limits: it advances each counter to now

@@ -14,14 +14,26 @@ import (
 // that a restart resets the limits (it does not survive one; use FileStore
 // for that). The zero value is not usable; call NewMemoryStore.
 //
+// What a restart forgets: the fills in the daily windows, the strike
+// counts, the kill switch, and the orders of unknown outcome. What it does
+// not: a venue client's reconciliation at start adopts the orders that
+// still rest at the venue and that the audit log accounts for
+// (Guard.AdoptOrder), so they hold their value and their open-order slots
+// again until they are seen closed.
+//
 // A Guard on a *MemoryStore resolves its counters once and reserves
 // through an internal fast path with the same atomicity; a type that
-// embeds a MemoryStore is driven through the Store methods alone.
+// embeds a MemoryStore is driven through the Store methods alone. A fast
+// reservation dropped without Commit or Release is listed by Tracked as
+// pending and settled by UpdateOrder, as a ticket is.
 type MemoryStore struct {
 	mu sync.Mutex
 	s  *state
 	// tripped mirrors s.kill.Tripped for lock-free reads.
 	tripped atomic.Bool
+	// pend lists the guard's fast reservations that are neither committed
+	// nor released (see store_fast.go).
+	pend *fastReservation
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -133,13 +145,20 @@ func (m *MemoryStore) Tracked(ctx context.Context, owner string) ([]TrackedOrder
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.s.trackedOrders(owner), nil
+	out := m.s.trackedOrders(owner)
+	if m.pend == nil {
+		return out, nil
+	}
+	out = m.pendingFast(out, owner)
+	sortTracked(out)
+	return out, nil
 }
 
 // UpdateOrder implements Store.
 func (m *MemoryStore) UpdateOrder(ctx context.Context, owner string, u OrderUpdate) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.takeFast(owner, &u)
 	m.s.updateOrder(owner, u)
 	return nil
 }

@@ -587,10 +587,15 @@ func (s *state) trackedOrders(owner string) []TrackedOrder {
 			add(p)
 		}
 	}
+	sortTracked(out)
+	return out
+}
+
+// sortTracked sorts tracked orders oldest first.
+func sortTracked(out []TrackedOrder) {
 	slices.SortFunc(out, func(a, b TrackedOrder) int {
 		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ClientID, b.ClientID), cmp.Compare(a.ID, b.ID))
 	})
-	return out
 }
 
 type strikes struct {

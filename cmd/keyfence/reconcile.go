@@ -100,6 +100,9 @@ func reconcileCmd(ctx context.Context, args []string, e *env) error {
 	for _, o := range rep.Open {
 		fmt.Fprintf(e.stdout, "open     %s %s %s\n", o.Symbol, orderName(o), o.String())
 	}
+	for _, o := range rep.Adopted {
+		fmt.Fprintf(e.stdout, "adopted  %s %s %s (signed by keyfence, not in the state: held until seen closed)\n", o.Symbol, orderName(o), o.String())
+	}
 	for _, t := range rep.Unresolved {
 		fmt.Fprintf(e.stdout, "held     %s %s (not found yet; held until its signature expires)\n", t.Symbol, refName(t.OrderRef))
 	}

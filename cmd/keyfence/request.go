@@ -8,15 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/keyfence/keyfence/keystore"
 	"github.com/keyfence/keyfence/limits"
 )
 
-const requestUsage = "usage: keyfence request --key NAME [--venue-url URL] [--policy FILE] [--dry-run] [--timestamp MS] METHOD PATH [PARAM=VALUE]..."
+const requestUsage = "usage: keyfence request --key NAME [--venue-url URL] [--policy FILE] [--dry-run [--timestamp MS]] METHOD PATH [PARAM=VALUE]..."
 
 func requestCmd(ctx context.Context, args []string, e *env) error {
 	fs := newFlags("request", e)
@@ -26,7 +26,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	venueURL := fs.String("venue-url", "", "venue base URL (default: the venue's production URL)")
 	policyFile := fs.String("policy", "", "policy file; without one only public and read endpoints are allowed")
 	dryRun := fs.Bool("dry-run", false, "print the signed request as it would go on the wire; send nothing")
-	ts := fs.Int64("timestamp", 0, "request timestamp in Unix milliseconds (default: the clock)")
+	ts := fs.Int64("timestamp", 0, "with --dry-run: the past time the signature is stamped with, in Unix milliseconds, where the venue puts it (Binance timestamp, KuCoin KC-API-TIMESTAMP, Coinbase JWT nbf/exp); default: the clock")
 	auditPath := fs.String("audit", "", "audit log (default: audit.jsonl beside the keystore)")
 	statePath := fs.String("state", "", "limit state file, so that caps hold across runs (default: limits.state beside the keystore), or postgres://USER@HOST:PORT/DATABASE for caps shared with other processes")
 	schema := stateSchema(fs)
@@ -67,13 +67,21 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		}
 		req.Body = b
 	}
+	// The venue's scheme stamps the dry run's signature at --timestamp
+	// where the venue puts its stamp; the guard and the audit log still run
+	// on the clock, and so do the requests the client sends.
+	var stampAt time.Time
 	if *ts != 0 {
+		if !*dryRun {
+			return usagef("request: --timestamp stamps the signature a --dry-run prints; a request that is sent is stamped on the venue's clock")
+		}
+		if *ts < 0 {
+			return usagef("request: --timestamp is a time in Unix milliseconds, not %d", *ts)
+		}
 		if req.Params.Has("timestamp") {
 			return usagef("request: give the timestamp either as --timestamp or as a parameter, not both")
 		}
-		// The scheme keeps a timestamp the request already carries; the
-		// guard and the audit log still run on the real clock.
-		req.Params = append(req.Params, exchange.Param{Key: "timestamp", Value: strconv.FormatInt(*ts, 10)})
+		stampAt = time.UnixMilli(*ts)
 	}
 	ks, err := openKeys(ctx, &sf, e)
 	if err != nil {
@@ -142,7 +150,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		if err != nil {
 			return err
 		}
-		a := &exchange.Authorizer{Scheme: scheme, Signer: sg, Guard: guard, Audit: log}
+		a := &exchange.Authorizer{Scheme: scheme, Signer: sg, Guard: guard, Audit: log, StampAt: stampAt}
 		auth, err := a.Authorize(ctx, req)
 		if err != nil {
 			return err
@@ -161,7 +169,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 	risks, _ := guard.AcceptKeyRisks(*key)
 	client, err := drv.connect(ctx, connectConfig{
 		BaseURL: base, Credential: *key, Signer: sg, Guard: guard, Audit: log,
-		KeyRisks: risks, Prices: prices, DryRun: *dryRun, Reconcile: exchange.ReconcileConfig{Every: -1},
+		KeyRisks: risks, Prices: prices, DryRun: *dryRun, Reconcile: exchange.ReconcileConfig{Every: -1}, StampAt: stampAt,
 	})
 	if err != nil {
 		return err

@@ -109,11 +109,12 @@ credentials:
 	require.Equal(t, 0, r.code, r.stderr)
 	first := strings.SplitN(r.stdout, "\n", 2)[0]
 	// The documentation's order carries no client order id: keyfence adds
-	// one (so that the order can be looked up), and signs the result.
+	// one (so that the order can be looked up), and signs the result,
+	// stamped at --timestamp as the scheme stamps every request: last.
 	prefix := "POST " + sim.URL() + "/api/v3/order?"
 	query, sig, ok := strings.Cut(strings.TrimPrefix(first, prefix), "&signature=")
 	require.True(t, ok && strings.HasPrefix(first, prefix), first)
-	assert.Regexp(t, `^symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=`+docTS+`&newClientOrderId=kf-[0-9a-f]{24}$`, query)
+	assert.Regexp(t, `^symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&newClientOrderId=kf-[0-9a-f]{24}&timestamp=`+docTS+`$`, query)
 	m := hmac.New(sha256.New, []byte(docSecret))
 	m.Write([]byte(query))
 	assert.Equal(t, hex.EncodeToString(m.Sum(nil)), sig)

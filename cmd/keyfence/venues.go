@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/keyfence/keyfence/exchange/binance"
@@ -26,6 +27,9 @@ type connectConfig struct {
 	// Reconcile configures the client's reconciliation; the CLI runs it
 	// only in 'keyfence reconcile' (Every -1 elsewhere).
 	Reconcile exchange.ReconcileConfig
+	// StampAt, when not zero, stamps the requests Authorize signs without
+	// sending at that time (keyfence request --dry-run --timestamp).
+	StampAt time.Time
 }
 
 // requester is what `keyfence request` and `keyfence reconcile` use of a
@@ -61,7 +65,7 @@ var drivers = map[string]driver{
 			return kucoin.New(ctx, kucoin.Config{
 				BaseURL: cfg.BaseURL, Credential: cfg.Credential, Signer: cfg.Signer,
 				Guard: cfg.Guard, Audit: cfg.Audit, KeyRisks: cfg.KeyRisks, Prices: feed,
-				SkipKeyCheck: cfg.DryRun, Reconcile: cfg.Reconcile,
+				SkipKeyCheck: cfg.DryRun, Reconcile: cfg.Reconcile, StampAt: cfg.StampAt,
 			})
 		},
 	},
@@ -78,7 +82,7 @@ var drivers = map[string]driver{
 			return coinbase.New(ctx, coinbase.Config{
 				BaseURL: cfg.BaseURL, Credential: cfg.Credential, Signer: cfg.Signer,
 				Guard: cfg.Guard, Audit: cfg.Audit, KeyRisks: cfg.KeyRisks, Prices: feed,
-				SkipKeyCheck: cfg.DryRun, Reconcile: cfg.Reconcile,
+				SkipKeyCheck: cfg.DryRun, Reconcile: cfg.Reconcile, StampAt: cfg.StampAt,
 			})
 		},
 	},
@@ -93,7 +97,7 @@ var drivers = map[string]driver{
 			return binance.New(ctx, binance.Config{
 				BaseURL: cfg.BaseURL, Credential: cfg.Credential, Signer: cfg.Signer,
 				Guard: cfg.Guard, Audit: cfg.Audit, KeyRisks: cfg.KeyRisks, Prices: feed,
-				SkipKeyCheck: cfg.DryRun, Reconcile: cfg.Reconcile,
+				SkipKeyCheck: cfg.DryRun, Reconcile: cfg.Reconcile, StampAt: cfg.StampAt,
 			})
 		},
 	},

@@ -57,6 +57,13 @@ type Config struct {
 	// RuleKeyCheckSkipped). A venue that does serve the check (the
 	// production venue) still has the key checked.
 	Testnet bool
+	// StampAt, when not zero, is the time Authorize stamps the requests
+	// it signs without sending with, instead of the venue's clock
+	// (exchange.Authorizer.StampAt): for tools that reproduce a documented
+	// signature (keyfence request --dry-run --timestamp). It must not be
+	// later than the clock. Requests the client sends are stamped on the
+	// venue's clock.
+	StampAt time.Time
 }
 
 // TestnetBaseURL is the Binance Spot Test Network's REST endpoint.
@@ -108,7 +115,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c.conn, err = exchange.NewConn(exchange.ConnConfig{
 		Venue: Venue, Credential: cfg.Credential, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL,
 		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
-		Answer: exchange.StatusAnswer(apiError),
+		StampAt: cfg.StampAt,
+		Answer:  exchange.StatusAnswer(apiError),
 		// Until New builds the limiter from exchangeInfo, the server time and
 		// exchangeInfo are read without waiting.
 		Rate: func(*exchange.Request) exchange.RateLimiter { return c.rate },

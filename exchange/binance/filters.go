@@ -25,6 +25,14 @@ func checkFilters(r *symbolRules, o exchange.Order, ref decimal.Decimal) error {
 		return fe("quoteOrderQtyMarketAllowed", "market orders by quote amount are not allowed; give a base quantity")
 	}
 
+	if !o.StopPrice.IsZero() {
+		if (f.MinPrice.Sign() > 0 && o.StopPrice.LessThan(f.MinPrice)) || (f.MaxPrice.Sign() > 0 && o.StopPrice.GreaterThan(f.MaxPrice)) {
+			return fe("PRICE_FILTER", "stop price %s is outside [%s, %s]", o.StopPrice, trim(f.MinPrice), trim(f.MaxPrice))
+		}
+		if err := grid(o.StopPrice, f.MinPrice, f.TickSize); err != "" {
+			return fe("PRICE_FILTER tickSize", "stop price %s is not a multiple of tickSize %s (%s)", o.StopPrice, trim(f.TickSize), err)
+		}
+	}
 	if !o.Price.IsZero() {
 		if f.MinPrice.Sign() > 0 && o.Price.LessThan(f.MinPrice) {
 			return fe("PRICE_FILTER minPrice", "price %s is below minPrice %s", o.Price, f.MinPrice)

@@ -21,6 +21,7 @@ type orderJSON struct {
 	OrderID             json.Number `json:"orderId"`
 	ClientOrderID       string      `json:"clientOrderId"`
 	Price               string      `json:"price"`
+	StopPrice           string      `json:"stopPrice"`
 	OrigQty             string      `json:"origQty"`
 	ExecutedQty         string      `json:"executedQty"`
 	CummulativeQuoteQty string      `json:"cummulativeQuoteQty"`
@@ -147,6 +148,7 @@ func (j *orderJSON) order() exchange.Order {
 		Type:          exchange.OrderType(j.Type),
 		TimeInForce:   exchange.TimeInForce(j.TimeInForce),
 		Price:         dec(j.Price),
+		StopPrice:     dec(j.StopPrice),
 		Quantity:      dec(j.OrigQty),
 		QuoteQuantity: dec(j.OrigQuoteOrderQty),
 		ClientID:      j.ClientOrderID,
@@ -201,7 +203,9 @@ func newClientID() (string, error) {
 }
 
 // PlaceOrder places a LIMIT, LIMIT_MAKER or MARKET order (by Quantity, or
-// by QuoteQuantity where the symbol allows it). The order is checked
+// by QuoteQuantity where the symbol allows it), or a STOP_LOSS_LIMIT or
+// TAKE_PROFIT_LIMIT order (Quantity, Price and its trigger StopPrice; GTC
+// by default); the guard checks both prices against its band. The order is checked
 // against the symbol's filters before anything is signed (an
 // *exchange.FilterError), then runs through the guard. Without a ClientID
 // the client sets a random one. When the venue's answer is lost or is a
@@ -221,8 +225,18 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 		if o.TimeInForce != "" {
 			return o, fmt.Errorf("%w: binance: %s orders take no time in force", exchange.ErrMalformedRequest, o.Type)
 		}
+	case exchange.StopLimit, exchange.TakeLimit:
+		if o.TimeInForce == "" {
+			o.TimeInForce = exchange.GTC
+		}
+		if o.Price.Sign() <= 0 || o.StopPrice.Sign() <= 0 || o.Quantity.Sign() <= 0 || !o.QuoteQuantity.IsZero() {
+			return o, fmt.Errorf("%w: binance: a %s order needs a Quantity, a Price and a StopPrice, and takes no QuoteQuantity", exchange.ErrMalformedRequest, o.Type)
+		}
 	default:
-		return o, fmt.Errorf("%w: binance: PlaceOrder takes LIMIT, LIMIT_MAKER and MARKET orders; send %q through Do", exchange.ErrMalformedRequest, o.Type)
+		return o, fmt.Errorf("%w: binance: PlaceOrder takes LIMIT, LIMIT_MAKER, MARKET, STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT orders; send %q through Do", exchange.ErrMalformedRequest, o.Type)
+	}
+	if !o.StopPrice.IsZero() && o.Type != exchange.StopLimit && o.Type != exchange.TakeLimit {
+		return o, fmt.Errorf("%w: binance: a StopPrice is for STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT orders, not %s", exchange.ErrMalformedRequest, o.Type)
 	}
 	if o.ClientID == "" {
 		id, err := newClientID()
@@ -247,6 +261,9 @@ func (c *Client) PlaceOrder(ctx context.Context, o exchange.Order) (exchange.Ord
 	}
 	if !o.Price.IsZero() {
 		p = append(p, exchange.Param{Key: "price", Value: o.Price.String()})
+	}
+	if !o.StopPrice.IsZero() {
+		p = append(p, exchange.Param{Key: "stopPrice", Value: o.StopPrice.String()})
 	}
 	p = append(p, exchange.Param{Key: "newClientOrderId", Value: o.ClientID},
 		exchange.Param{Key: "newOrderRespType", Value: "RESULT"})

@@ -17,6 +17,7 @@ import (
 	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/keyfence/keyfence/exchange/exchangetest"
+	"github.com/keyfence/keyfence/exchange/internal/restarttest"
 	"github.com/keyfence/keyfence/limits"
 	"github.com/keyfence/keyfence/signer"
 	"github.com/shopspring/decimal"
@@ -57,26 +58,34 @@ func newRecSim(t *testing.T) *recSim {
 // audit log at path.
 func (r *recSim) client(t *testing.T, store limits.Store, path string, rc exchange.ReconcileConfig, logs io.Writer) (*Client, *limits.Guard, *audit.Log) {
 	t.Helper()
-	prices := NewPriceFeed(PriceFeedConfig{BaseURL: r.sim.URL(), MaxAge: 500 * time.Millisecond})
-	g, err := limits.NewGuard(r.policy, store, limits.WithPrices(Venue, prices))
-	if err != nil {
-		t.Fatal(err)
-	}
 	log, err := audit.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = log.Close() })
-	if logs == nil {
-		logs = io.Discard
+	c, g := r.clientOn(t, store, log, rc, logs)
+	return c, g, log
+}
+
+// clientOn returns a guarded client of the key over store, logging to log.
+func (r *recSim) clientOn(t testing.TB, store limits.Store, log *audit.Log, rc exchange.ReconcileConfig, logs ...io.Writer) (*Client, *limits.Guard) {
+	t.Helper()
+	prices := NewPriceFeed(PriceFeedConfig{BaseURL: r.sim.URL(), MaxAge: 500 * time.Millisecond})
+	g, err := limits.NewGuard(r.policy, store, limits.WithPrices(Venue, prices))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := io.Discard
+	if len(logs) > 0 && logs[0] != nil {
+		w = logs[0]
 	}
 	c, err := New(context.Background(), Config{BaseURL: r.sim.URL(), Credential: "bot", Signer: r.keys, Guard: g, Audit: log,
-		Prices: prices, RecvWindow: 5 * time.Second, Reconcile: rc, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		Prices: prices, RecvWindow: 5 * time.Second, Reconcile: rc, Logger: slog.New(slog.NewTextHandler(w, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	return c, g, log
+	return c, g
 }
 
 func limitBuy(qty, price string, extra ...string) *exchange.Request {
@@ -135,120 +144,30 @@ func TestSimACKFloodHeld(t *testing.T) {
 	}
 }
 
-// copyFiles copies the files of dir whose names start with prefix into
-// dst, as they are on disk: what a process killed with -9 leaves.
-func copyFiles(t *testing.T, dir, dst string) {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.IsDir() || strings.HasSuffix(e.Name(), ".lock") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestSimRestartReconciles: a bot killed (-9) with resting orders, orders
 // of unknown outcome and a request in flight restarts on the state and
 // audit log it left, and reconciliation brings the guard to the venue's
 // truth: the order that filled counts its fill, the ones never placed are
-// released, the ones
-// still resting stay held (the one behind a lost answer now by its venue
-// id), and the daily cap holds to the unit.
+// released, the ones still resting stay held (the one behind a lost answer
+// now by its venue id), and the daily cap holds to one quantity step
+// (restarttest.Run); a bot on a MemoryStore restarted finds its resting
+// orders held again.
 func TestSimRestartReconciles(t *testing.T) {
-	r := newRecSim(t)
-	ctx := context.Background()
-	dir := t.TempDir()
-	store, err := limits.OpenFileStore(filepath.Join(dir, "limits.state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	a, _, log := r.client(t, store, filepath.Join(dir, "audit.log"), exchange.ReconcileConfig{Every: -1}, nil)
-	order := func(price string) exchange.Order {
-		return exchange.Order{Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.Limit, Quantity: dec("0.002"), Price: dec(price)}
-	}
-	o1, err := a.PlaceOrder(ctx, order("49000")) // rests: 98
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Do(ctx, limitBuy("0.002", "49500", "newOrderRespType", "ACK")); err != nil { // rests, unknown: 99
-		t.Fatal(err)
-	}
-	r.sim.FailNextAfterExecuting(http.StatusInternalServerError)
-	o3, err := a.PlaceOrder(ctx, order("49200")) // placed, answer lost: 98.4
-	if !errors.Is(err, exchange.ErrOutcomeUnknown) {
-		t.Fatal(err)
-	}
-	r.sim.FailNext(http.StatusServiceUnavailable)
-	if _, err := a.PlaceOrder(ctx, order("49100")); !errors.Is(err, exchange.ErrOutcomeUnknown) { // never placed
-		t.Fatal(err)
-	}
-	if _, err := a.PlaceOrder(ctx, exchange.Order{Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.Market, QuoteQuantity: dec("100")}); err != nil {
-		t.Fatal(err) // filled: 100
-	}
-	// A request authorized and signed, then lost with the process before
-	// any answer: its reservation stays pending in the store.
-	if _, err := a.Authorize(ctx, limitBuy("0.002", "49050")); err != nil {
-		t.Fatal(err)
-	}
-	// kill -9: the process dies; its files stay as they are on disk.
-	if err := log.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	restart := t.TempDir()
-	copyFiles(t, dir, restart)
-	// Meanwhile the order at 49,500 fills.
-	r.sim.SetPrice("BTCUSDT", decimal.RequireFromString("49300"))
-
-	store2, err := limits.OpenFileStore(filepath.Join(restart, "limits.state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store2.Close() })
-	before, err := store2.Tracked(ctx, "bot")
-	if err != nil || len(before) != 5 || !before[4].Pending {
-		t.Fatalf("tracked before the restart's reconciliation %+v %v: want 5 orders, the last pending", before, err)
-	}
-	b, g, _ := r.client(t, store2, filepath.Join(restart, "audit.log"), exchange.ReconcileConfig{Every: time.Hour, Grace: time.Nanosecond}, nil)
-	tracked, err := g.TrackedOrders(ctx, "bot")
-	if err != nil || len(tracked) != 2 {
-		t.Fatalf("tracked %+v %v: want the two resting orders", tracked, err)
-	}
-	ids := map[string]bool{}
-	for _, o := range tracked {
-		ids[o.ID] = !o.Unknown
-	}
-	venue := r.sim.Orders(r.apiKey)
-	var o3ID string
-	for _, o := range venue {
-		if o.ClientID == o3.ClientID {
-			o3ID = o.ID
+	restarttest.Run(t, func(t *testing.T) *restarttest.Venue {
+		r := newRecSim(t)
+		return &restarttest.Venue{
+			Name: Venue, Symbol: "BTCUSDT", Quote: "USDT", Sim: r.sim, Step: dec("0.00001"),
+			Orders: func() []exchange.Order { return r.sim.Orders(r.apiKey) },
+			Unstated: func(qty, price string) *exchange.Request {
+				return limitBuy(qty, price, "newOrderRespType", "ACK")
+			},
+			Client: func(t testing.TB, pol *limits.Policy, store limits.Store, log *audit.Log, rc exchange.ReconcileConfig) (restarttest.Client, *limits.Guard) {
+				r.policy = pol
+				c, g := r.clientOn(t, store, log, rc)
+				return c, g
+			},
 		}
-	}
-	if !ids[o1.ID] || !ids[o3ID] {
-		t.Fatalf("tracked %+v: want %s and %s, both known to rest", tracked, o1.ID, o3ID)
-	}
-	// Used: 98 + 98.4 resting, 99 + 100 filled = 395.4 of 1,000. Two more
-	// orders of 490 and 98 fit (983.4); 147 instead of 98 would not.
-	if _, err := b.Do(ctx, limitBuy("0.01", "49000")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Do(ctx, limitBuy("0.003", "49000")); ruleOf(err) != limits.RuleDailyNotional {
-		t.Fatalf("147 over the cap: %v", err)
-	}
-	if _, err := b.Do(ctx, limitBuy("0.002", "49000")); err != nil {
-		t.Fatalf("98 within the cap: %v", err)
-	}
+	})
 }
 
 // directOrder places an order on the simulator with the bot's key without

@@ -63,6 +63,13 @@ type Config struct {
 	// Guard tracks orders (exchange.OrderLedger), New reconciles once and
 	// then every Reconcile.Every until Close or until ctx is done.
 	Reconcile exchange.ReconcileConfig
+	// StampAt, when not zero, is the time Authorize stamps the requests
+	// it signs without sending with, instead of the venue's clock
+	// (exchange.Authorizer.StampAt): for tools that reproduce a documented
+	// signature (keyfence request --dry-run --timestamp). It must not be
+	// later than the clock. Requests the client sends are stamped on the
+	// venue's clock.
+	StampAt time.Time
 }
 
 // Client is a guarded Coinbase Advanced Trade client. It implements
@@ -101,8 +108,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c.conn, err = exchange.NewConn(exchange.ConnConfig{
 		Venue: Venue, Credential: cfg.Credential, BaseURL: cfg.BaseURL, DefaultBaseURL: DefaultBaseURL,
 		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Scheme: scheme, Signer: cfg.Signer, Guard: cfg.Guard, Audit: cfg.Audit,
-		Answer: exchange.StatusAnswer(apiError),
-		Rate:   func(*exchange.Request) exchange.RateLimiter { return c.rate },
+		StampAt: cfg.StampAt,
+		Answer:  exchange.StatusAnswer(apiError),
+		Rate:    func(*exchange.Request) exchange.RateLimiter { return c.rate },
 		Usage: func(_ *exchange.Request, at time.Time, resp *exchange.Response) exchange.Usage {
 			return usage(at, resp.Status, resp.Header)
 		},

@@ -246,7 +246,7 @@ func (b *Binance) Orders(apiKey string) []exchange.Order { return b.orders(apiKe
 func (o *order) exchangeOrder() exchange.Order {
 	return exchange.Order{
 		Symbol: o.symbol, Side: o.side, Type: o.typ, TimeInForce: o.tif,
-		Price: o.price, Quantity: o.qty, QuoteQuantity: o.quoteQty, ClientID: o.clientID,
+		Price: o.price, StopPrice: o.stopPrice, Quantity: o.qty, QuoteQuantity: o.quoteQty, ClientID: o.clientID,
 		ID: strconv.FormatInt(o.id, 10), Status: o.status,
 		Executed: o.executed, ExecutedQuo: o.executedQuo, Created: o.created,
 	}
@@ -353,7 +353,7 @@ var binanceRoutes = map[string]*endpoint{
 		handle: (*Binance).withdraw},
 }
 
-var orderParams = []string{"symbol", "side", "type", "timeInForce", "quantity", "quoteOrderQty", "price",
+var orderParams = []string{"symbol", "side", "type", "timeInForce", "quantity", "quoteOrderQty", "price", "stopPrice",
 	"newClientOrderId", "newOrderRespType", "selfTradePreventionMode", "strategyId", "strategyType"}
 
 // call is one request being served.

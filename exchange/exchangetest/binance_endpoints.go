@@ -319,8 +319,8 @@ func (b *Binance) parseOrder(c *call, test bool) (parsedOrder, *apiError) {
 	}
 	r.typ = exchange.OrderType(typ)
 	switch r.typ {
-	case exchange.Limit, exchange.Market, exchange.LimitMaker:
-	case exchange.StopLoss, exchange.StopLimit, exchange.TakeProfit, exchange.TakeLimit:
+	case exchange.Limit, exchange.Market, exchange.LimitMaker, exchange.StopLimit, exchange.TakeLimit:
+	case exchange.StopLoss, exchange.TakeProfit:
 		return parsedOrder{}, &apiError{http.StatusBadRequest, -1013, "Unsupported order type in the simulator."}
 	default:
 		return parsedOrder{}, &apiError{http.StatusBadRequest, -1116, "Invalid orderType."}
@@ -335,8 +335,28 @@ func (b *Binance) parseOrder(c *call, test bool) (parsedOrder, *apiError) {
 	if r.price, hasPrice, aerr = decParam(p, "price"); aerr != nil {
 		return parsedOrder{}, aerr
 	}
+	var hasStop bool
+	if r.stopPrice, hasStop, aerr = decParam(p, "stopPrice"); aerr != nil {
+		return parsedOrder{}, aerr
+	}
 	tif, hasTIF := p.Get("timeInForce")
 	switch r.typ {
+	case exchange.StopLimit, exchange.TakeLimit:
+		switch {
+		case !hasTIF || tif == "":
+			return parsedOrder{}, errMandatory("timeInForce")
+		case !hasQty:
+			return parsedOrder{}, errMandatory("quantity")
+		case !hasPrice:
+			return parsedOrder{}, errMandatory("price")
+		case !hasStop:
+			return parsedOrder{}, errMandatory("stopPrice")
+		case hasQuote:
+			return parsedOrder{}, errNotRequired("quoteOrderQty")
+		case tif != string(exchange.GTC):
+			return parsedOrder{}, &apiError{http.StatusBadRequest, -1013, "Stop-limit orders are GTC only in the simulator."}
+		}
+		r.tif = exchange.GTC
 	case exchange.Limit:
 		switch {
 		case !hasTIF || tif == "":
@@ -380,6 +400,9 @@ func (b *Binance) parseOrder(c *call, test bool) (parsedOrder, *apiError) {
 		case hasQuote && r.quoteQty.Sign() <= 0:
 			return parsedOrder{}, errIllegal("quoteOrderQty")
 		}
+	}
+	if hasStop && !stopLimit(r.typ) {
+		return parsedOrder{}, errNotRequired("stopPrice")
 	}
 	if hasQty && r.qty.Sign() <= 0 {
 		return parsedOrder{}, errIllegal("quantity")
@@ -427,6 +450,8 @@ func marketError(err error) *apiError {
 		return &apiError{http.StatusBadRequest, -2010, "Account has insufficient balance for requested action."}
 	case errors.Is(err, errWouldTake):
 		return &apiError{http.StatusBadRequest, -2010, "Order would immediately match and take."}
+	case errors.Is(err, errWouldTrigger):
+		return &apiError{http.StatusBadRequest, -2010, "Order would trigger immediately."}
 	case errors.Is(err, errDuplicateOrder):
 		return &apiError{http.StatusBadRequest, -2010, "Duplicate order sent."}
 	case errors.Is(err, errHalted):
@@ -584,8 +609,8 @@ func queryOrderJSON(o *order) orderJSON {
 		Symbol: o.symbol, OrderID: o.id, OrderListID: -1, ClientOrderID: o.clientID,
 		Price: fx(o.price), OrigQty: fx(o.qty), ExecutedQty: fx(o.executed), CummulativeQuoteQty: fx(o.executedQuo),
 		Status: string(o.status), TimeInForce: tifOf(o), Type: string(o.typ), Side: string(o.side),
-		StopPrice: fx(decimal.Zero), IcebergQty: fx(decimal.Zero),
-		Time: ms(o.created), UpdateTime: ms(o.updated), IsWorking: true, WorkingTime: ms(o.created),
+		StopPrice: fx(o.stopPrice), IcebergQty: fx(decimal.Zero),
+		Time: ms(o.created), UpdateTime: ms(o.updated), IsWorking: !o.waiting, WorkingTime: ms(o.created),
 		OrigQuoteOrderQty: fx(o.quoteQty), STPMode: "NONE",
 	}
 }

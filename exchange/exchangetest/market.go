@@ -55,6 +55,7 @@ var (
 	errHalted         = errors.New("market is closed")
 	errInsufficient   = errors.New("insufficient balance")
 	errWouldTake      = errors.New("order would immediately match and take")
+	errWouldTrigger   = errors.New("order would trigger immediately")
 	errUnknownOrder   = errors.New("unknown order")
 	errDuplicateOrder = errors.New("duplicate client order id")
 	errUnknownAccount = errors.New("unknown account")
@@ -75,6 +76,8 @@ type order struct {
 	typ         exchange.OrderType
 	tif         exchange.TimeInForce
 	price       decimal.Decimal
+	stopPrice   decimal.Decimal // a stop-limit order's trigger
+	waiting     bool            // a stop-limit order not triggered yet: it rests without matching
 	qty         decimal.Decimal // base quantity asked for (zero for a market order by quote)
 	quoteQty    decimal.Decimal // quote amount asked for
 	executed    decimal.Decimal
@@ -343,8 +346,12 @@ type placeRequest struct {
 	price    decimal.Decimal
 	qty      decimal.Decimal
 	quoteQty decimal.Decimal
-	clientID string
-	test     bool // validate only
+	// stopPrice is the trigger of a stop-limit order (STOP_LOSS_LIMIT,
+	// TAKE_PROFIT_LIMIT, GTC only): it rests untriggered, without
+	// matching, until the last price reaches it, then as a limit order.
+	stopPrice decimal.Decimal
+	clientID  string
+	test      bool // validate only
 }
 
 // place validates and executes an order: it fills what crosses the book at
@@ -374,17 +381,21 @@ func (m *market) place(r placeRequest) (order, error) {
 			return order{}, errDuplicateOrder
 		}
 	}
+	stop := stopLimit(r.typ)
+	if stop && triggers(r.typ, r.side, r.stopPrice, s.Price) {
+		return order{}, errWouldTrigger
+	}
 	now := m.now()
 	o := &order{
 		clientID: r.clientID, account: r.account, symbol: s.Symbol, side: r.side, typ: r.typ, tif: r.tif,
-		price: r.price, qty: r.qty, quoteQty: r.quoteQty, status: exchange.StatusNew,
+		price: r.price, stopPrice: r.stopPrice, waiting: stop, qty: r.qty, quoteQty: r.quoteQty, status: exchange.StatusNew,
 		created: now, updated: now,
 	}
 	if r.test {
 		return *o, nil // validation only: the matching engine never sees it
 	}
 	bid, ask := bidAsk(s)
-	limit := r.typ == exchange.Limit || r.typ == exchange.LimitMaker
+	limit := r.typ == exchange.Limit || r.typ == exchange.LimitMaker || stop
 	if r.typ == exchange.LimitMaker &&
 		((r.side == exchange.Buy && r.price.GreaterThanOrEqual(ask)) || (r.side == exchange.Sell && r.price.LessThanOrEqual(bid))) {
 		return order{}, errWouldTake
@@ -392,7 +403,7 @@ func (m *market) place(r placeRequest) (order, error) {
 
 	// What the order can take from the book now.
 	var takes []level
-	if r.typ != exchange.LimitMaker {
+	if r.typ != exchange.LimitMaker && !stop {
 		mr := r
 		if m.feeInQuote && r.side == exchange.Buy && !r.quoteQty.IsZero() {
 			// The quote amount pays for the fee too.
@@ -466,6 +477,22 @@ func (m *market) place(r placeRequest) (order, error) {
 	}
 	m.release(a, s, o)
 	return *o, nil
+}
+
+// stopLimit reports whether t is a stop-limit order type.
+func stopLimit(t exchange.OrderType) bool {
+	return t == exchange.StopLimit || t == exchange.TakeLimit
+}
+
+// triggers reports whether the last price triggers a stop-limit order: a
+// stop-loss buys once the price rose to its stop and sells once it fell
+// to it; a take-profit the other way round.
+func triggers(t exchange.OrderType, side exchange.Side, stop, last decimal.Decimal) bool {
+	rising := (t == exchange.StopLimit) == (side == exchange.Buy)
+	if rising {
+		return last.GreaterThanOrEqual(stop)
+	}
+	return last.LessThanOrEqual(stop)
 }
 
 // exhausted reports whether a taker that got executed on side took all the
@@ -608,6 +635,12 @@ func (m *market) setPriceLocked(name string, price decimal.Decimal, at time.Time
 			continue // nothing rests: skip the scan (the drift moves prices often)
 		}
 		for _, o := range sortedOrders(a, name, true) {
+			if o.waiting {
+				if !triggers(o.typ, o.side, o.stopPrice, price) {
+					continue
+				}
+				o.waiting = false
+			}
 			if (o.side == exchange.Buy && price.LessThanOrEqual(o.price)) || (o.side == exchange.Sell && price.GreaterThanOrEqual(o.price)) {
 				m.fill(a, s, o, o.price, o.qty.Sub(o.executed), true)
 				o.status = exchange.StatusFilled
@@ -790,6 +823,12 @@ func checkFilters(s *Symbol, r placeRequest, open int) error {
 	fail := func(name string) error { return &filterError{filter: name} }
 	onGrid := func(v, min, step decimal.Decimal) bool {
 		return step.Sign() <= 0 || v.Sub(min).Mod(step).IsZero()
+	}
+	if stopLimit(r.typ) && (r.stopPrice.Sign() <= 0 ||
+		(f.MinPrice.Sign() > 0 && r.stopPrice.LessThan(f.MinPrice)) ||
+		(f.MaxPrice.Sign() > 0 && r.stopPrice.GreaterThan(f.MaxPrice)) ||
+		!onGrid(r.stopPrice, f.MinPrice, f.TickSize)) {
+		return fail("PRICE_FILTER")
 	}
 	if r.typ != exchange.Market {
 		if r.price.Sign() <= 0 ||
