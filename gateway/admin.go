@@ -28,10 +28,10 @@ type AdminConfig struct {
 // AdminHandler returns the admin API, JSON over HTTP, meant for a Unix
 // socket from ListenAdmin:
 //
-//	GET    /v1/status              kill switch and each credential's clients and last decisions
-//	GET    /v1/killswitch          the kill switch
+//	GET    /v1/status              kill switch; per credential: clients, open orders, caps used, last decisions
+//	GET    /v1/killswitch          the kill switch (limits.ControlHandler: a limits.KillSwitchStatus)
 //	POST   /v1/killswitch/trip     {"reason": "..."}: orders are refused from the next request on
-//	POST   /v1/killswitch/reset
+//	POST   /v1/killswitch/reset    the switch and the counters behind its automatic triggers
 //	GET    /v1/clients             the client credentials (no secrets)
 //	POST   /v1/clients             {"name", "credential", "public_key"}: the new credential, shown once
 //	DELETE /v1/clients/{name}      revoke: refused from the next request on
@@ -44,36 +44,12 @@ func (g *Gateway) AdminHandler(cfg AdminConfig) http.Handler {
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, g.Status(r.Context()))
 	})
-	ks := func(w http.ResponseWriter, r *http.Request) {
-		tripped, reason := g.KillSwitch(r.Context())
-		writeJSON(w, http.StatusOK, map[string]any{"tripped": tripped, "reason": reason})
+	// The kill switch: the library's control API (limits.ControlHandler),
+	// acting on the guard in force.
+	ctl := limits.ControlHandler(g, g.logger)
+	for _, p := range []string{"GET /v1/killswitch", "POST /v1/killswitch/trip", "POST /v1/killswitch/reset"} {
+		mux.Handle(p, ctl)
 	}
-	mux.HandleFunc("GET /v1/killswitch", ks)
-	mux.HandleFunc("POST /v1/killswitch/trip", func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			Reason string `json:"reason"`
-		}
-		if !readJSON(w, r, &in) {
-			return
-		}
-		if in.Reason == "" {
-			in.Reason = "tripped through the admin API"
-		}
-		if err := g.Trip(r.Context(), in.Reason); err != nil {
-			writeError(w, http.StatusInternalServerError, err)
-			return
-		}
-		g.logger.Warn("gateway: kill switch tripped through the admin API", slog.String("reason", in.Reason))
-		ks(w, r)
-	})
-	mux.HandleFunc("POST /v1/killswitch/reset", func(w http.ResponseWriter, r *http.Request) {
-		if err := g.Reset(r.Context()); err != nil {
-			writeError(w, http.StatusInternalServerError, err)
-			return
-		}
-		g.logger.Warn("gateway: kill switch reset through the admin API")
-		ks(w, r)
-	})
 	mux.HandleFunc("GET /v1/clients", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, g.cfg.Clients.List())
 	})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/limits"
+	"github.com/shopspring/decimal"
 )
 
 // adminClient is an HTTP client of the admin socket at path.
@@ -177,4 +179,99 @@ func adminHelper() {
 	}
 	resp.Body.Close()
 	fmt.Printf("helper: %d\n", resp.StatusCode)
+}
+
+// The admin API's kill switch is the library's control API
+// (limits.ControlHandler): the same paths, bodies, answers and errors.
+func TestAdminKillSwitchIsTheControlAPI(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	admin := e.gw.AdminHandler(AdminConfig{})
+	lib := limits.ControlHandler(e.gw.Guard(), nil)
+	call := func(h http.Handler, method, path, body string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		return rec.Code, rec.Body.String()
+	}
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", "/v1/killswitch/trip", `{"reason":"operator","extra":1}`}, // an unknown field: 400 on both
+		{"POST", "/v1/killswitch/trip", `{"reason":"operator"}`},
+		{"GET", "/v1/killswitch", ""},
+		{"POST", "/v1/killswitch/reset", ""},
+		{"GET", "/v1/killswitch", ""},
+	} {
+		st, body := call(admin, tc.method, tc.path, tc.body)
+		lst, lbody := call(lib, "GET", "/v1/killswitch", "")
+		if tc.method == "GET" && (st != lst || body != lbody) {
+			t.Fatalf("%s %s: the admin API answers %d %s; the control API %d %s", tc.method, tc.path, st, body, lst, lbody)
+		}
+		var ks limits.KillSwitchStatus
+		switch {
+		case strings.Contains(tc.body, "extra"):
+			if st != http.StatusBadRequest {
+				t.Fatalf("trip with an unknown field: %d %s", st, body)
+			}
+			continue
+		case st != 200 || json.Unmarshal([]byte(body), &ks) != nil:
+			t.Fatalf("%s %s: %d %s", tc.method, tc.path, st, body)
+		}
+		if tripped, _ := e.gw.KillSwitch(context.Background()); ks.Tripped != tripped {
+			t.Fatalf("%s %s answered tripped=%v; the guard says %v", tc.method, tc.path, ks.Tripped, tripped)
+		}
+		if ks.Tripped && (ks.Reason != "operator" || ks.At.IsZero()) {
+			t.Fatalf("tripped without its reason and time: %s", body)
+		}
+	}
+	// After a policy reload the switch acts on the guard in force.
+	pol, err := limits.ParsePolicy([]byte(testPolicy))
+	must(t, err)
+	must(t, e.gw.ReloadPolicy(pol))
+	if st, body := call(admin, "POST", "/v1/killswitch/trip", `{"reason":"after reload"}`); st != 200 {
+		t.Fatalf("trip after reload: %d %s", st, body)
+	}
+	if tripped, reason := e.gw.Guard().Tripped(context.Background()); !tripped || reason != "after reload" {
+		t.Fatalf("the guard in force: tripped=%v %q", tripped, reason)
+	}
+}
+
+// The admin status shows what each venue credential has used of its caps:
+// the rolling notional per quote asset (and per symbol where capped) and
+// the open orders, read from the limit store.
+func TestAdminStatusCapsUsed(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	bot := e.issue("bot", Binance, "binance-main")
+	e.issue("bot2", Binance, "binance-second")
+	order := url.Values{"symbol": {"BTCUSDT"}, "side": {"BUY"}, "type": {"LIMIT"}, "timeInForce": {"GTC"}, "quantity": {"0.001"}, "price": {"49000"}}
+	for range 2 {
+		if st, b := e.binanceCall(bot.APIKey, bot.Secret, "POST", "/api/v3/order", order); st != 200 {
+			t.Fatalf("order: %d %s", st, b)
+		}
+	}
+	rec := httptest.NewRecorder()
+	e.gw.AdminHandler(AdminConfig{}).ServeHTTP(rec, httptest.NewRequest("GET", "/v1/status", nil))
+	var st Status
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &st) != nil {
+		t.Fatalf("status: %d %s", rec.Code, rec.Body)
+	}
+	usage := map[string]*limits.Usage{}
+	for _, cs := range st.Credentials {
+		if cs.Usage == nil || cs.UsageError != "" {
+			t.Fatalf("%s: no usage (%s)", cs.Credential, cs.UsageError)
+		}
+		usage[cs.Credential] = cs.Usage
+	}
+	main, second := usage["binance-main"], usage["binance-second"]
+	if main == nil || second == nil {
+		t.Fatalf("status lists %v", st.Credentials)
+	}
+	if len(main.Notional) != 1 || main.Notional[0].Quote != "USDT" || !main.Notional[0].Used.Equal(decimal.RequireFromString("98")) ||
+		!main.Notional[0].Cap.Equal(decimal.RequireFromString("5000")) || main.Notional[0].Window != 24*time.Hour ||
+		main.OpenOrders != 2 || main.MaxOpenOrders != 20 {
+		t.Fatalf("binance-main usage: %s", rec.Body)
+	}
+	if !second.Notional[0].Used.IsZero() || second.OpenOrders != 0 {
+		t.Fatalf("binance-second usage: %+v", second)
+	}
+	if !strings.Contains(rec.Body.String(), `"window": "24h0m0s"`) {
+		t.Fatalf("status JSON: %s", rec.Body)
+	}
 }

@@ -120,8 +120,14 @@ func binanceVerify(f *front, r *http.Request, body []byte, req *exchange.Request
 }
 
 // binancePublic passes a public request's parameters on; an API key sent
-// with it is not forwarded.
+// with it is not forwarded. A route of another Binance host (the futures
+// exchangeInfo CCXT's loadMarkets reads) is answered here, listing no
+// markets: the upstream is the Spot API, which does not serve it, and the
+// gateway forwards to no host it was not given (binance.OtherHostAnswer).
 func binancePublic(r *http.Request, body []byte, req *exchange.Request) *answer {
+	if _, b, ok := binance.OtherHostAnswer(r.Method, r.URL.Path, time.Now()); ok {
+		return &answer{status: http.StatusOK, header: map[string]string{"Content-Type": "application/json;charset=UTF-8"}, body: b}
+	}
 	params, perr := venueauth.BinanceParams(r.URL.RawQuery, string(body))
 	if perr != nil {
 		return binanceError(perr)

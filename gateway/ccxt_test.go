@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/exchangetest"
 	"github.com/shopspring/decimal"
 )
 
@@ -122,7 +124,8 @@ func requireRefused(t *testing.T, s ccxtStep, rule string, families ...string) {
 }
 
 func TestCCXTBinanceThroughGateway(t *testing.T) {
-	e := newEnv(t, envOpts{})
+	seen := &simPaths{}
+	e := newEnv(t, envOpts{binance: []exchangetest.BinanceOption{exchangetest.WithBinanceLogger(slog.New(seen))}})
 	bot := e.issue("ccxt-bot", Binance, "binance-main")
 	before := value(e.binance.Balances(e.venueKey), e.binance.Price, "USDT")
 	steps := runCCXT(t, "binance.mjs", map[string]string{
@@ -130,6 +133,18 @@ func TestCCXTBinanceThroughGateway(t *testing.T) {
 		"WRONG_SECRET": strings.Repeat("x", 64), "SYMBOL": "BTC/USDT", "OFF_LIST": "LTC/BTC",
 	})
 	requireVenueSteps(t, steps)
+	// CCXT ran with its default options: its loadMarkets read the margin
+	// pair lists (forwarded, re-signed with the venue key) and the
+	// futures exchangeInfo, which the gateway answered without sending it
+	// upstream.
+	for _, p := range []string{"/sapi/v1/margin/allPairs " + e.venueKey, "/sapi/v1/margin/isolated/allPairs " + e.venueKey, "/sapi/v1/capital/config/getall " + e.venueKey} {
+		if seen.count(p) == 0 {
+			t.Errorf("CCXT's start-up read %s never reached the venue", p)
+		}
+	}
+	if n := seen.count("/fapi/") + seen.count("/dapi/"); n != 0 {
+		t.Errorf("%d futures requests reached the Spot upstream", n)
+	}
 	requireRefused(t, steps["overCap"], "order_notional", "InvalidOrder")
 	requireRefused(t, steps["withdraw"], "rule class", "PermissionDenied")
 	if len(e.binance.Withdrawals()) != 0 {

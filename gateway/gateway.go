@@ -229,6 +229,14 @@ func (g *Gateway) Trip(ctx context.Context, reason string) error {
 // Reset resets the kill switch.
 func (g *Gateway) Reset(ctx context.Context) error { return g.guard.p.Load().Reset(ctx) }
 
+// KillSwitchStatus reads the kill switch (limits.Controlled: the admin
+// API serves it through limits.ControlHandler).
+func (g *Gateway) KillSwitchStatus(ctx context.Context) (limits.KillSwitchStatus, error) {
+	return g.guard.p.Load().KillSwitchStatus(ctx)
+}
+
+var _ limits.Controlled = (*Gateway)(nil)
+
 // KillSwitch reports whether the kill switch is tripped, and why.
 func (g *Gateway) KillSwitch(ctx context.Context) (bool, string) {
 	return g.guard.p.Load().Tripped(ctx)
@@ -351,6 +359,12 @@ type CredentialStatus struct {
 	Allowed    int64      `json:"allowed"`
 	Denied     int64      `json:"denied"`
 	Last       []Decision `json:"last_decisions"`
+	// Usage is what the credential has used of its caps (limits.Guard.Usage):
+	// each rolling notional counter and the open-order gauge. UsageError
+	// says why it could not be read (the store failed, or the policy in
+	// force does not name the credential).
+	Usage      *limits.Usage `json:"usage,omitempty"`
+	UsageError string        `json:"usage_error,omitempty"`
 }
 
 // Status is the admin API's status: the kill switch and each venue
@@ -363,8 +377,8 @@ type Status struct {
 }
 
 // Status reports the kill switch and, per venue credential, its clients,
-// whether it is connected, the orders the guard holds open and its last
-// decisions.
+// whether it is connected, the orders the guard holds open, the caps it
+// has used and its last decisions.
 func (g *Gateway) Status(ctx context.Context) Status {
 	var st Status
 	st.KillSwitch, st.Reason = g.KillSwitch(ctx)
@@ -404,6 +418,11 @@ func (g *Gateway) Status(ctx context.Context) Status {
 					cs.Pending++
 				}
 			}
+		}
+		if u, err := guard.Usage(ctx, cs.Credential); err == nil {
+			cs.Usage = &u
+		} else {
+			cs.UsageError = oneLine(err.Error())
 		}
 		st.Credentials = append(st.Credentials, *cs)
 	}

@@ -26,27 +26,46 @@ type KillSwitchStatus struct {
 	At      time.Time `json:"at,omitzero"`
 }
 
-// ControlHandler returns the guard's control API, JSON over HTTP, meant
-// for a Unix socket (see ServeControl):
+// Controlled is what the control API acts on: a Guard, or whatever holds
+// the guard in force (the gateway's, which a policy reload replaces), so
+// that the library's control socket and the gateway's admin API serve the
+// kill switch through one implementation.
+type Controlled interface {
+	Trip(ctx context.Context, reason string) error
+	Reset(ctx context.Context) error
+	KillSwitchStatus(ctx context.Context) (KillSwitchStatus, error)
+}
+
+// KillSwitchStatus reads the kill switch from the guard's store.
+func (g *Guard) KillSwitchStatus(ctx context.Context) (KillSwitchStatus, error) {
+	ks, err := g.store.KillSwitch(ctx)
+	if err != nil {
+		return KillSwitchStatus{}, fmt.Errorf("limits: reading the kill switch: %w", err)
+	}
+	return KillSwitchStatus{Tripped: ks.Tripped, Reason: ks.Reason, At: ks.At}, nil
+}
+
+// ControlHandler returns the control API of c (a Guard), JSON over HTTP,
+// meant for a Unix socket (see ServeControl):
 //
 //	GET  /v1/killswitch          the kill switch
 //	POST /v1/killswitch/trip     {"reason": "..."}: trades are refused from the next request on
 //	POST /v1/killswitch/reset    the switch and the counters behind its automatic triggers
 //
 // Every answer is a KillSwitchStatus; an error answers {"error": "..."}
-// with a 4xx or 5xx status. The gateway's admin API serves the same
-// paths.
-func ControlHandler(g *Guard, logger *slog.Logger) http.Handler {
+// with a 4xx or 5xx status. The gateway's admin API serves these paths
+// with this handler.
+func ControlHandler(c Controlled, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	status := func(w http.ResponseWriter, r *http.Request) {
-		ks, err := g.store.KillSwitch(r.Context())
+		st, err := c.KillSwitchStatus(r.Context())
 		if err != nil {
-			controlError(w, http.StatusServiceUnavailable, fmt.Errorf("reading the kill switch: %w", err))
+			controlError(w, http.StatusServiceUnavailable, err)
 			return
 		}
-		controlJSON(w, http.StatusOK, KillSwitchStatus{Tripped: ks.Tripped, Reason: ks.Reason, At: ks.At})
+		controlJSON(w, http.StatusOK, st)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/killswitch", status)
@@ -63,7 +82,7 @@ func ControlHandler(g *Guard, logger *slog.Logger) http.Handler {
 		if in.Reason == "" {
 			in.Reason = "tripped through the control socket"
 		}
-		if err := g.Trip(r.Context(), in.Reason); err != nil {
+		if err := c.Trip(r.Context(), in.Reason); err != nil {
 			controlError(w, http.StatusInternalServerError, err)
 			return
 		}
@@ -71,7 +90,7 @@ func ControlHandler(g *Guard, logger *slog.Logger) http.Handler {
 		status(w, r)
 	})
 	mux.HandleFunc("POST /v1/killswitch/reset", func(w http.ResponseWriter, r *http.Request) {
-		if err := g.Reset(r.Context()); err != nil {
+		if err := c.Reset(r.Context()); err != nil {
 			controlError(w, http.StatusInternalServerError, err)
 			return
 		}
@@ -84,7 +103,9 @@ func ControlHandler(g *Guard, logger *slog.Logger) http.Handler {
 func controlJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
 }
 
 func controlError(w http.ResponseWriter, code int, err error) {

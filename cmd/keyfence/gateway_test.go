@@ -190,6 +190,8 @@ func TestGatewayProcess(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, `"credential":"binance-main"`)
 	assert.Contains(t, r.stdout, `"rule":"kill_switch"`)
+	// Caps used: two orders of 49 USDT rest on the book.
+	assert.Contains(t, r.stdout, `"usage":{"credential":"binance-main","notional":[{"quote":"USDT","used":"98","cap":"5000","window":"24h0m0s"}],"open_orders":2,"max_open_orders":50}`)
 
 	r = f.c.run("", "gateway", "client", "remove", "--admin", f.sock, "--name", "bot")
 	require.Equal(t, 0, r.code, r.stderr)

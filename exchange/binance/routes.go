@@ -31,6 +31,11 @@ type routeSpec struct {
 	signed bool
 	kind   routeKind
 	test   bool // a venue dry run
+	// otherHost names the Binance host that serves a route when it is not
+	// the Spot API's (api.binance.com): public market data of another
+	// product that clients such as CCXT ask for while loading markets. A
+	// Spot base URL does not serve it; see OtherHostAnswer.
+	otherHost string
 	// keyOnly: the request carries the API key and no signature (the
 	// user-data-stream listen key); signed is set too, so that it goes
 	// through the Authorizer for its credential.
@@ -135,18 +140,28 @@ func (ps *paramSet) id(k string) (paramID, bool) {
 // Binance Spot REST documentation. Anything else is refused.
 var routeTable = map[string]*routeSpec{
 	// Public market data: unsigned.
-	"GET /api/v3/ping":                     {class: exchange.ClassPublic, weight: 1},
-	"GET /api/v3/time":                     {class: exchange.ClassPublic, weight: 1},
-	"GET /api/v3/exchangeInfo":             {class: exchange.ClassPublic, weight: 20},
-	"GET /api/v3/ticker/bookTicker":        {class: exchange.ClassPublic, weightOf: symbolWeight(2, 4)},
-	"GET /api/v3/ticker/price":             {class: exchange.ClassPublic, weightOf: symbolWeight(2, 4)},
-	"GET /api/v3/depth":                    {class: exchange.ClassPublic, weightOf: depthWeight},
-	"GET /api/v3/avgPrice":                 {class: exchange.ClassPublic, weight: 2},
-	"GET /api/v3/klines":                   {class: exchange.ClassPublic, weight: 2},
-	"GET /api/v3/ticker/24hr":              {class: exchange.ClassPublic, weightOf: symbolWeight(2, 80)},
-	"GET /api/v3/trades":                   {class: exchange.ClassPublic, weight: 25},
-	"GET /api/v3/aggTrades":                {class: exchange.ClassPublic, weight: 4},
-	"GET /sapi/v1/capital/config/getall":   {class: exchange.ClassRead, weight: 10, signed: true},
+	"GET /api/v3/ping":                   {class: exchange.ClassPublic, weight: 1},
+	"GET /api/v3/time":                   {class: exchange.ClassPublic, weight: 1},
+	"GET /api/v3/exchangeInfo":           {class: exchange.ClassPublic, weight: 20},
+	"GET /api/v3/ticker/bookTicker":      {class: exchange.ClassPublic, weightOf: symbolWeight(2, 4)},
+	"GET /api/v3/ticker/price":           {class: exchange.ClassPublic, weightOf: symbolWeight(2, 4)},
+	"GET /api/v3/depth":                  {class: exchange.ClassPublic, weightOf: depthWeight},
+	"GET /api/v3/avgPrice":               {class: exchange.ClassPublic, weight: 2},
+	"GET /api/v3/klines":                 {class: exchange.ClassPublic, weight: 2},
+	"GET /api/v3/ticker/24hr":            {class: exchange.ClassPublic, weightOf: symbolWeight(2, 80)},
+	"GET /api/v3/trades":                 {class: exchange.ClassPublic, weight: 25},
+	"GET /api/v3/aggTrades":              {class: exchange.ClassPublic, weight: 4},
+	"GET /sapi/v1/capital/config/getall": {class: exchange.ClassRead, weight: 10, signed: true},
+	// The margin pair lists (read by CCXT's loadMarkets): reads on the Spot
+	// host; a spot-only account gets the venue's lists, which name pairs
+	// and trade nothing.
+	"GET /sapi/v1/margin/allPairs":          {class: exchange.ClassRead, weight: 1, signed: true},
+	"GET /sapi/v1/margin/isolated/allPairs": {class: exchange.ClassRead, weight: 10, signed: true},
+	// The futures exchangeInfo of USDⓈ-M (fapi.binance.com) and COIN-M
+	// (dapi.binance.com), read by CCXT's loadMarkets: public, served by
+	// another host than the Spot API.
+	"GET /fapi/v1/exchangeInfo":            {class: exchange.ClassPublic, weight: 1, otherHost: "fapi.binance.com"},
+	"GET /dapi/v1/exchangeInfo":            {class: exchange.ClassPublic, weight: 1, otherHost: "dapi.binance.com"},
 	"GET /api/v3/account":                  {class: exchange.ClassRead, weight: 20, signed: true},
 	"GET /api/v3/myTrades":                 {class: exchange.ClassRead, weightOf: myTradesWeight, signed: true},
 	"GET /api/v3/openOrders":               {class: exchange.ClassRead, weightOf: symbolWeight(6, 80), signed: true},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyfence/keyfence/exchange"
 )
@@ -214,5 +215,29 @@ func TestRedteamEveryRouteClassified(t *testing.T) {
 		default:
 			t.Errorf("prefix %s is classified %s", pr.prefix, pr.class)
 		}
+	}
+}
+
+// A route another Binance host serves is public market data only, and
+// OtherHostAnswer answers no Spot route.
+func TestOtherHostRoutesArePublicOnly(t *testing.T) {
+	for name, spec := range routeTable {
+		method, path, _ := cutSpace(name)
+		host, body, ok := OtherHostAnswer(method, path, time.Unix(1, 0))
+		if ok != (spec.otherHost != "") || host != spec.otherHost {
+			t.Errorf("%s: OtherHostAnswer = %q, %v; the table says %q", name, host, ok, spec.otherHost)
+		}
+		if spec.otherHost == "" {
+			continue
+		}
+		if spec.class != exchange.ClassPublic || spec.signed || method != "GET" {
+			t.Errorf("%s is served by %s but is %s (signed %v); only public GETs may be", name, spec.otherHost, spec.class, spec.signed)
+		}
+		if !strings.Contains(string(body), `"symbols":[]`) {
+			t.Errorf("%s: answer %s lists markets", name, body)
+		}
+	}
+	if _, _, ok := OtherHostAnswer("POST", "/fapi/v1/order", time.Now()); ok {
+		t.Error("a futures order has an answer")
 	}
 }

@@ -75,6 +75,10 @@ var routePatterns = []routePattern{
 	{"GET", Prefix + "/key_permissions", routeRead},
 	{"GET", Prefix + "/transaction_summary", routeRead},
 	{"GET", Prefix + "/convert/trade/{id}", routeRead},
+	// The Coinbase App's account list (same host, same CDP key): CCXT's
+	// fetchBalance reads it by default. A read: it lists wallets and
+	// balances and moves nothing.
+	{"GET", "/v2/accounts", routeRead},
 
 	// Orders.
 	{"POST", Prefix + "/orders", routeSpec{class: exchange.ClassTrade, signed: true, kind: kindOrder}},

@@ -194,7 +194,10 @@ func TestClassify(t *testing.T) {
 		{"POST", Prefix + "/%6Frders", "", false},
 		{"GET", Prefix + "/orders/historical/a/b", "", false},
 		{"GET", Prefix + "/portfolios", "", false},
-		{"GET", "/v2/accounts", "", false},
+		{"GET", "/v2/accounts", exchange.ClassRead, true},
+		{"GET", "/v2/accounts/abc-123", "", false},
+		{"GET", "/v2/accounts/abc-123/transactions", "", false},
+		{"GET", "/v2/user", "", false},
 	} {
 		r, err := s.Classify(&exchange.Request{Method: tc.method, Path: tc.path})
 		if tc.class == "" {

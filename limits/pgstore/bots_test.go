@@ -14,6 +14,7 @@ import (
 	"github.com/keyfence/keyfence/exchange/exchangetest"
 	"github.com/keyfence/keyfence/limits"
 	"github.com/keyfence/keyfence/signer"
+	"github.com/shopspring/decimal"
 )
 
 // TestTwoBotsShareCapsAndKillSwitch: two Binance clients, each with its
@@ -133,6 +134,14 @@ credentials:
 	}
 	if n := sim.OrdersPlaced(); n != 3 {
 		t.Fatalf("the venue got %d orders, want 3", n)
+	}
+	// Each bot's guard reads the usage both made (limits.Guard.Usage).
+	for name, x := range map[string]bot{"a": a, "b": b} {
+		u, err := x.guard.Usage(ctx, "bot")
+		if err != nil || len(u.Notional) != 1 || !u.Notional[0].Used.Equal(decimal.RequireFromString("148.5")) ||
+			!u.Notional[0].Cap.Equal(decimal.RequireFromString("150")) || u.OpenOrders != 3 || u.MaxOpenOrders != 10 {
+			t.Fatalf("bot %s reads usage %+v, %v; want 148.5 of 150 USDT and 3 of 10 open orders", name, u, err)
+		}
 	}
 	checkInvariants(t, schema)
 

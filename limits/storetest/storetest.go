@@ -126,6 +126,7 @@ func Run(t *testing.T, h Harness) {
 	}{
 		{"AllOrNothing", testAllOrNothing},
 		{"DryRunAndContext", testDryRunAndContext},
+		{"ZeroProbe", testZeroProbe},
 		{"SettleOnce", testSettleOnce},
 		{"RestingOrders", testRestingOrders},
 		{"OpenWithoutOrderIDs", testOpenWithoutOrderIDs},
@@ -238,6 +239,42 @@ func testDryRunAndContext(t *testing.T, h Harness) {
 	}
 	s = st.Open(t)
 	reserve(t, s, "o", T0, lim("g", "5", "5", 0), lim("w", "5", "5", time.Hour))
+}
+
+// testZeroProbe: a dry run of a zero amount against a zero cap, which
+// limits.Guard.Usage reads counters with, passes on an empty counter (a
+// new one included) and exceeds on one that holds something, saying how
+// much; it records nothing.
+func testZeroProbe(t *testing.T, h Harness) {
+	st := h.NewState(t)
+	s := st.Open(t)
+	probe := func(key string, w time.Duration) decimal.Decimal {
+		t.Helper()
+		_, err := s.Reserve(context.Background(), &limits.ReserveRequest{Owner: "o", Now: T0, DryRun: true, Limits: []limits.Limit{lim(key, "0", "0", w)}})
+		if err == nil {
+			return decimal.Zero
+		}
+		var ex *limits.ExceededError
+		if !errors.As(err, &ex) || ex.Key != key {
+			t.Fatalf("zero probe of %s: %v", key, err)
+		}
+		return ex.Used
+	}
+	for _, w := range []time.Duration{0, time.Hour} {
+		if u := probe("new", w); !u.IsZero() {
+			t.Fatalf("a new counter (window %s) reads %s", w, u)
+		}
+	}
+	reserve(t, s, "o", T0, lim("g", "2", "5", 0), lim("w", "1.5", "5", time.Hour))
+	for i := 0; i < 3; i++ { // probing records nothing
+		if u := probe("g", 0); !u.Equal(dec("2")) {
+			t.Fatalf("gauge reads %s, want 2", u)
+		}
+		if u := probe("w", time.Hour); !u.Equal(dec("1.5")) {
+			t.Fatalf("window reads %s, want 1.5", u)
+		}
+	}
+	reserve(t, s, "o", T0, lim("g", "3", "5", 0), lim("w", "3.5", "5", time.Hour))
 }
 
 func testSettleOnce(t *testing.T, h Harness) {

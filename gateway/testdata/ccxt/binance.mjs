@@ -6,12 +6,7 @@ import ccxt from 'ccxt';
 import { env, retarget, botSteps } from './lib.mjs';
 
 function client(secret) {
-  // The gateway fronts Binance Spot: markets are loaded for spot only and
-  // without margin pairs (CCXT reads those from futures and margin hosts).
-  return retarget(new ccxt.binance({
-    apiKey: env('API_KEY'), secret,
-    options: { fetchMarkets: { types: ['spot'] }, fetchMargins: false },
-  }), env('GW_URL'));
+  return retarget(new ccxt.binance({ apiKey: env('API_KEY'), secret }), env('GW_URL'));
 }
 
 await botSteps(client(env('API_SECRET')), client(env('WRONG_SECRET')), { symbol: env('SYMBOL'), offList: env('OFF_LIST') });

@@ -6,10 +6,7 @@ import ccxt from 'ccxt';
 import { env, retarget, botSteps } from './lib.mjs';
 
 function client(secret) {
-  // Balances from Advanced Trade (v3), not the Coinbase App API (v2),
-  // whose routes the gateway does not serve.
-  return retarget(new ccxt.coinbase({ apiKey: env('API_KEY'), secret,
-    options: { fetchBalance: 'v3PrivateGetBrokerageAccounts' } }), env('GW_URL'));
+  return retarget(new ccxt.coinbase({ apiKey: env('API_KEY'), secret }), env('GW_URL'));
 }
 
 await botSteps(client(env('API_SECRET')), client(env('WRONG_SECRET')), { symbol: env('SYMBOL'), offList: env('OFF_LIST'), offListPrice: 0.05 });
