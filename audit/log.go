@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyfence/keyfence/internal/lockedfile"
@@ -53,6 +54,7 @@ type Log struct {
 	// syncing is set while an Append fsyncs without holding mu; the file
 	// is not closed meanwhile.
 	written    uint64
+	appended   atomic.Uint64 // written, read without mu (Appended)
 	synced     uint64
 	syncedSize int64
 	syncedHead Anchor
@@ -340,6 +342,7 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 	rec.Hash = hash
 	l.head = Anchor{Seq: rec.Seq, Hash: hash}
 	l.written++
+	l.appended.Store(l.written)
 	if l.cfg.sync == syncEvery {
 		if err := l.waitSynced(l.written); err != nil {
 			return err
@@ -397,6 +400,7 @@ func (l *Log) failSync(err error) error {
 	if l.cfg.sync == syncEvery && l.synced < l.written && l.f != nil {
 		if terr := l.f.Truncate(l.syncedSize); terr == nil {
 			l.size, l.head, l.written = l.syncedSize, l.syncedHead, l.synced
+			l.appended.Store(l.written)
 		}
 	}
 	l.cond.Broadcast()
@@ -451,9 +455,7 @@ func (l *Log) rotate() error {
 // Appended returns how many records were appended: with SyncThrough, a
 // caller waits for the records it appended and no later ones.
 func (l *Log) Appended() uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.written
+	return l.appended.Load()
 }
 
 // SyncThrough returns once the first n records appended (Appended) are on

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/keyfence/keyfence/audit"
 	"github.com/keyfence/keyfence/exchange"
@@ -48,15 +49,24 @@ type syncer struct {
 	kick chan struct{}
 	done chan struct{}
 	once sync.Once
+	// syncs counts the group commits the syncer ran and records the
+	// records they covered (group commit's batch size is their ratio).
+	syncs, records atomic.Uint64
 }
 
 func newSyncer(d Durable) *syncer {
 	s := &syncer{d: d, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	go func() {
+		var synced uint64
 		for {
 			select {
 			case <-s.kick:
-				_ = s.d.SyncThrough(s.d.Appended()) // a failure is seen by the waiters
+				n := s.d.Appended()
+				if s.d.SyncThrough(n) == nil && n > synced { // a failure is seen by the waiters
+					s.syncs.Add(1)
+					s.records.Add(n - synced)
+					synced = n
+				}
 			case <-s.done:
 				return
 			}

@@ -36,9 +36,12 @@ import (
 //     later window and Wait sleeps until it opens, so waiting requests are
 //     placed window by window instead of racing at the boundary, and a later
 //     small request may still use what is left of the current window.
-//   - No request leaves within RateSkew of a window boundary, so that clock
-//     error, signing and network latency cannot move it into the venue's
-//     neighbouring window, where the guard did not count it.
+//   - A request that leaves within RateSkew of a window boundary may be
+//     counted by the venue in either window (clock error, signing and
+//     network latency), so the guard counts it in both: it leaves at once
+//     when both have room, and otherwise waits until it is RateSkew clear
+//     of the boundary in a window with room. (With RateSmooth below 1, no
+//     request leaves within RateSkew of a boundary.)
 //   - Wait fails at once with an *exchange.RateLimitError (errors.Is
 //     exchange.ErrRateLimited) when the reservation would start after the
 //     context's deadline; it never sleeps to the deadline just to fail.
@@ -187,6 +190,8 @@ type rateHoldPart struct {
 	w     int64
 	n     int
 	pacer *rate.Reservation
+	edge  bool  // the neighbouring window of a request within skew of its boundary
+	later int64 // with edge: the window that starts at that boundary
 }
 
 // Wait reserves cost in every bucket and returns when the request may be
@@ -384,6 +389,9 @@ func (g *RateGuard) fit(t *int64, cost exchange.Cost) (bool, string) {
 		}
 		w := b.window(*t)
 		from, to := b.usable(w)
+		if nb, edge := b.edge(*t); edge && b.straddle(w, nb, n) {
+			continue // counted in both windows (take)
+		}
 		switch {
 		case *t < from:
 			*t, moved = from, true
@@ -414,8 +422,19 @@ func (g *RateGuard) take(t int64, cost exchange.Cost) (rateHold, *rateBucket) {
 			h.at = max(h.at, t+int64(p.pacer.DelayFrom(at)))
 		}
 		h.parts = append(h.parts, p)
+		if nb, edge := b.edge(t); edge && b.smooth >= 1 {
+			// fit found room in both windows (straddle).
+			b.slot(nb)
+			h.parts = append(h.parts, rateHoldPart{b: b, w: nb, n: n, edge: true, later: max(w, nb)})
+		}
 	}
 	for _, p := range h.parts {
+		if p.edge {
+			continue
+		}
+		if _, edge := p.b.edge(t); edge && h.at == t && p.b.smooth >= 1 {
+			continue // leaves at t, counted in both windows
+		}
 		if _, to := p.b.usable(p.w); h.at > to {
 			for _, q := range h.parts {
 				if q.pacer != nil {
@@ -427,6 +446,9 @@ func (g *RateGuard) take(t int64, cost exchange.Cost) (rateHold, *rateBucket) {
 	}
 	for _, p := range h.parts {
 		p.b.slots[p.w].count += p.n
+		if p.edge {
+			p.b.slots[p.later].edge += p.n
+		}
 	}
 	return h, nil
 }
@@ -436,6 +458,9 @@ func (g *RateGuard) cancel(h rateHold, now int64) {
 	for _, p := range h.parts {
 		if s := p.b.slots[p.w]; s != nil {
 			s.count -= p.n
+		}
+		if s := p.b.slots[p.later]; p.edge && s != nil {
+			s.edge -= p.n
 		}
 		if p.pacer != nil {
 			p.pacer.CancelAt(rateTime(now))

@@ -111,10 +111,12 @@ func RateMargin(fraction float64) RateOption {
 }
 
 // RateSkew sets how far, on the venue's clock, a request may land from the
-// moment it leaves the guard (default DefaultRateSkew). No request leaves
-// within skew of a window boundary, so none is counted by the venue in a
-// window other than the one it was reserved in. It must be at most a quarter
-// of the shortest interval.
+// moment it leaves the guard (default DefaultRateSkew). A request that
+// leaves within skew of a window boundary is reserved in both windows around
+// it (while what straddles the boundary stays within a twentieth of the
+// capacity; otherwise it waits until it is clear of the boundary), so none is
+// counted by the venue in a window the guard did not reserve it in. It must
+// be at most a quarter of the shortest interval.
 func RateSkew(d time.Duration) RateOption {
 	return func(c *rateConfig) { c.skew = d }
 }

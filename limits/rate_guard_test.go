@@ -115,10 +115,46 @@ func TestRateGuardSmallRequestUsesWhatIsLeft(t *testing.T) {
 }
 
 func TestRateGuardSkewKeepsRequestsOffBoundaries(t *testing.T) {
-	g, f := newFakeRateGuard(t, []RateLimit{rateWeight1m})
+	// A paced guard keeps every request off the boundaries.
+	g, f := newFakeRateGuard(t, []RateLimit{rateWeight1m}, RateSmooth(0.5))
 	f.Advance(rateT0.Truncate(time.Minute).Add(time.Minute - 50*time.Millisecond).Sub(rateT0))
 	require.NoError(t, g.Wait(context.Background(), exchange.Cost{Weight: 1}))
 	assert.Equal(t, []time.Duration{150 * time.Millisecond}, f.sleeps(), "a request 50ms before the boundary leaves 100ms after it")
+}
+
+// A request within the skew of a boundary may be counted by the venue in
+// either window: it leaves at once when both have room, counted in both,
+// as long as what straddles the boundary stays within a twentieth of the
+// capacity.
+func TestRateGuardBoundaryCountsBothWindows(t *testing.T) {
+	g, f := newFakeRateGuard(t, []RateLimit{rateWeight1m}, RateMargin(0))
+	boundary := rateT0.Truncate(time.Minute).Add(time.Minute)
+	waitN(t, g, 1, exchange.Cost{Weight: 60})
+	f.Advance(boundary.Add(-50 * time.Millisecond).Sub(rateT0))
+	require.NoError(t, g.Wait(context.Background(), exchange.Cost{Weight: 5}))
+	assert.Empty(t, f.sleeps(), "50ms before the boundary, with room on both sides: leaves at once")
+
+	require.NoError(t, g.Wait(context.Background(), exchange.Cost{Weight: 1}))
+	assert.Equal(t, []time.Duration{150 * time.Millisecond}, f.sleeps(), "5 of 100 straddle the boundary already: the next waits until it is clear of it")
+
+	// The 5 count in the window after the boundary too: with the 1, 94
+	// more fill it.
+	waitN(t, g, 1, exchange.Cost{Weight: 94})
+	assert.Len(t, f.sleeps(), 1)
+	require.NoError(t, g.Wait(context.Background(), exchange.Cost{Weight: 1}))
+	assert.Len(t, f.sleeps(), 2, "5 + 1 + 94 fill the window after the boundary")
+	assert.True(t, f.Now().Equal(boundary.Add(time.Minute+100*time.Millisecond)), "the next request waits for the window after: %v", f.Now())
+}
+
+// The window just before the boundary is not forgotten while requests
+// straddle it: one that it has no room for waits.
+func TestRateGuardBoundaryRemembersTheWindowBefore(t *testing.T) {
+	g, f := newFakeRateGuard(t, []RateLimit{rateWeight1m}, RateMargin(0))
+	boundary := rateT0.Truncate(time.Minute).Add(time.Minute)
+	waitN(t, g, 1, exchange.Cost{Weight: 95})
+	f.Advance(boundary.Add(30 * time.Millisecond).Sub(rateT0))
+	require.NoError(t, g.Wait(context.Background(), exchange.Cost{Weight: 10}))
+	assert.Equal(t, []time.Duration{70 * time.Millisecond}, f.sleeps(), "95 + 10 would overfill the window before if the venue counted it there")
 }
 
 func TestRateGuardCapacity(t *testing.T) {

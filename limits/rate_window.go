@@ -27,6 +27,9 @@ type rateSlot struct {
 	// count is the window's count: what the guard reserved in it, raised by
 	// the venue's reports (other processes on the same IP, or a restart).
 	count int
+	// edge is what requests within skew of the boundary at the window's
+	// start reserved in both windows around it (see straddle).
+	edge  int
 	pacer *rate.Limiter // nil unless smoothing
 }
 
@@ -65,6 +68,38 @@ func (b *rateBucket) usable(w int64) (from, to int64) {
 	return start + b.skew, start + b.interval - b.skew
 }
 
+// edge reports whether t is within skew of a boundary of its window, and
+// the window on the boundary's other side, where the venue may count a
+// request that leaves at t.
+func (b *rateBucket) edge(t int64) (int64, bool) {
+	w := b.window(t)
+	from, to := b.usable(w)
+	switch {
+	case t < from:
+		return w - 1, true
+	case t > to:
+		return w + 1, true
+	}
+	return 0, false
+}
+
+// straddle reports whether a request of n at t, within skew of the
+// boundary between windows w and nb, may leave at once, counted in both:
+// both have room, and what requests reserved in both around this boundary
+// stays within a twentieth of the capacity, since it is counted twice and
+// so may leave part of a window unused. A paced bucket (RateSmooth below 1)
+// keeps requests off boundaries instead: its pacer belongs to one window.
+func (b *rateBucket) straddle(w, nb int64, n int) bool {
+	if b.smooth < 1 || b.used(w)+n > b.capacity || b.used(nb)+n > b.capacity {
+		return false
+	}
+	edge := 0
+	if s := b.slots[max(w, nb)]; s != nil {
+		edge = s.edge
+	}
+	return edge+n <= max(1, b.capacity/20)
+}
+
 // slot returns window w's slot, creating it.
 func (b *rateBucket) slot(w int64) *rateSlot {
 	s := b.slots[w]
@@ -88,7 +123,8 @@ func (b *rateBucket) used(w int64) int {
 	return 0
 }
 
-// prune forgets the windows before the one holding now.
+// prune forgets the windows before the one holding now, but for the one
+// just before it.
 func (b *rateBucket) prune(now int64) {
 	cur := b.window(now)
 	if cur == b.cur {
@@ -96,7 +132,7 @@ func (b *rateBucket) prune(now int64) {
 	}
 	b.cur = cur
 	for w := range b.slots {
-		if w < cur {
+		if w < cur-1 { // the window before counts requests that straddle its end
 			delete(b.slots, w)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyfence/keyfence/audit"
@@ -75,6 +76,24 @@ type FileStore struct {
 	cond            *sync.Cond // on mu: the end of a SyncThrough fsync
 	syncing         bool       // a SyncThrough fsync is in flight
 	written, synced uint64     // records appended, and known on disk
+
+	// Read without mu, so that a request's kill-switch check does not
+	// wait behind another's write: appended mirrors written, view the
+	// kill switch and broken. Both are stored under mu after each change.
+	appended atomic.Uint64
+	view     atomic.Pointer[storeView]
+}
+
+// storeView is what KillSwitch reads: the kill switch and why the store
+// refuses writes.
+type storeView struct {
+	kill   KillState
+	broken error
+}
+
+// publish stores the kill switch and broken for KillSwitch; mu is held.
+func (fs *FileStore) publish() {
+	fs.view.Store(&storeView{kill: fs.s.kill, broken: fs.broken})
 }
 
 var _ Store = (*FileStore)(nil)
@@ -104,9 +123,7 @@ func DeferSync() FileStoreOption {
 // Appended returns how many records were written: with SyncThrough, a
 // caller waits for its own records and no later ones.
 func (fs *FileStore) Appended() uint64 {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return fs.written
+	return fs.appended.Load()
 }
 
 // SyncThrough returns once the first n records written (Appended) are on
@@ -136,6 +153,7 @@ func (fs *FileStore) SyncThrough(n uint64) error {
 		fs.cond.Broadcast()
 		if err != nil {
 			fs.broken = fmt.Errorf("limits: store %s is unusable after a failed fsync (%v); restart to reload it", fs.path, err)
+			fs.publish()
 			return fs.broken
 		}
 		fs.synced = max(fs.synced, target)
@@ -239,6 +257,7 @@ func OpenFileStoreContext(ctx context.Context, path string, opts ...FileStoreOpt
 		}
 		return nil, err
 	}
+	fs.publish()
 	return fs, nil
 }
 
@@ -334,6 +353,7 @@ func (fs *FileStore) Close() error {
 	}
 	if fs.broken == nil {
 		fs.broken = errors.New("limits: store closed")
+		fs.publish()
 	}
 	return err
 }
@@ -531,6 +551,7 @@ func (fs *FileStore) usable(ctx context.Context) error {
 func (fs *FileStore) append(r *record) error {
 	if err := fs.f.Check(); err != nil {
 		fs.broken = &StateError{Path: fs.path, Err: ErrStateReplaced, Detail: "the file was deleted or replaced while open (" + err.Error() + ")"}
+		fs.publish()
 		return fs.broken
 	}
 	var mark audit.Anchor
@@ -551,12 +572,14 @@ func (fs *FileStore) append(r *record) error {
 	if err != nil {
 		if terr := fs.f.Truncate(fs.size); terr != nil {
 			fs.broken = fmt.Errorf("limits: store %s is unusable after a failed write (%v); restart to reload it", fs.path, err)
+			fs.publish()
 		}
 		return fmt.Errorf("limits: writing store %s: %w", fs.path, err)
 	}
 	fs.size += int64(fs.buf.Len())
 	fs.records++
 	fs.written++
+	fs.appended.Store(fs.written)
 	if !fs.deferSync {
 		fs.synced = fs.written
 	}
@@ -629,6 +652,7 @@ func (fs *FileStore) compact() error {
 	} else {
 		if err := fs.f.Check(); err != nil {
 			fs.broken = &StateError{Path: fs.path, Err: ErrStateReplaced, Detail: "the file was deleted or replaced while open (" + err.Error() + ")"}
+			fs.publish()
 			return fs.broken
 		}
 		if err := os.Rename(tmp, fs.path); err != nil {
@@ -640,6 +664,7 @@ func (fs *FileStore) compact() error {
 	if err != nil {
 		f.Close()
 		fs.broken = &StateError{Path: fs.path, Err: ErrStateReplaced, Detail: "the snapshot was replaced as it was written (" + err.Error() + ")"}
+		fs.publish()
 		return fs.broken
 	}
 	if fs.f != nil {
@@ -786,6 +811,7 @@ func (fs *FileStore) Trip(ctx context.Context, k KillState) error {
 		return err
 	}
 	fs.s.trip(k)
+	fs.publish()
 	fs.afterWrite()
 	return nil
 }
@@ -804,18 +830,21 @@ func (fs *FileStore) Reset(ctx context.Context) error {
 		return err
 	}
 	fs.s.reset()
+	fs.publish()
 	fs.afterWrite()
 	return nil
 }
 
 // KillSwitch implements Store.
 func (fs *FileStore) KillSwitch(ctx context.Context) (KillState, error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	if err := fs.usable(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		return KillState{}, err
 	}
-	return fs.s.kill, nil
+	v := fs.view.Load()
+	if v.broken != nil {
+		return KillState{}, v.broken
+	}
+	return v.kill, nil
 }
 
 var _ io.Closer = (*FileStore)(nil)

@@ -270,6 +270,38 @@ func TestFileStoreDeletedWhileOpen(t *testing.T) {
 	if err := s.Trip(context.Background(), KillState{Reason: "x", At: t0}); !errors.Is(err, ErrStateReplaced) {
 		t.Fatalf("Trip after deletion = %v, want ErrStateReplaced", err)
 	}
+	// The kill switch, read without the store's lock, fails closed too.
+	if _, err := s.KillSwitch(context.Background()); !errors.Is(err, ErrStateReplaced) {
+		t.Fatalf("KillSwitch after deletion = %v, want ErrStateReplaced", err)
+	}
+}
+
+// The kill switch reads what the last Trip or Reset wrote, at once, and
+// fails once the store is closed.
+func TestFileStoreKillSwitchFollowsWrites(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenFileStore(filepath.Join(t.TempDir(), "j"), DeferSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Trip(ctx, KillState{Reason: "foreign order", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := s.KillSwitch(ctx); err != nil || !k.Tripped || k.Reason != "foreign order" {
+		t.Fatalf("KillSwitch after Trip = %+v, %v", k, err)
+	}
+	if err := s.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := s.KillSwitch(ctx); err != nil || k.Tripped {
+		t.Fatalf("KillSwitch after Reset = %+v, %v", k, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.KillSwitch(ctx); err == nil {
+		t.Fatal("KillSwitch of a closed store succeeded")
+	}
 }
 
 // The state file replaced (renamed over) while open fails closed too.
