@@ -29,7 +29,9 @@ type Durable interface {
 // meanwhile: group commit), and the answer waits until both are on disk.
 // The settlement written after the answer (commit, release) is made
 // durable by the next fsync: lost in a machine crash, it leaves the budget
-// reserved, never freed.
+// reserved, never freed. A store that is not a Durable (PostgreSQL) has
+// committed the reservation when Reserve returns, before the request is
+// signed; the answer then waits only for the audit log.
 
 // pending is what one request wrote: the counts to sync through.
 type pending struct {

@@ -27,8 +27,11 @@ type Config struct {
 	Signer signer.Signer
 	// Policy is the policy in force; ReloadPolicy replaces it.
 	Policy *limits.Policy
-	// Store holds the limit state (limits.OpenFileStore). A FileStore opened
-	// with limits.DeferSync is made durable by the gateway (see Durable).
+	// Store holds the limit state (limits.OpenFileStore, or a pgstore.Store
+	// shared with other gateways and bots). A FileStore opened with
+	// limits.DeferSync is made durable by the gateway (see Durable); a
+	// store that is not a Durable must have made a reservation durable
+	// when Reserve returns, as PostgreSQL's committed transaction is.
 	Store limits.Store
 	// Audit records every decision (audit.Open). An audit.Log opened with
 	// audit.NoSync is made durable by the gateway (see Durable): no answer

@@ -30,7 +30,7 @@ import (
 	"github.com/keyfence/keyfence/signer"
 )
 
-const gatewayUsage = `usage: keyfence gateway --keystore KS --policy POLICY --state STATE --audit LOG --upstream VENUE=URL... [--listen 127.0.0.1:0] [--admin SOCKET]
+const gatewayUsage = `usage: keyfence gateway --keystore KS --policy POLICY --state STATE|postgres://USER@HOST/DB [--state-schema S] --audit LOG --upstream VENUE=URL... [--listen 127.0.0.1:0] [--admin SOCKET]
        keyfence gateway client add --keystore KS --name BOT --credential CRED [--public-key FILE] | --admin SOCKET --name BOT --credential CRED
        keyfence gateway client remove|list --admin SOCKET [--name BOT] | --keystore KS ...
        keyfence gateway killswitch trip|reset|status --admin SOCKET [--reason TEXT]
@@ -67,7 +67,8 @@ func gatewayRun(ctx context.Context, args []string, e *env) error {
 	var sf storeFlags
 	sf.register(fs)
 	policyFile := fs.String("policy", "", "policy file (required)")
-	statePath := fs.String("state", "", "limit state file (required)")
+	statePath := fs.String("state", "", "limit state file, or postgres://USER@HOST:PORT/DB: state shared with every gateway and bot on that database and schema (required)")
+	schema := stateSchema(fs)
 	auditPath := fs.String("audit", "", "audit log (required; durable: a request's record is written before it is signed and on disk before it is answered)")
 	clientsPath := fs.String("clients", "", "client registry (default: gateway-clients.json beside the keystore)")
 	listen := fs.String("listen", "127.0.0.1:0", "address of the first venue; with a fixed port, further venues take the next ports")
@@ -87,6 +88,11 @@ func gatewayRun(ctx context.Context, args []string, e *env) error {
 	}
 	if *policyFile == "" || *statePath == "" || *auditPath == "" || len(upstreams) == 0 {
 		return usagef("gateway: --policy, --state, --audit and at least one --upstream are required; %s", gatewayUsage)
+	}
+	if isPostgresState(*statePath) {
+		if err := checkPostgresURL(*statePath); err != nil {
+			return err
+		}
 	}
 	ups := map[string]string{}
 	for _, u := range upstreams {
@@ -140,11 +146,27 @@ func gatewayRun(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer log.Close()
-	store, err := limits.OpenFileStore(*statePath, limits.DeferSync(), limits.WithAuditLog(log))
-	if err != nil {
-		return err
+	// A state file syncs in groups like the audit log. PostgreSQL commits
+	// each reservation before Reserve returns: it is durable before the
+	// request is signed, and the gateway waits on nothing more for it.
+	var store limits.Store
+	syncStore := func() error { return nil }
+	if isPostgresState(*statePath) {
+		ps, err := openPostgresState(ctx, *statePath, *schema, true)
+		if err != nil {
+			return err
+		}
+		defer ps.Close()
+		store = ps
+	} else {
+		fstore, err := limits.OpenFileStore(*statePath, limits.DeferSync(), limits.WithAuditLog(log))
+		if err != nil {
+			return err
+		}
+		defer fstore.Close()
+		store = fstore
+		syncStore = func() error { return fstore.SyncThrough(fstore.Appended()) }
 	}
-	defer store.Close()
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	gw, err := gateway.New(ctx, gateway.Config{Signer: sg, Policy: policy, Store: store, Audit: log,
 		Clients: clients, Upstreams: ups, Logger: logger})
@@ -255,7 +277,7 @@ func gatewayRun(ctx context.Context, args []string, e *env) error {
 		_ = adminSrv.Shutdown(sctx)
 		_ = os.Remove(*admin)
 	}
-	if err := errors.Join(log.Sync(), store.SyncThrough(store.Appended())); err != nil && runErr == nil {
+	if err := errors.Join(log.Sync(), syncStore()); err != nil && runErr == nil {
 		runErr = err
 	}
 	return runErr

@@ -32,12 +32,8 @@ func stateSchema(fs *flag.FlagSet) *string {
 // host: PGPASSWORD or ~/.pgpass supply it. Unless create, a database
 // without the schema is refused.
 func openPostgresState(ctx context.Context, rawURL, schema string, create bool) (*pgstore.Store, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, usagef("--state: the PostgreSQL URL does not parse; use postgres://USER@HOST:PORT/DATABASE")
-	}
-	if _, ok := u.User.Password(); ok {
-		return nil, usagef("--state: keep the password out of the command line, where every user of the host can read it; set PGPASSWORD or use ~/.pgpass")
+	if err := checkPostgresURL(rawURL); err != nil {
+		return nil, err
 	}
 	opts := []pgstore.Option{pgstore.WithSchema(schema)}
 	if !create {
@@ -48,6 +44,19 @@ func openPostgresState(ctx context.Context, rawURL, schema string, create bool) 
 		return nil, usagef("--state-schema: %v", err)
 	}
 	return s, err
+}
+
+// checkPostgresURL refuses a --state URL that does not parse or that
+// carries a password, which argv would show to every user of the host.
+func checkPostgresURL(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return usagef("--state: the PostgreSQL URL does not parse; use postgres://USER@HOST:PORT/DATABASE")
+	}
+	if _, ok := u.User.Password(); ok {
+		return usagef("--state: keep the password out of the command line, where every user of the host can read it; set PGPASSWORD or use ~/.pgpass")
+	}
+	return nil
 }
 
 // openGuardState opens the state a command's guard uses: a postgres:// URL
