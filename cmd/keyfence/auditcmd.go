@@ -67,7 +67,7 @@ func auditVerify(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 		defer ks.Close()
-		v.Key = &audit.MACKey{Signer: ks.Signer(), Name: *key}
+		v.Key = &audit.MACKey{Signer: e.signer(ks), Name: *key}
 	}
 	files := fs.Args()
 	if len(files) == 1 {

@@ -29,6 +29,14 @@ type backends struct {
 	p11   tokens
 }
 
+// signer returns ks's signer, with entries that point at a key in an HSM,
+// AWS KMS or Vault resolved through the command's backends. Every command
+// that signs with a venue key or the audit key uses it, so that a key is
+// usable wherever it lives.
+func (e *env) signer(ks *keystore.Keystore) *keystore.Signer {
+	return ks.Signer(keystore.WithResolver(e.backends().resolve))
+}
+
 // backends returns the command's backends.
 func (e *env) backends() *backends {
 	e.bkOnce.Do(func() {

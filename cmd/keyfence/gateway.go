@@ -132,7 +132,7 @@ func gatewayRun(ctx context.Context, args []string, e *env) error {
 	if *clientsPath == "" {
 		*clientsPath = defaultClientsPath(sf.path)
 	}
-	sg := ks.Signer()
+	sg := e.signer(ks)
 	clients, err := gateway.OpenClients(ctx, *clientsPath, sg, gateway.RegistryKeyName)
 	if err != nil {
 		return err
@@ -399,7 +399,7 @@ func gatewayClientCmd(ctx context.Context, args []string, e *env) error {
 	if *clientsPath == "" {
 		*clientsPath = defaultClientsPath(sf.path)
 	}
-	sg := ks.Signer()
+	sg := e.signer(ks)
 	clients, err := gateway.OpenClients(ctx, *clientsPath, sg, gateway.RegistryKeyName)
 	if err != nil {
 		return err

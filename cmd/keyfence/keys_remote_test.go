@@ -14,7 +14,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/keyfence/keyfence/exchange"
+	"github.com/keyfence/keyfence/exchange/exchangetest"
 	"github.com/keyfence/keyfence/keystore"
+	"github.com/keyfence/keyfence/limits"
 	"github.com/keyfence/keyfence/signer"
 	"github.com/keyfence/keyfence/signer/awskms/awskmstest"
 	"github.com/keyfence/keyfence/signer/vault/vaulttest"
@@ -201,4 +204,28 @@ func TestKeysVault(t *testing.T) {
 
 	r = c.run("", "keys", "add", "--name", "bad", "--venue", "binance", "--api-key", "k", "--backend", "vault", "--key-uri", "vault://transit/keystore")
 	assert.Equal(t, 1, r.code, "an encryption key is not an HMAC key")
+}
+
+// TestReconcileSignsThroughKMS: reconcile, like request, signs with a venue
+// key held in AWS KMS (the keystore entry only points at it); it once used
+// the keystore's own signer and could not use such a key at all.
+func TestReconcileSignsThroughKMS(t *testing.T) {
+	c, fake, path := kmsCLI(t)
+	require.Equal(t, 0, c.run("", "keys", "init").code)
+	r := c.run(docSecret+"\n", "keys", "add", "--name", "bn", "--venue", "binance", "--api-key", docAPIKey,
+		"--backend", "awskms", "--import", "--key-uri", "awskms://eu-west-2/alias/reconcile")
+	require.Equal(t, 0, r.code, r.stderr)
+	sim := exchangetest.NewBinance()
+	defer sim.Close()
+	sim.AddKey(exchangetest.BinanceKey{APIKey: docAPIKey, HMACSecret: []byte(docSecret),
+		Permissions: exchange.Permissions{Read: true, Trade: true, IPRestricted: true}})
+	state := filepath.Join(filepath.Dir(path), "limits.state")
+	store, err := limits.OpenFileStore(state)
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+
+	macs := fake.Calls("GenerateMac")
+	r = c.run("", "reconcile", "--key", "bn", "--state", state, "--venue-url", sim.URL())
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Greater(t, fake.Calls("GenerateMac"), macs, "reconcile's requests were signed through KMS")
 }

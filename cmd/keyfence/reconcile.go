@@ -42,7 +42,7 @@ func reconcileCmd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer ks.Close()
-	sg := ks.Signer()
+	sg := e.signer(ks)
 	info, err := sg.Info(ctx, *key)
 	if err != nil {
 		return withKeyNames(ks, err)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/keyfence/keyfence/exchange"
-	"github.com/keyfence/keyfence/keystore"
 	"github.com/keyfence/keyfence/limits"
 )
 
@@ -88,7 +87,7 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer ks.Close()
-	sg := ks.Signer(keystore.WithResolver(e.backends().resolve))
+	sg := e.signer(ks)
 	info, err := sg.Info(ctx, *key)
 	if err != nil {
 		return withKeyNames(ks, err)
@@ -113,26 +112,11 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer log.Close()
-	var store limits.Store
-	if isPostgresState(*statePath) {
-		// Shared state: the database, not a local file, is its record.
-		ps, err := openPostgresState(ctx, *statePath, *schema, true)
-		if err != nil {
-			return err
-		}
-		defer ps.Close()
-		store = ps
-	} else {
-		file, err := limits.OpenFileStoreContext(ctx, *statePath, limits.WithAuditLog(log))
-		if err != nil {
-			return err
-		}
-		defer file.Close()
-		if err := file.CheckGeneration(ctx, "keystore", ks.Generation()); err != nil {
-			return err
-		}
-		store = file
+	store, closeStore, err := openGuardState(ctx, *statePath, *schema, log, ks, true)
+	if err != nil {
+		return err
 	}
+	defer closeStore()
 
 	base := *venueURL
 	if base == "" {

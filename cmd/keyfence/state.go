@@ -35,7 +35,7 @@ func stateCmd(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 		defer ks.Close()
-		sg = ks.Signer()
+		sg = e.signer(ks)
 	}
 	log, err := openAudit(ctx, *auditPath, *auditKey, sg)
 	if err != nil {
