@@ -23,6 +23,7 @@ import (
 	"sync"
 
 	"github.com/keyfence/keyfence/signer"
+	"github.com/keyfence/keyfence/signer/internal/remote"
 )
 
 // BackendName is the KeyInfo.Backend of every key this package serves.
@@ -466,36 +467,11 @@ func (b *Backend) SignPassphrase(ctx context.Context, name string, alg signer.Al
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	const op = "sign passphrase"
-	k, err := b.lookup(op, name)
+	k, err := b.lookup("sign passphrase", name)
 	if err != nil {
 		return nil, err
 	}
-	fail := func(err error) ([]byte, error) { return nil, &signer.KeyError{Op: op, Key: name, Err: err} }
-	if k.pass == nil {
-		return fail(signer.ErrNoPassphrase)
-	}
-	if alg.KeyType() != signer.KeyHMAC {
-		return fail(fmt.Errorf("%w: the passphrase is signed with an HMAC algorithm", signer.ErrWrongAlgorithm))
-	}
-	var out []byte
-	if alg == signer.HMACSHA256 && k.passMAC != nil {
-		err = k.passMAC.Use(func(m []byte) error { out = append([]byte(nil), m...); return nil })
-	} else {
-		err = k.pass.Use(func(p []byte) error {
-			var err error
-			out, err = b.Sign(ctx, name, alg, p)
-			return err
-		})
-	}
-	if err != nil {
-		var ke *signer.KeyError
-		if errors.As(err, &ke) && ke.Key == name {
-			err = ke.Err
-		}
-		return fail(err)
-	}
-	return out, nil
+	return remote.SignPassphrase(ctx, name, alg, k.pass, k.passMAC, b.Sign)
 }
 
 var (
