@@ -68,24 +68,8 @@ func Create(ctx context.Context, path string, passphrase []byte, opts ...Option)
 	if len(passphrase) == 0 {
 		return nil, ErrEmptyPassphrase
 	}
-	c := config{}
-	for _, o := range opts {
-		o(&c)
-	}
-	kdf := DefaultKDFParams()
-	if c.kdf != nil {
-		kdf = *c.kdf
-	}
-	if err := kdf.validate(); err != nil {
-		return nil, fmt.Errorf("keystore: create %s: %s", path, err)
-	}
-	if _, err := os.Lstat(path); err == nil {
-		return nil, fmt.Errorf("%w: %s: choose another path or remove it", ErrExists, path)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("keystore: %w", err)
-	}
-	master := make([]byte, masterKeySize)
-	if _, err := rand.Read(master); err != nil {
+	kdf, master, err := prepareCreate(path, opts)
+	if err != nil {
 		return nil, err
 	}
 	h, err := newHeader(master, passphrase, kdf)
@@ -626,4 +610,31 @@ func (tx *Tx) Remove(name string) error {
 	}
 	tx.removed[name] = true
 	return nil
+}
+
+// prepareCreate does what every way of creating a keystore starts with: it
+// applies opts, checks the KDF parameters, refuses a path that exists and
+// draws a new master key, which the caller wipes.
+func prepareCreate(path string, opts []Option) (KDFParams, []byte, error) {
+	c := config{}
+	for _, o := range opts {
+		o(&c)
+	}
+	kdf := DefaultKDFParams()
+	if c.kdf != nil {
+		kdf = *c.kdf
+	}
+	if err := kdf.validate(); err != nil {
+		return kdf, nil, fmt.Errorf("keystore: create %s: %s", path, err)
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return kdf, nil, fmt.Errorf("%w: %s: choose another path or remove it", ErrExists, path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return kdf, nil, fmt.Errorf("keystore: %w", err)
+	}
+	master := make([]byte, masterKeySize)
+	if _, err := rand.Read(master); err != nil {
+		return kdf, nil, err
+	}
+	return kdf, master, nil
 }

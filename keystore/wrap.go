@@ -3,12 +3,9 @@ package keystore
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 )
 
@@ -108,24 +105,8 @@ func CreateWrapped(ctx context.Context, path string, w KeyWrapper, passphrase []
 	if _, reason := decodeKMSWrap(&kmsJSON{URI: uri, Wrapped: []byte{0}}); reason != "" {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidEntry, reason)
 	}
-	c := config{}
-	for _, o := range opts {
-		o(&c)
-	}
-	kdf := DefaultKDFParams()
-	if c.kdf != nil {
-		kdf = *c.kdf
-	}
-	if err := kdf.validate(); err != nil {
-		return nil, fmt.Errorf("keystore: create %s: %s", path, err)
-	}
-	if _, err := os.Lstat(path); err == nil {
-		return nil, fmt.Errorf("%w: %s: choose another path or remove it", ErrExists, path)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("keystore: %w", err)
-	}
-	master := make([]byte, masterKeySize)
-	if _, err := rand.Read(master); err != nil {
+	kdf, master, err := prepareCreate(path, opts)
+	if err != nil {
 		return nil, err
 	}
 	fail := func(err error) (*Keystore, error) {
