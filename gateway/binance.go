@@ -74,7 +74,7 @@ const binanceListenKeyPath = "/api/v3/userDataStream"
 // binanceVerify checks the API key and signature as Binance does, refuses
 // a replayed signature, and passes the parameters on without signature
 // and timestamp (the venue client stamps its own).
-func binanceVerify(f *front, r *http.Request, body []byte, req *exchange.Request, once bool) (*Client, *answer) {
+func binanceVerify(f *front, r *http.Request, body []byte, req *exchange.Request, class exchange.Class) (*Client, *answer) {
 	params, perr := venueauth.BinanceParams(r.URL.RawQuery, string(body))
 	if perr != nil {
 		return nil, binanceError(perr)
@@ -106,9 +106,13 @@ func binanceVerify(f *front, r *http.Request, body []byte, req *exchange.Request
 	if verr != nil {
 		return nil, binanceError(verr)
 	}
-	if once && !f.replays.admit(apiKey+"\x00"+signed.Signature, signed.Expires, now) {
-		return nil, binanceAnswer(http.StatusBadRequest, -1022,
-			"keyfence: this signature was used before within its recvWindow; sign every request anew (the gateway refuses replays)", nil)
+	if class != exchange.ClassRead {
+		if ans := f.once(r.Context(), class, apiKey+"\x00"+signed.Signature, signed.Expires, func() *answer {
+			return binanceAnswer(http.StatusBadRequest, -1022,
+				"keyfence: this signature was used before within its recvWindow; sign every request anew (the gateway refuses replays)", nil)
+		}); ans != nil {
+			return nil, ans
+		}
 	}
 	req.Params = make(exchange.Params, 0, len(params))
 	for _, p := range params {

@@ -93,7 +93,7 @@ func coinbaseUnauthorized() *answer {
 // coinbaseVerify checks the CDP JWT as Coinbase does (its uri claim names
 // the gateway's host, as the client addressed it) and refuses a token
 // presented twice.
-func coinbaseVerify(f *front, r *http.Request, body []byte, req *exchange.Request, once bool) (*Client, *answer) {
+func coinbaseVerify(f *front, r *http.Request, body []byte, req *exchange.Request, class exchange.Class) (*Client, *answer) {
 	var cl *Client
 	lookup := func(kid string) (crypto.PublicKey, bool) {
 		c, ok := f.lookup(kid)
@@ -109,9 +109,13 @@ func coinbaseVerify(f *front, r *http.Request, body []byte, req *exchange.Reques
 		f.g.logger.Info("gateway: coinbase JWT refused", "reason", reason)
 		return nil, coinbaseUnauthorized()
 	}
-	if once && !f.replays.admit(signed.Kid+"\x00"+signed.Nonce, signed.Expires, now) {
-		f.g.logger.Info("gateway: coinbase JWT replayed", "kid", signed.Kid)
-		return nil, coinbaseUnauthorized()
+	if class != exchange.ClassRead {
+		if ans := f.once(r.Context(), class, signed.Kid+"\x00"+signed.Nonce, signed.Expires, func() *answer {
+			f.g.logger.Info("gateway: coinbase JWT replayed", "kid", signed.Kid)
+			return coinbaseUnauthorized()
+		}); ans != nil {
+			return nil, ans
+		}
 	}
 	if ans := coinbaseParams(r, body, req); ans != nil {
 		return nil, ans

@@ -58,12 +58,13 @@ type venue struct {
 	// verify checks a signed request's client with the venue's scheme and
 	// returns it, with the request's parameters as the venue client takes
 	// them (the client's signature and timestamps removed), or the venue's
-	// answer refusing it. With once, a signature seen before within its
-	// window is refused as a replay: requests that change something
-	// (orders, cancels, anything but reads) are signed to be used once.
+	// answer refusing it. Unless class is exchange.ClassRead, a signature
+	// seen before within its window is refused as a replay (front.once):
+	// requests that change something (orders, cancels, anything but reads)
+	// are signed to be used once.
 	// Reads are not held to it, since a bot polling the same read twice in
 	// one millisecond signs the same bytes twice.
-	verify func(f *front, r *http.Request, body []byte, req *exchange.Request, once bool) (*Client, *answer)
+	verify func(f *front, r *http.Request, body []byte, req *exchange.Request, class exchange.Class) (*Client, *answer)
 	// public fills in a public request's parameters.
 	public func(r *http.Request, body []byte, req *exchange.Request) *answer
 	// adapt may change a request before it is sent (Binance asks for the
@@ -100,7 +101,7 @@ type front struct {
 	v       *venue
 	scheme  exchange.Scheme
 	prices  exchange.PriceSource
-	replays *replayCache
+	replays ReplayGuard
 
 	mu    sync.Mutex
 	conns map[string]*conn // by venue credential
@@ -214,7 +215,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	)
 	if route.Signed {
 		var ans *answer
-		if cl, ans = f.v.verify(f, r, body, req, route.Class != exchange.ClassRead); ans != nil {
+		if cl, ans = f.v.verify(f, r, body, req, route.Class); ans != nil {
 			ans.write(w)
 			return
 		}

@@ -47,6 +47,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the gateway's clock, for verifying clients; time.Now if nil.
 	Clock func() time.Time
+	// Replays remembers the signed requests admitted, so that a request
+	// that changes something passes once within its signature's window;
+	// a cache in this gateway's memory (one per venue) if nil. Gateways
+	// that share their Store share it too (a pgstore.Store is both), lest
+	// a captured request be replayed once to each of them.
+	Replays ReplayGuard
 }
 
 // NewUpstreamClient returns the http.Client the gateway sends upstream
@@ -118,7 +124,11 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		if !ok {
 			return nil, fmt.Errorf("gateway: unknown venue %q; the gateway fronts %s", venue, venueNames())
 		}
-		f := &front{g: g, venue: venue, base: base, v: v, conns: map[string]*conn{}, replays: newReplayCache(replayCap)}
+		replays := cfg.Replays
+		if replays == nil {
+			replays = newReplayCache(replayCap, g.now)
+		}
+		f := &front{g: g, venue: venue, base: base, v: v, conns: map[string]*conn{}, replays: replays}
 		f.prices = v.prices(base, cfg.HTTPClient)
 		g.opts = append(g.opts, limits.WithPrices(venue, f.prices))
 		if f.scheme, ok = v.scheme(base); !ok {

@@ -103,6 +103,7 @@ type env struct {
 type envOpts struct {
 	policy  string
 	store   limits.Store
+	replays ReplayGuard
 	dir     string
 	binance []exchangetest.BinanceOption
 }
@@ -155,7 +156,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	e.auditLog, err = audit.Open(ctx, e.auditAt, audit.NoSync())
 	must(t, err)
 	t.Cleanup(func() { _ = e.auditLog.Close() })
-	e.gw, err = New(ctx, Config{Signer: e.keys, Policy: pol, Store: e.store, Audit: e.auditLog, Clients: e.clients,
+	e.gw, err = New(ctx, Config{Signer: e.keys, Policy: pol, Store: e.store, Audit: e.auditLog, Clients: e.clients, Replays: o.replays,
 		Upstreams: map[string]string{Binance: e.binance.URL(), KuCoin: e.kucoin.URL(), Coinbase: e.coinbase.URL()}})
 	must(t, err)
 	for _, v := range e.gw.Venues() {

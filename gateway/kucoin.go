@@ -83,7 +83,7 @@ func kucoinParams(r *http.Request, body []byte, req *exchange.Request) *answer {
 
 // kucoinVerify checks the KC-API headers as KuCoin does and refuses a
 // replayed KC-API-SIGN.
-func kucoinVerify(f *front, r *http.Request, body []byte, req *exchange.Request, once bool) (*Client, *answer) {
+func kucoinVerify(f *front, r *http.Request, body []byte, req *exchange.Request, class exchange.Class) (*Client, *answer) {
 	var cl *Client
 	lookup := func(apiKey string) (venueauth.KuCoinKey, bool) {
 		c, ok := f.lookup(apiKey)
@@ -98,9 +98,13 @@ func kucoinVerify(f *front, r *http.Request, body []byte, req *exchange.Request,
 	if verr != nil {
 		return nil, &answer{status: verr.Status, header: map[string]string{"Content-Type": "application/json"}, body: verr.Body()}
 	}
-	if once && !f.replays.admit(signed.APIKey+"\x00"+signed.Sign, signed.Expires, now) {
-		return nil, kucoinAnswer(http.StatusUnauthorized, "400005",
-			"keyfence: this KC-API-SIGN was used before within its 5 s window; sign every request anew (the gateway refuses replays)", nil)
+	if class != exchange.ClassRead {
+		if ans := f.once(r.Context(), class, signed.APIKey+"\x00"+signed.Sign, signed.Expires, func() *answer {
+			return kucoinAnswer(http.StatusUnauthorized, "400005",
+				"keyfence: this KC-API-SIGN was used before within its 5 s window; sign every request anew (the gateway refuses replays)", nil)
+		}); ans != nil {
+			return nil, ans
+		}
 	}
 	if ans := kucoinParams(r, body, req); ans != nil {
 		return nil, ans

@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// failingReplays is a ReplayGuard whose store is unreachable.
+type failingReplays struct{}
+
+func (failingReplays) Admit(context.Context, []byte, time.Time) (bool, error) {
+	return false, errors.New("connection refused")
+}
+
+// TestReplayGuardFailureRefuses: when the replay guard cannot decide, an
+// order is refused in the venue's shape of an undecidable guard and never
+// reaches the venue; reads, which are not held to once, still pass.
+func TestReplayGuardFailureRefuses(t *testing.T) {
+	e := newEnv(t, envOpts{replays: failingReplays{}})
+	bot := e.issue("bot", Binance, "binance-main")
+	st, body := e.binanceCall(bot.APIKey, bot.Secret, "POST", "/api/v3/order", url.Values{"symbol": {"BTCUSDT"}, "side": {"BUY"},
+		"type": {"LIMIT"}, "timeInForce": {"GTC"}, "quantity": {"0.001"}, "price": {"49000"}})
+	code, msg := binanceErr(t, body)
+	if st != http.StatusBadRequest || code != -2010 || !strings.Contains(msg, "rule store") || !strings.Contains(msg, "replay check") {
+		t.Fatalf("order with a failing replay guard: %d %s", st, body)
+	}
+	if n := len(e.binance.Orders(e.venueKey)); n != 0 {
+		t.Fatalf("the order reached the venue: %d orders", n)
+	}
+	if st, body := e.binanceCall(bot.APIKey, bot.Secret, "GET", "/api/v3/account", nil); st != 200 {
+		t.Fatalf("read: %d %s", st, body)
+	}
+}
+
+// TestReplayGuardShared: two gateways given one ReplayGuard admit a
+// signed order once between them.
+func TestReplayGuardShared(t *testing.T) {
+	shared := newReplayCache(replayCap, time.Now)
+	a := newEnv(t, envOpts{replays: shared})
+	b := newEnv(t, envOpts{replays: shared})
+	cl, bot, err := NewClient("bot", Binance, "binance-main", IssueOptions{})
+	must(t, err)
+	must(t, a.clients.Add(cl))
+	must(t, b.clients.Add(cl))
+	q := signedQuery(bot.Secret, url.Values{"symbol": {"BTCUSDT"}, "side": {"BUY"}, "type": {"LIMIT"},
+		"timeInForce": {"GTC"}, "quantity": {"0.001"}, "price": {"49000"}})
+	if st, body := a.send(a.srv[Binance].URL, bot.APIKey, "POST", "/api/v3/order", q); st != 200 {
+		t.Fatalf("first: %d %s", st, body)
+	}
+	st, body := b.send(b.srv[Binance].URL, bot.APIKey, "POST", "/api/v3/order", q)
+	if code, msg := binanceErr(t, body); st != http.StatusBadRequest || code != -1022 || !strings.Contains(msg, "used before") {
+		t.Fatalf("replay to the other gateway: %d %s", st, body)
+	}
+	if n := len(a.binance.Orders(a.venueKey)) + len(b.binance.Orders(b.venueKey)); n != 1 {
+		t.Fatalf("%d orders placed; want 1", n)
+	}
+}
