@@ -67,6 +67,16 @@
 // orders another signed, and an order placed with the key outside keyfence
 // is still foreign.
 //
+// # Replays
+//
+// A Store is also a gateway.ReplayGuard: Admit records the digest of a
+// signed client request (never its signature) until the signature
+// expires, in a table with the digest as primary key, so gateways sharing
+// a schema admit a captured request once between them, not once each. A
+// conflicting insert is a replay; a database error is an *Error, and the
+// gateway refuses the request. Expired digests are deleted by later
+// Admits (the database's clock judges expiry).
+//
 // # Set-up
 //
 // Open takes a connection string (postgres://user@host:port/db, or the

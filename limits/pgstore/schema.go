@@ -29,7 +29,9 @@ import (
 //     ord) first; pending_refs finds a pending ticket by the client ids of
 //     the orders it may create (refs_*);
 //   - reserved_orders remembers every reservation's orders by client id
-//     for the retention (limits.SharedOrders), pruned by reservations.
+//     for the retention (limits.SharedOrders), pruned by reservations;
+//   - replays holds a digest per signed request a gateway admitted, until
+//     its signature expires (by the database's clock), pruned by Admit.
 var migrations = [...]string{
 	// Version 1.
 	`
@@ -105,6 +107,15 @@ CREATE TABLE {S}.kill_switch (
 	reason  bytea NOT NULL,
 	at_ns   bigint NOT NULL
 );
+`,
+	// Version 2: the digests of the signed requests gateways admitted
+	// (ReplayGuard), each until its signature expires.
+	`
+CREATE TABLE {S}.replays (
+	key        bytea PRIMARY KEY,
+	expires_ns bigint NOT NULL
+);
+CREATE INDEX replays_expires ON {S}.replays (expires_ns);
 `,
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -66,6 +67,10 @@ type Store struct {
 	// reserved and has not yet settled, so that Commit and Release queue
 	// on them in process (see keyLocks).
 	keys sync.Map // limits.Ticket -> []string
+	// rq holds Admit's statements; replaySwept is when (unix ns, this
+	// process's clock) Admit last deleted every expired replay key.
+	rq          replayQueries
+	replaySwept atomic.Int64
 }
 
 var (
@@ -172,7 +177,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 }
 
 func newStore(ctx context.Context, pool *pgxpool.Pool, c *config) (*Store, error) {
-	s := &Store{pool: pool, schema: c.schema, q: newQueries(pgx.Identifier{c.schema}.Sanitize()), log: c.log, retention: c.retention}
+	s := &Store{pool: pool, schema: c.schema, q: newQueries(pgx.Identifier{c.schema}.Sanitize()),
+		rq: newReplayQueries(pgx.Identifier{c.schema}.Sanitize()), log: c.log, retention: c.retention}
 	if err := s.migrate(ctx, !c.noCreate); err != nil {
 		return nil, err
 	}
