@@ -1,11 +1,15 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -37,10 +41,25 @@ func TestReplayGuardFailureRefuses(t *testing.T) {
 	}
 }
 
+// recordingReplays records the keys a ReplayGuard is given.
+type recordingReplays struct {
+	ReplayGuard
+	mu   sync.Mutex
+	keys [][]byte
+}
+
+func (r *recordingReplays) Admit(ctx context.Context, key []byte, expires time.Time) (bool, error) {
+	r.mu.Lock()
+	r.keys = append(r.keys, append([]byte(nil), key...))
+	r.mu.Unlock()
+	return r.ReplayGuard.Admit(ctx, key, expires)
+}
+
 // TestReplayGuardShared: two gateways given one ReplayGuard admit a
-// signed order once between them.
+// signed order once between them; the guard is given a digest, never the
+// signature.
 func TestReplayGuardShared(t *testing.T) {
-	shared := newReplayCache(replayCap, time.Now)
+	shared := &recordingReplays{ReplayGuard: newReplayCache(replayCap, time.Now)}
 	a := newEnv(t, envOpts{replays: shared})
 	b := newEnv(t, envOpts{replays: shared})
 	cl, bot, err := NewClient("bot", Binance, "binance-main", IssueOptions{})
@@ -58,5 +77,17 @@ func TestReplayGuardShared(t *testing.T) {
 	}
 	if n := len(a.binance.Orders(a.venueKey)) + len(b.binance.Orders(b.venueKey)); n != 1 {
 		t.Fatalf("%d orders placed; want 1", n)
+	}
+	sig, err := url.ParseQuery(q)
+	must(t, err)
+	raw, err := hex.DecodeString(sig.Get("signature"))
+	must(t, err)
+	for _, k := range shared.keys {
+		if len(k) != sha256.Size || bytes.Equal(k, raw) || bytes.Contains([]byte(sig.Get("signature")), []byte(hex.EncodeToString(k))) {
+			t.Fatalf("the replay key is not a digest: %x", k)
+		}
+	}
+	if len(shared.keys) != 2 {
+		t.Fatalf("the guard was asked %d times; want 2", len(shared.keys))
 	}
 }

@@ -149,7 +149,10 @@ func gatewayRun(ctx context.Context, args []string, e *env) error {
 	// A state file syncs in groups like the audit log. PostgreSQL commits
 	// each reservation before Reserve returns: it is durable before the
 	// request is signed, and the gateway waits on nothing more for it.
+	// Gateways on one PostgreSQL schema share its replay record too: a
+	// captured request is admitted by one of them only.
 	var store limits.Store
+	var replays gateway.ReplayGuard
 	syncStore := func() error { return nil }
 	if isPostgresState(*statePath) {
 		ps, err := openPostgresState(ctx, *statePath, *schema, true)
@@ -157,7 +160,7 @@ func gatewayRun(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 		defer ps.Close()
-		store = ps
+		store, replays = ps, ps
 	} else {
 		fstore, err := limits.OpenFileStore(*statePath, limits.DeferSync(), limits.WithAuditLog(log))
 		if err != nil {
@@ -169,7 +172,7 @@ func gatewayRun(ctx context.Context, args []string, e *env) error {
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	gw, err := gateway.New(ctx, gateway.Config{Signer: sg, Policy: policy, Store: store, Audit: log,
-		Clients: clients, Upstreams: ups, Logger: logger})
+		Clients: clients, Upstreams: ups, Logger: logger, Replays: replays})
 	if err != nil {
 		return err
 	}

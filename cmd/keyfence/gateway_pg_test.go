@@ -149,3 +149,58 @@ func TestGatewaysSharePostgres(t *testing.T) {
 	_, err = os.Stat(filepath.Join(f.dir, "c.audit.jsonl"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "refused before the audit log opens")
 }
+
+// TestGatewaysRefuseReplayPostgres: one signed order captured on the wire
+// and sent to both gateways on one PostgreSQL schema, at once and again,
+// is admitted by exactly one of them; every other copy is refused as a
+// replay, as the venue itself would refuse it, and one order reaches the
+// venue.
+func TestGatewaysRefuseReplayPostgres(t *testing.T) {
+	dsn, schema, _ := testPostgres(t)
+	f := newGWFixture(t)
+	a := startPGGateway(t, f, "a", dsn, schema)
+	b := startPGGateway(t, f, "b", dsn, schema)
+	key, secret := f.client["api_key"], f.client["secret"]
+	q := signQuery(order("0.001", "49000"), secret)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		passed   int
+		refusals []string
+	)
+	for i := range 6 {
+		g := []*pgGateway{a, b}[i%2]
+		wg.Go(func() {
+			req, err := http.NewRequest("POST", g.url+"/api/v3/order?"+q, nil)
+			if !assert.NoError(t, err) {
+				return
+			}
+			req.Header.Set("X-MBX-APIKEY", key)
+			resp, err := http.DefaultClient.Do(req)
+			if !assert.NoError(t, err) {
+				return
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			mu.Lock()
+			defer mu.Unlock()
+			if resp.StatusCode == 200 {
+				passed++
+			} else {
+				refusals = append(refusals, string(raw))
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, 1, passed, "refusals: %v", refusals)
+	for _, r := range refusals {
+		assert.Contains(t, r, `"code":-1022`)
+		assert.Contains(t, r, "used before")
+	}
+	assert.Len(t, openOrders(t, f.simURL), 1)
+	// A newly signed order passes either gateway.
+	for _, g := range []*pgGateway{a, b} {
+		st, body := signedCall(t, g.url, key, secret, "POST", "/api/v3/order", order("0.001", "49000"))
+		require.Equal(t, 200, st, body)
+	}
+}
