@@ -11,7 +11,8 @@
 //  1. verifies the client with the venue's own scheme (signature,
 //     timestamp and receive window) and, for requests that change
 //     something (anything but reads), refuses a signature it has seen
-//     within its window (a replay);
+//     within its window (a replay): Config.Replays, by default a cache in
+//     the gateway's memory; gateways sharing a pgstore schema share it;
 //  2. turns the request, exactly as sent, into an exchange.Request for
 //     the venue credential the client maps to, and runs it through the
 //     venue client of package exchange/<venue>: the same Authorizer, guard
