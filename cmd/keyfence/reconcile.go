@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/keyfence/keyfence/exchange"
 	"github.com/keyfence/keyfence/limits"
@@ -37,48 +36,21 @@ func reconcileCmd(ctx context.Context, args []string, e *env) error {
 	if *key == "" || fs.NArg() > 0 {
 		return usagef("%s", reconcileUsage)
 	}
-	ks, err := openKeys(ctx, &sf, e)
-	if err != nil {
-		return err
+	if *venueURL != "" {
+		if err := checkBaseURL("venue-url", *venueURL); err != nil {
+			return err
+		}
 	}
-	defer ks.Close()
-	sg := e.signer(ks)
-	info, err := sg.Info(ctx, *key)
-	if err != nil {
-		return withKeyNames(ks, err)
-	}
-	drv, err := lookupDriver(info.Venue)
-	if err != nil {
-		return err
-	}
-	policy, err := requestPolicy(*policyFile, *key, info.Venue)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(sf.path)
-	if *statePath == "" {
-		*statePath = filepath.Join(dir, "limits.state")
-	}
-	if *auditPath == "" {
-		*auditPath = filepath.Join(dir, "audit.jsonl")
-	}
-	log, err := openAudit(ctx, *auditPath, *auditKey, sg)
-	if err != nil {
-		return err
-	}
-	defer log.Close()
-	store, closeStore, err := openGuardState(ctx, *statePath, *schema, log, ks, false)
+	g, err := openGuard(ctx, e, &sf, guardFlags{key: *key, policy: *policyFile, state: *statePath, audit: *auditPath,
+		auditKey: *auditKey, schema: *schema, venueURL: *venueURL}, false)
 	if errors.Is(err, limits.ErrStoreLocked) {
 		return fmt.Errorf("%w; a running client reconciles itself at start and every minute: stop it to reconcile from here", err)
 	}
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	base := *venueURL
-	if base == "" {
-		base = drv.defaultURL
-	}
+	defer g.Close()
+	sg, info, drv, policy, log, store, base := g.sg, g.info, g.drv, g.policy, g.log, g.store, g.base
 	prices := drv.prices(base)
 	guard, err := limits.NewGuard(policy, store, limits.WithPrices(info.Venue, prices))
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -82,46 +81,13 @@ func requestCmd(ctx context.Context, args []string, e *env) error {
 		}
 		stampAt = time.UnixMilli(*ts)
 	}
-	ks, err := openKeys(ctx, &sf, e)
+	g, err := openGuard(ctx, e, &sf, guardFlags{key: *key, policy: *policyFile, state: *statePath, audit: *auditPath,
+		auditKey: *auditKey, schema: *schema, venueURL: *venueURL}, true)
 	if err != nil {
 		return err
 	}
-	defer ks.Close()
-	sg := e.signer(ks)
-	info, err := sg.Info(ctx, *key)
-	if err != nil {
-		return withKeyNames(ks, err)
-	}
-	drv, err := lookupDriver(info.Venue)
-	if err != nil {
-		return err
-	}
-	policy, err := requestPolicy(*policyFile, *key, info.Venue)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(sf.path)
-	if *statePath == "" {
-		*statePath = filepath.Join(dir, "limits.state")
-	}
-	if *auditPath == "" {
-		*auditPath = filepath.Join(dir, "audit.jsonl")
-	}
-	log, err := openAudit(ctx, *auditPath, *auditKey, sg)
-	if err != nil {
-		return err
-	}
-	defer log.Close()
-	store, closeStore, err := openGuardState(ctx, *statePath, *schema, log, ks, true)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-
-	base := *venueURL
-	if base == "" {
-		base = drv.defaultURL
-	}
+	defer g.Close()
+	sg, info, drv, policy, log, store, base := g.sg, g.info, g.drv, g.policy, g.log, g.store, g.base
 
 	// Offline dry run: without a policy only public and read endpoints
 	// pass, and those need no market data, so nothing is sent at all.
